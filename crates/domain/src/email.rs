@@ -1,0 +1,154 @@
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// Longest accepted address, in bytes (RFC 5321 path limit).
+pub const MAX_EMAIL_BYTES: usize = 254;
+
+/// A syntactically valid email address. Compared case-insensitively (see
+/// [`Email::key`]); kept as typed for display and delivery.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Email(String);
+
+/// Why a text is not an [`Email`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EmailError {
+    /// Not an address of the form `local@domain`.
+    #[error("The email must be a valid email address.")]
+    Invalid,
+    /// Longer than 254 bytes.
+    #[error("The email may not be greater than 254 characters.")]
+    TooLong,
+}
+
+impl Email {
+    /// Parses an address (surrounding whitespace is trimmed). Display names
+    /// (`Ann <ann@example.com>`) and addresses without a dot-free domain
+    /// part are refused: the text must be a bare deliverable address.
+    pub fn parse(text: &str) -> Result<Self, EmailError> {
+        let text = text.trim();
+        if text.len() > MAX_EMAIL_BYTES {
+            return Err(EmailError::TooLong);
+        }
+        if text.contains(['<', '>', ' ', '\r', '\n', '\t']) {
+            return Err(EmailError::Invalid);
+        }
+        let parsed = email_address::EmailAddress::from_str(text).map_err(|_| EmailError::Invalid)?;
+        // `email_address` accepts quoted local parts and IP-literal domains;
+        // both are legal but almost always a mistake in a sign-up form.
+        let domain = parsed.domain();
+        if domain.starts_with('[') || parsed.local_part().starts_with('"') {
+            return Err(EmailError::Invalid);
+        }
+        Ok(Self(text.to_owned()))
+    }
+
+    /// The address as typed.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The lower-cased address under which addresses are compared.
+    pub fn key(&self) -> String {
+        self.0.to_lowercase()
+    }
+
+    /// The part before the last `@`.
+    pub fn local_part(&self) -> &str {
+        self.0.rsplit_once('@').map_or(self.0.as_str(), |(l, _)| l)
+    }
+
+    /// The address masked for logs: `a***@example.com`.
+    pub fn masked(&self) -> String {
+        let (local, domain) = self.0.rsplit_once('@').unwrap_or((&self.0, ""));
+        let first: String = local.chars().take(1).collect();
+        format!("{first}***@{domain}")
+    }
+}
+
+/// Debug output is masked: addresses are personal data and never reach logs.
+impl fmt::Debug for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Email({})", self.masked())
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl TryFrom<String> for Email {
+    type Error = EmailError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<Email> for String {
+    fn from(value: Email) -> Self {
+        value.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn ordinary_addresses_parse_and_compare_case_insensitively() {
+        let a = Email::parse("Ann.Lee+x@Example.COM").unwrap();
+        let b = Email::parse("ann.lee+x@example.com").unwrap();
+        assert_eq!(a.key(), b.key());
+        assert_eq!(a.as_str(), "Ann.Lee+x@Example.COM");
+        assert_eq!(a.local_part(), "Ann.Lee+x");
+    }
+
+    #[test]
+    fn malformed_addresses_are_refused() {
+        for bad in [
+            "",
+            "ann",
+            "ann@",
+            "@example.com",
+            "ann@@example.com",
+            "Ann <ann@example.com>",
+            "ann@[127.0.0.1]",
+            "\"a b\"@example.com",
+            "ann@exa mple.com",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn over_long_addresses_are_refused() {
+        let long = format!("{}@example.com", "a".repeat(250));
+        assert_eq!(Email::parse(&long), Err(EmailError::TooLong));
+    }
+
+    #[test]
+    fn debug_output_masks_the_address() {
+        let e = Email::parse("ann@example.com").unwrap();
+        assert_eq!(format!("{e:?}"), "Email(a***@example.com)");
+        assert!(!format!("{e:?}").contains("ann@"));
+    }
+
+    proptest! {
+        #[test]
+        fn parse_never_panics(s in "\\PC{0,300}") {
+            let _ = Email::parse(&s);
+        }
+
+        #[test]
+        fn simple_addresses_round_trip(local in "[a-z0-9]{1,20}", domain in "[a-z]{1,20}\\.[a-z]{2,6}") {
+            let text = format!("{local}@{domain}");
+            let e = Email::parse(&text).unwrap();
+            prop_assert_eq!(e.as_str(), text.as_str());
+            prop_assert_eq!(e.local_part(), local.as_str());
+        }
+    }
+}

@@ -1,0 +1,38 @@
+//! The pure core of accountd.
+//!
+//! What belongs here: validated value types (`UserId`, `Username`, `Email`,
+//! `Password`, one-time codes), the password policy, the user aggregate, the
+//! outgoing-mail value, key derivation from the server secret, and the
+//! **challenge state machine** shared by every two-step flow (forgotPassword,
+//! and the Unicat signup, reset and email-change flows).
+//!
+//! What must not: I/O, async, reading a clock or drawing randomness. Time is
+//! passed in as a [`Timestamp`]; random values are passed in by the caller.
+//! This crate never depends on diesel, actix, tokio, lettre, bcrypt or rand
+//! (a test in the `accountd` crate keeps it so), so other Rust services can
+//! embed it without pulling in a web server or a database driver.
+
+mod challenge;
+mod code;
+mod email;
+mod ids;
+mod mail;
+mod password;
+mod secret;
+mod time;
+mod user;
+mod username;
+
+pub use challenge::{
+    Attempt, Challenge, ChallengeEffect, ChallengeError, ChallengePolicy, ChallengeState, Purpose,
+    Subject,
+};
+pub use code::{CodeFormat, CodeMac, OneTimeCode};
+pub use email::{Email, EmailError};
+pub use ids::{ChallengeId, UserId};
+pub use mail::OutgoingMail;
+pub use password::{Password, PasswordHash, PasswordPolicy, PasswordRejection, MAX_PASSWORD_BYTES};
+pub use secret::{MacKey, SecretError, ServerSecret};
+pub use time::Timestamp;
+pub use user::{NewUser, User, UserStatus};
+pub use username::{Username, UsernameError};

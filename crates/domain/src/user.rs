@@ -1,0 +1,123 @@
+use crate::{Email, PasswordHash, Timestamp, UserId, Username};
+
+/// A user's status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UserStatus {
+    /// A normal account.
+    Active,
+    /// A placeholder created by an invitation: no credentials yet.
+    Invited,
+    /// Deleted: no credentials, no sessions.
+    Deleted,
+}
+
+impl UserStatus {
+    /// The storage and wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Invited => "invited",
+            Self::Deleted => "deleted",
+        }
+    }
+
+    /// Parses the storage name.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "active" => Some(Self::Active),
+            "invited" => Some(Self::Invited),
+            "deleted" => Some(Self::Deleted),
+            _ => None,
+        }
+    }
+}
+
+/// A user as stored: 0..n email addresses, a status, and a credential
+/// version that every password change bumps (so older tokens are refused).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// The gid.
+    pub id: UserId,
+    /// `None` only for invited placeholders.
+    pub username: Option<Username>,
+    /// Every address of the account, in the order they were added.
+    pub emails: Vec<Email>,
+    /// Active, invited or deleted.
+    pub status: UserStatus,
+    /// Bumped by every password change, reset or deletion.
+    pub credential_version: i64,
+    /// `None` for accounts without a password (placeholders, deleted).
+    pub password_hash: Option<PasswordHash>,
+    /// Display name, possibly empty.
+    pub name: String,
+    /// UI and mail language (ISO 639-1).
+    pub language: String,
+    /// IANA time zone.
+    pub timezone: String,
+    /// When the account was created.
+    pub created_at: Timestamp,
+}
+
+impl User {
+    /// Whether the account can log in and reset its password.
+    pub fn is_active(&self) -> bool {
+        self.status == UserStatus::Active
+    }
+
+    /// The username as text, empty for placeholders.
+    pub fn username_str(&self) -> &str {
+        self.username.as_ref().map_or("", Username::as_str)
+    }
+}
+
+/// Everything needed to create an active account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUser {
+    /// The gid, drawn by the caller.
+    pub id: UserId,
+    /// The account name.
+    pub username: Username,
+    /// Addresses, possibly none.
+    pub emails: Vec<Email>,
+    /// Display name.
+    pub name: String,
+    /// The hash of the initial password.
+    pub password_hash: PasswordHash,
+    /// UI and mail language.
+    pub language: String,
+    /// IANA time zone.
+    pub timezone: String,
+    /// Creation time.
+    pub created_at: Timestamp,
+}
+
+impl NewUser {
+    /// The stored form of this new account.
+    pub fn into_user(self) -> User {
+        User {
+            id: self.id,
+            username: Some(self.username),
+            emails: self.emails,
+            status: UserStatus::Active,
+            credential_version: 1,
+            password_hash: Some(self.password_hash),
+            name: self.name,
+            language: self.language,
+            timezone: self.timezone,
+            created_at: self.created_at,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_round_trip_through_their_storage_names() {
+        for s in [UserStatus::Active, UserStatus::Invited, UserStatus::Deleted] {
+            assert_eq!(UserStatus::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(UserStatus::parse("ACTIVE"), None);
+    }
+}

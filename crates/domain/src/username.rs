@@ -1,0 +1,144 @@
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Longest accepted username, in characters.
+pub const MAX_USERNAME_CHARS: usize = 64;
+
+/// A valid account name: 1 to 64 characters, each a letter (any script), a
+/// digit, `.`, `-` or `_`. Matching is case-sensitive where the Unicat API
+/// says so, but uniqueness is case-insensitive: see [`Username::key`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Username(String);
+
+/// Why a text is not a [`Username`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UsernameError {
+    /// Empty text.
+    #[error("The username must not be empty.")]
+    Empty,
+    /// More than 64 characters.
+    #[error("The username may not be longer than {max} characters.")]
+    TooLong {
+        /// The limit.
+        max: usize,
+    },
+    /// A character that is not a letter, a digit, `.`, `-` or `_`.
+    #[error("The username may only contain letters, digits, '.', '-' and '_'.")]
+    InvalidCharacter,
+}
+
+impl Username {
+    /// Parses a username. No trimming: surrounding spaces are an error.
+    pub fn parse(text: &str) -> Result<Self, UsernameError> {
+        if text.is_empty() {
+            return Err(UsernameError::Empty);
+        }
+        if text.chars().count() > MAX_USERNAME_CHARS {
+            return Err(UsernameError::TooLong {
+                max: MAX_USERNAME_CHARS,
+            });
+        }
+        if !text
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_'))
+        {
+            return Err(UsernameError::InvalidCharacter);
+        }
+        Ok(Self(text.to_owned()))
+    }
+
+    /// The name as typed at signup.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The case-folded key under which usernames are unique (no `Ann`
+    /// beside `ann`) and matched case-insensitively.
+    pub fn key(&self) -> String {
+        Self::key_of(&self.0)
+    }
+
+    /// The case-folded key of any text, for case-insensitive lookups of
+    /// names that were typed by a client and not (yet) validated.
+    pub fn key_of(text: &str) -> String {
+        text.to_lowercase()
+    }
+}
+
+impl fmt::Display for Username {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl TryFrom<String> for Username {
+    type Error = UsernameError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<Username> for String {
+    fn from(value: Username) -> Self {
+        value.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn letters_of_any_script_digits_dots_dashes_and_underscores_are_accepted() {
+        for ok in ["ann", "Ann.B-c_9", "Jürgen", "ÅsaÖberg", "日本語", "x"] {
+            assert!(Username::parse(ok).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn spaces_at_signs_and_punctuation_are_rejected() {
+        for bad in ["ann b", " ann", "ann@x", "a/b", "a+b", "emoji🙂"] {
+            assert_eq!(
+                Username::parse(bad),
+                Err(UsernameError::InvalidCharacter),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn empty_and_over_long_names_are_rejected_counting_characters_not_bytes() {
+        assert_eq!(Username::parse(""), Err(UsernameError::Empty));
+        assert!(Username::parse(&"ü".repeat(64)).is_ok());
+        assert_eq!(
+            Username::parse(&"ü".repeat(65)),
+            Err(UsernameError::TooLong { max: 64 })
+        );
+    }
+
+    #[test]
+    fn the_key_folds_case_so_ann_and_ann_collide() {
+        let a = Username::parse("Ann").unwrap();
+        let b = Username::parse("aNN").unwrap();
+        assert_ne!(a, b);
+        assert_eq!(a.key(), b.key());
+    }
+
+    proptest! {
+        #[test]
+        fn parse_never_panics_and_accepts_exactly_the_rule(s in "\\PC{0,80}") {
+            let expected = !s.is_empty()
+                && s.chars().count() <= 64
+                && s.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_'));
+            prop_assert_eq!(Username::parse(&s).is_ok(), expected);
+        }
+
+        #[test]
+        fn a_parsed_name_round_trips(s in "[a-zA-Z0-9._-]{1,64}") {
+            let u = Username::parse(&s).unwrap();
+            prop_assert_eq!(u.as_str(), s.as_str());
+        }
+    }
+}
