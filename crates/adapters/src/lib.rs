@@ -1,1 +1,19 @@
-//! placeholder
+//! accountd's adapters: the implementations of `accountd-ports`.
+//!
+//! What belongs here: diesel + r2d2 repositories on PostgreSQL and SQLite
+//! (chosen from the URL scheme, migrations embedded), the lettre SMTP mailer
+//! and the console mailer, the system clock, OS randomness and the bounded
+//! bcrypt pool. Blocking work (diesel, bcrypt) never runs on an async worker.
+//!
+//! What must not: business rules (they are in `accountd-domain` and
+//! `accountd-app`) or HTTP.
+
+pub mod db;
+mod hasher;
+mod mail;
+mod system;
+
+pub use db::{ConnectError, Database, DatabaseUrl};
+pub use hasher::BcryptPool;
+pub use mail::{parse_from, ConsoleMailer, MailConfigError, SmtpMailer};
+pub use system::{OsRandom, SystemClock};

@@ -1,1 +1,23 @@
-//! placeholder
+//! accountd's use cases.
+//!
+//! What belongs here: one service per capability ([`ForgotPassword`],
+//! [`AddUser`], the mail [`OutboxDispatcher`]), written against the traits of
+//! `accountd-ports`, each returning a domain result or its own error enum;
+//! and the mail templates. Everything is unit-tested with mockall mocks of the
+//! ports, failure paths included.
+//!
+//! What must not: HTTP (status codes, bodies), SQL, SMTP, or a runtime. The
+//! services are plain `async fn`s; the binary decides where they run.
+
+mod add_user;
+mod dispatcher;
+mod forgot_password;
+pub mod mail;
+mod ports;
+
+pub use add_user::{AddUser, AddUserError, AddUserInput};
+pub use dispatcher::{DispatchSettings, OutboxDispatcher, PassReport};
+pub use forgot_password::{
+    CheckCodeError, ForgotPassword, ForgotPasswordSettings, ResetPasswordError, SendEmailError,
+};
+pub use ports::Ports;

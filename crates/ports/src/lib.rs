@@ -1,1 +1,275 @@
-//! placeholder
+//! The traits accountd's core needs from the outside world.
+//!
+//! What belongs here: one trait per outside capability (user and challenge
+//! repositories, the outbox, the rate limiter, the mailer, the clock,
+//! randomness, password hashing), each method documenting the error an
+//! adapter must return when; and the small error types of that contract.
+//!
+//! What must not: implementations (they live in `accountd-adapters`) or
+//! business rules (in `accountd-domain` and `accountd-app`). With the
+//! `mock` feature every trait gets a mockall mock (`MockUserRepository`, …).
+
+use accountd_domain::{
+    Challenge, ChallengeEffect, ChallengeId, NewUser, OutgoingMail, Password, PasswordHash,
+    Purpose, Timestamp, User, UserId,
+};
+use async_trait::async_trait;
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database could not be reached in time (pool exhausted, connection
+    /// refused, locked for too long): the caller answers 503.
+    #[error("the database is unavailable")]
+    Unavailable(#[source] anyhow::Error),
+    /// Anything else: the caller answers 500 and logs the cause chain.
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// Why a user could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateUserError {
+    /// Another account has the same username, compared case-insensitively.
+    #[error("the username is taken")]
+    UsernameTaken,
+    /// A storage failure.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Users.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait UserRepository: Send + Sync {
+    /// The user whose username equals `username` case-insensitively, in any
+    /// status; `Ok(None)` when there is none.
+    async fn find_by_username_ci(&self, username: &str) -> Result<Option<User>, StoreError>;
+
+    /// The user with this gid, in any status.
+    async fn get(&self, id: UserId) -> Result<Option<User>, StoreError>;
+
+    /// Stores a new active user with credential version 1. A username that
+    /// equals an existing one case-insensitively must give
+    /// [`CreateUserError::UsernameTaken`] (a unique-index violation, also
+    /// under a race), and nothing is stored.
+    async fn create(&self, user: NewUser) -> Result<User, CreateUserError>;
+}
+
+/// Challenges, and the mail that goes with them.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait ChallengeRepository: Send + Sync {
+    /// In one transaction: marks every open challenge with the same purpose
+    /// and subject key superseded, stores `challenge`, and queues `mails` in
+    /// the outbox (waking the dispatcher after commit). Either all of it is
+    /// stored or none.
+    async fn issue(&self, challenge: Challenge, mails: Vec<OutgoingMail>)
+        -> Result<(), StoreError>;
+
+    /// The most recently issued challenge with this purpose and subject key,
+    /// in any state; `Ok(None)` when none was ever issued.
+    async fn latest(
+        &self,
+        purpose: Purpose,
+        subject_key: &str,
+    ) -> Result<Option<Challenge>, StoreError>;
+
+    /// Counts one failed try, atomically and only while the challenge is
+    /// open at `now` (stored state open, failures below the maximum, not
+    /// expired): a conditional update, so that parallel requests on any
+    /// number of instances count exactly. Returns the new failure count, or
+    /// `Ok(None)` when the condition did not hold (the caller reloads to
+    /// learn why; every such condition is final).
+    async fn record_failure(
+        &self,
+        id: ChallengeId,
+        now: Timestamp,
+    ) -> Result<Option<u32>, StoreError>;
+
+    /// In one transaction: consumes the challenge only while it is open at
+    /// `now` (the same condition as `record_failure`), applies `effect`, and
+    /// queues `mails`. Returns `Ok(false)`, with nothing changed, when the
+    /// condition did not hold, so that of parallel calls exactly one wins.
+    async fn consume(
+        &self,
+        id: ChallengeId,
+        now: Timestamp,
+        effect: ChallengeEffect,
+        mails: Vec<OutgoingMail>,
+    ) -> Result<bool, StoreError>;
+}
+
+/// One limit: at most `max` hits per `window_seconds`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit {
+    /// Window length.
+    pub window_seconds: i64,
+    /// Hits allowed in a window; 0 switches the limit off.
+    pub max: u32,
+}
+
+/// A rate-limit verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateDecision {
+    /// Allowed, and counted.
+    Allowed,
+    /// Refused (and not counted); try again after this many seconds.
+    Limited {
+        /// Seconds until the oldest hit in the full window leaves it.
+        retry_after_seconds: i64,
+    },
+}
+
+/// Sliding-window rate limits kept in the database, exact across instances.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait RateLimiter: Send + Sync {
+    /// Atomically (serialised per key, across instances): when every limit
+    /// still has room at `now`, records one hit under `key` and answers
+    /// `Allowed`; otherwise records nothing and answers `Limited`.
+    async fn hit(&self, key: &str, limits: &[Limit], now: Timestamp)
+        -> Result<RateDecision, StoreError>;
+}
+
+/// A message claimed from the outbox for delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedMail {
+    /// Outbox row id.
+    pub id: i64,
+    /// The message.
+    pub mail: OutgoingMail,
+    /// Delivery attempts made before this one.
+    pub attempts: u32,
+}
+
+/// The dispatcher's side of the outbox.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait OutboxRepository: Send + Sync {
+    /// Claims up to `limit` pending messages due at `now` whose lease is free
+    /// or lapsed, leasing them to `owner` until `lease_until`. Two
+    /// dispatchers never claim the same row at once (`FOR UPDATE SKIP
+    /// LOCKED` on PostgreSQL, a write transaction on SQLite).
+    async fn claim(
+        &self,
+        owner: &str,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<QueuedMail>, StoreError>;
+
+    /// Marks the message sent and erases its body.
+    async fn mark_sent(&self, id: i64, now: Timestamp) -> Result<(), StoreError>;
+
+    /// Gives the message up (expired code, or too many attempts), erasing
+    /// its body; `reason` is stored (it never holds a code).
+    async fn mark_dead(&self, id: i64, now: Timestamp, reason: &str) -> Result<(), StoreError>;
+
+    /// Releases the lease and schedules another attempt at `next_attempt_at`.
+    async fn retry_later(
+        &self,
+        id: i64,
+        attempts: u32,
+        next_attempt_at: Timestamp,
+        error: &str,
+    ) -> Result<(), StoreError>;
+}
+
+/// Why a message was not delivered.
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    /// Worth retrying (connection refused, 4xx reply, timeout).
+    #[error("temporary delivery failure: {0}")]
+    Transient(String),
+    /// Not worth retrying (5xx reply, invalid recipient).
+    #[error("permanent delivery failure: {0}")]
+    Permanent(String),
+}
+
+/// Sends one message now.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    /// Delivers `mail`, or says whether a retry is worth it.
+    async fn send(&self, mail: &OutgoingMail) -> Result<(), MailError>;
+}
+
+/// Why the hasher did not answer.
+#[derive(Debug, thiserror::Error)]
+pub enum HashError {
+    /// The bounded queue in front of the hash pool is full: answer 503 with
+    /// `Retry-After`.
+    #[error("the password hasher is overloaded")]
+    Overloaded {
+        /// Suggested wait.
+        retry_after_seconds: i64,
+    },
+    /// Anything else.
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// Password hashing on a bounded pool off the async executor.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait PasswordHasher: Send + Sync {
+    /// Hashes a policy-checked password.
+    async fn hash(&self, password: &Password) -> Result<PasswordHash, HashError>;
+
+    /// Checks `candidate` against `hash`; with `hash` `None` (unknown user)
+    /// verifies against a dummy hash of the same cost and answers `false`,
+    /// taking the same time.
+    async fn verify(&self, candidate: &str, hash: Option<PasswordHash>)
+        -> Result<bool, HashError>;
+}
+
+/// The current time.
+#[cfg_attr(feature = "mock", mockall::automock)]
+pub trait Clock: Send + Sync {
+    /// Now.
+    fn now(&self) -> Timestamp;
+}
+
+/// Randomness from the operating system.
+#[cfg_attr(feature = "mock", mockall::automock)]
+pub trait Random: Send + Sync {
+    /// A uniform value in `low..=high` (no modulo bias).
+    fn uniform(&self, low: u32, high: u32) -> u32;
+    /// 16 random bytes (ids).
+    fn bytes16(&self) -> [u8; 16];
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_mock_builds_and_answers_what_it_is_told() {
+        let mut clock = MockClock::new();
+        clock
+            .expect_now()
+            .return_const(Timestamp::from_millis(42));
+        assert_eq!(clock.now(), Timestamp::from_millis(42));
+
+        let mut random = MockRandom::new();
+        random.expect_uniform().return_const(7u32);
+        assert_eq!(random.uniform(0, 9), 7);
+
+        let _ = (
+            MockUserRepository::new(),
+            MockChallengeRepository::new(),
+            MockRateLimiter::new(),
+            MockOutboxRepository::new(),
+            MockMailer::new(),
+            MockPasswordHasher::new(),
+        );
+    }
+
+    #[tokio::test]
+    async fn an_async_mock_returns_its_expectation() {
+        let mut users = MockUserRepository::new();
+        users.expect_find_by_username_ci().returning(|_| Ok(None));
+        assert!(users.find_by_username_ci("ann").await.unwrap().is_none());
+    }
+}

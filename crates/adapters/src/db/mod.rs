@@ -1,0 +1,398 @@
+//! diesel + r2d2 on PostgreSQL or SQLite, chosen from the URL scheme.
+//!
+//! Every call runs on tokio's blocking pool, never on an async worker. The
+//! repositories implement the ports of `accountd-ports`; see `store.rs` for
+//! how one body of SQL serves both backends.
+
+mod rows;
+mod schema;
+mod store;
+
+use accountd_domain::{
+    Challenge, ChallengeEffect, ChallengeId, NewUser, OutgoingMail, Purpose, Timestamp, User,
+    UserId,
+};
+use accountd_ports::{
+    ChallengeRepository, CreateUserError, Limit, OutboxRepository, QueuedMail, RateDecision,
+    RateLimiter, StoreError, UserRepository,
+};
+use async_trait::async_trait;
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
+use diesel::sqlite::SqliteConnection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use store::{Store, StoredEffect};
+use tokio::sync::Notify;
+
+const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
+
+/// An adapter-internal database error, turned into a [`StoreError`] at the
+/// port boundary.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum DbError {
+    #[error(transparent)]
+    Query(#[from] diesel::result::Error),
+    #[error("no database connection available: {0}")]
+    Pool(#[from] diesel::r2d2::PoolError),
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+    #[error("database task failed: {0}")]
+    Join(#[from] tokio::task::JoinError),
+}
+
+impl DbError {
+    fn is_unique_violation(&self) -> bool {
+        matches!(
+            self,
+            Self::Query(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _
+            ))
+        )
+    }
+}
+
+impl From<DbError> for StoreError {
+    fn from(e: DbError) -> Self {
+        let unavailable = match &e {
+            DbError::Pool(_) => true,
+            DbError::Query(diesel::result::Error::DatabaseError(kind, info)) => {
+                matches!(kind, diesel::result::DatabaseErrorKind::ClosedConnection)
+                    || info.message().contains("database is locked")
+                    || info.message().contains("terminating connection")
+            }
+            _ => false,
+        };
+        let e = anyhow::Error::new(e).context("database");
+        if unavailable {
+            Self::Unavailable(e)
+        } else {
+            Self::Unexpected(e)
+        }
+    }
+}
+
+/// Which backend a database URL names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// `postgres://…` or `postgresql://…`, passed to libpq as is.
+    Postgres(String),
+    /// `sqlite://PATH` (relative or absolute); the file is created if missing.
+    Sqlite(PathBuf),
+}
+
+/// Why a database URL or connection was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// Not `sqlite://` nor `postgres://`.
+    #[error("must start with sqlite:// or postgres://, got {0:?}")]
+    UnsupportedScheme(String),
+    /// The SQLite file's folder could not be created.
+    #[error("cannot create {path}: {source}")]
+    CreateDir {
+        /// The folder.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The pool could not be built.
+    #[error("cannot open the database: {0}")]
+    Pool(String),
+    /// Migrations failed.
+    #[error("migrations failed: {0}")]
+    Migrate(String),
+}
+
+impl DatabaseUrl {
+    /// Parses `ACCOUNTD_DATABASE_URL`.
+    pub fn parse(url: &str) -> Result<Self, ConnectError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgres(url.to_owned()))
+        } else if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err(ConnectError::UnsupportedScheme(url.to_owned()));
+            }
+            Ok(Self::Sqlite(PathBuf::from(path)))
+        } else {
+            Err(ConnectError::UnsupportedScheme(url.to_owned()))
+        }
+    }
+}
+
+#[derive(Debug)]
+struct SqlitePragmas;
+
+impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragmas {
+    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
+        conn.batch_execute(
+            "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
+             PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+        )
+        .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+#[derive(Clone)]
+enum Pools {
+    Pg(Pool<ConnectionManager<PgConnection>>),
+    Sqlite(Pool<ConnectionManager<SqliteConnection>>),
+}
+
+/// The database: a connection pool for one backend, implementing every
+/// repository port. Cheap to clone.
+#[derive(Clone)]
+pub struct Database {
+    pools: Pools,
+    mail_queued: Arc<Notify>,
+}
+
+impl fmt::Debug for Database {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Database")
+            .field("backend", &self.backend())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Database {
+    /// Builds a pool of `size` connections without connecting yet (see
+    /// [`Database::ping`]); `checkout_timeout` bounds how long a request
+    /// waits for a connection before answering 503.
+    pub fn open(url: &DatabaseUrl, size: u32, checkout_timeout: Duration) -> Result<Self, ConnectError> {
+        let pools = match url {
+            DatabaseUrl::Postgres(u) => Pools::Pg(
+                Pool::builder()
+                    .max_size(size.max(1))
+                    .min_idle(Some(0))
+                    .connection_timeout(checkout_timeout)
+                    .build_unchecked(ConnectionManager::new(u)),
+            ),
+            DatabaseUrl::Sqlite(path) => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|source| ConnectError::CreateDir {
+                        path: dir.display().to_string(),
+                        source,
+                    })?;
+                }
+                Pools::Sqlite(
+                    Pool::builder()
+                        .max_size(size.max(1))
+                        .min_idle(Some(0))
+                        .connection_timeout(checkout_timeout)
+                        .connection_customizer(Box::new(SqlitePragmas))
+                        .build_unchecked(ConnectionManager::new(path.to_string_lossy())),
+                )
+            }
+        };
+        Ok(Self {
+            pools,
+            mail_queued: Arc::new(Notify::new()),
+        })
+    }
+
+    /// `"postgres"` or `"sqlite"`.
+    pub fn backend(&self) -> &'static str {
+        match self.pools {
+            Pools::Pg(_) => "postgres",
+            Pools::Sqlite(_) => "sqlite",
+        }
+    }
+
+    /// Notified after every commit that queued mail: the dispatcher waits on it.
+    pub fn mail_queued(&self) -> Arc<Notify> {
+        Arc::clone(&self.mail_queued)
+    }
+
+    /// Applies pending migrations (serialised across instances on
+    /// PostgreSQL by an advisory lock) and returns the versions applied.
+    pub async fn migrate(&self) -> Result<Vec<String>, ConnectError> {
+        let pools = self.pools.clone();
+        let run = move || -> Result<Vec<String>, String> {
+            let applied = match &pools {
+                Pools::Pg(p) => {
+                    let mut c = p.get().map_err(|e| e.to_string())?;
+                    c.batch_execute("SELECT pg_advisory_lock(7291530001)")
+                        .map_err(|e| e.to_string())?;
+                    let r = c.run_pending_migrations(PG_MIGRATIONS).map(|v| v.iter().map(ToString::to_string).collect());
+                    let _ = c.batch_execute("SELECT pg_advisory_unlock(7291530001)");
+                    r
+                }
+                Pools::Sqlite(p) => {
+                    let mut c = p.get().map_err(|e| e.to_string())?;
+                    c.run_pending_migrations(SQLITE_MIGRATIONS)
+                        .map(|v| v.iter().map(ToString::to_string).collect())
+                }
+            };
+            applied.map_err(|e| e.to_string())
+        };
+        tokio::task::spawn_blocking(run)
+            .await
+            .map_err(|e| ConnectError::Migrate(e.to_string()))?
+            .map_err(ConnectError::Migrate)
+    }
+
+    /// Answers when the database does (`/health/ready`).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.run(|s| s.ping()).await
+    }
+
+    /// Messages waiting in the outbox.
+    pub async fn outbox_pending(&self) -> Result<i64, StoreError> {
+        self.run(|s| s.outbox_pending()).await
+    }
+
+    async fn run<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut dyn Store) -> Result<T, DbError> + Send + 'static,
+    {
+        self.run_raw(f).await.map_err(StoreError::from)
+    }
+
+    async fn run_raw<T, F>(&self, f: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut dyn Store) -> Result<T, DbError> + Send + 'static,
+    {
+        let pools = self.pools.clone();
+        tokio::task::spawn_blocking(move || match &pools {
+            Pools::Pg(p) => {
+                let mut c = p.get()?;
+                f(&mut *c)
+            }
+            Pools::Sqlite(p) => {
+                let mut c = p.get()?;
+                f(&mut *c)
+            }
+        })
+        .await?
+    }
+}
+
+#[async_trait]
+impl UserRepository for Database {
+    async fn find_by_username_ci(&self, username: &str) -> Result<Option<User>, StoreError> {
+        let key = accountd_domain::Username::key_of(username);
+        self.run(move |s| s.user_by_username_key(&key)).await
+    }
+
+    async fn get(&self, id: UserId) -> Result<Option<User>, StoreError> {
+        let id = id.to_string();
+        self.run(move |s| s.user_by_id(&id)).await
+    }
+
+    async fn create(&self, user: NewUser) -> Result<User, CreateUserError> {
+        let user = user.into_user();
+        let stored = user.clone();
+        match self.run_raw(move |s| s.insert_user(&stored)).await {
+            Ok(()) => Ok(user),
+            Err(e) if e.is_unique_violation() => Err(CreateUserError::UsernameTaken),
+            Err(e) => Err(CreateUserError::Store(e.into())),
+        }
+    }
+}
+
+#[async_trait]
+impl ChallengeRepository for Database {
+    async fn issue(&self, challenge: Challenge, mails: Vec<OutgoingMail>) -> Result<(), StoreError> {
+        let now = challenge.issued_at().as_millis();
+        let queued = !mails.is_empty();
+        self.run(move |s| s.issue_challenge(&challenge, &mails, now)).await?;
+        if queued {
+            self.mail_queued.notify_one();
+        }
+        Ok(())
+    }
+
+    async fn latest(&self, purpose: Purpose, subject_key: &str) -> Result<Option<Challenge>, StoreError> {
+        let key = subject_key.to_owned();
+        self.run(move |s| s.latest_challenge(purpose.as_str(), &key)).await
+    }
+
+    async fn record_failure(&self, id: ChallengeId, now: Timestamp) -> Result<Option<u32>, StoreError> {
+        let id = id.to_string();
+        self.run(move |s| s.record_failure(&id, now.as_millis())).await
+    }
+
+    async fn consume(
+        &self,
+        id: ChallengeId,
+        now: Timestamp,
+        effect: ChallengeEffect,
+        mails: Vec<OutgoingMail>,
+    ) -> Result<bool, StoreError> {
+        let id = id.to_string();
+        let effect = match effect {
+            ChallengeEffect::SetPassword { user, hash } => StoredEffect::SetPassword {
+                user_id: user.to_string(),
+                hash: hash.expose().to_owned(),
+                // Any password-reset code issued before the change is stale.
+                purposes: vec![
+                    Purpose::ForgotPassword.as_str().to_owned(),
+                    Purpose::ResetPassword.as_str().to_owned(),
+                ],
+            },
+        };
+        let queued = !mails.is_empty();
+        let won = self
+            .run(move |s| s.consume_challenge(&id, now.as_millis(), &effect, &mails))
+            .await?;
+        if won && queued {
+            self.mail_queued.notify_one();
+        }
+        Ok(won)
+    }
+}
+
+#[async_trait]
+impl RateLimiter for Database {
+    async fn hit(&self, key: &str, limits: &[Limit], now: Timestamp) -> Result<RateDecision, StoreError> {
+        let key = key.to_owned();
+        let limits = limits.to_vec();
+        self.run(move |s| s.rate_hit(&key, &limits, now.as_millis())).await
+    }
+}
+
+#[async_trait]
+impl OutboxRepository for Database {
+    async fn claim(
+        &self,
+        owner: &str,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<QueuedMail>, StoreError> {
+        let owner = owner.to_owned();
+        self.run(move |s| s.outbox_claim(&owner, now.as_millis(), lease_until.as_millis(), i64::from(limit)))
+            .await
+    }
+
+    async fn mark_sent(&self, id: i64, now: Timestamp) -> Result<(), StoreError> {
+        self.run(move |s| s.outbox_finish(id, now.as_millis(), "sent", None)).await
+    }
+
+    async fn mark_dead(&self, id: i64, now: Timestamp, reason: &str) -> Result<(), StoreError> {
+        let reason = reason.to_owned();
+        self.run(move |s| s.outbox_finish(id, now.as_millis(), "dead", Some(&reason)))
+            .await
+    }
+
+    async fn retry_later(
+        &self,
+        id: i64,
+        attempts: u32,
+        next_attempt_at: Timestamp,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        let error = error.to_owned();
+        let attempts = i32::try_from(attempts).unwrap_or(i32::MAX);
+        self.run(move |s| s.outbox_retry(id, attempts, next_attempt_at.as_millis(), &error))
+            .await
+    }
+}

@@ -1,0 +1,195 @@
+//! Rows and their conversion to and from domain values. Every stored field
+//! round-trips (the contract tests save then load each aggregate).
+
+use super::schema::{challenges, outbox, user_emails, users};
+use super::DbError;
+use accountd_domain::{
+    Challenge, ChallengeId, ChallengeState, CodeMac, Email, OutgoingMail, PasswordHash, Purpose,
+    Subject, Timestamp, User, UserId, UserStatus, Username,
+};
+use accountd_ports::QueuedMail;
+use diesel::prelude::*;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = users)]
+pub(crate) struct UserRow {
+    pub id: String,
+    pub username: Option<String>,
+    pub username_key: Option<String>,
+    pub status: String,
+    pub credential_version: i64,
+    pub password_hash: Option<String>,
+    pub name: String,
+    pub language: String,
+    pub timezone: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = user_emails)]
+pub(crate) struct EmailRow {
+    pub user_id: String,
+    pub position: i32,
+    pub email: String,
+    pub email_key: String,
+}
+
+impl UserRow {
+    pub(crate) fn from_user(u: &User) -> Self {
+        Self {
+            id: u.id.to_string(),
+            username: u.username.as_ref().map(|n| n.as_str().to_owned()),
+            username_key: u.username.as_ref().map(Username::key),
+            status: u.status.as_str().to_owned(),
+            credential_version: u.credential_version,
+            password_hash: u.password_hash.as_ref().map(|h| h.expose().to_owned()),
+            name: u.name.clone(),
+            language: u.language.clone(),
+            timezone: u.timezone.clone(),
+            created_at: u.created_at.as_millis(),
+        }
+    }
+
+    pub(crate) fn into_user(self, emails: Vec<EmailRow>) -> Result<User, DbError> {
+        let corrupt = |what: &str| DbError::Corrupt(format!("users.{what} of {}", self.id));
+        Ok(User {
+            id: UserId::parse(&self.id).ok_or_else(|| corrupt("id"))?,
+            username: self
+                .username
+                .as_deref()
+                .map(Username::parse)
+                .transpose()
+                .map_err(|_| corrupt("username"))?,
+            emails: emails
+                .iter()
+                .map(|e| Email::parse(&e.email))
+                .collect::<Result<_, _>>()
+                .map_err(|_| corrupt("email"))?,
+            status: UserStatus::parse(&self.status).ok_or_else(|| corrupt("status"))?,
+            credential_version: self.credential_version,
+            password_hash: self.password_hash.map(PasswordHash::new),
+            name: self.name,
+            language: self.language,
+            timezone: self.timezone,
+            created_at: Timestamp::from_millis(self.created_at),
+        })
+    }
+}
+
+pub(crate) fn email_rows(u: &User) -> Vec<EmailRow> {
+    u.emails
+        .iter()
+        .enumerate()
+        .map(|(i, e)| EmailRow {
+            user_id: u.id.to_string(),
+            position: i32::try_from(i).unwrap_or(i32::MAX),
+            email: e.as_str().to_owned(),
+            email_key: e.key(),
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = challenges)]
+pub(crate) struct ChallengeRow {
+    pub id: String,
+    pub purpose: String,
+    pub subject_key: String,
+    pub subject: String,
+    pub code_mac: Vec<u8>,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    pub failures: i32,
+    pub max_failures: i32,
+    pub state: String,
+}
+
+impl ChallengeRow {
+    pub(crate) fn from_challenge(c: &Challenge) -> Result<Self, DbError> {
+        Ok(Self {
+            id: c.id().to_string(),
+            purpose: c.purpose().as_str().to_owned(),
+            subject_key: c.subject().key(),
+            subject: serde_json::to_string(c.subject())
+                .map_err(|e| DbError::Corrupt(format!("subject not encodable: {e}")))?,
+            code_mac: c.code_mac().as_bytes().to_vec(),
+            issued_at: c.issued_at().as_millis(),
+            expires_at: c.expires_at().as_millis(),
+            failures: i32::try_from(c.failures()).unwrap_or(i32::MAX),
+            max_failures: i32::try_from(c.max_failures()).unwrap_or(i32::MAX),
+            state: c.stored_state().as_str().to_owned(),
+        })
+    }
+
+    pub(crate) fn into_challenge(self) -> Result<Challenge, DbError> {
+        let corrupt = |what: &str| DbError::Corrupt(format!("challenges.{what} of {}", self.id));
+        let subject: Subject =
+            serde_json::from_str(&self.subject).map_err(|_| corrupt("subject"))?;
+        Ok(Challenge::restore(
+            ChallengeId::parse(&self.id).ok_or_else(|| corrupt("id"))?,
+            Purpose::parse(&self.purpose).ok_or_else(|| corrupt("purpose"))?,
+            subject,
+            CodeMac::from_slice(&self.code_mac).ok_or_else(|| corrupt("code_mac"))?,
+            Timestamp::from_millis(self.issued_at),
+            Timestamp::from_millis(self.expires_at),
+            u32::try_from(self.failures).map_err(|_| corrupt("failures"))?,
+            u32::try_from(self.max_failures).map_err(|_| corrupt("max_failures"))?,
+            ChallengeState::parse(&self.state).ok_or_else(|| corrupt("state"))?,
+        ))
+    }
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = outbox)]
+pub(crate) struct NewOutboxRow {
+    pub recipient: String,
+    pub subject: String,
+    pub body: Option<String>,
+    pub not_after: Option<i64>,
+    pub state: String,
+    pub attempts: i32,
+    pub next_attempt_at: i64,
+    pub created_at: i64,
+}
+
+impl NewOutboxRow {
+    pub(crate) fn pending(mail: &OutgoingMail, now: i64) -> Self {
+        Self {
+            recipient: mail.to.as_str().to_owned(),
+            subject: mail.subject.clone(),
+            body: Some(mail.text.clone()),
+            not_after: mail.not_after.map(Timestamp::as_millis),
+            state: "pending".to_owned(),
+            attempts: 0,
+            next_attempt_at: now,
+            created_at: now,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = outbox)]
+pub(crate) struct OutboxRow {
+    pub id: i64,
+    pub recipient: String,
+    pub subject: String,
+    pub body: Option<String>,
+    pub not_after: Option<i64>,
+    pub attempts: i32,
+}
+
+impl OutboxRow {
+    pub(crate) fn into_queued(self) -> Result<QueuedMail, DbError> {
+        let corrupt = |what: &str| DbError::Corrupt(format!("outbox.{what} of {}", self.id));
+        Ok(QueuedMail {
+            id: self.id,
+            mail: OutgoingMail {
+                to: Email::parse(&self.recipient).map_err(|_| corrupt("recipient"))?,
+                subject: self.subject,
+                text: self.body.ok_or_else(|| corrupt("body"))?,
+                not_after: self.not_after.map(Timestamp::from_millis),
+            },
+            attempts: u32::try_from(self.attempts).map_err(|_| corrupt("attempts"))?,
+        })
+    }
+}

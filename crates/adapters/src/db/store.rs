@@ -1,0 +1,444 @@
+//! Every database operation, written once and compiled for both backends.
+//!
+//! [`Store`] is object-safe; `impl_store!` expands the same diesel code for
+//! `PgConnection` and `SqliteConnection`. What differs between the backends
+//! lives in [`Backend`], written by hand for each: how a write transaction
+//! starts (`BEGIN IMMEDIATE` on SQLite, so a read-then-write transaction never
+//! fails on lock upgrade), how a key is serialised across instances
+//! (`pg_advisory_xact_lock` on PostgreSQL; SQLite's single writer already
+//! does), and how due outbox rows are locked (`FOR UPDATE SKIP LOCKED`).
+
+use super::rows::{email_rows, ChallengeRow, EmailRow, NewOutboxRow, OutboxRow, UserRow};
+use super::schema::{challenges, outbox, rate_events, user_emails, users};
+use super::DbError;
+use accountd_domain::{Challenge, OutgoingMail, User};
+use accountd_ports::{Limit, QueuedMail, RateDecision};
+use diesel::pg::PgConnection;
+use diesel::prelude::*;
+use diesel::sql_types::Text;
+use diesel::sqlite::SqliteConnection;
+
+/// What consuming a challenge changes besides the challenge (storage form
+/// of `ChallengeEffect`).
+#[derive(Debug, Clone)]
+pub(crate) enum StoredEffect {
+    SetPassword {
+        user_id: String,
+        hash: String,
+        /// Open challenges of these purposes for `user:<id>` are consumed too.
+        purposes: Vec<String>,
+    },
+}
+
+pub(crate) trait Store {
+    fn ping(&mut self) -> Result<(), DbError>;
+    fn user_by_id(&mut self, id: &str) -> Result<Option<User>, DbError>;
+    fn user_by_username_key(&mut self, key: &str) -> Result<Option<User>, DbError>;
+    fn insert_user(&mut self, user: &User) -> Result<(), DbError>;
+    fn issue_challenge(
+        &mut self,
+        challenge: &Challenge,
+        mails: &[OutgoingMail],
+        now: i64,
+    ) -> Result<(), DbError>;
+    fn latest_challenge(
+        &mut self,
+        purpose: &str,
+        subject_key: &str,
+    ) -> Result<Option<Challenge>, DbError>;
+    fn record_failure(&mut self, id: &str, now: i64) -> Result<Option<u32>, DbError>;
+    fn consume_challenge(
+        &mut self,
+        id: &str,
+        now: i64,
+        effect: &StoredEffect,
+        mails: &[OutgoingMail],
+    ) -> Result<bool, DbError>;
+    fn rate_hit(&mut self, key: &str, limits: &[Limit], now: i64) -> Result<RateDecision, DbError>;
+    fn outbox_claim(
+        &mut self,
+        owner: &str,
+        now: i64,
+        lease_until: i64,
+        limit: i64,
+    ) -> Result<Vec<QueuedMail>, DbError>;
+    fn outbox_finish(&mut self, id: i64, now: i64, state: &str, error: Option<&str>)
+        -> Result<(), DbError>;
+    fn outbox_retry(
+        &mut self,
+        id: i64,
+        attempts: i32,
+        next_attempt_at: i64,
+        error: &str,
+    ) -> Result<(), DbError>;
+    fn outbox_pending(&mut self) -> Result<i64, DbError>;
+}
+
+pub(crate) trait Backend: Connection {
+    /// Runs `f` in a write transaction.
+    fn write_tx<T, F>(&mut self, f: F) -> Result<T, DbError>
+    where
+        F: FnOnce(&mut Self) -> Result<T, DbError>;
+    /// Serialises writers of `key` until the transaction ends.
+    fn lock_key(&mut self, key: &str) -> Result<(), DbError>;
+    /// Ids of due, unleased outbox rows, locked for this transaction.
+    fn due_outbox_ids(&mut self, now: i64, limit: i64) -> Result<Vec<i64>, DbError>;
+}
+
+impl Backend for PgConnection {
+    fn write_tx<T, F>(&mut self, f: F) -> Result<T, DbError>
+    where
+        F: FnOnce(&mut Self) -> Result<T, DbError>,
+    {
+        self.transaction(f)
+    }
+
+    fn lock_key(&mut self, key: &str) -> Result<(), DbError> {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
+            .bind::<Text, _>(key)
+            .execute(self)?;
+        Ok(())
+    }
+
+    fn due_outbox_ids(&mut self, now: i64, limit: i64) -> Result<Vec<i64>, DbError> {
+        Ok(outbox::table
+            .select(outbox::id)
+            .filter(outbox::state.eq("pending"))
+            .filter(outbox::next_attempt_at.le(now))
+            .filter(outbox::lease_until.is_null().or(outbox::lease_until.le(now)))
+            .order(outbox::id)
+            .limit(limit)
+            .for_update()
+            .skip_locked()
+            .load(self)?)
+    }
+}
+
+impl Backend for SqliteConnection {
+    fn write_tx<T, F>(&mut self, f: F) -> Result<T, DbError>
+    where
+        F: FnOnce(&mut Self) -> Result<T, DbError>,
+    {
+        self.immediate_transaction(f)
+    }
+
+    fn lock_key(&mut self, _key: &str) -> Result<(), DbError> {
+        // BEGIN IMMEDIATE already holds the database's only write lock.
+        Ok(())
+    }
+
+    fn due_outbox_ids(&mut self, now: i64, limit: i64) -> Result<Vec<i64>, DbError> {
+        Ok(outbox::table
+            .select(outbox::id)
+            .filter(outbox::state.eq("pending"))
+            .filter(outbox::next_attempt_at.le(now))
+            .filter(outbox::lease_until.is_null().or(outbox::lease_until.le(now)))
+            .order(outbox::id)
+            .limit(limit)
+            .load(self)?)
+    }
+}
+
+macro_rules! impl_store {
+    ($conn:ty) => {
+        impl Store for $conn {
+            fn ping(&mut self) -> Result<(), DbError> {
+                diesel::sql_query("SELECT 1").execute(self)?;
+                Ok(())
+            }
+
+            fn user_by_id(&mut self, id: &str) -> Result<Option<User>, DbError> {
+                let row: Option<UserRow> = users::table
+                    .find(id)
+                    .select(UserRow::as_select())
+                    .first(self)
+                    .optional()?;
+                self.hydrate_user(row)
+            }
+
+            fn user_by_username_key(&mut self, key: &str) -> Result<Option<User>, DbError> {
+                let row: Option<UserRow> = users::table
+                    .filter(users::username_key.eq(key))
+                    .select(UserRow::as_select())
+                    .first(self)
+                    .optional()?;
+                self.hydrate_user(row)
+            }
+
+            fn insert_user(&mut self, user: &User) -> Result<(), DbError> {
+                let row = UserRow::from_user(user);
+                let emails = email_rows(user);
+                self.write_tx(|c| {
+                    diesel::insert_into(users::table).values(&row).execute(c)?;
+                    for e in &emails {
+                        diesel::insert_into(user_emails::table).values(e).execute(c)?;
+                    }
+                    Ok(())
+                })
+            }
+
+            fn issue_challenge(
+                &mut self,
+                challenge: &Challenge,
+                mails: &[OutgoingMail],
+                now: i64,
+            ) -> Result<(), DbError> {
+                let row = ChallengeRow::from_challenge(challenge)?;
+                self.write_tx(|c| {
+                    c.lock_key(&format!("challenge:{}:{}", row.purpose, row.subject_key))?;
+                    diesel::update(
+                        challenges::table
+                            .filter(challenges::purpose.eq(&row.purpose))
+                            .filter(challenges::subject_key.eq(&row.subject_key))
+                            .filter(challenges::state.eq("open")),
+                    )
+                    .set(challenges::state.eq("superseded"))
+                    .execute(c)?;
+                    diesel::insert_into(challenges::table).values(&row).execute(c)?;
+                    c.queue_mails(mails, now)
+                })
+            }
+
+            fn latest_challenge(
+                &mut self,
+                purpose: &str,
+                subject_key: &str,
+            ) -> Result<Option<Challenge>, DbError> {
+                let base = challenges::table
+                    .filter(challenges::purpose.eq(purpose))
+                    .filter(challenges::subject_key.eq(subject_key));
+                // Issuing supersedes every open challenge of the key, so an
+                // open one, if any, is the latest, even within one millisecond.
+                let open: Option<ChallengeRow> = base
+                    .filter(challenges::state.eq("open"))
+                    .order(challenges::issued_at.desc())
+                    .select(ChallengeRow::as_select())
+                    .first(self)
+                    .optional()?;
+                let row = match open {
+                    Some(r) => Some(r),
+                    None => base
+                        .order(challenges::issued_at.desc())
+                        .select(ChallengeRow::as_select())
+                        .first(self)
+                        .optional()?,
+                };
+                row.map(ChallengeRow::into_challenge).transpose()
+            }
+
+            fn record_failure(&mut self, id: &str, now: i64) -> Result<Option<u32>, DbError> {
+                let failures: Option<i32> = diesel::update(
+                    challenges::table
+                        .filter(challenges::id.eq(id))
+                        .filter(challenges::state.eq("open"))
+                        .filter(challenges::failures.lt(challenges::max_failures))
+                        .filter(challenges::expires_at.gt(now)),
+                )
+                .set(challenges::failures.eq(challenges::failures + 1))
+                .returning(challenges::failures)
+                .get_result(self)
+                .optional()?;
+                Ok(failures.map(|f| u32::try_from(f).unwrap_or(0)))
+            }
+
+            fn consume_challenge(
+                &mut self,
+                id: &str,
+                now: i64,
+                effect: &StoredEffect,
+                mails: &[OutgoingMail],
+            ) -> Result<bool, DbError> {
+                self.write_tx(|c| {
+                    let won = diesel::update(
+                        challenges::table
+                            .filter(challenges::id.eq(id))
+                            .filter(challenges::state.eq("open"))
+                            .filter(challenges::failures.lt(challenges::max_failures))
+                            .filter(challenges::expires_at.gt(now)),
+                    )
+                    .set(challenges::state.eq("consumed"))
+                    .execute(c)?;
+                    if won == 0 {
+                        return Ok(false);
+                    }
+                    match effect {
+                        StoredEffect::SetPassword {
+                            user_id,
+                            hash,
+                            purposes,
+                        } => {
+                            let changed = diesel::update(users::table.find(user_id))
+                                .set((
+                                    users::password_hash.eq(hash),
+                                    users::credential_version.eq(users::credential_version + 1),
+                                ))
+                                .execute(c)?;
+                            if changed != 1 {
+                                return Err(DbError::Corrupt(format!(
+                                    "user {user_id} vanished while its code was consumed"
+                                )));
+                            }
+                            diesel::update(
+                                challenges::table
+                                    .filter(challenges::subject_key.eq(format!("user:{user_id}")))
+                                    .filter(challenges::purpose.eq_any(purposes))
+                                    .filter(challenges::state.eq("open")),
+                            )
+                            .set(challenges::state.eq("consumed"))
+                            .execute(c)?;
+                        }
+                    }
+                    c.queue_mails(mails, now)?;
+                    Ok(true)
+                })
+            }
+
+            fn rate_hit(
+                &mut self,
+                key: &str,
+                limits: &[Limit],
+                now: i64,
+            ) -> Result<RateDecision, DbError> {
+                let active: Vec<Limit> = limits.iter().copied().filter(|l| l.max > 0).collect();
+                let Some(longest) = active.iter().map(|l| l.window_seconds).max() else {
+                    return Ok(RateDecision::Allowed);
+                };
+                self.write_tx(|c| {
+                    c.lock_key(&format!("rate:{key}"))?;
+                    diesel::delete(
+                        rate_events::table
+                            .filter(rate_events::key.eq(key))
+                            .filter(rate_events::at.le(now - longest * 1000)),
+                    )
+                    .execute(c)?;
+                    let mut retry_ms: i64 = 0;
+                    for l in &active {
+                        let window_start = now - l.window_seconds * 1000;
+                        let hits: Vec<i64> = rate_events::table
+                            .filter(rate_events::key.eq(key))
+                            .filter(rate_events::at.gt(window_start))
+                            .order(rate_events::at.asc())
+                            .select(rate_events::at)
+                            .load(c)?;
+                        let max = usize::try_from(l.max).unwrap_or(usize::MAX);
+                        if hits.len() >= max {
+                            // The hit that must leave the window to make room.
+                            let leaving = hits.get(hits.len() - max).copied().unwrap_or(now);
+                            retry_ms = retry_ms.max(leaving + l.window_seconds * 1000 - now);
+                        }
+                    }
+                    if retry_ms > 0 {
+                        return Ok(RateDecision::Limited {
+                            retry_after_seconds: ((retry_ms + 999) / 1000).max(1),
+                        });
+                    }
+                    diesel::insert_into(rate_events::table)
+                        .values((rate_events::key.eq(key), rate_events::at.eq(now)))
+                        .execute(c)?;
+                    Ok(RateDecision::Allowed)
+                })
+            }
+
+            fn outbox_claim(
+                &mut self,
+                owner: &str,
+                now: i64,
+                lease_until: i64,
+                limit: i64,
+            ) -> Result<Vec<QueuedMail>, DbError> {
+                let rows: Vec<OutboxRow> = self.write_tx(|c| {
+                    let ids = c.due_outbox_ids(now, limit)?;
+                    if ids.is_empty() {
+                        return Ok(Vec::new());
+                    }
+                    diesel::update(outbox::table.filter(outbox::id.eq_any(&ids)))
+                        .set((
+                            outbox::lease_owner.eq(owner),
+                            outbox::lease_until.eq(lease_until),
+                        ))
+                        .execute(c)?;
+                    Ok(outbox::table
+                        .filter(outbox::id.eq_any(&ids))
+                        .order(outbox::id)
+                        .select(OutboxRow::as_select())
+                        .load(c)?)
+                })?;
+                rows.into_iter().map(OutboxRow::into_queued).collect()
+            }
+
+            fn outbox_finish(
+                &mut self,
+                id: i64,
+                now: i64,
+                state: &str,
+                error: Option<&str>,
+            ) -> Result<(), DbError> {
+                diesel::update(outbox::table.find(id))
+                    .set((
+                        outbox::state.eq(state),
+                        outbox::body.eq(None::<String>),
+                        outbox::finished_at.eq(now),
+                        outbox::lease_owner.eq(None::<String>),
+                        outbox::lease_until.eq(None::<i64>),
+                        outbox::last_error.eq(error),
+                    ))
+                    .execute(self)?;
+                Ok(())
+            }
+
+            fn outbox_retry(
+                &mut self,
+                id: i64,
+                attempts: i32,
+                next_attempt_at: i64,
+                error: &str,
+            ) -> Result<(), DbError> {
+                diesel::update(outbox::table.find(id))
+                    .set((
+                        outbox::attempts.eq(attempts),
+                        outbox::next_attempt_at.eq(next_attempt_at),
+                        outbox::lease_owner.eq(None::<String>),
+                        outbox::lease_until.eq(None::<i64>),
+                        outbox::last_error.eq(error),
+                    ))
+                    .execute(self)?;
+                Ok(())
+            }
+
+            fn outbox_pending(&mut self) -> Result<i64, DbError> {
+                Ok(outbox::table
+                    .filter(outbox::state.eq("pending"))
+                    .count()
+                    .get_result(self)?)
+            }
+        }
+
+        impl Helpers for $conn {
+            fn queue_mails(&mut self, mails: &[OutgoingMail], now: i64) -> Result<(), DbError> {
+                for mail in mails {
+                    let row = NewOutboxRow::pending(mail, now);
+                    diesel::insert_into(outbox::table).values(&row).execute(self)?;
+                }
+                Ok(())
+            }
+
+            fn hydrate_user(&mut self, row: Option<UserRow>) -> Result<Option<User>, DbError> {
+                let Some(row) = row else { return Ok(None) };
+                let emails: Vec<EmailRow> = user_emails::table
+                    .filter(user_emails::user_id.eq(&row.id))
+                    .order(user_emails::position)
+                    .select(EmailRow::as_select())
+                    .load(self)?;
+                row.into_user(emails).map(Some)
+            }
+        }
+    };
+}
+
+trait Helpers {
+    fn queue_mails(&mut self, mails: &[OutgoingMail], now: i64) -> Result<(), DbError>;
+    fn hydrate_user(&mut self, row: Option<UserRow>) -> Result<Option<User>, DbError>;
+}
+
+impl_store!(PgConnection);
+impl_store!(SqliteConnection);

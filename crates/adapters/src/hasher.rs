@@ -1,0 +1,174 @@
+//! bcrypt on a bounded pool of dedicated threads, off the async executor.
+//!
+//! Requests queue in a bounded channel in front of `workers` threads; when
+//! the queue is full the caller gets [`HashError::Overloaded`] at once (503
+//! with `Retry-After`) instead of waiting, so a flood of logins never stalls
+//! unrelated requests.
+
+use accountd_domain::{Password, PasswordHash};
+use accountd_ports::{HashError, PasswordHasher};
+use async_trait::async_trait;
+use crossbeam_channel::{bounded, Sender, TrySendError};
+use std::fmt;
+use std::sync::Arc;
+use tokio::sync::oneshot;
+
+enum Job {
+    Hash {
+        plain: String,
+        reply: oneshot::Sender<Result<String, bcrypt::BcryptError>>,
+    },
+    Verify {
+        plain: String,
+        hash: String,
+        reply: oneshot::Sender<Result<bool, bcrypt::BcryptError>>,
+    },
+}
+
+/// The bcrypt pool. Cheap to clone; the threads stop when the last clone
+/// is dropped.
+#[derive(Clone)]
+pub struct BcryptPool {
+    jobs: Sender<Job>,
+    dummy: Arc<String>,
+}
+
+impl fmt::Debug for BcryptPool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BcryptPool")
+            .field("queued", &self.jobs.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl BcryptPool {
+    /// Starts `workers` threads hashing at `cost`, behind a queue of
+    /// `queue` waiting jobs. Computes the dummy hash for unknown users
+    /// (one hash at `cost`, on the calling thread: call it before serving).
+    pub fn start(workers: usize, queue: usize, cost: u32) -> Result<Self, bcrypt::BcryptError> {
+        let dummy = bcrypt::hash("accountd dummy password for unknown users", cost)?;
+        let (tx, rx) = bounded::<Job>(queue.max(1));
+        for i in 0..workers.max(1) {
+            let rx = rx.clone();
+            std::thread::Builder::new()
+                .name(format!("bcrypt-{i}"))
+                .spawn(move || {
+                    for job in rx {
+                        match job {
+                            Job::Hash { plain, reply } => {
+                                let _ = reply.send(bcrypt::hash(plain, cost));
+                            }
+                            Job::Verify { plain, hash, reply } => {
+                                let _ = reply.send(bcrypt::verify(plain, &hash));
+                            }
+                        }
+                    }
+                })
+                .map_err(bcrypt::BcryptError::Io)?;
+        }
+        Ok(Self {
+            jobs: tx,
+            dummy: Arc::new(dummy),
+        })
+    }
+
+    /// Jobs waiting for a thread (for metrics).
+    pub fn queue_depth(&self) -> usize {
+        self.jobs.len()
+    }
+
+    fn submit(&self, job: Job) -> Result<(), HashError> {
+        self.jobs.try_send(job).map_err(|e| match e {
+            TrySendError::Full(_) => HashError::Overloaded {
+                retry_after_seconds: 1,
+            },
+            TrySendError::Disconnected(_) => {
+                HashError::Unexpected(anyhow::anyhow!("the bcrypt pool has stopped"))
+            }
+        })
+    }
+}
+
+fn lost() -> HashError {
+    HashError::Unexpected(anyhow::anyhow!("a bcrypt worker dropped its job"))
+}
+
+#[async_trait]
+impl PasswordHasher for BcryptPool {
+    async fn hash(&self, password: &Password) -> Result<PasswordHash, HashError> {
+        let (reply, answer) = oneshot::channel();
+        self.submit(Job::Hash {
+            plain: password.expose().to_owned(),
+            reply,
+        })?;
+        let hashed = answer.await.map_err(|_| lost())?;
+        hashed
+            .map(PasswordHash::new)
+            .map_err(|e| HashError::Unexpected(anyhow::Error::new(e).context("bcrypt hash")))
+    }
+
+    async fn verify(&self, candidate: &str, hash: Option<PasswordHash>) -> Result<bool, HashError> {
+        let known = hash.is_some();
+        let hash = hash.map_or_else(|| self.dummy.as_str().to_owned(), |h| h.expose().to_owned());
+        let (reply, answer) = oneshot::channel();
+        self.submit(Job::Verify {
+            plain: candidate.to_owned(),
+            hash,
+            reply,
+        })?;
+        let ok = answer
+            .await
+            .map_err(|_| lost())?
+            .map_err(|e| HashError::Unexpected(anyhow::Error::new(e).context("bcrypt verify")))?;
+        Ok(known && ok)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use accountd_domain::PasswordPolicy;
+
+    fn pw(s: &str) -> Password {
+        PasswordPolicy::new(1, 0).check(s, None, &[]).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_hash_verifies_its_password_and_nothing_else() {
+        let pool = BcryptPool::start(2, 8, 4).unwrap();
+        let h = pool.hash(&pw("correct horse")).await.unwrap();
+        assert!(h.expose().starts_with("$2b$04$"));
+        assert!(pool.verify("correct horse", Some(h.clone())).await.unwrap());
+        assert!(!pool.verify("wrong horse", Some(h)).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn an_unknown_user_is_checked_against_the_dummy_and_always_fails() {
+        let pool = BcryptPool::start(1, 8, 4).unwrap();
+        assert!(!pool
+            .verify("accountd dummy password for unknown users", None)
+            .await
+            .unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_answers_overloaded_at_once() {
+        // One slow worker (cost 14) and a queue of one: the third job waits
+        // for nothing and is refused.
+        let pool = BcryptPool::start(1, 1, 14).unwrap();
+        let p = pw("x");
+        let a = pool.hash(&p);
+        let b = pool.hash(&p);
+        let c = pool.hash(&p);
+        let (_, _, c) = tokio::join!(
+            async {
+                let _ = a.await;
+            },
+            async {
+                let _ = b.await;
+            },
+            c
+        );
+        assert!(matches!(c, Err(HashError::Overloaded { retry_after_seconds: 1 })));
+    }
+}

@@ -1,0 +1,116 @@
+//! Mail templates. Every code mail has a plain-text body in which the code
+//! stands alone on its own line; no other line consists of six characters
+//! alone, so people and scripts can find it. Templates exist for `en`; any
+//! other language falls back to `en`.
+
+use accountd_domain::{Email, OneTimeCode, OutgoingMail, Timestamp, User};
+
+/// Languages with templates of their own.
+pub const LANGUAGES: &[&str] = &["en"];
+
+fn greeting(username: &str) -> String {
+    if username.is_empty() {
+        "Hello,".to_owned()
+    } else {
+        format!("Hello {username},")
+    }
+}
+
+/// The forgotPassword code mail, to one address of `user`.
+pub fn forgot_password_code(
+    user: &User,
+    to: &Email,
+    code: &OneTimeCode,
+    ttl_seconds: i64,
+    expires_at: Timestamp,
+) -> OutgoingMail {
+    let minutes = (ttl_seconds + 59) / 60;
+    let text = format!(
+        "{greeting}\n\
+         \n\
+         someone asked to reset the password of your account.\n\
+         To choose a new password, enter this code:\n\
+         \n\
+         {code}\n\
+         \n\
+         The code is valid for {minutes} minutes and can be used once.\n\
+         If you did not ask for it, ignore this message: your password\n\
+         stays as it is.\n",
+        greeting = greeting(user.username_str()),
+        code = code.expose(),
+    );
+    OutgoingMail {
+        to: to.clone(),
+        subject: "Your password reset code".to_owned(),
+        text,
+        not_after: Some(expires_at),
+    }
+}
+
+/// The "your password was changed" notice, to one address of `user`.
+pub fn password_changed(user: &User, to: &Email) -> OutgoingMail {
+    let text = format!(
+        "{greeting}\n\
+         \n\
+         the password of your account was just changed, and every session\n\
+         that was signed in before was signed out.\n\
+         \n\
+         If you did not do this, reset your password at once and tell your\n\
+         administrator.\n",
+        greeting = greeting(user.username_str()),
+    );
+    OutgoingMail {
+        to: to.clone(),
+        subject: "Your password was changed".to_owned(),
+        text,
+        not_after: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use accountd_domain::{CodeFormat, PasswordHash, UserId, UserStatus, Username};
+
+    fn user(name: &str) -> User {
+        User {
+            id: UserId::from_random_bytes([1; 16]),
+            username: Some(Username::parse(name).unwrap()),
+            emails: vec![Email::parse("ann@example.com").unwrap()],
+            status: UserStatus::Active,
+            credential_version: 1,
+            password_hash: Some(PasswordHash::new("x".into())),
+            name: String::new(),
+            language: "en".into(),
+            timezone: "UTC".into(),
+            created_at: Timestamp::from_millis(0),
+        }
+    }
+
+    #[test]
+    fn the_code_stands_alone_on_exactly_one_line_whatever_the_username() {
+        let code = CodeFormat::Digits6.code_from_draws(&[482_901]).unwrap();
+        for name in ["a", "ab", "abcdef", "Jürgen", "x.y-z_0"] {
+            let u = user(name);
+            let m = forgot_password_code(&u, &u.emails[0], &code, 900, Timestamp::from_millis(5));
+            let six: Vec<&str> = m
+                .text
+                .lines()
+                .map(str::trim)
+                .filter(|l| l.chars().count() == 6)
+                .collect();
+            assert_eq!(six, vec!["482901"], "username {name}");
+            assert!(m.text.contains("valid for 15 minutes"));
+            assert_eq!(m.not_after, Some(Timestamp::from_millis(5)));
+        }
+    }
+
+    #[test]
+    fn the_change_notice_has_no_six_character_line_and_no_expiry() {
+        let u = user("abcdef");
+        let m = password_changed(&u, &u.emails[0]);
+        assert!(m.text.lines().all(|l| l.trim().chars().count() != 6));
+        assert_eq!(m.not_after, None);
+        assert_eq!(m.subject, "Your password was changed");
+    }
+}
