@@ -1,1 +1,84 @@
-fn main() {}
+//! The accountd binary: configuration, wiring (the only place that names
+//! concrete adapters), the command line, migrations and signals.
+
+mod config;
+mod secret;
+mod serve;
+mod wiring;
+
+use accountd_app::AddUserInput;
+use clap::Parser;
+use config::{Cli, Command, Config, UserCommand};
+use std::io::{BufRead, Write};
+use std::process::ExitCode;
+use wiring::{fail, StartError};
+
+fn init_tracing(filter: &str, format: &str) -> Result<(), StartError> {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .map_err(|e| fail(2, format!("ACCOUNTD_LOG: {e}")))?;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr);
+    match format {
+        "text" => builder.try_init(),
+        "json" => builder.json().try_init(),
+        other => return Err(fail(2, format!("ACCOUNTD_LOG_FORMAT: must be text or json, got {other:?}"))),
+    }
+    .map_err(|e| fail(1, format!("cannot start logging: {e}")))
+}
+
+async fn run(cli: Cli) -> Result<(), StartError> {
+    let config = Config::from_options(&cli.options).map_err(|e| fail(2, e.to_string()))?;
+    init_tracing(&cli.options.log, &cli.options.log_format)?;
+    match cli.command {
+        None | Some(Command::Serve) => serve::serve(config).await,
+        Some(Command::Migrate) => {
+            wiring::open_database(&config).await?;
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "migrations applied");
+            Ok(())
+        }
+        Some(Command::User(UserCommand::Add { username, emails, name })) => {
+            let mut password = String::new();
+            std::io::stdin()
+                .lock()
+                .read_line(&mut password)
+                .map_err(|e| fail(1, format!("cannot read the password from standard input: {e}")))?;
+            let password = password.trim_end_matches(['\n', '\r']).to_owned();
+            let db = wiring::open_database(&config).await?;
+            let hasher = wiring::hasher(&config).await?;
+            let service = wiring::add_user(&config, wiring::ports(&db, hasher));
+            let user = service
+                .add(AddUserInput {
+                    username,
+                    emails,
+                    name,
+                    password,
+                })
+                .await
+                .map_err(|e| fail(1, e.to_string()))?;
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{}", user.id);
+            Ok(())
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "accountd: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "accountd: {}", e.message);
+            ExitCode::from(e.code)
+        }
+    }
+}

@@ -12,8 +12,11 @@ pub mod db;
 mod hasher;
 mod mail;
 mod system;
+#[cfg(feature = "test-support")]
+pub mod test_support;
 
 pub use db::{ConnectError, Database, DatabaseUrl};
 pub use hasher::BcryptPool;
 pub use mail::{parse_from, ConsoleMailer, MailConfigError, SmtpMailer};
+pub use lettre::message::Mailbox;
 pub use system::{OsRandom, SystemClock};

@@ -1,1 +1,64 @@
-//! placeholder
+//! accountd's HTTP layer on actix-web.
+//!
+//! What belongs here: the routes of both families (`unicat/` and
+//! `forgot_password/`, one thin handler per route: extract, convert to a
+//! domain command, call the service, map the result), the DTO parsing and
+//! validation of each family, each family's error envelope with its one
+//! exhaustive mapping from use-case errors, client-address extraction, and
+//! the health endpoints.
+//!
+//! What must not: business rules (in `accountd-app` and `accountd-domain`)
+//! or any adapter: this crate knows ports and use cases only.
+
+mod body;
+mod client;
+mod forgot_password;
+mod health;
+mod unicat;
+
+use accountd_app::ForgotPassword;
+use accountd_ports::HealthCheck;
+use actix_web::web;
+use std::fmt;
+use std::sync::Arc;
+
+pub use client::parse_trusted_proxies;
+pub use ipnet::IpNet;
+
+/// HTTP-level settings.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// Request body cap in bytes (413 above it).
+    pub max_body_bytes: usize,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpNet>,
+}
+
+/// Everything the handlers need, shared by every worker.
+#[derive(Clone)]
+pub struct HttpState {
+    /// The forgotPassword use cases.
+    pub forgot_password: ForgotPassword,
+    /// Readiness of the storage.
+    pub health: Arc<dyn HealthCheck>,
+    /// HTTP settings.
+    pub settings: HttpSettings,
+}
+
+impl fmt::Debug for HttpState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpState")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Registers every route; unknown routes answer 404 in the Unicat envelope.
+pub fn configure(state: web::Data<HttpState>) -> impl Fn(&mut web::ServiceConfig) + Clone {
+    move |cfg: &mut web::ServiceConfig| {
+        cfg.app_data(state.clone())
+            .configure(health::routes)
+            .configure(forgot_password::routes)
+            .default_service(web::to(unicat::not_found));
+    }
+}

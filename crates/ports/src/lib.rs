@@ -224,6 +224,14 @@ pub trait PasswordHasher: Send + Sync {
         -> Result<bool, HashError>;
 }
 
+/// Whether the service's storage answers (`/health/ready`).
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait HealthCheck: Send + Sync {
+    /// `Ok` when the database answers a trivial query.
+    async fn ready(&self) -> Result<(), StoreError>;
+}
+
 /// The current time.
 #[cfg_attr(feature = "mock", mockall::automock)]
 pub trait Clock: Send + Sync {
@@ -263,6 +271,7 @@ mod tests {
             MockOutboxRepository::new(),
             MockMailer::new(),
             MockPasswordHasher::new(),
+            MockHealthCheck::new(),
         );
     }
 

@@ -13,7 +13,7 @@ use accountd_domain::{
     UserId,
 };
 use accountd_ports::{
-    ChallengeRepository, CreateUserError, Limit, OutboxRepository, QueuedMail, RateDecision,
+    ChallengeRepository, CreateUserError, HealthCheck, Limit, OutboxRepository, QueuedMail, RateDecision,
     RateLimiter, StoreError, UserRepository,
 };
 use async_trait::async_trait;
@@ -28,6 +28,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use store::{Store, StoredEffect};
 use tokio::sync::Notify;
+
+#[cfg(feature = "test-support")]
+pub use rows::OutboxSnapshot;
 
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
@@ -247,6 +250,14 @@ impl Database {
         self.run(|s| s.outbox_pending()).await
     }
 
+    /// The outbox row `id` exactly as stored, including the columns no port
+    /// exposes (whether the body was erased, the lease, the last error).
+    /// Only with the `test-support` feature, for the repository contract tests.
+    #[cfg(feature = "test-support")]
+    pub async fn outbox_snapshot(&self, id: i64) -> Result<Option<OutboxSnapshot>, StoreError> {
+        self.run(move |s| s.outbox_snapshot(id)).await
+    }
+
     async fn run<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
@@ -272,6 +283,13 @@ impl Database {
             }
         })
         .await?
+    }
+}
+
+#[async_trait]
+impl HealthCheck for Database {
+    async fn ready(&self) -> Result<(), StoreError> {
+        self.ping().await
     }
 }
 

@@ -193,3 +193,37 @@ impl OutboxRow {
         })
     }
 }
+
+/// An outbox row exactly as stored, every column included (the erased body,
+/// the lease, the last error), which no port exposes: for the contract tests.
+#[cfg(feature = "test-support")]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = outbox)]
+pub struct OutboxSnapshot {
+    /// Row id.
+    pub id: i64,
+    /// Recipient address.
+    pub recipient: String,
+    /// Subject line.
+    pub subject: String,
+    /// The body; `None` once sent or given up.
+    pub body: Option<String>,
+    /// Drop-after instant, in milliseconds.
+    pub not_after: Option<i64>,
+    /// `pending`, `sent` or `dead`.
+    pub state: String,
+    /// Delivery attempts made.
+    pub attempts: i32,
+    /// When the next attempt is due, in milliseconds.
+    pub next_attempt_at: i64,
+    /// The dispatcher holding the lease.
+    pub lease_owner: Option<String>,
+    /// When the lease lapses, in milliseconds.
+    pub lease_until: Option<i64>,
+    /// The last delivery error or the reason it was given up.
+    pub last_error: Option<String>,
+    /// When it was queued, in milliseconds.
+    pub created_at: i64,
+    /// When it was sent or given up, in milliseconds.
+    pub finished_at: Option<i64>,
+}

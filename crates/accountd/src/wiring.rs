@@ -1,0 +1,145 @@
+//! The one place that names concrete adapters: builds the ports, the
+//! services and the HTTP state from a [`Config`].
+
+use crate::config::Config;
+use accountd_adapters::{BcryptPool, ConsoleMailer, Database, OsRandom, SmtpMailer, SystemClock};
+use accountd_app::{AddUser, DispatchSettings, ForgotPassword, ForgotPasswordSettings, OutboxDispatcher, Ports};
+use accountd_domain::{PasswordPolicy, ServerSecret};
+use accountd_ports::Mailer;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// An error at start-up, with the exit code it deserves.
+#[derive(Debug)]
+pub struct StartError {
+    pub code: u8,
+    pub message: String,
+}
+
+pub fn fail(code: u8, message: impl Into<String>) -> StartError {
+    StartError {
+        code,
+        message: message.into(),
+    }
+}
+
+/// Opens the database, waiting up to 30 s for it to answer, and migrates.
+pub async fn open_database(config: &Config) -> Result<Database, StartError> {
+    let db = Database::open(&config.database_url, config.db_pool_size, Duration::from_secs(10))
+        .map_err(|e| fail(2, format!("ACCOUNTD_DATABASE_URL: {e}")))?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        match db.ping().await {
+            Ok(()) => break,
+            Err(e) if tokio::time::Instant::now() >= deadline => {
+                return Err(fail(1, format!("cannot reach the database after 30 s: {e:#}")));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "database not reachable yet; retrying");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+    }
+    let applied = db
+        .migrate()
+        .await
+        .map_err(|e| fail(1, format!("cannot migrate the database: {e}")))?;
+    if !applied.is_empty() {
+        tracing::info!(migrations = ?applied, "applied migrations");
+    }
+    Ok(db)
+}
+
+/// The server secret: configured, or generated once in the data directory.
+pub fn server_secret(config: &Config) -> Result<ServerSecret, StartError> {
+    let bytes = match &config.secret {
+        Some(s) => s.clone(),
+        None => {
+            let (bytes, created) = crate::secret::load_or_create(&config.data_dir)
+                .map_err(|e| fail(2, format!("ACCOUNTD_DATA_DIR: {e}")))?;
+            tracing::warn!(
+                created,
+                dir = %config.data_dir.display(),
+                "no ACCOUNTD_SECRET configured: using the generated secret kept in the data directory"
+            );
+            bytes
+        }
+    };
+    ServerSecret::new(bytes).map_err(|e| fail(2, format!("ACCOUNTD_SECRET: {e}")))
+}
+
+/// The bcrypt pool (computing its dummy hash off the async workers).
+pub async fn hasher(config: &Config) -> Result<BcryptPool, StartError> {
+    let (workers, queue, cost) = (config.hash_workers, config.hash_queue, config.bcrypt_cost);
+    tokio::task::spawn_blocking(move || BcryptPool::start(workers, queue, cost))
+        .await
+        .map_err(|e| fail(1, format!("cannot start the bcrypt pool: {e}")))?
+        .map_err(|e| fail(1, format!("cannot start the bcrypt pool: {e}")))
+}
+
+/// The request-serving ports.
+pub fn ports(db: &Database, hasher: BcryptPool) -> Ports {
+    let db = Arc::new(db.clone());
+    Ports {
+        users: db.clone(),
+        challenges: db.clone(),
+        limiter: db,
+        hasher: Arc::new(hasher),
+        clock: Arc::new(SystemClock),
+        random: Arc::new(OsRandom),
+    }
+}
+
+pub fn password_policy(config: &Config) -> PasswordPolicy {
+    PasswordPolicy::new(config.password_min_length, config.password_min_score)
+}
+
+pub fn forgot_password(config: &Config, ports: Ports, secret: &ServerSecret) -> ForgotPassword {
+    ForgotPassword::new(
+        ports,
+        secret.code_mac_key(),
+        ForgotPasswordSettings {
+            code_ttl_seconds: config.code_ttl_seconds,
+            codes_per_hour: config.codes_per_hour,
+            codes_per_day: config.codes_per_day,
+            step1_per_ip_per_hour: config.step1_per_ip_per_hour,
+            enumeration_protection: config.enumeration_protection,
+            password_policy: password_policy(config),
+        },
+    )
+}
+
+pub fn add_user(config: &Config, ports: Ports) -> AddUser {
+    AddUser::new(ports, password_policy(config))
+}
+
+/// The mailer: SMTP when configured, else the console mailer (with a warning).
+pub fn mailer(config: &Config) -> Result<Arc<dyn Mailer>, StartError> {
+    match &config.smtp_url {
+        Some(url) => Ok(Arc::new(
+            SmtpMailer::new(url, config.mail_from.clone())
+                .map_err(|e| fail(2, format!("ACCOUNTD_SMTP_URL: {e}")))?,
+        )),
+        None => {
+            tracing::warn!("no ACCOUNTD_SMTP_URL configured: mail is printed to standard output, not delivered");
+            Ok(Arc::new(ConsoleMailer::new(config.mail_from.clone())))
+        }
+    }
+}
+
+pub fn dispatcher(db: &Database, mailer: Arc<dyn Mailer>) -> OutboxDispatcher {
+    let owner = format!(
+        "{}-{}-{:08x}",
+        std::env::var("HOSTNAME").unwrap_or_else(|_| "accountd".to_owned()),
+        std::process::id(),
+        rand::random::<u32>()
+    );
+    OutboxDispatcher::new(
+        Arc::new(db.clone()),
+        mailer,
+        Arc::new(SystemClock),
+        Arc::new(OsRandom),
+        owner,
+        DispatchSettings::default(),
+    )
+}

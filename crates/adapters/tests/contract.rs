@@ -1,0 +1,1079 @@
+//! The repository contract: the same tests, written once, run against every
+//! backend (SQLite always; PostgreSQL when `TEST_DATABASE_URL` names a server
+//! on which databases may be created).
+//!
+//! Each contract is an `async fn(&Database)` below; `contracts!` at the end
+//! turns each one into `sqlite::<name>` and `postgres::<name>` tests, each on
+//! its own fresh database. They pin what `accountd-ports` documents, above
+//! all the atomicity claims (parallel failures, consumptions, rate-limit hits
+//! and outbox claims count exactly), which the mocks of the service tests
+//! cannot check.
+
+use accountd_adapters::Database;
+use accountd_domain::{
+    Challenge, ChallengeEffect, ChallengeId, ChallengePolicy, ChallengeState, CodeFormat, Email,
+    MacKey, NewUser, OutgoingMail, PasswordHash, Purpose, Subject, Timestamp, User, UserId,
+    UserStatus, Username,
+};
+use accountd_ports::{
+    ChallengeRepository, CreateUserError, Limit, OutboxRepository, QueuedMail, RateDecision,
+    RateLimiter, UserRepository,
+};
+use std::collections::BTreeSet;
+use tokio::task::JoinSet;
+
+/// Connections per test database: enough for the parallel contracts to
+/// really overlap.
+const POOL_SIZE: u32 = 8;
+
+// ---------------------------------------------------------------- fixtures
+
+const T0: i64 = 1_700_000_000_000;
+
+/// `T0` plus `secs` seconds.
+fn at(secs: i64) -> Timestamp {
+    Timestamp::from_millis(T0).plus_seconds(secs)
+}
+
+fn mac_key() -> MacKey {
+    MacKey::from_bytes([7; 32])
+}
+
+fn user_id(n: u8) -> UserId {
+    UserId::from_random_bytes([n; 16])
+}
+
+fn challenge_id(n: u8) -> ChallengeId {
+    ChallengeId::from_random_bytes([n; 16])
+}
+
+fn email(text: &str) -> Email {
+    Email::parse(text).unwrap()
+}
+
+fn hash(text: &str) -> PasswordHash {
+    PasswordHash::new(text.to_owned())
+}
+
+fn new_user(id: UserId, username: &str, emails: &[&str]) -> NewUser {
+    NewUser {
+        id,
+        username: Username::parse(username).unwrap(),
+        emails: emails.iter().map(|e| email(e)).collect(),
+        name: format!("{username} Lee"),
+        password_hash: hash("$2b$04$initialinitialinitialinOriginalHashOfTheFirstPassword"),
+        language: "de".to_owned(),
+        timezone: "Europe/Berlin".to_owned(),
+        created_at: at(-86_400),
+    }
+}
+
+async fn create_user(db: &Database, n: u8, username: &str) -> User {
+    db.create(new_user(user_id(n), username, &[&format!("{username}@example.com")]))
+        .await
+        .unwrap()
+}
+
+/// A challenge for `code` 482901 under the test key.
+fn challenge(
+    id: ChallengeId,
+    purpose: Purpose,
+    subject: Subject,
+    policy: ChallengePolicy,
+    now: Timestamp,
+) -> Challenge {
+    let code = CodeFormat::Digits6.code_from_draws(&[482_901]).unwrap();
+    Challenge::issue(id, purpose, subject, &code, &mac_key(), policy, now)
+}
+
+/// A forgotPassword challenge for `user`: 11 tries, 15 minutes.
+fn forgot(id: ChallengeId, user: UserId, now: Timestamp) -> Challenge {
+    challenge(
+        id,
+        Purpose::ForgotPassword,
+        Subject::Account { user },
+        ChallengePolicy::forgot_password(900),
+        now,
+    )
+}
+
+fn code_mail(to: &str, text: &str, not_after: Option<Timestamp>) -> OutgoingMail {
+    OutgoingMail {
+        to: email(to),
+        subject: "Your code".to_owned(),
+        text: text.to_owned(),
+        not_after,
+    }
+}
+
+fn account_key(user: UserId) -> String {
+    format!("user:{user}")
+}
+
+async fn latest(db: &Database, purpose: Purpose, subject_key: &str) -> Challenge {
+    db.latest(purpose, subject_key)
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("no {} challenge for {subject_key}", purpose.as_str()))
+}
+
+/// Queues `n` mails (through `issue`, the way mail enters the outbox) at `now`.
+async fn queue_mails(db: &Database, n: u8, now: Timestamp) -> Vec<OutgoingMail> {
+    let mails: Vec<OutgoingMail> = (0..n)
+        .map(|i| {
+            code_mail(
+                &format!("user{i}@example.com"),
+                &format!("code for mail {i}: 482901"),
+                Some(now.plus_seconds(900)),
+            )
+        })
+        .collect();
+    let c = forgot(challenge_id(200), user_id(200), now);
+    db.issue(c, mails.clone()).await.unwrap();
+    mails
+}
+
+fn ids(claimed: &[QueuedMail]) -> Vec<i64> {
+    claimed.iter().map(|q| q.id).collect()
+}
+
+// ------------------------------------------------------------------- users
+
+async fn a_created_user_round_trips_every_field_by_id_and_by_username(db: &Database) {
+    let new = NewUser {
+        id: user_id(1),
+        username: Username::parse("Ann").unwrap(),
+        emails: vec![
+            email("Ann.Lee@Example.com"),
+            email("zed@example.org"),
+            email("ann@work.example"),
+        ],
+        name: "Ann Lee".to_owned(),
+        password_hash: hash("$2b$04$abcdefghijklmnopqrstuuJ1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6"),
+        language: "fr".to_owned(),
+        timezone: "America/New_York".to_owned(),
+        created_at: Timestamp::from_millis(T0 + 123),
+    };
+    let created = db.create(new.clone()).await.unwrap();
+    let expected = User {
+        id: user_id(1),
+        username: Some(Username::parse("Ann").unwrap()),
+        emails: new.emails.clone(),
+        status: UserStatus::Active,
+        credential_version: 1,
+        password_hash: Some(new.password_hash.clone()),
+        name: "Ann Lee".to_owned(),
+        language: "fr".to_owned(),
+        timezone: "America/New_York".to_owned(),
+        created_at: Timestamp::from_millis(T0 + 123),
+    };
+    assert_eq!(created, expected);
+
+    let by_id = db.get(user_id(1)).await.unwrap().expect("found by id");
+    assert_eq!(by_id, expected);
+    assert_eq!(
+        by_id.password_hash.as_ref().map(PasswordHash::expose),
+        Some(new.password_hash.expose())
+    );
+    let emails: Vec<&str> = by_id.emails.iter().map(Email::as_str).collect();
+    assert_eq!(
+        emails,
+        ["Ann.Lee@Example.com", "zed@example.org", "ann@work.example"],
+        "emails keep their order and their case"
+    );
+
+    for typed in ["Ann", "ann", "ANN", "aNn"] {
+        let found = db.find_by_username_ci(typed).await.unwrap();
+        assert_eq!(found.as_ref(), Some(&expected), "looked up as {typed:?}");
+    }
+}
+
+async fn a_username_is_found_case_insensitively_beyond_ascii(db: &Database) {
+    let created = create_user(db, 2, "Jürgen").await;
+    for typed in ["JÜRGEN", "jürgen"] {
+        let found = db.find_by_username_ci(typed).await.unwrap();
+        assert_eq!(found.as_ref(), Some(&created), "looked up as {typed:?}");
+    }
+}
+
+async fn an_unknown_user_is_none(db: &Database) {
+    create_user(db, 1, "ann").await;
+    assert_eq!(db.get(user_id(9)).await.unwrap(), None);
+    assert_eq!(db.find_by_username_ci("bob").await.unwrap(), None);
+    assert_eq!(db.find_by_username_ci("an").await.unwrap(), None);
+    assert_eq!(db.find_by_username_ci("ann%").await.unwrap(), None);
+}
+
+async fn a_username_taken_in_another_case_is_refused_and_nothing_is_stored(db: &Database) {
+    let ann = create_user(db, 1, "Ann").await;
+    let second = new_user(user_id(2), "ann", &["second@example.com", "other@example.com"]);
+    let err = db.create(second).await.unwrap_err();
+    assert!(
+        matches!(err, CreateUserError::UsernameTaken),
+        "expected UsernameTaken, got {err:?}"
+    );
+    assert_eq!(db.get(user_id(2)).await.unwrap(), None);
+    assert_eq!(db.find_by_username_ci("ANN").await.unwrap(), Some(ann));
+
+    // Had the refused user's addresses been stored, they would now show up
+    // under an account that reuses its gid.
+    db.create(new_user(user_id(2), "bob", &[])).await.unwrap();
+    let bob = db.get(user_id(2)).await.unwrap().expect("bob");
+    assert!(bob.emails.is_empty(), "the refused user's emails were stored");
+}
+
+async fn of_eight_parallel_creates_of_one_name_exactly_one_succeeds(db: &Database) {
+    let names = ["racer", "Racer", "RACER", "rAcer", "raCer", "racEr", "raceR", "RaCeR"];
+    let mut tasks = JoinSet::new();
+    for (i, name) in names.into_iter().enumerate() {
+        let db = db.clone();
+        let n = u8::try_from(i).unwrap() + 10;
+        tasks.spawn(async move { db.create(new_user(user_id(n), name, &[])).await });
+    }
+    let mut created = 0;
+    let mut taken = 0;
+    while let Some(r) = tasks.join_next().await {
+        match r.unwrap() {
+            Ok(_) => created += 1,
+            Err(CreateUserError::UsernameTaken) => taken += 1,
+            Err(e) => panic!("a create failed with something else than UsernameTaken: {e:?}"),
+        }
+    }
+    assert_eq!((created, taken), (1, 7));
+    assert!(db.find_by_username_ci("racer").await.unwrap().is_some());
+}
+
+// -------------------------------------------------------------- challenges
+
+async fn an_issued_challenge_of_every_subject_kind_round_trips_through_latest(db: &Database) {
+    let ann = user_id(1);
+    let bob = user_id(2);
+    let policy = ChallengePolicy::unicat(900, 5);
+    let issued = [
+        forgot(challenge_id(1), ann, at(0)),
+        challenge(
+            challenge_id(2),
+            Purpose::ResetPassword,
+            Subject::Accounts {
+                email: email("Shared@Example.com"),
+                users: vec![ann, bob],
+            },
+            policy,
+            at(1),
+        ),
+        challenge(
+            challenge_id(3),
+            Purpose::Signup,
+            Subject::Signup {
+                username: Username::parse("Carla").unwrap(),
+                email: email("carla@example.com"),
+                password_hash: hash("$2b$04$signupsignupsignupsignuOHashOfTheStepOnePassword000"),
+            },
+            policy,
+            at(2),
+        ),
+        challenge(
+            challenge_id(4),
+            Purpose::ChangeEmail,
+            Subject::EmailChange {
+                user: bob,
+                new_email: email("Bob.New@example.net"),
+            },
+            ChallengePolicy::unicat(600, 3),
+            at(3),
+        ),
+    ];
+    for c in &issued {
+        db.issue(c.clone(), Vec::new()).await.unwrap();
+    }
+    for c in &issued {
+        let loaded = latest(db, c.purpose(), &c.subject().key()).await;
+        assert_eq!(loaded, *c, "{} round trip", c.purpose().as_str());
+        assert_eq!(loaded.code_mac().as_bytes(), c.code_mac().as_bytes());
+        assert_eq!(loaded.stored_state(), ChallengeState::Open);
+        assert_eq!(loaded.failures(), 0);
+        if let Subject::Signup { password_hash, .. } = loaded.subject() {
+            assert_eq!(
+                password_hash.expose(),
+                "$2b$04$signupsignupsignupsignuOHashOfTheStepOnePassword000"
+            );
+        }
+    }
+    assert_eq!(
+        latest(db, Purpose::ResetPassword, "email:shared@example.com")
+            .await
+            .id(),
+        challenge_id(2),
+        "an Accounts subject is keyed by the lower-cased address"
+    );
+}
+
+async fn latest_is_none_when_nothing_was_issued_for_the_purpose_and_key(db: &Database) {
+    let ann = user_id(1);
+    db.issue(forgot(challenge_id(1), ann, at(0)), Vec::new())
+        .await
+        .unwrap();
+    let key = account_key(ann);
+    assert!(db.latest(Purpose::ResetPassword, &key).await.unwrap().is_none());
+    let other = account_key(user_id(2));
+    assert!(db.latest(Purpose::ForgotPassword, &other).await.unwrap().is_none());
+}
+
+async fn latest_reflects_failures_and_consumption(db: &Database) {
+    let ann = create_user(db, 1, "ann").await;
+    let c = forgot(challenge_id(1), ann.id, at(0));
+    db.issue(c.clone(), Vec::new()).await.unwrap();
+    db.record_failure(c.id(), at(1)).await.unwrap();
+    db.record_failure(c.id(), at(2)).await.unwrap();
+    let key = account_key(ann.id);
+    let loaded = latest(db, Purpose::ForgotPassword, &key).await;
+    assert_eq!(loaded, c.with_failure(at(1)).unwrap().with_failure(at(2)).unwrap());
+
+    let effect = ChallengeEffect::SetPassword {
+        user: ann.id,
+        hash: hash("$2b$04$new"),
+    };
+    assert!(db.consume(c.id(), at(3), effect, Vec::new()).await.unwrap());
+    let loaded = latest(db, Purpose::ForgotPassword, &key).await;
+    assert_eq!(loaded.stored_state(), ChallengeState::Consumed);
+    assert_eq!(loaded.failures(), 2);
+}
+
+async fn issuing_supersedes_the_open_challenge_of_the_same_purpose_and_subject_only(
+    db: &Database,
+) {
+    let ann = user_id(1);
+    let bob = user_id(2);
+    let first = forgot(challenge_id(1), ann, at(0));
+    let reset = challenge(
+        challenge_id(2),
+        Purpose::ResetPassword,
+        Subject::Account { user: ann },
+        ChallengePolicy::unicat(900, 5),
+        at(1),
+    );
+    let bobs = forgot(challenge_id(3), bob, at(2));
+    for c in [&first, &reset, &bobs] {
+        db.issue(c.clone(), Vec::new()).await.unwrap();
+    }
+    let second = forgot(challenge_id(4), ann, at(10));
+    db.issue(second.clone(), Vec::new()).await.unwrap();
+
+    let key = account_key(ann);
+    assert_eq!(latest(db, Purpose::ForgotPassword, &key).await, second);
+    // The replaced challenge accepts neither a try nor a consumption.
+    assert_eq!(db.record_failure(first.id(), at(11)).await.unwrap(), None);
+    let effect = ChallengeEffect::SetPassword {
+        user: ann,
+        hash: hash("$2b$04$x"),
+    };
+    assert!(!db.consume(first.id(), at(11), effect, Vec::new()).await.unwrap());
+    // Another purpose of the same account and the same purpose of another
+    // account stay open.
+    assert_eq!(
+        latest(db, Purpose::ResetPassword, &key).await.stored_state(),
+        ChallengeState::Open
+    );
+    assert_eq!(db.record_failure(reset.id(), at(11)).await.unwrap(), Some(1));
+    assert_eq!(
+        latest(db, Purpose::ForgotPassword, &account_key(bob))
+            .await
+            .stored_state(),
+        ChallengeState::Open
+    );
+    assert_eq!(db.record_failure(bobs.id(), at(11)).await.unwrap(), Some(1));
+    assert_eq!(db.record_failure(second.id(), at(11)).await.unwrap(), Some(1));
+}
+
+async fn of_two_challenges_issued_in_the_same_millisecond_the_second_is_latest(db: &Database) {
+    let ann = user_id(1);
+    let first = forgot(challenge_id(1), ann, at(0));
+    let second = forgot(challenge_id(2), ann, at(0));
+    db.issue(first.clone(), Vec::new()).await.unwrap();
+    db.issue(second.clone(), Vec::new()).await.unwrap();
+    assert_eq!(latest(db, Purpose::ForgotPassword, &account_key(ann)).await, second);
+    assert_eq!(db.record_failure(first.id(), at(1)).await.unwrap(), None);
+}
+
+async fn issuing_queues_its_mails_in_the_outbox(db: &Database) {
+    let ann = user_id(1);
+    let mails = vec![
+        code_mail("Ann@Example.com", "Your code is 482901.\n", Some(at(900))),
+        code_mail("copy@example.org", "Also: 482901", None),
+    ];
+    db.issue(forgot(challenge_id(1), ann, at(0)), mails.clone())
+        .await
+        .unwrap();
+    assert_eq!(db.outbox_pending().await.unwrap(), 2);
+    let claimed = db.claim("d1", at(0), at(30), 10).await.unwrap();
+    let got: Vec<&OutgoingMail> = claimed.iter().map(|q| &q.mail).collect();
+    assert_eq!(got, mails.iter().collect::<Vec<_>>());
+    assert_eq!(claimed[0].mail.text, "Your code is 482901.\n");
+    assert!(claimed.iter().all(|q| q.attempts == 0));
+}
+
+async fn a_failed_issue_stores_nothing_and_supersedes_nothing(db: &Database) {
+    let ann = user_id(1);
+    let first = forgot(challenge_id(1), ann, at(0));
+    db.issue(first.clone(), Vec::new()).await.unwrap();
+    // The same id again: the insert fails after the supersede ran.
+    let clash = forgot(challenge_id(1), ann, at(5));
+    let mails = vec![code_mail("ann@example.com", "482901", Some(at(905)))];
+    assert!(db.issue(clash, mails).await.is_err());
+    assert_eq!(db.outbox_pending().await.unwrap(), 0, "the mail was queued");
+    assert_eq!(
+        latest(db, Purpose::ForgotPassword, &account_key(ann)).await,
+        first,
+        "the first challenge was superseded by an issue that failed"
+    );
+}
+
+async fn record_failure_counts_up_and_refuses_once_the_maximum_is_reached(db: &Database) {
+    let c = forgot(challenge_id(1), user_id(1), at(0));
+    db.issue(c.clone(), Vec::new()).await.unwrap();
+    for expected in 1..=11 {
+        assert_eq!(
+            db.record_failure(c.id(), at(1)).await.unwrap(),
+            Some(expected)
+        );
+    }
+    assert_eq!(db.record_failure(c.id(), at(1)).await.unwrap(), None);
+    assert_eq!(db.record_failure(c.id(), at(2)).await.unwrap(), None);
+    let loaded = latest(db, Purpose::ForgotPassword, &account_key(user_id(1))).await;
+    assert_eq!(loaded.failures(), 11);
+    assert_eq!(loaded.state_at(at(2)), ChallengeState::Exhausted);
+}
+
+async fn record_failure_refuses_from_the_expiry_instant_on(db: &Database) {
+    let c = forgot(challenge_id(1), user_id(1), at(0));
+    db.issue(c.clone(), Vec::new()).await.unwrap();
+    let expires = c.expires_at();
+    assert_eq!(
+        db.record_failure(c.id(), expires.plus_millis(-1)).await.unwrap(),
+        Some(1)
+    );
+    assert_eq!(db.record_failure(c.id(), expires).await.unwrap(), None);
+    assert_eq!(
+        db.record_failure(c.id(), expires.plus_seconds(60)).await.unwrap(),
+        None
+    );
+    let loaded = latest(db, Purpose::ForgotPassword, &account_key(user_id(1))).await;
+    assert_eq!(loaded.failures(), 1);
+}
+
+async fn record_failure_refuses_a_consumed_or_superseded_challenge(db: &Database) {
+    let ann = create_user(db, 1, "ann").await;
+    let used = forgot(challenge_id(1), ann.id, at(0));
+    db.issue(used.clone(), Vec::new()).await.unwrap();
+    let effect = ChallengeEffect::SetPassword {
+        user: ann.id,
+        hash: hash("$2b$04$new"),
+    };
+    assert!(db.consume(used.id(), at(1), effect, Vec::new()).await.unwrap());
+    assert_eq!(db.record_failure(used.id(), at(2)).await.unwrap(), None);
+
+    let bob = user_id(2);
+    let replaced = forgot(challenge_id(2), bob, at(0));
+    db.issue(replaced.clone(), Vec::new()).await.unwrap();
+    db.issue(forgot(challenge_id(3), bob, at(1)), Vec::new())
+        .await
+        .unwrap();
+    assert_eq!(db.record_failure(replaced.id(), at(2)).await.unwrap(), None);
+    assert_eq!(db.record_failure(challenge_id(99), at(2)).await.unwrap(), None);
+}
+
+async fn forty_parallel_failures_on_eleven_tries_count_exactly_eleven(db: &Database) {
+    let c = forgot(challenge_id(1), user_id(1), at(0));
+    db.issue(c.clone(), Vec::new()).await.unwrap();
+    let mut tasks = JoinSet::new();
+    for _ in 0..40 {
+        let db = db.clone();
+        let id = c.id();
+        tasks.spawn(async move { db.record_failure(id, at(1)).await });
+    }
+    let mut counts = Vec::new();
+    let mut refused = 0;
+    while let Some(r) = tasks.join_next().await {
+        match r.unwrap().unwrap() {
+            Some(n) => counts.push(n),
+            None => refused += 1,
+        }
+    }
+    counts.sort_unstable();
+    assert_eq!(counts, (1..=11).collect::<Vec<u32>>());
+    assert_eq!(refused, 29);
+    let loaded = latest(db, Purpose::ForgotPassword, &account_key(user_id(1))).await;
+    assert_eq!(loaded.failures(), 11);
+}
+
+/// Consumes a challenge of `consumed` purpose for a fresh user while an open
+/// challenge of `other` purpose exists for the same account, and checks the
+/// whole effect.
+async fn check_set_password(db: &Database, n: u8, consumed: Purpose, other: Purpose) {
+    let user = create_user(db, n, &format!("user{n}")).await;
+    let key = account_key(user.id);
+    let reset_policy = ChallengePolicy::unicat(900, 5);
+    let policy = |p| match p {
+        Purpose::ForgotPassword => ChallengePolicy::forgot_password(900),
+        _ => reset_policy,
+    };
+    let subject = Subject::Account { user: user.id };
+    let target = challenge(challenge_id(n), consumed, subject.clone(), policy(consumed), at(0));
+    let sibling = challenge(challenge_id(n + 1), other, subject, policy(other), at(1));
+    let email_change = challenge(
+        challenge_id(n + 2),
+        Purpose::ChangeEmail,
+        Subject::EmailChange {
+            user: user.id,
+            new_email: email("new@example.com"),
+        },
+        reset_policy,
+        at(2),
+    );
+    // Someone else's reset stays untouched.
+    let stranger = create_user(db, n + 3, &format!("stranger{n}")).await;
+    let strangers = challenge(
+        challenge_id(n + 3),
+        other,
+        Subject::Account { user: stranger.id },
+        policy(other),
+        at(3),
+    );
+    for c in [&target, &sibling, &email_change, &strangers] {
+        db.issue(c.clone(), Vec::new()).await.unwrap();
+    }
+    let pending_before = db.outbox_pending().await.unwrap();
+
+    let effect = ChallengeEffect::SetPassword {
+        user: user.id,
+        hash: hash("$2b$04$theNewPasswordHash"),
+    };
+    let mails = vec![code_mail(
+        "user@example.com",
+        "Your password was changed.",
+        None,
+    )];
+    let won = db.consume(target.id(), at(10), effect, mails).await.unwrap();
+    assert!(won, "consume of an open {} challenge", consumed.as_str());
+
+    let after = db.get(user.id).await.unwrap().unwrap();
+    assert_eq!(
+        after.password_hash.as_ref().map(PasswordHash::expose),
+        Some("$2b$04$theNewPasswordHash")
+    );
+    assert_eq!(after.credential_version, user.credential_version + 1);
+    assert_eq!(
+        User {
+            password_hash: user.password_hash.clone(),
+            credential_version: user.credential_version,
+            ..after
+        },
+        user,
+        "nothing else about the user changed"
+    );
+    assert_eq!(latest(db, consumed, &key).await.stored_state(), ChallengeState::Consumed);
+    assert_eq!(
+        latest(db, other, &key).await.stored_state(),
+        ChallengeState::Consumed,
+        "the open {} challenge of the same account is consumed too",
+        other.as_str()
+    );
+    assert_eq!(db.record_failure(sibling.id(), at(11)).await.unwrap(), None);
+    assert_eq!(
+        latest(db, Purpose::ChangeEmail, &key).await.stored_state(),
+        ChallengeState::Open,
+        "an email change is not a password reset"
+    );
+    assert_eq!(
+        latest(db, other, &account_key(stranger.id)).await.stored_state(),
+        ChallengeState::Open,
+        "another account's challenge is untouched"
+    );
+    assert_eq!(db.outbox_pending().await.unwrap(), pending_before + 1);
+}
+
+async fn consuming_with_set_password_sets_the_hash_bumps_the_version_and_closes_every_reset(
+    db: &Database,
+) {
+    check_set_password(db, 10, Purpose::ForgotPassword, Purpose::ResetPassword).await;
+    check_set_password(db, 20, Purpose::ResetPassword, Purpose::ForgotPassword).await;
+    let mut claimed = db.claim("d", at(10), at(40), 10).await.unwrap();
+    claimed.retain(|q| q.mail.text == "Your password was changed.");
+    assert_eq!(claimed.len(), 2, "each consume queued its mail");
+}
+
+async fn a_second_consume_returns_false_and_changes_nothing(db: &Database) {
+    let ann = create_user(db, 1, "ann").await;
+    let c = forgot(challenge_id(1), ann.id, at(0));
+    db.issue(c.clone(), Vec::new()).await.unwrap();
+    let first = ChallengeEffect::SetPassword {
+        user: ann.id,
+        hash: hash("$2b$04$first"),
+    };
+    let mail = || vec![code_mail("ann@example.com", "changed", None)];
+    assert!(db.consume(c.id(), at(1), first, mail()).await.unwrap());
+    let after_first = db.get(ann.id).await.unwrap().unwrap();
+    let pending = db.outbox_pending().await.unwrap();
+
+    let second = ChallengeEffect::SetPassword {
+        user: ann.id,
+        hash: hash("$2b$04$second"),
+    };
+    assert!(!db.consume(c.id(), at(2), second, mail()).await.unwrap());
+    let after_second = db.get(ann.id).await.unwrap().unwrap();
+    assert_eq!(after_second, after_first);
+    assert_eq!(
+        after_second.password_hash.as_ref().map(PasswordHash::expose),
+        Some("$2b$04$first")
+    );
+    assert_eq!(after_second.credential_version, 2);
+    assert_eq!(db.outbox_pending().await.unwrap(), pending, "a mail was queued");
+}
+
+async fn of_eight_parallel_consumes_exactly_one_wins_and_the_version_moves_once(db: &Database) {
+    let ann = create_user(db, 1, "ann").await;
+    let c = forgot(challenge_id(1), ann.id, at(0));
+    db.issue(c.clone(), Vec::new()).await.unwrap();
+    let mut tasks = JoinSet::new();
+    for i in 0..8 {
+        let db = db.clone();
+        let (id, user) = (c.id(), ann.id);
+        tasks.spawn(async move {
+            let effect = ChallengeEffect::SetPassword {
+                user,
+                hash: hash(&format!("$2b$04$racer{i}")),
+            };
+            let mails = vec![code_mail("ann@example.com", "changed", None)];
+            db.consume(id, at(1), effect, mails).await
+        });
+    }
+    let mut wins = 0;
+    while let Some(r) = tasks.join_next().await {
+        if r.unwrap().unwrap() {
+            wins += 1;
+        }
+    }
+    assert_eq!(wins, 1);
+    let after = db.get(ann.id).await.unwrap().unwrap();
+    assert_eq!(after.credential_version, 2);
+    assert_eq!(db.outbox_pending().await.unwrap(), 1, "only the winner's mail");
+}
+
+async fn an_exhausted_or_expired_challenge_is_not_consumed(db: &Database) {
+    let ann = create_user(db, 1, "ann").await;
+    let exhausted = forgot(challenge_id(1), ann.id, at(0));
+    db.issue(exhausted.clone(), Vec::new()).await.unwrap();
+    for _ in 0..11 {
+        db.record_failure(exhausted.id(), at(1)).await.unwrap();
+    }
+    let effect = || ChallengeEffect::SetPassword {
+        user: ann.id,
+        hash: hash("$2b$04$stolen"),
+    };
+    let mails = || vec![code_mail("ann@example.com", "changed", None)];
+    assert!(!db.consume(exhausted.id(), at(2), effect(), mails()).await.unwrap());
+
+    let bob = create_user(db, 2, "bob").await;
+    let expiring = forgot(challenge_id(2), bob.id, at(0));
+    db.issue(expiring.clone(), Vec::new()).await.unwrap();
+    let effect_bob = ChallengeEffect::SetPassword {
+        user: bob.id,
+        hash: hash("$2b$04$stolen"),
+    };
+    assert!(!db
+        .consume(expiring.id(), expiring.expires_at(), effect_bob, mails())
+        .await
+        .unwrap());
+
+    assert!(!db.consume(challenge_id(99), at(2), effect(), mails()).await.unwrap());
+    for user in [ann, bob] {
+        assert_eq!(db.get(user.id).await.unwrap().unwrap(), user, "user changed");
+    }
+    assert_eq!(db.outbox_pending().await.unwrap(), 0);
+    assert_eq!(
+        latest(db, Purpose::ForgotPassword, &account_key(user_id(2)))
+            .await
+            .stored_state(),
+        ChallengeState::Open,
+        "a refused consume leaves the stored state alone"
+    );
+}
+
+// ------------------------------------------------------------ rate limiter
+
+const HOURLY_5: Limit = Limit {
+    window_seconds: 3600,
+    max: 5,
+};
+
+fn limited(retry_after_seconds: i64) -> RateDecision {
+    RateDecision::Limited {
+        retry_after_seconds,
+    }
+}
+
+async fn five_hits_an_hour_are_allowed_and_the_sixth_waits_for_the_oldest_to_leave(
+    db: &Database,
+) {
+    for i in 0..5 {
+        assert_eq!(
+            db.hit("k", &[HOURLY_5], at(i * 10)).await.unwrap(),
+            RateDecision::Allowed,
+            "hit {i}"
+        );
+    }
+    // The oldest hit (at 0 s) leaves the window at 3600 s: 3499.5 s from
+    // 100.5 s, rounded up.
+    let now = at(100).plus_millis(500);
+    assert_eq!(db.hit("k", &[HOURLY_5], now).await.unwrap(), limited(3500));
+    let d = db.hit("k", &[HOURLY_5], at(3599)).await.unwrap();
+    assert_eq!(d, limited(1));
+}
+
+async fn a_refused_hit_is_not_counted(db: &Database) {
+    for i in 0..5 {
+        db.hit("k", &[HOURLY_5], at(i * 10)).await.unwrap();
+    }
+    for i in 0..20 {
+        let d = db.hit("k", &[HOURLY_5], at(100 + i)).await.unwrap();
+        assert!(matches!(d, RateDecision::Limited { .. }), "{d:?}");
+    }
+    // At 3600 s the hit from 0 s has left; had the refused hits counted,
+    // the window would still be full.
+    assert_eq!(
+        db.hit("k", &[HOURLY_5], at(3600)).await.unwrap(),
+        RateDecision::Allowed
+    );
+    // Now the window holds 10, 20, 30, 40 and 3600: the next slot frees at
+    // 3610 s.
+    assert_eq!(db.hit("k", &[HOURLY_5], at(3601)).await.unwrap(), limited(9));
+}
+
+async fn hits_older_than_the_window_no_longer_count(db: &Database) {
+    for i in 0..5 {
+        db.hit("k", &[HOURLY_5], at(i)).await.unwrap();
+    }
+    for i in 0..5 {
+        assert_eq!(
+            db.hit("k", &[HOURLY_5], at(7200 + i)).await.unwrap(),
+            RateDecision::Allowed,
+            "hit {i} of the next window"
+        );
+    }
+    assert_eq!(db.hit("k", &[HOURLY_5], at(7205)).await.unwrap(), limited(3595));
+}
+
+async fn a_limit_of_zero_is_switched_off(db: &Database) {
+    let off = Limit {
+        window_seconds: 3600,
+        max: 0,
+    };
+    for i in 0..50 {
+        assert_eq!(
+            db.hit("k", &[off], at(i)).await.unwrap(),
+            RateDecision::Allowed
+        );
+    }
+    assert_eq!(db.hit("k", &[], at(60)).await.unwrap(), RateDecision::Allowed);
+    // Beside a real limit, only the real one counts.
+    for i in 0..5 {
+        assert_eq!(
+            db.hit("j", &[off, HOURLY_5], at(i)).await.unwrap(),
+            RateDecision::Allowed
+        );
+    }
+    assert!(matches!(
+        db.hit("j", &[off, HOURLY_5], at(6)).await.unwrap(),
+        RateDecision::Limited { .. }
+    ));
+}
+
+async fn the_daily_limit_binds_when_the_hourly_one_has_room(db: &Database) {
+    let daily_10 = Limit {
+        window_seconds: 86_400,
+        max: 10,
+    };
+    let limits = [HOURLY_5, daily_10];
+    for i in 0..5 {
+        assert_eq!(
+            db.hit("k", &limits, at(i)).await.unwrap(),
+            RateDecision::Allowed
+        );
+    }
+    assert_eq!(db.hit("k", &limits, at(5)).await.unwrap(), limited(3595));
+    for i in 0..5 {
+        assert_eq!(
+            db.hit("k", &limits, at(3601 + i)).await.unwrap(),
+            RateDecision::Allowed
+        );
+    }
+    // Two hours later the hour is empty but the day holds ten hits; the
+    // oldest (0 s) leaves the day at 86400 s.
+    assert_eq!(
+        db.hit("k", &limits, at(7300)).await.unwrap(),
+        limited(86_400 - 7300)
+    );
+    assert_eq!(
+        db.hit("k", &limits, at(86_400)).await.unwrap(),
+        RateDecision::Allowed
+    );
+}
+
+async fn different_keys_are_limited_independently(db: &Database) {
+    for i in 0..5 {
+        db.hit("ip:192.0.2.1", &[HOURLY_5], at(i)).await.unwrap();
+    }
+    assert!(matches!(
+        db.hit("ip:192.0.2.1", &[HOURLY_5], at(5)).await.unwrap(),
+        RateDecision::Limited { .. }
+    ));
+    for key in ["ip:192.0.2.2", "IP:192.0.2.1", "ip:192.0.2.1 "] {
+        assert_eq!(
+            db.hit(key, &[HOURLY_5], at(5)).await.unwrap(),
+            RateDecision::Allowed,
+            "{key:?}"
+        );
+    }
+}
+
+async fn of_thirty_parallel_hits_with_room_for_ten_exactly_ten_are_allowed(db: &Database) {
+    let limit = Limit {
+        window_seconds: 3600,
+        max: 10,
+    };
+    let mut tasks = JoinSet::new();
+    for _ in 0..30 {
+        let db = db.clone();
+        tasks.spawn(async move { db.hit("k", &[limit], at(0)).await });
+    }
+    let mut allowed = 0;
+    while let Some(r) = tasks.join_next().await {
+        match r.unwrap().unwrap() {
+            RateDecision::Allowed => allowed += 1,
+            RateDecision::Limited {
+                retry_after_seconds,
+            } => assert_eq!(retry_after_seconds, 3600),
+        }
+    }
+    assert_eq!(allowed, 10);
+    assert!(matches!(
+        db.hit("k", &[limit], at(1)).await.unwrap(),
+        RateDecision::Limited { .. }
+    ));
+}
+
+// ------------------------------------------------------------------ outbox
+
+async fn claim_returns_due_mail_in_full_with_no_attempts(db: &Database) {
+    let mails = queue_mails(db, 3, at(0)).await;
+    assert!(
+        db.claim("d1", at(-1), at(29), 10).await.unwrap().is_empty(),
+        "claimed before it was due"
+    );
+    let claimed = db.claim("d1", at(0), at(30), 10).await.unwrap();
+    assert_eq!(claimed.len(), 3);
+    for (q, m) in claimed.iter().zip(&mails) {
+        assert_eq!(q.attempts, 0);
+        assert_eq!(q.mail.to.as_str(), m.to.as_str());
+        assert_eq!(q.mail.subject, m.subject);
+        assert_eq!(q.mail.text, m.text);
+        assert_eq!(q.mail.not_after, m.not_after);
+    }
+    let row = db.outbox_snapshot(claimed[0].id).await.unwrap().unwrap();
+    assert_eq!(row.lease_owner.as_deref(), Some("d1"));
+    assert_eq!(row.lease_until, Some(at(30).as_millis()));
+    assert_eq!(row.state, "pending");
+}
+
+async fn claim_takes_at_most_the_limit_oldest_first(db: &Database) {
+    queue_mails(db, 5, at(0)).await;
+    let first = db.claim("d1", at(0), at(30), 2).await.unwrap();
+    let rest = db.claim("d1", at(0), at(30), 10).await.unwrap();
+    assert_eq!(first.len(), 2);
+    assert_eq!(rest.len(), 3);
+    assert!(ids(&first).iter().max() < ids(&rest).iter().min());
+}
+
+async fn a_leased_mail_is_not_claimed_again_until_its_lease_lapses(db: &Database) {
+    queue_mails(db, 1, at(0)).await;
+    let claimed = db.claim("d1", at(0), at(30), 10).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert!(db.claim("d2", at(1), at(31), 10).await.unwrap().is_empty());
+    assert!(db.claim("d2", at(29), at(59), 10).await.unwrap().is_empty());
+    // d1 crashed: its lease lapses and d2 takes the mail over.
+    let reclaimed = db.claim("d2", at(31), at(61), 10).await.unwrap();
+    assert_eq!(ids(&reclaimed), ids(&claimed));
+    assert_eq!(reclaimed[0].mail, claimed[0].mail);
+    let row = db.outbox_snapshot(claimed[0].id).await.unwrap().unwrap();
+    assert_eq!(row.lease_owner.as_deref(), Some("d2"));
+    assert_eq!(row.lease_until, Some(at(61).as_millis()));
+}
+
+async fn a_sent_mail_loses_its_body_and_is_never_claimed_again(db: &Database) {
+    queue_mails(db, 2, at(0)).await;
+    let claimed = db.claim("d1", at(0), at(30), 10).await.unwrap();
+    let id = claimed[0].id;
+    db.mark_sent(id, at(1)).await.unwrap();
+    let row = db.outbox_snapshot(id).await.unwrap().unwrap();
+    assert_eq!(row.state, "sent");
+    assert_eq!(row.body, None, "the body (and its code) was kept");
+    assert_eq!(row.finished_at, Some(at(1).as_millis()));
+    assert_eq!(row.lease_owner, None);
+    assert_eq!(row.lease_until, None);
+    let later = db.claim("d2", at(100_000), at(100_030), 10).await.unwrap();
+    assert_eq!(ids(&later), vec![claimed[1].id]);
+    assert_eq!(db.outbox_pending().await.unwrap(), 1);
+}
+
+async fn a_mail_to_retry_is_claimed_again_only_from_its_next_attempt_on(db: &Database) {
+    queue_mails(db, 1, at(0)).await;
+    let claimed = db.claim("d1", at(0), at(30), 10).await.unwrap();
+    let id = claimed[0].id;
+    db.retry_later(id, 1, at(60), "421 try again later").await.unwrap();
+    let row = db.outbox_snapshot(id).await.unwrap().unwrap();
+    assert_eq!(row.state, "pending");
+    assert_eq!(row.attempts, 1);
+    assert_eq!(row.next_attempt_at, at(60).as_millis());
+    assert_eq!(row.lease_owner, None);
+    assert_eq!(row.lease_until, None);
+    assert_eq!(row.last_error.as_deref(), Some("421 try again later"));
+    assert!(row.body.is_some());
+
+    assert!(db.claim("d1", at(59), at(89), 10).await.unwrap().is_empty());
+    let again = db.claim("d1", at(60), at(90), 10).await.unwrap();
+    assert_eq!(ids(&again), vec![id]);
+    assert_eq!(again[0].attempts, 1);
+    assert_eq!(again[0].mail, claimed[0].mail);
+
+    db.retry_later(id, 2, at(120), "timeout").await.unwrap();
+    let third = db.claim("d1", at(125), at(155), 10).await.unwrap();
+    assert_eq!(third[0].attempts, 2);
+}
+
+async fn a_dead_mail_loses_its_body_keeps_its_reason_and_is_never_claimed_again(
+    db: &Database,
+) {
+    queue_mails(db, 1, at(0)).await;
+    let claimed = db.claim("d1", at(0), at(30), 10).await.unwrap();
+    let id = claimed[0].id;
+    db.mark_dead(id, at(2), "code expired").await.unwrap();
+    let row = db.outbox_snapshot(id).await.unwrap().unwrap();
+    assert_eq!(row.state, "dead");
+    assert_eq!(row.body, None);
+    assert_eq!(row.last_error.as_deref(), Some("code expired"));
+    assert_eq!(row.finished_at, Some(at(2).as_millis()));
+    assert!(db.claim("d1", at(100_000), at(100_030), 10).await.unwrap().is_empty());
+    assert_eq!(db.outbox_pending().await.unwrap(), 0);
+}
+
+async fn two_dispatchers_claiming_at_once_never_get_the_same_mail(db: &Database) {
+    queue_mails(db, 20, at(0)).await;
+    let mut tasks = JoinSet::new();
+    for owner in ["d1", "d2"] {
+        let db = db.clone();
+        tasks.spawn(async move {
+            let mut mine = Vec::new();
+            loop {
+                let batch = db.claim(owner, at(0), at(300), 3).await.unwrap();
+                if batch.is_empty() {
+                    return mine;
+                }
+                mine.extend(ids(&batch));
+                tokio::task::yield_now().await;
+            }
+        });
+    }
+    let mut sets = Vec::new();
+    while let Some(r) = tasks.join_next().await {
+        let mine = r.unwrap();
+        let set: BTreeSet<i64> = mine.iter().copied().collect();
+        assert_eq!(set.len(), mine.len(), "one dispatcher got a row twice");
+        sets.push(set);
+    }
+    let (a, b) = (&sets[0], &sets[1]);
+    assert!(a.is_disjoint(b), "both got {:?}", a.intersection(b).collect::<Vec<_>>());
+    assert_eq!(a.len() + b.len(), 20, "{} + {}", a.len(), b.len());
+}
+
+async fn outbox_pending_counts_the_mail_still_to_send(db: &Database) {
+    assert_eq!(db.outbox_pending().await.unwrap(), 0);
+    queue_mails(db, 4, at(0)).await;
+    assert_eq!(db.outbox_pending().await.unwrap(), 4);
+    let claimed = db.claim("d1", at(0), at(30), 10).await.unwrap();
+    assert_eq!(db.outbox_pending().await.unwrap(), 4, "a leased mail is pending");
+    db.mark_sent(claimed[0].id, at(1)).await.unwrap();
+    db.mark_dead(claimed[1].id, at(1), "too many attempts").await.unwrap();
+    db.retry_later(claimed[2].id, 1, at(60), "timeout").await.unwrap();
+    assert_eq!(db.outbox_pending().await.unwrap(), 2);
+}
+
+// ----------------------------------------------------------------- runners
+
+/// Runs each contract as `sqlite::<name>` and `postgres::<name>`, each on a
+/// fresh database. The PostgreSQL ones pass without running when
+/// `TEST_DATABASE_URL` is unset (and fail under CI, see `TestDb`).
+macro_rules! contracts {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            use accountd_adapters::test_support::TestDb;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    let test_db = TestDb::sqlite();
+                    let db = test_db.open(super::POOL_SIZE).await;
+                    super::$name(&db).await;
+                }
+            )*
+        }
+
+        mod postgres {
+            use accountd_adapters::test_support::TestDb;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    let Some(test_db) = TestDb::postgres() else { return };
+                    let db = test_db.open(super::POOL_SIZE).await;
+                    super::$name(&db).await;
+                }
+            )*
+        }
+    };
+}
+
+contracts!(
+    a_created_user_round_trips_every_field_by_id_and_by_username,
+    a_username_is_found_case_insensitively_beyond_ascii,
+    an_unknown_user_is_none,
+    a_username_taken_in_another_case_is_refused_and_nothing_is_stored,
+    of_eight_parallel_creates_of_one_name_exactly_one_succeeds,
+    an_issued_challenge_of_every_subject_kind_round_trips_through_latest,
+    latest_is_none_when_nothing_was_issued_for_the_purpose_and_key,
+    latest_reflects_failures_and_consumption,
+    issuing_supersedes_the_open_challenge_of_the_same_purpose_and_subject_only,
+    of_two_challenges_issued_in_the_same_millisecond_the_second_is_latest,
+    issuing_queues_its_mails_in_the_outbox,
+    a_failed_issue_stores_nothing_and_supersedes_nothing,
+    record_failure_counts_up_and_refuses_once_the_maximum_is_reached,
+    record_failure_refuses_from_the_expiry_instant_on,
+    record_failure_refuses_a_consumed_or_superseded_challenge,
+    forty_parallel_failures_on_eleven_tries_count_exactly_eleven,
+    consuming_with_set_password_sets_the_hash_bumps_the_version_and_closes_every_reset,
+    a_second_consume_returns_false_and_changes_nothing,
+    of_eight_parallel_consumes_exactly_one_wins_and_the_version_moves_once,
+    an_exhausted_or_expired_challenge_is_not_consumed,
+    five_hits_an_hour_are_allowed_and_the_sixth_waits_for_the_oldest_to_leave,
+    a_refused_hit_is_not_counted,
+    hits_older_than_the_window_no_longer_count,
+    a_limit_of_zero_is_switched_off,
+    the_daily_limit_binds_when_the_hourly_one_has_room,
+    different_keys_are_limited_independently,
+    of_thirty_parallel_hits_with_room_for_ten_exactly_ten_are_allowed,
+    claim_returns_due_mail_in_full_with_no_attempts,
+    claim_takes_at_most_the_limit_oldest_first,
+    a_leased_mail_is_not_claimed_again_until_its_lease_lapses,
+    a_sent_mail_loses_its_body_and_is_never_claimed_again,
+    a_mail_to_retry_is_claimed_again_only_from_its_next_attempt_on,
+    a_dead_mail_loses_its_body_keeps_its_reason_and_is_never_claimed_again,
+    two_dispatchers_claiming_at_once_never_get_the_same_mail,
+    outbox_pending_counts_the_mail_still_to_send,
+);
