@@ -137,6 +137,19 @@ fn ids(claimed: &[QueuedMail]) -> Vec<i64> {
     claimed.iter().map(|q| q.id).collect()
 }
 
+/// Opens every pooled connection, so that a burst of parallel calls is not
+/// serialised by connection set-up and really overlaps.
+async fn warm_up(db: &Database) {
+    let mut tasks = JoinSet::new();
+    for _ in 0..POOL_SIZE {
+        let db = db.clone();
+        tasks.spawn(async move { db.ping().await });
+    }
+    while let Some(r) = tasks.join_next().await {
+        r.unwrap().unwrap();
+    }
+}
+
 // ------------------------------------------------------------------- users
 
 async fn a_created_user_round_trips_every_field_by_id_and_by_username(db: &Database) {
@@ -393,6 +406,30 @@ async fn of_two_challenges_issued_in_the_same_millisecond_the_second_is_latest(d
     db.issue(second.clone(), Vec::new()).await.unwrap();
     assert_eq!(latest(db, Purpose::ForgotPassword, &account_key(ann)).await, second);
     assert_eq!(db.record_failure(first.id(), at(1)).await.unwrap(), None);
+}
+
+async fn of_eight_parallel_issues_for_one_account_exactly_one_stays_open(db: &Database) {
+    let ann = user_id(1);
+    warm_up(db).await;
+    for round in 0..4u8 {
+        let mut tasks = JoinSet::new();
+        for i in 0..8u8 {
+            let db = db.clone();
+            let c = forgot(challenge_id(10 * round + i + 1), ann, at(i64::from(round)));
+            tasks.spawn(async move { db.issue(c, Vec::new()).await });
+        }
+        while let Some(r) = tasks.join_next().await {
+            r.unwrap().unwrap();
+        }
+        let mut open = 0;
+        for i in 0..8u8 {
+            let id = challenge_id(10 * round + i + 1);
+            if db.record_failure(id, at(100)).await.unwrap().is_some() {
+                open += 1;
+            }
+        }
+        assert_eq!(open, 1, "round {round}: open challenges after parallel issues");
+    }
 }
 
 async fn issuing_queues_its_mails_in_the_outbox(db: &Database) {
@@ -841,25 +878,30 @@ async fn of_thirty_parallel_hits_with_room_for_ten_exactly_ten_are_allowed(db: &
         window_seconds: 3600,
         max: 10,
     };
-    let mut tasks = JoinSet::new();
-    for _ in 0..30 {
-        let db = db.clone();
-        tasks.spawn(async move { db.hit("k", &[limit], at(0)).await });
-    }
-    let mut allowed = 0;
-    while let Some(r) = tasks.join_next().await {
-        match r.unwrap().unwrap() {
-            RateDecision::Allowed => allowed += 1,
-            RateDecision::Limited {
-                retry_after_seconds,
-            } => assert_eq!(retry_after_seconds, 3600),
+    warm_up(db).await;
+    // Several bursts, each on its own key, so that a race shows up reliably.
+    for round in 0..4 {
+        let key = format!("burst:{round}");
+        let mut tasks = JoinSet::new();
+        for _ in 0..30 {
+            let (db, key) = (db.clone(), key.clone());
+            tasks.spawn(async move { db.hit(&key, &[limit], at(0)).await });
         }
+        let mut allowed = 0;
+        while let Some(r) = tasks.join_next().await {
+            match r.unwrap().unwrap() {
+                RateDecision::Allowed => allowed += 1,
+                RateDecision::Limited {
+                    retry_after_seconds,
+                } => assert_eq!(retry_after_seconds, 3600),
+            }
+        }
+        assert_eq!(allowed, 10, "burst {round}");
+        assert!(matches!(
+            db.hit(&key, &[limit], at(1)).await.unwrap(),
+            RateDecision::Limited { .. }
+        ));
     }
-    assert_eq!(allowed, 10);
-    assert!(matches!(
-        db.hit("k", &[limit], at(1)).await.unwrap(),
-        RateDecision::Limited { .. }
-    ));
 }
 
 // ------------------------------------------------------------------ outbox
@@ -1051,6 +1093,7 @@ contracts!(
     latest_reflects_failures_and_consumption,
     issuing_supersedes_the_open_challenge_of_the_same_purpose_and_subject_only,
     of_two_challenges_issued_in_the_same_millisecond_the_second_is_latest,
+    of_eight_parallel_issues_for_one_account_exactly_one_stays_open,
     issuing_queues_its_mails_in_the_outbox,
     a_failed_issue_stores_nothing_and_supersedes_nothing,
     record_failure_counts_up_and_refuses_once_the_maximum_is_reached,
