@@ -169,6 +169,11 @@ mod tests {
             },
             c
         );
-        assert!(matches!(c, Err(HashError::Overloaded { retry_after_seconds: 1 })));
+        assert!(matches!(
+            c,
+            Err(HashError::Overloaded {
+                retry_after_seconds: 1
+            })
+        ));
     }
 }

@@ -17,6 +17,6 @@ pub mod test_support;
 
 pub use db::{ConnectError, Database, DatabaseUrl};
 pub use hasher::BcryptPool;
-pub use mail::{parse_from, ConsoleMailer, MailConfigError, SmtpMailer};
 pub use lettre::message::Mailbox;
+pub use mail::{parse_from, ConsoleMailer, MailConfigError, SmtpMailer};
 pub use system::{OsRandom, SystemClock};

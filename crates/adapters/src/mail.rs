@@ -59,7 +59,9 @@ impl SmtpMailer {
     /// Builds the transport; connects lazily, on the first message.
     pub fn new(url: &str, from: Mailbox) -> Result<Self, MailConfigError> {
         if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
-            return Err(MailConfigError::Url("must start with smtp:// or smtps://".into()));
+            return Err(MailConfigError::Url(
+                "must start with smtp:// or smtps://".into(),
+            ));
         }
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
             .map_err(|e| MailConfigError::Url(e.to_string()))?

@@ -6,7 +6,12 @@
 //! `TEST_DATABASE_URL` the PostgreSQL variants are skipped, except under CI
 //! (`CI` set), where a missing PostgreSQL is an error: CI must run them.
 
-#![allow(clippy::panic, clippy::expect_used, clippy::unwrap_used, clippy::print_stderr)]
+#![allow(
+    clippy::panic,
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::print_stderr
+)]
 
 use crate::{Database, DatabaseUrl};
 use diesel::connection::SimpleConnection;
@@ -105,7 +110,8 @@ impl Drop for TestDb {
     fn drop(&mut self) {
         if let Some((admin_url, name)) = &self.admin {
             if let Ok(mut admin) = PgConnection::establish(admin_url) {
-                let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+                let _ =
+                    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
             }
         }
     }
@@ -125,6 +131,9 @@ mod tests {
             with_database("postgres://u:p@h/test?sslmode=disable", "x"),
             "postgres://u:p@h/x?sslmode=disable"
         );
-        assert_eq!(with_database("postgres://h:5432", "x"), "postgres://h:5432/x");
+        assert_eq!(
+            with_database("postgres://h:5432", "x"),
+            "postgres://h:5432/x"
+        );
     }
 }

@@ -9,6 +9,10 @@
 //! and outbox claims count exactly), which the mocks of the service tests
 //! cannot check.
 
+// The whole file is test code, but clippy's `allow-*-in-tests` only covers
+// `#[test]` functions, not the contract functions they call.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use accountd_adapters::Database;
 use accountd_domain::{
     Challenge, ChallengeEffect, ChallengeId, ChallengePolicy, ChallengeState, CodeFormat, Email,
@@ -69,9 +73,13 @@ fn new_user(id: UserId, username: &str, emails: &[&str]) -> NewUser {
 }
 
 async fn create_user(db: &Database, n: u8, username: &str) -> User {
-    db.create(new_user(user_id(n), username, &[&format!("{username}@example.com")]))
-        .await
-        .unwrap()
+    db.create(new_user(
+        user_id(n),
+        username,
+        &[&format!("{username}@example.com")],
+    ))
+    .await
+    .unwrap()
 }
 
 /// A challenge for `code` 482901 under the test key.
@@ -219,7 +227,11 @@ async fn an_unknown_user_is_none(db: &Database) {
 
 async fn a_username_taken_in_another_case_is_refused_and_nothing_is_stored(db: &Database) {
     let ann = create_user(db, 1, "Ann").await;
-    let second = new_user(user_id(2), "ann", &["second@example.com", "other@example.com"]);
+    let second = new_user(
+        user_id(2),
+        "ann",
+        &["second@example.com", "other@example.com"],
+    );
     let err = db.create(second).await.unwrap_err();
     assert!(
         matches!(err, CreateUserError::UsernameTaken),
@@ -232,11 +244,16 @@ async fn a_username_taken_in_another_case_is_refused_and_nothing_is_stored(db: &
     // under an account that reuses its gid.
     db.create(new_user(user_id(2), "bob", &[])).await.unwrap();
     let bob = db.get(user_id(2)).await.unwrap().expect("bob");
-    assert!(bob.emails.is_empty(), "the refused user's emails were stored");
+    assert!(
+        bob.emails.is_empty(),
+        "the refused user's emails were stored"
+    );
 }
 
 async fn of_eight_parallel_creates_of_one_name_exactly_one_succeeds(db: &Database) {
-    let names = ["racer", "Racer", "RACER", "rAcer", "raCer", "racEr", "raceR", "RaCeR"];
+    let names = [
+        "racer", "Racer", "RACER", "rAcer", "raCer", "racEr", "raceR", "RaCeR",
+    ];
     let mut tasks = JoinSet::new();
     for (i, name) in names.into_iter().enumerate() {
         let db = db.clone();
@@ -327,9 +344,17 @@ async fn latest_is_none_when_nothing_was_issued_for_the_purpose_and_key(db: &Dat
         .await
         .unwrap();
     let key = account_key(ann);
-    assert!(db.latest(Purpose::ResetPassword, &key).await.unwrap().is_none());
+    assert!(db
+        .latest(Purpose::ResetPassword, &key)
+        .await
+        .unwrap()
+        .is_none());
     let other = account_key(user_id(2));
-    assert!(db.latest(Purpose::ForgotPassword, &other).await.unwrap().is_none());
+    assert!(db
+        .latest(Purpose::ForgotPassword, &other)
+        .await
+        .unwrap()
+        .is_none());
 }
 
 async fn latest_reflects_failures_and_consumption(db: &Database) {
@@ -340,7 +365,10 @@ async fn latest_reflects_failures_and_consumption(db: &Database) {
     db.record_failure(c.id(), at(2)).await.unwrap();
     let key = account_key(ann.id);
     let loaded = latest(db, Purpose::ForgotPassword, &key).await;
-    assert_eq!(loaded, c.with_failure(at(1)).unwrap().with_failure(at(2)).unwrap());
+    assert_eq!(
+        loaded,
+        c.with_failure(at(1)).unwrap().with_failure(at(2)).unwrap()
+    );
 
     let effect = ChallengeEffect::SetPassword {
         user: ann.id,
@@ -352,9 +380,7 @@ async fn latest_reflects_failures_and_consumption(db: &Database) {
     assert_eq!(loaded.failures(), 2);
 }
 
-async fn issuing_supersedes_the_open_challenge_of_the_same_purpose_and_subject_only(
-    db: &Database,
-) {
+async fn issuing_supersedes_the_open_challenge_of_the_same_purpose_and_subject_only(db: &Database) {
     let ann = user_id(1);
     let bob = user_id(2);
     let first = forgot(challenge_id(1), ann, at(0));
@@ -380,14 +406,22 @@ async fn issuing_supersedes_the_open_challenge_of_the_same_purpose_and_subject_o
         user: ann,
         hash: hash("$2b$04$x"),
     };
-    assert!(!db.consume(first.id(), at(11), effect, Vec::new()).await.unwrap());
+    assert!(!db
+        .consume(first.id(), at(11), effect, Vec::new())
+        .await
+        .unwrap());
     // Another purpose of the same account and the same purpose of another
     // account stay open.
     assert_eq!(
-        latest(db, Purpose::ResetPassword, &key).await.stored_state(),
+        latest(db, Purpose::ResetPassword, &key)
+            .await
+            .stored_state(),
         ChallengeState::Open
     );
-    assert_eq!(db.record_failure(reset.id(), at(11)).await.unwrap(), Some(1));
+    assert_eq!(
+        db.record_failure(reset.id(), at(11)).await.unwrap(),
+        Some(1)
+    );
     assert_eq!(
         latest(db, Purpose::ForgotPassword, &account_key(bob))
             .await
@@ -395,7 +429,10 @@ async fn issuing_supersedes_the_open_challenge_of_the_same_purpose_and_subject_o
         ChallengeState::Open
     );
     assert_eq!(db.record_failure(bobs.id(), at(11)).await.unwrap(), Some(1));
-    assert_eq!(db.record_failure(second.id(), at(11)).await.unwrap(), Some(1));
+    assert_eq!(
+        db.record_failure(second.id(), at(11)).await.unwrap(),
+        Some(1)
+    );
 }
 
 async fn of_two_challenges_issued_in_the_same_millisecond_the_second_is_latest(db: &Database) {
@@ -404,7 +441,10 @@ async fn of_two_challenges_issued_in_the_same_millisecond_the_second_is_latest(d
     let second = forgot(challenge_id(2), ann, at(0));
     db.issue(first.clone(), Vec::new()).await.unwrap();
     db.issue(second.clone(), Vec::new()).await.unwrap();
-    assert_eq!(latest(db, Purpose::ForgotPassword, &account_key(ann)).await, second);
+    assert_eq!(
+        latest(db, Purpose::ForgotPassword, &account_key(ann)).await,
+        second
+    );
     assert_eq!(db.record_failure(first.id(), at(1)).await.unwrap(), None);
 }
 
@@ -428,7 +468,10 @@ async fn of_eight_parallel_issues_for_one_account_exactly_one_stays_open(db: &Da
                 open += 1;
             }
         }
-        assert_eq!(open, 1, "round {round}: open challenges after parallel issues");
+        assert_eq!(
+            open, 1,
+            "round {round}: open challenges after parallel issues"
+        );
     }
 }
 
@@ -486,12 +529,16 @@ async fn record_failure_refuses_from_the_expiry_instant_on(db: &Database) {
     db.issue(c.clone(), Vec::new()).await.unwrap();
     let expires = c.expires_at();
     assert_eq!(
-        db.record_failure(c.id(), expires.plus_millis(-1)).await.unwrap(),
+        db.record_failure(c.id(), expires.plus_millis(-1))
+            .await
+            .unwrap(),
         Some(1)
     );
     assert_eq!(db.record_failure(c.id(), expires).await.unwrap(), None);
     assert_eq!(
-        db.record_failure(c.id(), expires.plus_seconds(60)).await.unwrap(),
+        db.record_failure(c.id(), expires.plus_seconds(60))
+            .await
+            .unwrap(),
         None
     );
     let loaded = latest(db, Purpose::ForgotPassword, &account_key(user_id(1))).await;
@@ -506,7 +553,10 @@ async fn record_failure_refuses_a_consumed_or_superseded_challenge(db: &Database
         user: ann.id,
         hash: hash("$2b$04$new"),
     };
-    assert!(db.consume(used.id(), at(1), effect, Vec::new()).await.unwrap());
+    assert!(db
+        .consume(used.id(), at(1), effect, Vec::new())
+        .await
+        .unwrap());
     assert_eq!(db.record_failure(used.id(), at(2)).await.unwrap(), None);
 
     let bob = user_id(2);
@@ -516,7 +566,10 @@ async fn record_failure_refuses_a_consumed_or_superseded_challenge(db: &Database
         .await
         .unwrap();
     assert_eq!(db.record_failure(replaced.id(), at(2)).await.unwrap(), None);
-    assert_eq!(db.record_failure(challenge_id(99), at(2)).await.unwrap(), None);
+    assert_eq!(
+        db.record_failure(challenge_id(99), at(2)).await.unwrap(),
+        None
+    );
 }
 
 async fn forty_parallel_failures_on_eleven_tries_count_exactly_eleven(db: &Database) {
@@ -555,7 +608,13 @@ async fn check_set_password(db: &Database, n: u8, consumed: Purpose, other: Purp
         _ => reset_policy,
     };
     let subject = Subject::Account { user: user.id };
-    let target = challenge(challenge_id(n), consumed, subject.clone(), policy(consumed), at(0));
+    let target = challenge(
+        challenge_id(n),
+        consumed,
+        subject.clone(),
+        policy(consumed),
+        at(0),
+    );
     let sibling = challenge(challenge_id(n + 1), other, subject, policy(other), at(1));
     let email_change = challenge(
         challenge_id(n + 2),
@@ -590,7 +649,10 @@ async fn check_set_password(db: &Database, n: u8, consumed: Purpose, other: Purp
         "Your password was changed.",
         None,
     )];
-    let won = db.consume(target.id(), at(10), effect, mails).await.unwrap();
+    let won = db
+        .consume(target.id(), at(10), effect, mails)
+        .await
+        .unwrap();
     assert!(won, "consume of an open {} challenge", consumed.as_str());
 
     let after = db.get(user.id).await.unwrap().unwrap();
@@ -608,7 +670,10 @@ async fn check_set_password(db: &Database, n: u8, consumed: Purpose, other: Purp
         user,
         "nothing else about the user changed"
     );
-    assert_eq!(latest(db, consumed, &key).await.stored_state(), ChallengeState::Consumed);
+    assert_eq!(
+        latest(db, consumed, &key).await.stored_state(),
+        ChallengeState::Consumed
+    );
     assert_eq!(
         latest(db, other, &key).await.stored_state(),
         ChallengeState::Consumed,
@@ -622,7 +687,9 @@ async fn check_set_password(db: &Database, n: u8, consumed: Purpose, other: Purp
         "an email change is not a password reset"
     );
     assert_eq!(
-        latest(db, other, &account_key(stranger.id)).await.stored_state(),
+        latest(db, other, &account_key(stranger.id))
+            .await
+            .stored_state(),
         ChallengeState::Open,
         "another account's challenge is untouched"
     );
@@ -660,11 +727,18 @@ async fn a_second_consume_returns_false_and_changes_nothing(db: &Database) {
     let after_second = db.get(ann.id).await.unwrap().unwrap();
     assert_eq!(after_second, after_first);
     assert_eq!(
-        after_second.password_hash.as_ref().map(PasswordHash::expose),
+        after_second
+            .password_hash
+            .as_ref()
+            .map(PasswordHash::expose),
         Some("$2b$04$first")
     );
     assert_eq!(after_second.credential_version, 2);
-    assert_eq!(db.outbox_pending().await.unwrap(), pending, "a mail was queued");
+    assert_eq!(
+        db.outbox_pending().await.unwrap(),
+        pending,
+        "a mail was queued"
+    );
 }
 
 async fn of_eight_parallel_consumes_exactly_one_wins_and_the_version_moves_once(db: &Database) {
@@ -693,7 +767,11 @@ async fn of_eight_parallel_consumes_exactly_one_wins_and_the_version_moves_once(
     assert_eq!(wins, 1);
     let after = db.get(ann.id).await.unwrap().unwrap();
     assert_eq!(after.credential_version, 2);
-    assert_eq!(db.outbox_pending().await.unwrap(), 1, "only the winner's mail");
+    assert_eq!(
+        db.outbox_pending().await.unwrap(),
+        1,
+        "only the winner's mail"
+    );
 }
 
 async fn an_exhausted_or_expired_challenge_is_not_consumed(db: &Database) {
@@ -708,7 +786,10 @@ async fn an_exhausted_or_expired_challenge_is_not_consumed(db: &Database) {
         hash: hash("$2b$04$stolen"),
     };
     let mails = || vec![code_mail("ann@example.com", "changed", None)];
-    assert!(!db.consume(exhausted.id(), at(2), effect(), mails()).await.unwrap());
+    assert!(!db
+        .consume(exhausted.id(), at(2), effect(), mails())
+        .await
+        .unwrap());
 
     let bob = create_user(db, 2, "bob").await;
     let expiring = forgot(challenge_id(2), bob.id, at(0));
@@ -722,9 +803,16 @@ async fn an_exhausted_or_expired_challenge_is_not_consumed(db: &Database) {
         .await
         .unwrap());
 
-    assert!(!db.consume(challenge_id(99), at(2), effect(), mails()).await.unwrap());
+    assert!(!db
+        .consume(challenge_id(99), at(2), effect(), mails())
+        .await
+        .unwrap());
     for user in [ann, bob] {
-        assert_eq!(db.get(user.id).await.unwrap().unwrap(), user, "user changed");
+        assert_eq!(
+            db.get(user.id).await.unwrap().unwrap(),
+            user,
+            "user changed"
+        );
     }
     assert_eq!(db.outbox_pending().await.unwrap(), 0);
     assert_eq!(
@@ -749,9 +837,7 @@ fn limited(retry_after_seconds: i64) -> RateDecision {
     }
 }
 
-async fn five_hits_an_hour_are_allowed_and_the_sixth_waits_for_the_oldest_to_leave(
-    db: &Database,
-) {
+async fn five_hits_an_hour_are_allowed_and_the_sixth_waits_for_the_oldest_to_leave(db: &Database) {
     for i in 0..5 {
         assert_eq!(
             db.hit("k", &[HOURLY_5], at(i * 10)).await.unwrap(),
@@ -783,7 +869,10 @@ async fn a_refused_hit_is_not_counted(db: &Database) {
     );
     // Now the window holds 10, 20, 30, 40 and 3600: the next slot frees at
     // 3610 s.
-    assert_eq!(db.hit("k", &[HOURLY_5], at(3601)).await.unwrap(), limited(9));
+    assert_eq!(
+        db.hit("k", &[HOURLY_5], at(3601)).await.unwrap(),
+        limited(9)
+    );
 }
 
 async fn hits_older_than_the_window_no_longer_count(db: &Database) {
@@ -797,7 +886,10 @@ async fn hits_older_than_the_window_no_longer_count(db: &Database) {
             "hit {i} of the next window"
         );
     }
-    assert_eq!(db.hit("k", &[HOURLY_5], at(7205)).await.unwrap(), limited(3595));
+    assert_eq!(
+        db.hit("k", &[HOURLY_5], at(7205)).await.unwrap(),
+        limited(3595)
+    );
 }
 
 async fn a_limit_of_zero_is_switched_off(db: &Database) {
@@ -811,7 +903,10 @@ async fn a_limit_of_zero_is_switched_off(db: &Database) {
             RateDecision::Allowed
         );
     }
-    assert_eq!(db.hit("k", &[], at(60)).await.unwrap(), RateDecision::Allowed);
+    assert_eq!(
+        db.hit("k", &[], at(60)).await.unwrap(),
+        RateDecision::Allowed
+    );
     // Beside a real limit, only the real one counts.
     for i in 0..5 {
         assert_eq!(
@@ -971,7 +1066,9 @@ async fn a_mail_to_retry_is_claimed_again_only_from_its_next_attempt_on(db: &Dat
     queue_mails(db, 1, at(0)).await;
     let claimed = db.claim("d1", at(0), at(30), 10).await.unwrap();
     let id = claimed[0].id;
-    db.retry_later(id, 1, at(60), "421 try again later").await.unwrap();
+    db.retry_later(id, 1, at(60), "421 try again later")
+        .await
+        .unwrap();
     let row = db.outbox_snapshot(id).await.unwrap().unwrap();
     assert_eq!(row.state, "pending");
     assert_eq!(row.attempts, 1);
@@ -992,9 +1089,7 @@ async fn a_mail_to_retry_is_claimed_again_only_from_its_next_attempt_on(db: &Dat
     assert_eq!(third[0].attempts, 2);
 }
 
-async fn a_dead_mail_loses_its_body_keeps_its_reason_and_is_never_claimed_again(
-    db: &Database,
-) {
+async fn a_dead_mail_loses_its_body_keeps_its_reason_and_is_never_claimed_again(db: &Database) {
     queue_mails(db, 1, at(0)).await;
     let claimed = db.claim("d1", at(0), at(30), 10).await.unwrap();
     let id = claimed[0].id;
@@ -1004,7 +1099,11 @@ async fn a_dead_mail_loses_its_body_keeps_its_reason_and_is_never_claimed_again(
     assert_eq!(row.body, None);
     assert_eq!(row.last_error.as_deref(), Some("code expired"));
     assert_eq!(row.finished_at, Some(at(2).as_millis()));
-    assert!(db.claim("d1", at(100_000), at(100_030), 10).await.unwrap().is_empty());
+    assert!(db
+        .claim("d1", at(100_000), at(100_030), 10)
+        .await
+        .unwrap()
+        .is_empty());
     assert_eq!(db.outbox_pending().await.unwrap(), 0);
 }
 
@@ -1033,7 +1132,11 @@ async fn two_dispatchers_claiming_at_once_never_get_the_same_mail(db: &Database)
         sets.push(set);
     }
     let (a, b) = (&sets[0], &sets[1]);
-    assert!(a.is_disjoint(b), "both got {:?}", a.intersection(b).collect::<Vec<_>>());
+    assert!(
+        a.is_disjoint(b),
+        "both got {:?}",
+        a.intersection(b).collect::<Vec<_>>()
+    );
     assert_eq!(a.len() + b.len(), 20, "{} + {}", a.len(), b.len());
 }
 
@@ -1042,10 +1145,18 @@ async fn outbox_pending_counts_the_mail_still_to_send(db: &Database) {
     queue_mails(db, 4, at(0)).await;
     assert_eq!(db.outbox_pending().await.unwrap(), 4);
     let claimed = db.claim("d1", at(0), at(30), 10).await.unwrap();
-    assert_eq!(db.outbox_pending().await.unwrap(), 4, "a leased mail is pending");
+    assert_eq!(
+        db.outbox_pending().await.unwrap(),
+        4,
+        "a leased mail is pending"
+    );
     db.mark_sent(claimed[0].id, at(1)).await.unwrap();
-    db.mark_dead(claimed[1].id, at(1), "too many attempts").await.unwrap();
-    db.retry_later(claimed[2].id, 1, at(60), "timeout").await.unwrap();
+    db.mark_dead(claimed[1].id, at(1), "too many attempts")
+        .await
+        .unwrap();
+    db.retry_later(claimed[2].id, 1, at(60), "timeout")
+        .await
+        .unwrap();
     assert_eq!(db.outbox_pending().await.unwrap(), 2);
 }
 

@@ -13,8 +13,8 @@ use accountd_domain::{
     UserId,
 };
 use accountd_ports::{
-    ChallengeRepository, CreateUserError, HealthCheck, Limit, OutboxRepository, QueuedMail, RateDecision,
-    RateLimiter, StoreError, UserRepository,
+    ChallengeRepository, CreateUserError, HealthCheck, Limit, OutboxRepository, QueuedMail,
+    RateDecision, RateLimiter, StoreError, UserRepository,
 };
 use async_trait::async_trait;
 use diesel::connection::SimpleConnection;
@@ -167,7 +167,11 @@ impl Database {
     /// Builds a pool of `size` connections without connecting yet (see
     /// [`Database::ping`]); `checkout_timeout` bounds how long a request
     /// waits for a connection before answering 503.
-    pub fn open(url: &DatabaseUrl, size: u32, checkout_timeout: Duration) -> Result<Self, ConnectError> {
+    pub fn open(
+        url: &DatabaseUrl,
+        size: u32,
+        checkout_timeout: Duration,
+    ) -> Result<Self, ConnectError> {
         let pools = match url {
             DatabaseUrl::Postgres(u) => Pools::Pg(
                 Pool::builder()
@@ -222,7 +226,9 @@ impl Database {
                     let mut c = p.get().map_err(|e| e.to_string())?;
                     c.batch_execute("SELECT pg_advisory_lock(7291530001)")
                         .map_err(|e| e.to_string())?;
-                    let r = c.run_pending_migrations(PG_MIGRATIONS).map(|v| v.iter().map(ToString::to_string).collect());
+                    let r = c
+                        .run_pending_migrations(PG_MIGRATIONS)
+                        .map(|v| v.iter().map(ToString::to_string).collect());
                     let _ = c.batch_execute("SELECT pg_advisory_unlock(7291530001)");
                     r
                 }
@@ -318,24 +324,39 @@ impl UserRepository for Database {
 
 #[async_trait]
 impl ChallengeRepository for Database {
-    async fn issue(&self, challenge: Challenge, mails: Vec<OutgoingMail>) -> Result<(), StoreError> {
+    async fn issue(
+        &self,
+        challenge: Challenge,
+        mails: Vec<OutgoingMail>,
+    ) -> Result<(), StoreError> {
         let now = challenge.issued_at().as_millis();
         let queued = !mails.is_empty();
-        self.run(move |s| s.issue_challenge(&challenge, &mails, now)).await?;
+        self.run(move |s| s.issue_challenge(&challenge, &mails, now))
+            .await?;
         if queued {
             self.mail_queued.notify_one();
         }
         Ok(())
     }
 
-    async fn latest(&self, purpose: Purpose, subject_key: &str) -> Result<Option<Challenge>, StoreError> {
+    async fn latest(
+        &self,
+        purpose: Purpose,
+        subject_key: &str,
+    ) -> Result<Option<Challenge>, StoreError> {
         let key = subject_key.to_owned();
-        self.run(move |s| s.latest_challenge(purpose.as_str(), &key)).await
+        self.run(move |s| s.latest_challenge(purpose.as_str(), &key))
+            .await
     }
 
-    async fn record_failure(&self, id: ChallengeId, now: Timestamp) -> Result<Option<u32>, StoreError> {
+    async fn record_failure(
+        &self,
+        id: ChallengeId,
+        now: Timestamp,
+    ) -> Result<Option<u32>, StoreError> {
         let id = id.to_string();
-        self.run(move |s| s.record_failure(&id, now.as_millis())).await
+        self.run(move |s| s.record_failure(&id, now.as_millis()))
+            .await
     }
 
     async fn consume(
@@ -370,10 +391,16 @@ impl ChallengeRepository for Database {
 
 #[async_trait]
 impl RateLimiter for Database {
-    async fn hit(&self, key: &str, limits: &[Limit], now: Timestamp) -> Result<RateDecision, StoreError> {
+    async fn hit(
+        &self,
+        key: &str,
+        limits: &[Limit],
+        now: Timestamp,
+    ) -> Result<RateDecision, StoreError> {
         let key = key.to_owned();
         let limits = limits.to_vec();
-        self.run(move |s| s.rate_hit(&key, &limits, now.as_millis())).await
+        self.run(move |s| s.rate_hit(&key, &limits, now.as_millis()))
+            .await
     }
 }
 
@@ -387,12 +414,20 @@ impl OutboxRepository for Database {
         limit: u32,
     ) -> Result<Vec<QueuedMail>, StoreError> {
         let owner = owner.to_owned();
-        self.run(move |s| s.outbox_claim(&owner, now.as_millis(), lease_until.as_millis(), i64::from(limit)))
-            .await
+        self.run(move |s| {
+            s.outbox_claim(
+                &owner,
+                now.as_millis(),
+                lease_until.as_millis(),
+                i64::from(limit),
+            )
+        })
+        .await
     }
 
     async fn mark_sent(&self, id: i64, now: Timestamp) -> Result<(), StoreError> {
-        self.run(move |s| s.outbox_finish(id, now.as_millis(), "sent", None)).await
+        self.run(move |s| s.outbox_finish(id, now.as_millis(), "sent", None))
+            .await
     }
 
     async fn mark_dead(&self, id: i64, now: Timestamp, reason: &str) -> Result<(), StoreError> {

@@ -62,8 +62,13 @@ pub(crate) trait Store {
         lease_until: i64,
         limit: i64,
     ) -> Result<Vec<QueuedMail>, DbError>;
-    fn outbox_finish(&mut self, id: i64, now: i64, state: &str, error: Option<&str>)
-        -> Result<(), DbError>;
+    fn outbox_finish(
+        &mut self,
+        id: i64,
+        now: i64,
+        state: &str,
+        error: Option<&str>,
+    ) -> Result<(), DbError>;
     fn outbox_retry(
         &mut self,
         id: i64,
@@ -96,7 +101,9 @@ impl Backend for PgConnection {
     }
 
     fn lock_key(&mut self, key: &str) -> Result<(), DbError> {
-        let _ = key;
+        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
+            .bind::<Text, _>(key)
+            .execute(self)?;
         Ok(())
     }
 
@@ -105,7 +112,11 @@ impl Backend for PgConnection {
             .select(outbox::id)
             .filter(outbox::state.eq("pending"))
             .filter(outbox::next_attempt_at.le(now))
-            .filter(outbox::lease_until.is_null().or(outbox::lease_until.le(now)))
+            .filter(
+                outbox::lease_until
+                    .is_null()
+                    .or(outbox::lease_until.le(now)),
+            )
             .order(outbox::id)
             .limit(limit)
             .for_update()
@@ -132,7 +143,11 @@ impl Backend for SqliteConnection {
             .select(outbox::id)
             .filter(outbox::state.eq("pending"))
             .filter(outbox::next_attempt_at.le(now))
-            .filter(outbox::lease_until.is_null().or(outbox::lease_until.le(now)))
+            .filter(
+                outbox::lease_until
+                    .is_null()
+                    .or(outbox::lease_until.le(now)),
+            )
             .order(outbox::id)
             .limit(limit)
             .load(self)?)
@@ -171,7 +186,9 @@ macro_rules! impl_store {
                 self.write_tx(|c| {
                     diesel::insert_into(users::table).values(&row).execute(c)?;
                     for e in &emails {
-                        diesel::insert_into(user_emails::table).values(e).execute(c)?;
+                        diesel::insert_into(user_emails::table)
+                            .values(e)
+                            .execute(c)?;
                     }
                     Ok(())
                 })
@@ -194,7 +211,9 @@ macro_rules! impl_store {
                     )
                     .set(challenges::state.eq("superseded"))
                     .execute(c)?;
-                    diesel::insert_into(challenges::table).values(&row).execute(c)?;
+                    diesel::insert_into(challenges::table)
+                        .values(&row)
+                        .execute(c)?;
                     c.queue_mails(mails, now)
                 })
             }
@@ -324,7 +343,12 @@ macro_rules! impl_store {
                         if hits.len() >= max {
                             // The hit that must leave the window to make room.
                             let leaving = hits.get(hits.len() - max).copied().unwrap_or(now);
-                            retry_ms = retry_ms.max(leaving + l.window_seconds * 1000 - now);
+                            // Clamped to the window: with clock skew between instances
+                            // a later-stamped hit may have committed first.
+                            retry_ms = retry_ms.max(
+                                (leaving + l.window_seconds * 1000 - now)
+                                    .min(l.window_seconds * 1000),
+                            );
                         }
                     }
                     if retry_ms > 0 {
@@ -429,7 +453,9 @@ macro_rules! impl_store {
             fn queue_mails(&mut self, mails: &[OutgoingMail], now: i64) -> Result<(), DbError> {
                 for mail in mails {
                     let row = NewOutboxRow::pending(mail, now);
-                    diesel::insert_into(outbox::table).values(&row).execute(self)?;
+                    diesel::insert_into(outbox::table)
+                        .values(&row)
+                        .execute(self)?;
                 }
                 Ok(())
             }
