@@ -21,8 +21,10 @@ pub fn parse_trusted_proxies(text: &str) -> Result<Vec<IpNet>, String> {
 /// The address a request comes from: the peer, or, when the peer is a
 /// trusted proxy, the right-most address of `X-Forwarded-For` that is not a
 /// trusted proxy itself (the left-most ones are the client's to forge).
+/// IPv4-mapped IPv6 addresses (`::ffff:a.b.c.d`, as a dual-stack `[::]`
+/// listener reports IPv4 peers) are read as the IPv4 address they are.
 pub(crate) fn client_addr(req: &HttpRequest, trusted: &[IpNet]) -> String {
-    let Some(peer) = req.peer_addr().map(|a| a.ip()) else {
+    let Some(peer) = req.peer_addr().map(|a| a.ip().to_canonical()) else {
         return "unknown".to_owned();
     };
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|n| n.contains(ip));
@@ -35,6 +37,7 @@ pub(crate) fn client_addr(req: &HttpRequest, trusted: &[IpNet]) -> String {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .filter_map(|s| s.trim().parse::<IpAddr>().ok())
+        .map(|ip| ip.to_canonical())
         .collect();
     forwarded
         .iter()

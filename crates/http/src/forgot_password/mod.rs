@@ -36,7 +36,11 @@ struct Body {
     success_code: Option<&'static str>,
 }
 
-fn respond(status: StatusCode, msg: &'static str, error_code: Option<&'static str>) -> HttpResponse {
+fn respond(
+    status: StatusCode,
+    msg: &'static str,
+    error_code: Option<&'static str>,
+) -> HttpResponse {
     HttpResponse::build(status).json(Body {
         msg,
         error_code,
@@ -54,39 +58,68 @@ fn success(msg: &'static str, success_code: Option<&'static str>) -> HttpRespons
 
 fn with_retry_after(mut r: HttpResponse, seconds: i64) -> HttpResponse {
     if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&seconds.max(1).to_string()) {
-        r.headers_mut().insert(actix_web::http::header::RETRY_AFTER, v);
+        r.headers_mut()
+            .insert(actix_web::http::header::RETRY_AFTER, v);
     }
     r
 }
 
 fn unknown_username() -> HttpResponse {
-    respond(StatusCode::NOT_FOUND, "Unknown username", Some("unknown_username"))
+    respond(
+        StatusCode::NOT_FOUND,
+        "Unknown username",
+        Some("unknown_username"),
+    )
 }
 fn no_code() -> HttpResponse {
-    respond(StatusCode::BAD_REQUEST, "There was no code for a password reset requested", None)
+    respond(
+        StatusCode::BAD_REQUEST,
+        "There was no code for a password reset requested",
+        None,
+    )
 }
 fn rate_limit_exceeded() -> HttpResponse {
-    respond(StatusCode::BAD_REQUEST, "Rate limit exceeded", Some("rate_limit_exceeded"))
+    respond(
+        StatusCode::BAD_REQUEST,
+        "Rate limit exceeded",
+        Some("rate_limit_exceeded"),
+    )
 }
 fn code_incorrect() -> HttpResponse {
-    respond(StatusCode::BAD_REQUEST, "The code is incorrect", Some("code_incorrect"))
+    respond(
+        StatusCode::BAD_REQUEST,
+        "The code is incorrect",
+        Some("code_incorrect"),
+    )
 }
 fn too_many_requests(retry_after: i64) -> HttpResponse {
     with_retry_after(
-        respond(StatusCode::TOO_MANY_REQUESTS, "Too many requests", Some("too_many_requests")),
+        respond(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many requests",
+            Some("too_many_requests"),
+        ),
         retry_after,
     )
 }
 fn unavailable(cause: &anyhow_like::Cause<'_>, retry_after: i64) -> HttpResponse {
     tracing::warn!(error = %cause, "service unavailable");
     with_retry_after(
-        respond(StatusCode::SERVICE_UNAVAILABLE, "Service unavailable", Some("service_unavailable")),
+        respond(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Service unavailable",
+            Some("service_unavailable"),
+        ),
         retry_after,
     )
 }
 fn internal(cause: &anyhow_like::Cause<'_>) -> HttpResponse {
     tracing::error!(error = %cause, "unexpected error");
-    respond(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error", Some("internal_error"))
+    respond(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Internal server error",
+        Some("internal_error"),
+    )
 }
 
 /// Logging of an error's cause chain (`{:#}` of anyhow), without pulling
@@ -122,7 +155,11 @@ async fn parse(
         Ok(map) => map,
         Err(BodyError::Malformed) => Map::new(),
         Err(BodyError::TooLarge) => {
-            return Err(respond(StatusCode::PAYLOAD_TOO_LARGE, "Payload too large", Some("payload_too_large")))
+            return Err(respond(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Payload too large",
+                Some("payload_too_large"),
+            ))
         }
     };
     validate(&body, fields).map_err(|failures| {
@@ -134,10 +171,16 @@ async fn parse(
 fn password_rejected(r: &PasswordRejection) -> HttpResponse {
     let attr = Field::NewPassword.attribute();
     let message = match r {
-        PasswordRejection::TooShort { min } => format!("The {attr} must be at least {min} characters."),
-        PasswordRejection::TooLong { max } => format!("The {attr} may not be greater than {max} bytes."),
+        PasswordRejection::TooShort { min } => {
+            format!("The {attr} must be at least {min} characters.")
+        }
+        PasswordRejection::TooLong { max } => {
+            format!("The {attr} may not be greater than {max} bytes.")
+        }
         PasswordRejection::ContainsUsername => format!("The {attr} must not contain the username."),
-        PasswordRejection::ContainsEmail => format!("The {attr} must not contain the email address."),
+        PasswordRejection::ContainsEmail => {
+            format!("The {attr} must not contain the email address.")
+        }
         PasswordRejection::Weak { suggestions } => {
             let mut m = format!("The {attr} is too easy to guess.");
             for s in suggestions {
@@ -148,7 +191,10 @@ fn password_rejected(r: &PasswordRejection) -> HttpResponse {
         }
     };
     let mut map = Map::new();
-    map.insert(Field::NewPassword.key().to_owned(), Value::Array(vec![Value::String(message)]));
+    map.insert(
+        Field::NewPassword.key().to_owned(),
+        Value::Array(vec![Value::String(message)]),
+    );
     HttpResponse::build(StatusCode::UNPROCESSABLE_ENTITY).json(Value::Object(map))
 }
 
@@ -161,7 +207,9 @@ fn map_send_email(r: Result<(), SendEmailError>) -> HttpResponse {
             "There are no email addresses for this account",
             Some("no_email_addresses"),
         ),
-        Err(SendEmailError::TooManyRequests { retry_after_seconds }) => too_many_requests(retry_after_seconds),
+        Err(SendEmailError::TooManyRequests {
+            retry_after_seconds,
+        }) => too_many_requests(retry_after_seconds),
         Err(SendEmailError::Unavailable(e)) => unavailable(&Cause(e.as_ref()), 5),
         Err(SendEmailError::Unexpected(e)) => internal(&Cause(e.as_ref())),
     }
@@ -187,8 +235,14 @@ fn map_reset_password(r: Result<(), ResetPasswordError>) -> HttpResponse {
         Err(ResetPasswordError::NoCode) => no_code(),
         Err(ResetPasswordError::RateLimitExceeded) => rate_limit_exceeded(),
         Err(ResetPasswordError::CodeIncorrect) => code_incorrect(),
-        Err(ResetPasswordError::Overloaded { retry_after_seconds }) => with_retry_after(
-            respond(StatusCode::SERVICE_UNAVAILABLE, "Service unavailable", Some("service_unavailable")),
+        Err(ResetPasswordError::Overloaded {
+            retry_after_seconds,
+        }) => with_retry_after(
+            respond(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Service unavailable",
+                Some("service_unavailable"),
+            ),
             retry_after_seconds,
         ),
         Err(ResetPasswordError::Unavailable(e)) => unavailable(&Cause(e.as_ref()), 5),

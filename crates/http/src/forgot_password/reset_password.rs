@@ -5,7 +5,11 @@ use super::{map_reset_password, parse, Field};
 use crate::HttpState;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-pub(crate) async fn handle(req: HttpRequest, payload: web::Payload, state: web::Data<HttpState>) -> HttpResponse {
+pub(crate) async fn handle(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<HttpState>,
+) -> HttpResponse {
     let fields = [Field::Code, Field::Username, Field::NewPassword];
     let valid = match parse(&req, payload, &state, &fields).await {
         Ok(v) => v,

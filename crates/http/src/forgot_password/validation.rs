@@ -117,7 +117,10 @@ pub(crate) fn validate(body: &Map<String, Value>, fields: &[Field]) -> Result<Va
                 Field::NewPassword => valid.new_password = v,
             },
             Err(message) => {
-                failures.insert(field.key().to_owned(), Value::Array(vec![Value::String(message)]));
+                failures.insert(
+                    field.key().to_owned(),
+                    Value::Array(vec![Value::String(message)]),
+                );
             }
         }
     }
@@ -136,7 +139,9 @@ mod tests {
     const ALL: &[Field] = &[Field::Code, Field::Username, Field::NewPassword];
 
     fn run(body: Value) -> String {
-        let Value::Object(map) = body else { panic!("object") };
+        let Value::Object(map) = body else {
+            panic!("object")
+        };
         match validate(&map, ALL) {
             Ok(v) => format!("ok {} {} {}", v.code, v.username, v.new_password),
             Err(f) => Value::Object(f).to_string(),
@@ -161,9 +166,24 @@ mod tests {
 
     #[test]
     fn a_code_must_be_six_digits_as_text_or_number() {
-        assert_eq!(run(json!({"code": 482901, "username": "ann", "new_password": "abcdef"})), "ok 482901 ann abcdef");
-        assert_eq!(run(json!({"code": " 012345 ", "username": "ann", "new_password": "abcdef"})), "ok 012345 ann abcdef");
-        for bad in [json!("12345"), json!("1234567"), json!("12a456"), json!(1234567), json!(-12345), json!(482901.5), json!(true), json!(["482901"])] {
+        assert_eq!(
+            run(json!({"code": 482901, "username": "ann", "new_password": "abcdef"})),
+            "ok 482901 ann abcdef"
+        );
+        assert_eq!(
+            run(json!({"code": " 012345 ", "username": "ann", "new_password": "abcdef"})),
+            "ok 012345 ann abcdef"
+        );
+        for bad in [
+            json!("12345"),
+            json!("1234567"),
+            json!("12a456"),
+            json!(1234567),
+            json!(-12345),
+            json!(482901.5),
+            json!(true),
+            json!(["482901"]),
+        ] {
             assert_eq!(
                 run(json!({"code": bad, "username": "ann", "new_password": "abcdef"})),
                 r#"{"code":["The code must be 6 digits."]}"#,
@@ -183,7 +203,10 @@ mod tests {
     #[test]
     fn lengths_are_counted_in_characters() {
         let name = "ü".repeat(190);
-        assert!(run(json!({"code": "482901", "username": name, "new_password": "ääääää"})).starts_with("ok"));
+        assert!(
+            run(json!({"code": "482901", "username": name, "new_password": "ääääää"}))
+                .starts_with("ok")
+        );
         assert_eq!(
             run(json!({"code": "482901", "username": "ü".repeat(191), "new_password": "äääää"})),
             r#"{"username":["The username may not be greater than 190 characters."],"new_password":["The new password must be at least 6 characters."]}"#

@@ -6,7 +6,12 @@ use serde_json::{json, Map, Value};
 
 /// The Unicat error envelope:
 /// `{"success": false, "result": {"code", "message", "info"}, "data": {}}`.
-pub(crate) fn error(status: StatusCode, code: u16, message: &str, info: Map<String, Value>) -> HttpResponse {
+pub(crate) fn error(
+    status: StatusCode,
+    code: u16,
+    message: &str,
+    info: Map<String, Value>,
+) -> HttpResponse {
     HttpResponse::build(status).json(json!({
         "success": false,
         "result": {"code": code, "message": message, "info": info},
