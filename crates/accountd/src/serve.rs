@@ -13,7 +13,11 @@ use tokio::sync::{watch, Notify};
 /// Runs the dispatcher until `stop` flips: a pass whenever mail is queued
 /// (woken), and at least every second (retries, other instances' rows,
 /// lapsed leases).
-async fn dispatch_loop(dispatcher: OutboxDispatcher, woken: Arc<Notify>, mut stop: watch::Receiver<bool>) {
+async fn dispatch_loop(
+    dispatcher: OutboxDispatcher,
+    woken: Arc<Notify>,
+    mut stop: watch::Receiver<bool>,
+) {
     loop {
         let busy = match dispatcher.run_once().await {
             Ok(report) => report.claimed > 0,
@@ -35,11 +39,43 @@ async fn dispatch_loop(dispatcher: OutboxDispatcher, woken: Arc<Notify>, mut sto
     }
 }
 
+/// SIGTERM or SIGINT (Ctrl-C).
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot watch SIGTERM; only Ctrl-C stops the server");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
 pub async fn serve(config: Config) -> Result<(), StartError> {
-    let db = wiring::open_database(&config).await?;
-    let secret = wiring::server_secret(&config)?;
-    let hasher = wiring::hasher(&config).await?;
+    // The checks that can refuse the configuration come first, so that a
+    // bad value is reported on its own line before anything is touched
+    // (no migration, no log lines).
     let mailer = wiring::mailer(&config)?;
+    let secret = wiring::server_secret(&config)?;
+    if config.smtp_url.is_none() {
+        tracing::warn!(
+            "no ACCOUNTD_SMTP_URL configured: mail is printed to standard output, not delivered"
+        );
+    }
+    let db = wiring::open_database(&config).await?;
+    let hasher = wiring::hasher(&config).await?;
     let ports = wiring::ports(&db, hasher);
     let state = web::Data::new(HttpState {
         forgot_password: wiring::forgot_password(&config, ports, &secret),
@@ -60,6 +96,9 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     let routes = accountd_http::configure(state);
     let server = HttpServer::new(move || App::new().configure(routes.clone()))
         .shutdown_timeout(30)
+        // actix stops at once on SIGINT; both signals must finish in-flight
+        // requests, so the signals are handled below.
+        .disable_signals()
         .bind(config.bind)
         .map_err(|e| fail(1, format!("cannot listen on {}: {e}", config.bind)))?;
     for addr in server.addrs() {
@@ -68,7 +107,14 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         let _ = writeln!(out, "accountd listening on http://{addr}");
         let _ = out.flush();
     }
-    let result = server.run().await;
+    let server = server.run();
+    let handle = server.handle();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("signal received: finishing in-flight requests");
+        handle.stop(true).await;
+    });
+    let result = server.await;
     let _ = stop_tx.send(true);
     let _ = dispatcher.await;
     tracing::info!("accountd stopped");

@@ -26,7 +26,10 @@ impl Default for DispatchSettings {
     fn default() -> Self {
         Self {
             lease_seconds: 30,
-            batch: 16,
+            // One message per claim: its lease (30 s) always covers the
+            // send (SMTP timeout 15 s), so another instance never takes over
+            // a message that is still being sent.
+            batch: 1,
             max_attempts: 25,
             base_backoff_ms: 1_000,
             max_backoff_ms: 300_000,

@@ -10,7 +10,7 @@ pub const LANGUAGES: &[&str] = &["en"];
 
 fn greeting(username: &str) -> String {
     if username.is_empty() {
-        "Hello,".to_owned()
+        "Hello there,".to_owned()
     } else {
         format!("Hello {username},")
     }
@@ -37,6 +37,70 @@ pub fn forgot_password_code(
          If you did not ask for it, ignore this message: your password\n\
          stays as it is.\n",
         greeting = greeting(user.username_str()),
+        code = code.expose(),
+    );
+    OutgoingMail {
+        to: to.clone(),
+        subject: "Your password reset code".to_owned(),
+        text,
+        not_after: Some(expires_at),
+    }
+}
+
+/// The Unicat sign-up code mail.
+pub fn signup_code(
+    username: &str,
+    to: &Email,
+    code: &OneTimeCode,
+    ttl_seconds: i64,
+    expires_at: Timestamp,
+) -> OutgoingMail {
+    let minutes = (ttl_seconds + 59) / 60;
+    let text = format!(
+        "{greeting}\n\
+         \n\
+         to finish creating your account, enter this verification code:\n\
+         \n\
+         {code}\n\
+         \n\
+         The code is valid for {minutes} minutes and can be used once.\n\
+         If you did not sign up, ignore this message.\n",
+        greeting = greeting(username),
+        code = code.expose(),
+    );
+    OutgoingMail {
+        to: to.clone(),
+        subject: "Your verification code".to_owned(),
+        text,
+        not_after: Some(expires_at),
+    }
+}
+
+/// The Unicat reset code mail, listing every account the code can reset.
+pub fn reset_code(
+    usernames: &[String],
+    to: &Email,
+    code: &OneTimeCode,
+    ttl_seconds: i64,
+    expires_at: Timestamp,
+) -> OutgoingMail {
+    let minutes = (ttl_seconds + 59) / 60;
+    // "Account: " keeps every name line longer than six characters.
+    let accounts: String = usernames.iter().map(|n| format!("Account: {n}\n")).collect();
+    let text = format!(
+        "Hello there,\n\
+         \n\
+         someone asked to reset the password of the following account(s):\n\
+         \n\
+         {accounts}\
+         \n\
+         To choose a new password, enter this verification code:\n\
+         \n\
+         {code}\n\
+         \n\
+         The code is valid for {minutes} minutes and can be used once.\n\
+         If you did not ask for it, ignore this message: your password\n\
+         stays as it is.\n",
         code = code.expose(),
     );
     OutgoingMail {
@@ -102,6 +166,23 @@ mod tests {
             assert_eq!(six, vec!["482901"], "username {name}");
             assert!(m.text.contains("valid for 15 minutes"));
             assert_eq!(m.not_after, Some(Timestamp::from_millis(5)));
+        }
+    }
+
+    #[test]
+    fn unicat_code_mails_have_the_code_alone_on_one_line_and_list_the_accounts() {
+        let code = CodeFormat::Crockford6.code_from_draws(&[1, 2, 3, 4, 5, 6]).unwrap();
+        let to = Email::parse("ann@example.com").unwrap();
+        let names = vec!["abcd".to_owned(), "abcdef".to_owned(), "x".to_owned()];
+        let reset = reset_code(&names, &to, &code, 900, Timestamp::from_millis(9));
+        let signup = signup_code("abcdef", &to, &code, 900, Timestamp::from_millis(9));
+        for m in [&reset, &signup] {
+            let six: Vec<&str> = m.text.lines().map(str::trim).filter(|l| l.chars().count() == 6).collect();
+            assert_eq!(six, vec![code.expose()]);
+            assert_eq!(m.not_after, Some(Timestamp::from_millis(9)));
+        }
+        for n in &names {
+            assert!(reset.text.contains(&format!("Account: {n}\n")));
         }
     }
 
