@@ -48,13 +48,29 @@ pub enum UserCommand {
 #[derive(Debug, Args)]
 pub struct Options {
     /// Listen address.
-    #[arg(long, env = "ACCOUNTD_BIND", default_value = "127.0.0.1:8080", global = true)]
+    #[arg(
+        long,
+        env = "ACCOUNTD_BIND",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
     pub bind: String,
     /// sqlite://PATH (created if missing) or postgres://...
-    #[arg(long, env = "ACCOUNTD_DATABASE_URL", default_value = "sqlite://./data/accountd.db", global = true, hide_env_values = true)]
+    #[arg(
+        long,
+        env = "ACCOUNTD_DATABASE_URL",
+        default_value = "sqlite://./data/accountd.db",
+        global = true,
+        hide_env_values = true
+    )]
     pub database_url: String,
     /// Where a generated server secret is kept.
-    #[arg(long, env = "ACCOUNTD_DATA_DIR", default_value = "./data", global = true)]
+    #[arg(
+        long,
+        env = "ACCOUNTD_DATA_DIR",
+        default_value = "./data",
+        global = true
+    )]
     pub data_dir: String,
     /// Server secret, at least 32 bytes [default: generated and kept in the data dir].
     #[arg(long, env = "ACCOUNTD_SECRET", global = true, hide_env_values = true)]
@@ -63,52 +79,132 @@ pub struct Options {
     #[arg(long, env = "ACCOUNTD_SMTP_URL", global = true, hide_env_values = true)]
     pub smtp_url: Option<String>,
     /// Sender of every mail.
-    #[arg(long, env = "ACCOUNTD_MAIL_FROM", default_value = "accountd <no-reply@localhost>", global = true)]
+    #[arg(
+        long,
+        env = "ACCOUNTD_MAIL_FROM",
+        default_value = "accountd <no-reply@localhost>",
+        global = true
+    )]
     pub mail_from: String,
     /// Base for links in emails.
-    #[arg(long, env = "ACCOUNTD_PUBLIC_URL", default_value = "http://127.0.0.1:8080", global = true)]
+    #[arg(
+        long,
+        env = "ACCOUNTD_PUBLIC_URL",
+        default_value = "http://127.0.0.1:8080",
+        global = true
+    )]
     pub public_url: String,
     /// bcrypt cost, 4..=31.
-    #[arg(long, env = "ACCOUNTD_BCRYPT_COST", default_value = "12", global = true)]
+    #[arg(
+        long,
+        env = "ACCOUNTD_BCRYPT_COST",
+        default_value = "12",
+        global = true
+    )]
     pub bcrypt_cost: String,
     /// Life of every challenge, in seconds.
-    #[arg(long, env = "ACCOUNTD_CODE_TTL_SECONDS", default_value = "900", global = true)]
+    #[arg(
+        long,
+        env = "ACCOUNTD_CODE_TTL_SECONDS",
+        default_value = "900",
+        global = true
+    )]
     pub code_ttl_seconds: String,
     /// Failed tries that exhaust a Unicat challenge.
-    #[arg(long, env = "ACCOUNTD_UNICAT_CODE_ATTEMPTS", default_value = "5", global = true)]
+    #[arg(
+        long,
+        env = "ACCOUNTD_UNICAT_CODE_ATTEMPTS",
+        default_value = "5",
+        global = true
+    )]
     pub unicat_code_attempts: String,
     /// Token life, in seconds.
-    #[arg(long, env = "ACCOUNTD_JWT_TTL_SECONDS", default_value = "3600", global = true)]
+    #[arg(
+        long,
+        env = "ACCOUNTD_JWT_TTL_SECONDS",
+        default_value = "3600",
+        global = true
+    )]
     pub jwt_ttl_seconds: String,
     /// Token issuer claim.
-    #[arg(long, env = "ACCOUNTD_JWT_ISSUER", default_value = "accountd", global = true)]
+    #[arg(
+        long,
+        env = "ACCOUNTD_JWT_ISSUER",
+        default_value = "accountd",
+        global = true
+    )]
     pub jwt_issuer: String,
     /// Token audience claim.
-    #[arg(long, env = "ACCOUNTD_JWT_AUDIENCE", default_value = "accountd", global = true)]
+    #[arg(
+        long,
+        env = "ACCOUNTD_JWT_AUDIENCE",
+        default_value = "accountd",
+        global = true
+    )]
     pub jwt_audience: String,
     /// Shortest password, in characters.
-    #[arg(long, env = "ACCOUNTD_PASSWORD_MIN_LENGTH", default_value = "8", global = true)]
+    #[arg(
+        long,
+        env = "ACCOUNTD_PASSWORD_MIN_LENGTH",
+        default_value = "8",
+        global = true
+    )]
     pub password_min_length: String,
     /// Lowest zxcvbn score accepted, 0..=4.
-    #[arg(long, env = "ACCOUNTD_PASSWORD_MIN_SCORE", default_value = "3", global = true)]
+    #[arg(
+        long,
+        env = "ACCOUNTD_PASSWORD_MIN_SCORE",
+        default_value = "3",
+        global = true
+    )]
     pub password_min_score: String,
     /// Answer as if unknown accounts existed (true/false).
-    #[arg(long, env = "ACCOUNTD_ENUMERATION_PROTECTION", default_value = "false", global = true)]
+    #[arg(
+        long,
+        env = "ACCOUNTD_ENUMERATION_PROTECTION",
+        default_value = "false",
+        global = true
+    )]
     pub enumeration_protection: String,
     /// Challenges per account (or address) per hour; 0 switches the limit off.
-    #[arg(long, env = "ACCOUNTD_CODES_PER_HOUR", default_value = "5", global = true)]
+    #[arg(
+        long,
+        env = "ACCOUNTD_CODES_PER_HOUR",
+        default_value = "5",
+        global = true
+    )]
     pub codes_per_hour: String,
     /// Challenges per account (or address) per day; 0 switches the limit off.
-    #[arg(long, env = "ACCOUNTD_CODES_PER_DAY", default_value = "10", global = true)]
+    #[arg(
+        long,
+        env = "ACCOUNTD_CODES_PER_DAY",
+        default_value = "10",
+        global = true
+    )]
     pub codes_per_day: String,
     /// Step-1 calls per client address per hour; 0 switches the limit off.
-    #[arg(long, env = "ACCOUNTD_STEP1_PER_IP_PER_HOUR", default_value = "30", global = true)]
+    #[arg(
+        long,
+        env = "ACCOUNTD_STEP1_PER_IP_PER_HOUR",
+        default_value = "30",
+        global = true
+    )]
     pub step1_per_ip_per_hour: String,
     /// Comma-separated CIDRs whose X-Forwarded-For is believed.
-    #[arg(long, env = "ACCOUNTD_TRUSTED_PROXIES", default_value = "", global = true)]
+    #[arg(
+        long,
+        env = "ACCOUNTD_TRUSTED_PROXIES",
+        default_value = "",
+        global = true
+    )]
     pub trusted_proxies: String,
     /// Request body cap, in bytes.
-    #[arg(long, env = "ACCOUNTD_MAX_BODY_BYTES", default_value = "65536", global = true)]
+    #[arg(
+        long,
+        env = "ACCOUNTD_MAX_BODY_BYTES",
+        default_value = "65536",
+        global = true
+    )]
     pub max_body_bytes: String,
     /// bcrypt threads [default: the number of cores].
     #[arg(long, env = "ACCOUNTD_HASH_WORKERS", global = true)]
@@ -123,7 +219,12 @@ pub struct Options {
     #[arg(long, env = "ACCOUNTD_LOG", default_value = "info", global = true)]
     pub log: String,
     /// Log format: text or json.
-    #[arg(long, env = "ACCOUNTD_LOG_FORMAT", default_value = "text", global = true)]
+    #[arg(
+        long,
+        env = "ACCOUNTD_LOG_FORMAT",
+        default_value = "text",
+        global = true
+    )]
     pub log_format: String,
 }
 
@@ -166,7 +267,10 @@ pub fn boolean(variable: &'static str, text: &str) -> Result<bool, ConfigError> 
     match text.trim().to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" | "on" => Ok(true),
         "false" | "0" | "no" | "off" => Ok(false),
-        _ => Err(bad(variable, format!("must be true or false, got {text:?}"))),
+        _ => Err(bad(
+            variable,
+            format!("must be true or false, got {text:?}"),
+        )),
     }
 }
 
@@ -197,10 +301,12 @@ pub struct Config {
 impl Config {
     /// Checks every option; the first bad one is reported.
     pub fn from_options(o: &Options) -> Result<Self, ConfigError> {
-        let bind = o
-            .bind
-            .parse::<SocketAddr>()
-            .map_err(|_| bad("ACCOUNTD_BIND", format!("must be an address like 127.0.0.1:8080, got {:?}", o.bind)))?;
+        let bind = o.bind.parse::<SocketAddr>().map_err(|_| {
+            bad(
+                "ACCOUNTD_BIND",
+                format!("must be an address like 127.0.0.1:8080, got {:?}", o.bind),
+            )
+        })?;
         let database_url = accountd_adapters::DatabaseUrl::parse(&o.database_url)
             .map_err(|e| bad("ACCOUNTD_DATABASE_URL", e.to_string()))?;
         let secret = match &o.secret {
@@ -214,32 +320,79 @@ impl Config {
         let smtp_url = match o.smtp_url.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(u) if u.starts_with("smtp://") || u.starts_with("smtps://") => Some(u.to_owned()),
-            Some(_) => return Err(bad("ACCOUNTD_SMTP_URL", "must start with smtp:// or smtps://")),
+            Some(_) => {
+                return Err(bad(
+                    "ACCOUNTD_SMTP_URL",
+                    "must start with smtp:// or smtps://",
+                ))
+            }
         };
         let mail_from = accountd_adapters::parse_from(&o.mail_from)
             .map_err(|e| bad("ACCOUNTD_MAIL_FROM", e.to_string()))?;
         if !(o.public_url.starts_with("http://") || o.public_url.starts_with("https://")) {
-            return Err(bad("ACCOUNTD_PUBLIC_URL", format!("must start with http:// or https://, got {:?}", o.public_url)));
+            return Err(bad(
+                "ACCOUNTD_PUBLIC_URL",
+                format!(
+                    "must start with http:// or https://, got {:?}",
+                    o.public_url
+                ),
+            ));
         }
         let bcrypt_cost = int("ACCOUNTD_BCRYPT_COST", &o.bcrypt_cost, 4u32, 31)?;
-        let code_ttl_seconds = int("ACCOUNTD_CODE_TTL_SECONDS", &o.code_ttl_seconds, 1i64, 86_400 * 30)?;
-        int("ACCOUNTD_UNICAT_CODE_ATTEMPTS", &o.unicat_code_attempts, 1u32, 1000)?;
-        int("ACCOUNTD_JWT_TTL_SECONDS", &o.jwt_ttl_seconds, 1i64, 86_400 * 365)?;
+        let code_ttl_seconds = int(
+            "ACCOUNTD_CODE_TTL_SECONDS",
+            &o.code_ttl_seconds,
+            1i64,
+            86_400 * 30,
+        )?;
+        int(
+            "ACCOUNTD_UNICAT_CODE_ATTEMPTS",
+            &o.unicat_code_attempts,
+            1u32,
+            1000,
+        )?;
+        int(
+            "ACCOUNTD_JWT_TTL_SECONDS",
+            &o.jwt_ttl_seconds,
+            1i64,
+            86_400 * 365,
+        )?;
         if o.jwt_issuer.trim().is_empty() {
             return Err(bad("ACCOUNTD_JWT_ISSUER", "must not be empty"));
         }
         if o.jwt_audience.trim().is_empty() {
             return Err(bad("ACCOUNTD_JWT_AUDIENCE", "must not be empty"));
         }
-        let password_min_length = int("ACCOUNTD_PASSWORD_MIN_LENGTH", &o.password_min_length, 1usize, 72)?;
+        let password_min_length = int(
+            "ACCOUNTD_PASSWORD_MIN_LENGTH",
+            &o.password_min_length,
+            1usize,
+            72,
+        )?;
         let password_min_score = int("ACCOUNTD_PASSWORD_MIN_SCORE", &o.password_min_score, 0u8, 4)?;
-        let enumeration_protection = boolean("ACCOUNTD_ENUMERATION_PROTECTION", &o.enumeration_protection)?;
-        let codes_per_hour = int("ACCOUNTD_CODES_PER_HOUR", &o.codes_per_hour, 0u32, 1_000_000)?;
+        let enumeration_protection =
+            boolean("ACCOUNTD_ENUMERATION_PROTECTION", &o.enumeration_protection)?;
+        let codes_per_hour = int(
+            "ACCOUNTD_CODES_PER_HOUR",
+            &o.codes_per_hour,
+            0u32,
+            1_000_000,
+        )?;
         let codes_per_day = int("ACCOUNTD_CODES_PER_DAY", &o.codes_per_day, 0u32, 1_000_000)?;
-        let step1_per_ip_per_hour = int("ACCOUNTD_STEP1_PER_IP_PER_HOUR", &o.step1_per_ip_per_hour, 0u32, 1_000_000)?;
+        let step1_per_ip_per_hour = int(
+            "ACCOUNTD_STEP1_PER_IP_PER_HOUR",
+            &o.step1_per_ip_per_hour,
+            0u32,
+            1_000_000,
+        )?;
         let trusted_proxies = accountd_http::parse_trusted_proxies(&o.trusted_proxies)
             .map_err(|e| bad("ACCOUNTD_TRUSTED_PROXIES", e))?;
-        let max_body_bytes = int("ACCOUNTD_MAX_BODY_BYTES", &o.max_body_bytes, 1024usize, 64 * 1024 * 1024)?;
+        let max_body_bytes = int(
+            "ACCOUNTD_MAX_BODY_BYTES",
+            &o.max_body_bytes,
+            1024usize,
+            64 * 1024 * 1024,
+        )?;
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
         let hash_workers = match &o.hash_workers {
             Some(t) => int("ACCOUNTD_HASH_WORKERS", t, 1usize, 1024)?,
@@ -304,12 +457,34 @@ mod tests {
     fn a_bad_value_names_its_variable() {
         let e = parse(&["--bcrypt-cost", "3"]).unwrap_err();
         assert_eq!(e.variable, "ACCOUNTD_BCRYPT_COST");
-        assert_eq!(e.to_string(), "ACCOUNTD_BCRYPT_COST: must be an integer from 4 to 31, got \"3\"");
-        assert_eq!(parse(&["--secret", "short"]).unwrap_err().variable, "ACCOUNTD_SECRET");
-        assert_eq!(parse(&["--database-url", "mysql://x"]).unwrap_err().variable, "ACCOUNTD_DATABASE_URL");
-        assert_eq!(parse(&["--enumeration-protection", "maybe"]).unwrap_err().variable, "ACCOUNTD_ENUMERATION_PROTECTION");
-        assert_eq!(parse(&["--trusted-proxies", "x"]).unwrap_err().variable, "ACCOUNTD_TRUSTED_PROXIES");
-        assert_eq!(parse(&["--smtp-url", "http://x"]).unwrap_err().variable, "ACCOUNTD_SMTP_URL");
+        assert_eq!(
+            e.to_string(),
+            "ACCOUNTD_BCRYPT_COST: must be an integer from 4 to 31, got \"3\""
+        );
+        assert_eq!(
+            parse(&["--secret", "short"]).unwrap_err().variable,
+            "ACCOUNTD_SECRET"
+        );
+        assert_eq!(
+            parse(&["--database-url", "mysql://x"])
+                .unwrap_err()
+                .variable,
+            "ACCOUNTD_DATABASE_URL"
+        );
+        assert_eq!(
+            parse(&["--enumeration-protection", "maybe"])
+                .unwrap_err()
+                .variable,
+            "ACCOUNTD_ENUMERATION_PROTECTION"
+        );
+        assert_eq!(
+            parse(&["--trusted-proxies", "x"]).unwrap_err().variable,
+            "ACCOUNTD_TRUSTED_PROXIES"
+        );
+        assert_eq!(
+            parse(&["--smtp-url", "http://x"]).unwrap_err().variable,
+            "ACCOUNTD_SMTP_URL"
+        );
     }
 
     #[test]

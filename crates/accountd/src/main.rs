@@ -23,7 +23,12 @@ fn init_tracing(filter: &str, format: &str) -> Result<(), StartError> {
     match format {
         "text" => builder.try_init(),
         "json" => builder.json().try_init(),
-        other => return Err(fail(2, format!("ACCOUNTD_LOG_FORMAT: must be text or json, got {other:?}"))),
+        other => {
+            return Err(fail(
+                2,
+                format!("ACCOUNTD_LOG_FORMAT: must be text or json, got {other:?}"),
+            ))
+        }
     }
     .map_err(|e| fail(1, format!("cannot start logging: {e}")))
 }
@@ -39,12 +44,21 @@ async fn run(cli: Cli) -> Result<(), StartError> {
             let _ = writeln!(out, "migrations applied");
             Ok(())
         }
-        Some(Command::User(UserCommand::Add { username, emails, name })) => {
+        Some(Command::User(UserCommand::Add {
+            username,
+            emails,
+            name,
+        })) => {
             let mut password = String::new();
             std::io::stdin()
                 .lock()
                 .read_line(&mut password)
-                .map_err(|e| fail(1, format!("cannot read the password from standard input: {e}")))?;
+                .map_err(|e| {
+                    fail(
+                        1,
+                        format!("cannot read the password from standard input: {e}"),
+                    )
+                })?;
             let password = password.trim_end_matches(['\n', '\r']).to_owned();
             let db = wiring::open_database(&config).await?;
             let hasher = wiring::hasher(&config).await?;
@@ -67,7 +81,13 @@ async fn run(cli: Cli) -> Result<(), StartError> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    // Diesel calls and the SMTP pool's blocking bits run on the blocking
+    // pool; bounding it keeps memory flat when the database is slow.
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(64)
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             let _ = writeln!(std::io::stderr(), "accountd: cannot start the runtime: {e}");

@@ -3,7 +3,9 @@
 
 use crate::config::Config;
 use accountd_adapters::{BcryptPool, ConsoleMailer, Database, OsRandom, SmtpMailer, SystemClock};
-use accountd_app::{AddUser, DispatchSettings, ForgotPassword, ForgotPasswordSettings, OutboxDispatcher, Ports};
+use accountd_app::{
+    AddUser, DispatchSettings, ForgotPassword, ForgotPasswordSettings, OutboxDispatcher, Ports,
+};
 use accountd_domain::{PasswordPolicy, ServerSecret};
 use accountd_ports::Mailer;
 use std::sync::Arc;
@@ -25,14 +27,21 @@ pub fn fail(code: u8, message: impl Into<String>) -> StartError {
 
 /// Opens the database, waiting up to 30 s for it to answer, and migrates.
 pub async fn open_database(config: &Config) -> Result<Database, StartError> {
-    let db = Database::open(&config.database_url, config.db_pool_size, Duration::from_secs(10))
-        .map_err(|e| fail(2, format!("ACCOUNTD_DATABASE_URL: {e}")))?;
+    let db = Database::open(
+        &config.database_url,
+        config.db_pool_size,
+        Duration::from_secs(10),
+    )
+    .map_err(|e| fail(2, format!("ACCOUNTD_DATABASE_URL: {e}")))?;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
         match db.ping().await {
             Ok(()) => break,
             Err(e) if tokio::time::Instant::now() >= deadline => {
-                return Err(fail(1, format!("cannot reach the database after 30 s: {e:#}")));
+                return Err(fail(
+                    1,
+                    format!("cannot reach the database after 30 s: {e:#}"),
+                ));
             }
             Err(e) => {
                 tracing::warn!(error = %e, "database not reachable yet; retrying");
@@ -113,17 +122,15 @@ pub fn add_user(config: &Config, ports: Ports) -> AddUser {
     AddUser::new(ports, password_policy(config))
 }
 
-/// The mailer: SMTP when configured, else the console mailer (with a warning).
+/// The mailer: SMTP when configured, else the console mailer (the caller
+/// warns about that once the configuration is known to be good).
 pub fn mailer(config: &Config) -> Result<Arc<dyn Mailer>, StartError> {
     match &config.smtp_url {
         Some(url) => Ok(Arc::new(
             SmtpMailer::new(url, config.mail_from.clone())
                 .map_err(|e| fail(2, format!("ACCOUNTD_SMTP_URL: {e}")))?,
         )),
-        None => {
-            tracing::warn!("no ACCOUNTD_SMTP_URL configured: mail is printed to standard output, not delivered");
-            Ok(Arc::new(ConsoleMailer::new(config.mail_from.clone())))
-        }
+        None => Ok(Arc::new(ConsoleMailer::new(config.mail_from.clone()))),
     }
 }
 

@@ -7,11 +7,24 @@ use std::process::Command;
 
 fn normal_deps(package: &str) -> Vec<String> {
     let out = Command::new(env!("CARGO"))
-        .args(["tree", "--offline", "-e", "normal", "--prefix", "none", "-p", package])
+        .args([
+            "tree",
+            "--offline",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+            "-p",
+            package,
+        ])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("cargo tree runs");
-    assert!(out.status.success(), "cargo tree failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "cargo tree failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout)
         .unwrap()
         .lines()
@@ -22,12 +35,28 @@ fn normal_deps(package: &str) -> Vec<String> {
 #[test]
 fn the_domain_depends_on_nothing_that_does_io() {
     let deps = normal_deps("accountd-domain");
-    assert!(deps.iter().any(|d| d == "zxcvbn"), "sanity: the tree was read");
+    assert!(
+        deps.iter().any(|d| d == "zxcvbn"),
+        "sanity: the tree was read"
+    );
     for forbidden in [
-        "diesel", "actix-web", "actix-rt", "tokio", "lettre", "bcrypt", "rand", "getrandom",
-        "libsqlite3-sys", "pq-sys", "accountd-ports", "accountd-adapters",
+        "diesel",
+        "actix-web",
+        "actix-rt",
+        "tokio",
+        "lettre",
+        "bcrypt",
+        "rand",
+        "getrandom",
+        "libsqlite3-sys",
+        "pq-sys",
+        "accountd-ports",
+        "accountd-adapters",
     ] {
-        assert!(!deps.iter().any(|d| d == forbidden), "accountd-domain depends on {forbidden}");
+        assert!(
+            !deps.iter().any(|d| d == forbidden),
+            "accountd-domain depends on {forbidden}"
+        );
     }
 }
 
@@ -36,7 +65,10 @@ fn the_http_layer_and_the_use_cases_never_depend_on_adapters() {
     for package in ["accountd-http", "accountd-app", "accountd-ports"] {
         let deps = normal_deps(package);
         for forbidden in ["accountd-adapters", "diesel", "lettre", "bcrypt"] {
-            assert!(!deps.iter().any(|d| d == forbidden), "{package} depends on {forbidden}");
+            assert!(
+                !deps.iter().any(|d| d == forbidden),
+                "{package} depends on {forbidden}"
+            );
         }
     }
 }

@@ -10,6 +10,7 @@
 
 pub mod db;
 mod hasher;
+mod jwt;
 mod mail;
 mod system;
 #[cfg(feature = "test-support")]
@@ -17,6 +18,7 @@ pub mod test_support;
 
 pub use db::{ConnectError, Database, DatabaseUrl};
 pub use hasher::BcryptPool;
+pub use jwt::JwtTokens;
 pub use lettre::message::Mailbox;
 pub use mail::{parse_from, ConsoleMailer, MailConfigError, SmtpMailer};
 pub use system::{OsRandom, SystemClock};

@@ -8,6 +8,13 @@ use accountd_domain::{Email, OneTimeCode, OutgoingMail, Timestamp, User};
 /// Languages with templates of their own.
 pub const LANGUAGES: &[&str] = &["en"];
 
+fn minutes(ttl_seconds: i64) -> String {
+    match (ttl_seconds + 59) / 60 {
+        1 => "1 minute".to_owned(),
+        n => format!("{n} minutes"),
+    }
+}
+
 fn greeting(username: &str) -> String {
     if username.is_empty() {
         "Hello there,".to_owned()
@@ -24,7 +31,7 @@ pub fn forgot_password_code(
     ttl_seconds: i64,
     expires_at: Timestamp,
 ) -> OutgoingMail {
-    let minutes = (ttl_seconds + 59) / 60;
+    let minutes = minutes(ttl_seconds);
     let text = format!(
         "{greeting}\n\
          \n\
@@ -33,7 +40,7 @@ pub fn forgot_password_code(
          \n\
          {code}\n\
          \n\
-         The code is valid for {minutes} minutes and can be used once.\n\
+         The code is valid for {minutes} and can be used once.\n\
          If you did not ask for it, ignore this message: your password\n\
          stays as it is.\n",
         greeting = greeting(user.username_str()),
@@ -55,7 +62,7 @@ pub fn signup_code(
     ttl_seconds: i64,
     expires_at: Timestamp,
 ) -> OutgoingMail {
-    let minutes = (ttl_seconds + 59) / 60;
+    let minutes = minutes(ttl_seconds);
     let text = format!(
         "{greeting}\n\
          \n\
@@ -63,7 +70,7 @@ pub fn signup_code(
          \n\
          {code}\n\
          \n\
-         The code is valid for {minutes} minutes and can be used once.\n\
+         The code is valid for {minutes} and can be used once.\n\
          If you did not sign up, ignore this message.\n",
         greeting = greeting(username),
         code = code.expose(),
@@ -84,9 +91,12 @@ pub fn reset_code(
     ttl_seconds: i64,
     expires_at: Timestamp,
 ) -> OutgoingMail {
-    let minutes = (ttl_seconds + 59) / 60;
+    let minutes = minutes(ttl_seconds);
     // "Account: " keeps every name line longer than six characters.
-    let accounts: String = usernames.iter().map(|n| format!("Account: {n}\n")).collect();
+    let accounts: String = usernames
+        .iter()
+        .map(|n| format!("Account: {n}\n"))
+        .collect();
     let text = format!(
         "Hello there,\n\
          \n\
@@ -98,7 +108,7 @@ pub fn reset_code(
          \n\
          {code}\n\
          \n\
-         The code is valid for {minutes} minutes and can be used once.\n\
+         The code is valid for {minutes} and can be used once.\n\
          If you did not ask for it, ignore this message: your password\n\
          stays as it is.\n",
         code = code.expose(),
@@ -171,13 +181,20 @@ mod tests {
 
     #[test]
     fn unicat_code_mails_have_the_code_alone_on_one_line_and_list_the_accounts() {
-        let code = CodeFormat::Crockford6.code_from_draws(&[1, 2, 3, 4, 5, 6]).unwrap();
+        let code = CodeFormat::Crockford6
+            .code_from_draws(&[1, 2, 3, 4, 5, 6])
+            .unwrap();
         let to = Email::parse("ann@example.com").unwrap();
         let names = vec!["abcd".to_owned(), "abcdef".to_owned(), "x".to_owned()];
         let reset = reset_code(&names, &to, &code, 900, Timestamp::from_millis(9));
         let signup = signup_code("abcdef", &to, &code, 900, Timestamp::from_millis(9));
         for m in [&reset, &signup] {
-            let six: Vec<&str> = m.text.lines().map(str::trim).filter(|l| l.chars().count() == 6).collect();
+            let six: Vec<&str> = m
+                .text
+                .lines()
+                .map(str::trim)
+                .filter(|l| l.chars().count() == 6)
+                .collect();
             assert_eq!(six, vec![code.expose()]);
             assert_eq!(m.not_after, Some(Timestamp::from_millis(9)));
         }

@@ -183,7 +183,10 @@ mod tests {
     fn debug_output_never_shows_a_code_or_its_mac() {
         let c = CodeFormat::Digits6.code_from_draws(&[123_456]).unwrap();
         assert_eq!(format!("{c:?}"), "OneTimeCode(***)");
-        assert_eq!(format!("{:?}", CodeMac::from_bytes([1; 32])), "CodeMac(***)");
+        assert_eq!(
+            format!("{:?}", CodeMac::from_bytes([1; 32])),
+            "CodeMac(***)"
+        );
     }
 
     proptest! {

@@ -34,7 +34,8 @@ impl Email {
         if text.contains(['<', '>', ' ', '\r', '\n', '\t']) {
             return Err(EmailError::Invalid);
         }
-        let parsed = email_address::EmailAddress::from_str(text).map_err(|_| EmailError::Invalid)?;
+        let parsed =
+            email_address::EmailAddress::from_str(text).map_err(|_| EmailError::Invalid)?;
         // `email_address` accepts quoted local parts and IP-literal domains;
         // both are legal but almost always a mistake in a sign-up form.
         let domain = parsed.domain();

@@ -18,6 +18,7 @@ mod email;
 mod ids;
 mod mail;
 mod password;
+mod project;
 mod secret;
 mod time;
 mod user;
@@ -32,6 +33,9 @@ pub use email::{Email, EmailError};
 pub use ids::{ChallengeId, UserId};
 pub use mail::OutgoingMail;
 pub use password::{Password, PasswordHash, PasswordPolicy, PasswordRejection, MAX_PASSWORD_BYTES};
+pub use project::{
+    Membership, MembershipStatus, Notifications, Project, ProjectId, ProjectStatus, Role,
+};
 pub use secret::{MacKey, SecretError, ServerSecret};
 pub use time::Timestamp;
 pub use user::{NewUser, User, UserStatus};

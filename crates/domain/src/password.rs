@@ -267,12 +267,16 @@ mod tests {
 
     #[test]
     fn score_zero_switches_the_strength_rule_off() {
-        assert!(PasswordPolicy::new(8, 0).check("password1", None, &[]).is_ok());
+        assert!(PasswordPolicy::new(8, 0)
+            .check("password1", None, &[])
+            .is_ok());
     }
 
     #[test]
     fn debug_output_never_shows_a_password_or_hash() {
-        let p = PasswordPolicy::new(1, 0).check("hunter2-secret", None, &[]).unwrap();
+        let p = PasswordPolicy::new(1, 0)
+            .check("hunter2-secret", None, &[])
+            .unwrap();
         assert_eq!(format!("{p:?}"), "Password(***)");
         let h = PasswordHash::new("$2b$12$abcdefghijklmnopqrstuv".into());
         assert_eq!(format!("{h:?}"), "PasswordHash(***)");

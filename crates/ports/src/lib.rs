@@ -128,8 +128,12 @@ pub trait RateLimiter: Send + Sync {
     /// Atomically (serialised per key, across instances): when every limit
     /// still has room at `now`, records one hit under `key` and answers
     /// `Allowed`; otherwise records nothing and answers `Limited`.
-    async fn hit(&self, key: &str, limits: &[Limit], now: Timestamp)
-        -> Result<RateDecision, StoreError>;
+    async fn hit(
+        &self,
+        key: &str,
+        limits: &[Limit],
+        now: Timestamp,
+    ) -> Result<RateDecision, StoreError>;
 }
 
 /// A message claimed from the outbox for delivery.
@@ -220,8 +224,40 @@ pub trait PasswordHasher: Send + Sync {
     /// Checks `candidate` against `hash`; with `hash` `None` (unknown user)
     /// verifies against a dummy hash of the same cost and answers `false`,
     /// taking the same time.
-    async fn verify(&self, candidate: &str, hash: Option<PasswordHash>)
-        -> Result<bool, HashError>;
+    async fn verify(&self, candidate: &str, hash: Option<PasswordHash>) -> Result<bool, HashError>;
+}
+
+/// What a valid session token says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenClaims {
+    /// The user (`sub`).
+    pub user: UserId,
+    /// The user's credential version when the token was issued (`ver`).
+    pub version: i64,
+}
+
+/// Why a token was refused or not issued.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    /// Malformed, badly signed, another algorithm, wrong issuer or audience.
+    #[error("invalid token")]
+    Invalid,
+    /// Past its `exp`.
+    #[error("expired token")]
+    Expired,
+    /// Signing failed.
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// Session tokens (JWT). Verification pins the algorithm: a token's own
+/// `alg` choice (including `none`) is never trusted.
+#[cfg_attr(feature = "mock", mockall::automock)]
+pub trait TokenService: Send + Sync {
+    /// A fresh token for `user` at credential `version`, issued at `now`.
+    fn issue(&self, user: UserId, version: i64, now: Timestamp) -> Result<String, TokenError>;
+    /// The claims of a valid, unexpired token.
+    fn verify(&self, token: &str, now: Timestamp) -> Result<TokenClaims, TokenError>;
 }
 
 /// Whether the service's storage answers (`/health/ready`).
@@ -255,9 +291,7 @@ mod tests {
     #[test]
     fn every_mock_builds_and_answers_what_it_is_told() {
         let mut clock = MockClock::new();
-        clock
-            .expect_now()
-            .return_const(Timestamp::from_millis(42));
+        clock.expect_now().return_const(Timestamp::from_millis(42));
         assert_eq!(clock.now(), Timestamp::from_millis(42));
 
         let mut random = MockRandom::new();
@@ -272,6 +306,7 @@ mod tests {
             MockMailer::new(),
             MockPasswordHasher::new(),
             MockHealthCheck::new(),
+            MockTokenService::new(),
         );
     }
 

@@ -1,0 +1,180 @@
+//! Projects and memberships (Unicat section 3).
+
+use crate::{Email, UserId};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+macro_rules! wire_enum {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($(#[$vdoc])* $variant),+
+        }
+
+        impl $name {
+            /// The wire and storage name.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $text),+
+                }
+            }
+
+            /// Parses the wire and storage name.
+            pub fn parse(text: &str) -> Option<Self> {
+                match text {
+                    $($text => Some(Self::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+wire_enum!(
+    /// A project's status.
+    ProjectStatus {
+        /// In use.
+        Active => "active",
+        /// Soft-deleted (reversible).
+        Deleted => "deleted",
+    }
+);
+
+wire_enum!(
+    /// A membership's status.
+    MembershipStatus {
+        /// A member.
+        Active => "active",
+        /// Invited, not yet accepted.
+        Invited => "invited",
+        /// The invitation was declined.
+        Declined => "declined",
+    }
+);
+
+wire_enum!(
+    /// A member's role.
+    Role {
+        /// Owns the project.
+        Owner => "owner",
+        /// An ordinary member.
+        Member => "member",
+    }
+);
+
+/// A project's gid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ProjectId(uuid::Uuid);
+
+impl ProjectId {
+    /// Builds the id from 16 random bytes drawn by the caller.
+    pub fn from_random_bytes(bytes: [u8; 16]) -> Self {
+        Self(uuid::Builder::from_random_bytes(bytes).into_uuid())
+    }
+
+    /// Parses the hyphenated form.
+    pub fn parse(text: &str) -> Option<Self> {
+        uuid::Uuid::try_parse(text).ok().map(Self)
+    }
+}
+
+impl fmt::Display for ProjectId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0.hyphenated(), f)
+    }
+}
+
+/// A project.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Project {
+    /// The gid.
+    pub id: ProjectId,
+    /// The name (default `untitled project`).
+    pub name: String,
+    /// An icon reference, if any.
+    pub icon: Option<String>,
+    /// The owner.
+    pub owner: UserId,
+    /// Active or deleted.
+    pub status: ProjectStatus,
+    /// IANA time zone of the project.
+    pub timezone: String,
+    /// The project's content languages (ISO 639-1).
+    pub languages: Vec<String>,
+}
+
+/// How a member is notified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notifications {
+    /// Where notifications go.
+    pub email: Option<Email>,
+    /// Which events (`["all"]` by default).
+    pub events: Vec<String>,
+    /// `immediate` by default.
+    pub frequency: String,
+}
+
+impl Default for Notifications {
+    fn default() -> Self {
+        Self {
+            email: None,
+            events: vec!["all".to_owned()],
+            frequency: "immediate".to_owned(),
+        }
+    }
+}
+
+/// One user's membership in one project.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    /// The project.
+    pub project: ProjectId,
+    /// The member.
+    pub user: UserId,
+    /// Active, invited or declined.
+    pub status: MembershipStatus,
+    /// Roles, e.g. `[Owner]`.
+    pub roles: Vec<Role>,
+    /// Notification settings.
+    pub notifications: Notifications,
+    /// Per-member API rate limit, if any.
+    pub rate_limit_per_second: Option<u32>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_and_roles_round_trip_through_their_wire_names() {
+        for s in [ProjectStatus::Active, ProjectStatus::Deleted] {
+            assert_eq!(ProjectStatus::parse(s.as_str()), Some(s));
+        }
+        for s in [
+            MembershipStatus::Active,
+            MembershipStatus::Invited,
+            MembershipStatus::Declined,
+        ] {
+            assert_eq!(MembershipStatus::parse(s.as_str()), Some(s));
+        }
+        for r in [Role::Owner, Role::Member] {
+            assert_eq!(Role::parse(r.as_str()), Some(r));
+        }
+        assert_eq!(Role::parse("Owner"), None);
+    }
+
+    #[test]
+    fn default_notifications_are_all_events_immediately() {
+        let n = Notifications::default();
+        assert_eq!(n.events, vec!["all"]);
+        assert_eq!(n.frequency, "immediate");
+    }
+}
