@@ -215,6 +215,10 @@ pub struct Options {
     /// Database connections [default: 16 on PostgreSQL, 8 on SQLite].
     #[arg(long, env = "ACCOUNTD_DB_POOL_SIZE", global = true)]
     pub db_pool_size: Option<String>,
+    /// Languages listed in `cc.languages`: comma-separated ISO 639-1 codes
+    /// [default: the official EU languages].
+    #[arg(long, env = "ACCOUNTD_LANGUAGES", default_value = EU_LANGUAGES, global = true)]
+    pub languages: String,
     /// Log filter (tracing's EnvFilter syntax).
     #[arg(long, env = "ACCOUNTD_LOG", default_value = "info", global = true)]
     pub log: String,
@@ -226,6 +230,33 @@ pub struct Options {
         global = true
     )]
     pub log_format: String,
+}
+
+/// The 24 official languages of the European Union.
+pub const EU_LANGUAGES: &str =
+    "bg,cs,da,de,el,en,es,et,fi,fr,ga,hr,hu,it,lt,lv,mt,nl,pl,pt,ro,sk,sl,sv";
+
+/// ISO 639-1 codes with their English names, from the ISO 639 tables of
+/// the `isolang` crate (not a hand-typed list).
+pub fn languages(text: &str) -> Result<Vec<(String, String)>, ConfigError> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for code in text.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+        let code = code.to_ascii_lowercase();
+        let language = isolang::Language::from_639_1(&code).ok_or_else(|| {
+            bad(
+                "ACCOUNTD_LANGUAGES",
+                format!("{code:?} is not an ISO 639-1 code"),
+            )
+        })?;
+        if !out.iter().any(|(c, _)| *c == code) {
+            out.push((code, language.to_name().to_owned()));
+        }
+    }
+    if out.is_empty() {
+        return Err(bad("ACCOUNTD_LANGUAGES", "must name at least one language"));
+    }
+    out.sort();
+    Ok(out)
 }
 
 /// A configuration value that was refused: the variable and why.
@@ -285,6 +316,11 @@ pub struct Config {
     pub mail_from: accountd_adapters::Mailbox,
     pub bcrypt_cost: u32,
     pub code_ttl_seconds: i64,
+    pub unicat_code_attempts: u32,
+    pub jwt_ttl_seconds: i64,
+    pub jwt_issuer: String,
+    pub jwt_audience: String,
+    pub languages: Vec<(String, String)>,
     pub password_min_length: usize,
     pub password_min_score: u8,
     pub enumeration_protection: bool,
@@ -345,13 +381,13 @@ impl Config {
             1i64,
             86_400 * 30,
         )?;
-        int(
+        let unicat_code_attempts = int(
             "ACCOUNTD_UNICAT_CODE_ATTEMPTS",
             &o.unicat_code_attempts,
             1u32,
             1000,
         )?;
-        int(
+        let jwt_ttl_seconds = int(
             "ACCOUNTD_JWT_TTL_SECONDS",
             &o.jwt_ttl_seconds,
             1i64,
@@ -407,8 +443,14 @@ impl Config {
             Some(t) => int("ACCOUNTD_DB_POOL_SIZE", t, 1u32, 1024)?,
             None => default_pool,
         };
+        let languages = languages(&o.languages)?;
         Ok(Self {
             bind,
+            unicat_code_attempts,
+            jwt_ttl_seconds,
+            jwt_issuer: o.jwt_issuer.clone(),
+            jwt_audience: o.jwt_audience.clone(),
+            languages,
             database_url,
             data_dir: std::path::PathBuf::from(&o.data_dir),
             secret,
@@ -484,6 +526,32 @@ mod tests {
         assert_eq!(
             parse(&["--smtp-url", "http://x"]).unwrap_err().variable,
             "ACCOUNTD_SMTP_URL"
+        );
+    }
+
+    #[test]
+    fn languages_come_from_iso_639_with_english_names() {
+        let c = parse(&[]).unwrap();
+        assert_eq!(c.languages.len(), 24);
+        assert!(c.languages.contains(&("nl".to_owned(), "Dutch".to_owned())));
+        assert!(c
+            .languages
+            .contains(&("el".to_owned(), "Modern Greek".to_owned())));
+        let c = parse(&["--languages", "NL, en,nl"]).unwrap();
+        assert_eq!(
+            c.languages,
+            vec![
+                ("en".to_owned(), "English".to_owned()),
+                ("nl".to_owned(), "Dutch".to_owned())
+            ]
+        );
+        assert_eq!(
+            parse(&["--languages", "xx"]).unwrap_err().variable,
+            "ACCOUNTD_LANGUAGES"
+        );
+        assert_eq!(
+            parse(&["--languages", ""]).unwrap_err().variable,
+            "ACCOUNTD_LANGUAGES"
         );
     }
 

@@ -3,7 +3,7 @@
 use crate::config::Config;
 use crate::wiring::{self, fail, StartError};
 use accountd_app::OutboxDispatcher;
-use accountd_http::{HttpSettings, HttpState};
+use accountd_http::{HttpSettings, HttpState, UnicatInfo};
 use actix_web::{web, App, HttpServer};
 use std::io::Write;
 use std::sync::Arc;
@@ -77,8 +77,16 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     let db = wiring::open_database(&config).await?;
     let hasher = wiring::hasher(&config).await?;
     let ports = wiring::ports(&db, hasher);
+    let unicat = wiring::unicat(&config, ports.clone(), &db, &secret);
     let state = web::Data::new(HttpState {
         forgot_password: wiring::forgot_password(&config, ports, &secret),
+        signup: unicat.signup,
+        reset: unicat.reset,
+        sessions: unicat.sessions,
+        unicat: UnicatInfo {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            languages: config.languages.clone(),
+        },
         health: Arc::new(db.clone()),
         settings: HttpSettings {
             max_body_bytes: config.max_body_bytes,

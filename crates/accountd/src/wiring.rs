@@ -2,7 +2,10 @@
 //! services and the HTTP state from a [`Config`].
 
 use crate::config::Config;
-use accountd_adapters::{BcryptPool, ConsoleMailer, Database, OsRandom, SmtpMailer, SystemClock};
+use accountd_adapters::{
+    BcryptPool, ConsoleMailer, Database, JwtTokens, OsRandom, SmtpMailer, SystemClock,
+};
+use accountd_app::unicat::{PasswordReset, Sessions, Signup, UnicatSettings};
 use accountd_app::{
     AddUser, DispatchSettings, ForgotPassword, ForgotPasswordSettings, OutboxDispatcher, Ports,
 };
@@ -149,4 +152,41 @@ pub fn dispatcher(db: &Database, mailer: Arc<dyn Mailer>) -> OutboxDispatcher {
         owner,
         DispatchSettings::default(),
     )
+}
+
+/// The Unicat services, sharing one session service.
+pub struct Unicat {
+    pub signup: Signup,
+    pub reset: PasswordReset,
+    pub sessions: Sessions,
+}
+
+pub fn unicat(config: &Config, ports: Ports, db: &Database, secret: &ServerSecret) -> Unicat {
+    let tokens = Arc::new(JwtTokens::new(
+        &secret.jwt_key(),
+        &config.jwt_issuer,
+        &config.jwt_audience,
+        config.jwt_ttl_seconds,
+    ));
+    let sessions = Sessions::new(ports.clone(), tokens, Arc::new(db.clone()));
+    let settings = UnicatSettings {
+        code_ttl_seconds: config.code_ttl_seconds,
+        max_failures: config.unicat_code_attempts,
+        codes_per_hour: config.codes_per_hour,
+        codes_per_day: config.codes_per_day,
+        step1_per_ip_per_hour: config.step1_per_ip_per_hour,
+        enumeration_protection: config.enumeration_protection,
+        password_policy: password_policy(config),
+    };
+    let key = secret.code_mac_key();
+    Unicat {
+        signup: Signup::new(
+            ports.clone(),
+            sessions.clone(),
+            key.clone(),
+            settings.clone(),
+        ),
+        reset: PasswordReset::new(ports, sessions.clone(), key, settings),
+        sessions,
+    }
 }

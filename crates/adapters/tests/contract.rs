@@ -19,6 +19,7 @@ use accountd_domain::{
     MacKey, NewUser, OutgoingMail, PasswordHash, Purpose, Subject, Timestamp, User, UserId,
     UserStatus, Username,
 };
+use accountd_ports::ConsumeOutcome;
 use accountd_ports::{
     ChallengeRepository, CreateUserError, Limit, OutboxRepository, QueuedMail, RateDecision,
     RateLimiter, UserRepository,
@@ -374,7 +375,11 @@ async fn latest_reflects_failures_and_consumption(db: &Database) {
         user: ann.id,
         hash: hash("$2b$04$new"),
     };
-    assert!(db.consume(c.id(), at(3), effect, Vec::new()).await.unwrap());
+    assert!(db
+        .consume(c.id(), at(3), effect, Vec::new())
+        .await
+        .unwrap()
+        .won());
     let loaded = latest(db, Purpose::ForgotPassword, &key).await;
     assert_eq!(loaded.stored_state(), ChallengeState::Consumed);
     assert_eq!(loaded.failures(), 2);
@@ -409,7 +414,8 @@ async fn issuing_supersedes_the_open_challenge_of_the_same_purpose_and_subject_o
     assert!(!db
         .consume(first.id(), at(11), effect, Vec::new())
         .await
-        .unwrap());
+        .unwrap()
+        .won());
     // Another purpose of the same account and the same purpose of another
     // account stay open.
     assert_eq!(
@@ -556,7 +562,8 @@ async fn record_failure_refuses_a_consumed_or_superseded_challenge(db: &Database
     assert!(db
         .consume(used.id(), at(1), effect, Vec::new())
         .await
-        .unwrap());
+        .unwrap()
+        .won());
     assert_eq!(db.record_failure(used.id(), at(2)).await.unwrap(), None);
 
     let bob = user_id(2);
@@ -652,7 +659,8 @@ async fn check_set_password(db: &Database, n: u8, consumed: Purpose, other: Purp
     let won = db
         .consume(target.id(), at(10), effect, mails)
         .await
-        .unwrap();
+        .unwrap()
+        .won();
     assert!(won, "consume of an open {} challenge", consumed.as_str());
 
     let after = db.get(user.id).await.unwrap().unwrap();
@@ -715,7 +723,11 @@ async fn a_second_consume_returns_false_and_changes_nothing(db: &Database) {
         hash: hash("$2b$04$first"),
     };
     let mail = || vec![code_mail("ann@example.com", "changed", None)];
-    assert!(db.consume(c.id(), at(1), first, mail()).await.unwrap());
+    assert!(db
+        .consume(c.id(), at(1), first, mail())
+        .await
+        .unwrap()
+        .won());
     let after_first = db.get(ann.id).await.unwrap().unwrap();
     let pending = db.outbox_pending().await.unwrap();
 
@@ -723,7 +735,11 @@ async fn a_second_consume_returns_false_and_changes_nothing(db: &Database) {
         user: ann.id,
         hash: hash("$2b$04$second"),
     };
-    assert!(!db.consume(c.id(), at(2), second, mail()).await.unwrap());
+    assert!(!db
+        .consume(c.id(), at(2), second, mail())
+        .await
+        .unwrap()
+        .won());
     let after_second = db.get(ann.id).await.unwrap().unwrap();
     assert_eq!(after_second, after_first);
     assert_eq!(
@@ -760,7 +776,7 @@ async fn of_eight_parallel_consumes_exactly_one_wins_and_the_version_moves_once(
     }
     let mut wins = 0;
     while let Some(r) = tasks.join_next().await {
-        if r.unwrap().unwrap() {
+        if r.unwrap().unwrap().won() {
             wins += 1;
         }
     }
@@ -789,7 +805,8 @@ async fn an_exhausted_or_expired_challenge_is_not_consumed(db: &Database) {
     assert!(!db
         .consume(exhausted.id(), at(2), effect(), mails())
         .await
-        .unwrap());
+        .unwrap()
+        .won());
 
     let bob = create_user(db, 2, "bob").await;
     let expiring = forgot(challenge_id(2), bob.id, at(0));
@@ -801,12 +818,14 @@ async fn an_exhausted_or_expired_challenge_is_not_consumed(db: &Database) {
     assert!(!db
         .consume(expiring.id(), expiring.expires_at(), effect_bob, mails())
         .await
-        .unwrap());
+        .unwrap()
+        .won());
 
     assert!(!db
         .consume(challenge_id(99), at(2), effect(), mails())
         .await
-        .unwrap());
+        .unwrap()
+        .won());
     for user in [ann, bob] {
         assert_eq!(
             db.get(user.id).await.unwrap().unwrap(),
@@ -1231,3 +1250,14 @@ contracts!(
     two_dispatchers_claiming_at_once_never_get_the_same_mail,
     outbox_pending_counts_the_mail_still_to_send,
 );
+
+/// Whether a consume call won (applied its effect).
+trait Won {
+    fn won(self) -> bool;
+}
+
+impl Won for ConsumeOutcome {
+    fn won(self) -> bool {
+        self == ConsumeOutcome::Applied
+    }
+}

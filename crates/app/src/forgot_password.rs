@@ -5,7 +5,7 @@ use accountd_domain::{
     Attempt, Challenge, ChallengeEffect, ChallengeError, ChallengeId, ChallengePolicy, MacKey,
     PasswordPolicy, PasswordRejection, Purpose, Subject, Timestamp, User,
 };
-use accountd_ports::{HashError, Limit, RateDecision, StoreError};
+use accountd_ports::{ConsumeOutcome, HashError, Limit, RateDecision, StoreError};
 use tracing::{info, instrument};
 
 /// The numbers of the forgotPassword flow.
@@ -103,19 +103,7 @@ pub enum ResetPasswordError {
     Unexpected(anyhow::Error),
 }
 
-macro_rules! from_store_error {
-    ($($t:ty),*) => {$(
-        impl From<StoreError> for $t {
-            fn from(e: StoreError) -> Self {
-                match e {
-                    StoreError::Unavailable(e) => Self::Unavailable(e),
-                    StoreError::Unexpected(e) => Self::Unexpected(e),
-                }
-            }
-        }
-    )*};
-}
-from_store_error!(SendEmailError, CheckCodeError, ResetPasswordError);
+crate::from_store_error!(SendEmailError, CheckCodeError, ResetPasswordError);
 
 /// What a code check concluded, shared by `checkCode` and `resetPassword`.
 enum Verdict {
@@ -441,7 +429,7 @@ impl ForgotPassword {
                 mails,
             )
             .await?;
-        if !consumed {
+        if consumed != ConsumeOutcome::Applied {
             let key = Subject::Account { user: user.id }.key();
             return Err(self.refusal_after_lost_race(&key, now).await?.into());
         }

@@ -904,7 +904,7 @@ async fn the_right_code_sets_the_hashed_password_and_notifies_every_address() {
         .times(1)
         .returning(move |_, _, _, mails| {
             sink.lock().unwrap().extend(mails);
-            Ok(true)
+            Ok(ConsumeOutcome::Applied)
         });
 
     let r = m
@@ -1017,7 +1017,7 @@ async fn losing_the_race_to_consume_the_code_is_no_code() {
         .expect_consume()
         .times(1)
         .in_sequence(&mut seq)
-        .returning(|_, _, _, _| Ok(false));
+        .returning(|_, _, _, _| Ok(ConsumeOutcome::NotOpen));
     m.challenges
         .expect_latest()
         .withf(|p, k| *p == Purpose::ForgotPassword && k == user_key())

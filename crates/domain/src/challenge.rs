@@ -8,8 +8,8 @@
 //! a code twice.
 
 use crate::{
-    ChallengeId, CodeFormat, CodeMac, Email, MacKey, OneTimeCode, PasswordHash, Timestamp, UserId,
-    Username,
+    ChallengeId, CodeFormat, CodeMac, Email, MacKey, NewUser, OneTimeCode, PasswordHash, Timestamp,
+    UserId, Username,
 };
 use serde::{Deserialize, Serialize};
 
@@ -93,16 +93,35 @@ pub enum Subject {
 }
 
 impl Subject {
-    /// The key under which a new challenge supersedes older ones and
-    /// issuance limits count: one account, or one address for sign-ups and
-    /// resets by email.
+    /// The key of one account.
+    pub fn user_key(user: &UserId) -> String {
+        format!("user:{user}")
+    }
+
+    /// The key of one address (compared case-insensitively).
+    pub fn email_key(email: &Email) -> String {
+        format!("email:{}", email.key())
+    }
+
+    /// The main key, under which issuance limits count: one account, or one
+    /// address for sign-ups and resets by email.
     pub fn key(&self) -> String {
         match self {
-            Self::Account { user } | Self::EmailChange { user, .. } => format!("user:{user}"),
-            Self::Accounts { email, .. } | Self::Signup { email, .. } => {
-                format!("email:{}", email.key())
-            }
+            Self::Account { user } | Self::EmailChange { user, .. } => Self::user_key(user),
+            Self::Accounts { email, .. } | Self::Signup { email, .. } => Self::email_key(email),
         }
+    }
+
+    /// Every key the challenge is about: the main key and each covered
+    /// account. A new challenge supersedes the open ones of the same purpose
+    /// that share any key, and a password change consumes the open reset
+    /// challenges that carry the account's key.
+    pub fn keys(&self) -> Vec<String> {
+        let mut keys = vec![self.key()];
+        if let Self::Accounts { users, .. } = self {
+            keys.extend(users.iter().map(Self::user_key));
+        }
+        keys
     }
 }
 
@@ -214,6 +233,9 @@ pub enum ChallengeEffect {
         /// The new hash.
         hash: PasswordHash,
     },
+    /// Create an active account (a completed sign-up). A username taken
+    /// meanwhile undoes the whole transaction, the consumption included.
+    CreateUser(NewUser),
 }
 
 /// One issued challenge.
@@ -223,6 +245,7 @@ pub struct Challenge {
     purpose: Purpose,
     subject: Subject,
     code_mac: CodeMac,
+    lookup: Option<CodeMac>,
     issued_at: Timestamp,
     expires_at: Timestamp,
     failures: u32,
@@ -247,6 +270,7 @@ impl Challenge {
             purpose,
             subject,
             code_mac: Self::mac_of(key, id, purpose, code.expose()),
+            lookup: None,
             issued_at: now,
             expires_at: now.plus_seconds(policy.ttl_seconds),
             failures: 0,
@@ -263,6 +287,7 @@ impl Challenge {
         purpose: Purpose,
         subject: Subject,
         code_mac: CodeMac,
+        lookup: Option<CodeMac>,
         issued_at: Timestamp,
         expires_at: Timestamp,
         failures: u32,
@@ -274,12 +299,37 @@ impl Challenge {
             purpose,
             subject,
             code_mac,
+            lookup,
             issued_at,
             expires_at,
             failures,
             max_failures,
             state,
         }
+    }
+
+    /// The MAC under which a challenge is found by the validation code its
+    /// caller holds (Unicat step 2). Bound to the purpose, not to an id.
+    pub fn lookup_mac(key: &MacKey, purpose: Purpose, validation_code: &str) -> CodeMac {
+        key.mac(&[
+            b"validation-code",
+            purpose.as_str().as_bytes(),
+            validation_code.as_bytes(),
+        ])
+    }
+
+    /// The challenge, findable by a validation code's [`Challenge::lookup_mac`].
+    #[must_use]
+    pub fn with_lookup(self, lookup: CodeMac) -> Self {
+        Self {
+            lookup: Some(lookup),
+            ..self
+        }
+    }
+
+    /// The stored lookup MAC, if the challenge has a validation code.
+    pub fn lookup(&self) -> Option<&CodeMac> {
+        self.lookup.as_ref()
     }
 
     fn mac_of(key: &MacKey, id: ChallengeId, purpose: Purpose, normalized: &str) -> CodeMac {
@@ -572,6 +622,46 @@ mod tests {
             )
         };
         assert_ne!(mk(4).code_mac(), mk(5).code_mac());
+    }
+
+    #[test]
+    fn a_lookup_mac_depends_on_purpose_and_code_only() {
+        let k = key();
+        assert_eq!(
+            Challenge::lookup_mac(&k, Purpose::Signup, "abc"),
+            Challenge::lookup_mac(&k, Purpose::Signup, "abc")
+        );
+        assert_ne!(
+            Challenge::lookup_mac(&k, Purpose::Signup, "abc"),
+            Challenge::lookup_mac(&k, Purpose::ResetPassword, "abc")
+        );
+        let c = forgot(482_901).with_lookup(Challenge::lookup_mac(&k, Purpose::Signup, "abc"));
+        assert_eq!(
+            c.lookup(),
+            Some(&Challenge::lookup_mac(&k, Purpose::Signup, "abc"))
+        );
+        assert_eq!(forgot(482_901).lookup(), None);
+    }
+
+    #[test]
+    fn a_reset_by_email_carries_the_key_of_every_covered_account() {
+        let (a, b) = (user(), UserId::from_random_bytes([9; 16]));
+        let s = Subject::Accounts {
+            email: Email::parse("Ann@Example.com").unwrap(),
+            users: vec![a, b],
+        };
+        assert_eq!(
+            s.keys(),
+            vec![
+                "email:ann@example.com".to_owned(),
+                format!("user:{a}"),
+                format!("user:{b}")
+            ]
+        );
+        assert_eq!(
+            Subject::Account { user: a }.keys(),
+            vec![format!("user:{a}")]
+        );
     }
 
     #[test]

@@ -81,6 +81,13 @@ impl CodeFormat {
     }
 }
 
+/// The validation code of a Unicat step-1 answer: 256 random bits drawn by
+/// the caller, as URL-safe base64 without padding (43 characters).
+pub fn validation_code_text(random: &[u8; 32]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random)
+}
+
 /// A freshly drawn one-time code, in canonical form, on its way into a mail.
 /// `Debug` never shows it.
 #[derive(Clone, PartialEq, Eq)]
@@ -177,6 +184,16 @@ mod tests {
         assert_eq!(f.normalize("1234567"), None);
         assert_eq!(f.normalize("12345a"), None);
         assert_eq!(f.normalize("١٢٣٤٥٦"), None, "non-ASCII digits");
+    }
+
+    #[test]
+    fn a_validation_code_is_43_url_safe_characters() {
+        let v = validation_code_text(&[0xFB; 32]);
+        assert_eq!(v.len(), 43);
+        assert!(v
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        assert_ne!(v, validation_code_text(&[0xFA; 32]));
     }
 
     #[test]

@@ -28,13 +28,14 @@ pub use challenge::{
     Attempt, Challenge, ChallengeEffect, ChallengeError, ChallengePolicy, ChallengeState, Purpose,
     Subject,
 };
-pub use code::{CodeFormat, CodeMac, OneTimeCode};
+pub use code::{validation_code_text, CodeFormat, CodeMac, OneTimeCode};
 pub use email::{Email, EmailError};
 pub use ids::{ChallengeId, UserId};
 pub use mail::OutgoingMail;
 pub use password::{Password, PasswordHash, PasswordPolicy, PasswordRejection, MAX_PASSWORD_BYTES};
 pub use project::{
-    Membership, MembershipStatus, Notifications, Project, ProjectId, ProjectStatus, Role,
+    Membership, MembershipStatus, Notifications, Project, ProjectId, ProjectStatus, ProjectView,
+    Role,
 };
 pub use secret::{MacKey, SecretError, ServerSecret};
 pub use time::Timestamp;

@@ -149,6 +149,18 @@ pub struct Membership {
     pub rate_limit_per_second: Option<u32>,
 }
 
+/// One project as the session payload shows it: the project, the caller's
+/// own membership row, and the owner's row when the owner is someone else.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectView {
+    /// The project.
+    pub project: Project,
+    /// The caller's membership (active or invited).
+    pub own: Membership,
+    /// The owner's membership, when it is another user's.
+    pub owner_row: Option<Membership>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,11 +11,15 @@
 //! or any adapter: this crate knows ports and use cases only.
 
 mod body;
+mod cause;
 mod client;
 mod forgot_password;
 mod health;
+#[cfg(test)]
+mod testing;
 mod unicat;
 
+use accountd_app::unicat::{PasswordReset, Sessions, Signup};
 use accountd_app::ForgotPassword;
 use accountd_ports::HealthCheck;
 use actix_web::web;
@@ -34,11 +38,28 @@ pub struct HttpSettings {
     pub trusted_proxies: Vec<IpNet>,
 }
 
+/// What the Unicat session payload shows besides stored data.
+#[derive(Debug, Clone)]
+pub struct UnicatInfo {
+    /// `cc.version`: the server version string.
+    pub version: String,
+    /// `cc.languages`: ISO 639-1 code and English name, in display order.
+    pub languages: Vec<(String, String)>,
+}
+
 /// Everything the handlers need, shared by every worker.
 #[derive(Clone)]
 pub struct HttpState {
     /// The forgotPassword use cases.
     pub forgot_password: ForgotPassword,
+    /// Unicat sign-up.
+    pub signup: Signup,
+    /// Unicat password reset.
+    pub reset: PasswordReset,
+    /// Login and token authentication.
+    pub sessions: Sessions,
+    /// Payload extras.
+    pub unicat: UnicatInfo,
     /// Readiness of the storage.
     pub health: Arc<dyn HealthCheck>,
     /// HTTP settings.
@@ -59,6 +80,7 @@ pub fn configure(state: web::Data<HttpState>) -> impl Fn(&mut web::ServiceConfig
         cfg.app_data(state.clone())
             .configure(health::routes)
             .configure(forgot_password::routes)
+            .configure(unicat::routes)
             .default_service(web::to(unicat::not_found));
     }
 }

@@ -10,8 +10,8 @@
 //! `mock` feature every trait gets a mockall mock (`MockUserRepository`, …).
 
 use accountd_domain::{
-    Challenge, ChallengeEffect, ChallengeId, NewUser, OutgoingMail, Password, PasswordHash,
-    Purpose, Timestamp, User, UserId,
+    Challenge, ChallengeEffect, ChallengeId, CodeMac, Email, Membership, NewUser, OutgoingMail,
+    Password, PasswordHash, Project, ProjectView, Purpose, Timestamp, User, UserId,
 };
 use async_trait::async_trait;
 
@@ -49,6 +49,10 @@ pub trait UserRepository: Send + Sync {
     /// The user with this gid, in any status.
     async fn get(&self, id: UserId) -> Result<Option<User>, StoreError>;
 
+    /// Every user, in any status, with this address among theirs (compared
+    /// case-insensitively), oldest first.
+    async fn find_by_email(&self, email: &Email) -> Result<Vec<User>, StoreError>;
+
     /// Stores a new active user with credential version 1. A username that
     /// equals an existing one case-insensitively must give
     /// [`CreateUserError::UsernameTaken`] (a unique-index violation, also
@@ -56,23 +60,45 @@ pub trait UserRepository: Send + Sync {
     async fn create(&self, user: NewUser) -> Result<User, CreateUserError>;
 }
 
+/// What consuming a challenge came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsumeOutcome {
+    /// Consumed, and its effect applied.
+    Applied,
+    /// Not open at `now` (used, replaced, exhausted, expired): nothing changed.
+    NotOpen,
+    /// The effect would create an account whose username is taken
+    /// (case-insensitively): the transaction was undone, the challenge is
+    /// still open.
+    UsernameTaken,
+}
+
 /// Challenges, and the mail that goes with them.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait ChallengeRepository: Send + Sync {
-    /// In one transaction: marks every open challenge with the same purpose
-    /// and subject key superseded, stores `challenge`, and queues `mails` in
-    /// the outbox (waking the dispatcher after commit). Either all of it is
-    /// stored or none.
+    /// In one transaction: marks superseded every open challenge of the
+    /// same purpose sharing any of the subject's keys (`Subject::keys`),
+    /// stores `challenge`, and queues `mails` in the outbox (waking the
+    /// dispatcher after commit). Either all of it is stored or none.
     async fn issue(&self, challenge: Challenge, mails: Vec<OutgoingMail>)
         -> Result<(), StoreError>;
 
-    /// The most recently issued challenge with this purpose and subject key,
-    /// in any state; `Ok(None)` when none was ever issued.
+    /// The most recently issued challenge with this purpose carrying this
+    /// subject key, in any state; `Ok(None)` when none was ever issued.
+    /// An open one, if any, counts as the most recent.
     async fn latest(
         &self,
         purpose: Purpose,
         subject_key: &str,
+    ) -> Result<Option<Challenge>, StoreError>;
+
+    /// The challenge of this purpose whose lookup MAC (the MAC of the
+    /// validation code its caller holds) is `lookup`, in any state.
+    async fn find_by_lookup(
+        &self,
+        purpose: Purpose,
+        lookup: CodeMac,
     ) -> Result<Option<Challenge>, StoreError>;
 
     /// Counts one failed try, atomically and only while the challenge is
@@ -89,15 +115,36 @@ pub trait ChallengeRepository: Send + Sync {
 
     /// In one transaction: consumes the challenge only while it is open at
     /// `now` (the same condition as `record_failure`), applies `effect`, and
-    /// queues `mails`. Returns `Ok(false)`, with nothing changed, when the
-    /// condition did not hold, so that of parallel calls exactly one wins.
+    /// queues `mails`. Answers [`ConsumeOutcome::NotOpen`], with nothing
+    /// changed, when the condition did not hold, so that of parallel calls
+    /// exactly one wins. `SetPassword` also consumes every other open
+    /// forgotPassword or reset challenge carrying the user's key;
+    /// `CreateUser` with a taken username undoes everything and answers
+    /// [`ConsumeOutcome::UsernameTaken`].
     async fn consume(
         &self,
         id: ChallengeId,
         now: Timestamp,
         effect: ChallengeEffect,
         mails: Vec<OutgoingMail>,
-    ) -> Result<bool, StoreError>;
+    ) -> Result<ConsumeOutcome, StoreError>;
+}
+
+/// Projects and memberships.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait ProjectRepository: Send + Sync {
+    /// Stores a project with its owner's membership, in one transaction.
+    async fn create(&self, project: Project, owner: Membership) -> Result<(), StoreError>;
+
+    /// Stores a membership (an invitation, for instance); replaces the row
+    /// of the same project and user.
+    async fn save_membership(&self, membership: Membership) -> Result<(), StoreError>;
+
+    /// Every project `user` is an active or invited member of, with the
+    /// user's own row and the owner's row (when it is someone else's),
+    /// ordered by project name then gid.
+    async fn views_for(&self, user: UserId) -> Result<Vec<ProjectView>, StoreError>;
 }
 
 /// One limit: at most `max` hits per `window_seconds`.
@@ -307,6 +354,7 @@ mod tests {
             MockPasswordHasher::new(),
             MockHealthCheck::new(),
             MockTokenService::new(),
+            MockProjectRepository::new(),
         );
     }
 

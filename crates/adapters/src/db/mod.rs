@@ -9,12 +9,12 @@ mod schema;
 mod store;
 
 use accountd_domain::{
-    Challenge, ChallengeEffect, ChallengeId, NewUser, OutgoingMail, Purpose, Timestamp, User,
-    UserId,
+    Challenge, ChallengeEffect, ChallengeId, CodeMac, Email, Membership, NewUser, OutgoingMail,
+    Project, ProjectView, Purpose, Timestamp, User, UserId,
 };
 use accountd_ports::{
-    ChallengeRepository, CreateUserError, HealthCheck, Limit, OutboxRepository, QueuedMail,
-    RateDecision, RateLimiter, StoreError, UserRepository,
+    ChallengeRepository, ConsumeOutcome, CreateUserError, HealthCheck, Limit, OutboxRepository,
+    ProjectRepository, QueuedMail, RateDecision, RateLimiter, StoreError, UserRepository,
 };
 use async_trait::async_trait;
 use diesel::connection::SimpleConnection;
@@ -311,6 +311,11 @@ impl UserRepository for Database {
         self.run(move |s| s.user_by_id(&id)).await
     }
 
+    async fn find_by_email(&self, email: &Email) -> Result<Vec<User>, StoreError> {
+        let key = email.key();
+        self.run(move |s| s.users_by_email_key(&key)).await
+    }
+
     async fn create(&self, user: NewUser) -> Result<User, CreateUserError> {
         let user = user.into_user();
         let stored = user.clone();
@@ -349,6 +354,15 @@ impl ChallengeRepository for Database {
             .await
     }
 
+    async fn find_by_lookup(
+        &self,
+        purpose: Purpose,
+        lookup: CodeMac,
+    ) -> Result<Option<Challenge>, StoreError> {
+        self.run(move |s| s.challenge_by_lookup(purpose.as_str(), lookup.as_bytes()))
+            .await
+    }
+
     async fn record_failure(
         &self,
         id: ChallengeId,
@@ -365,8 +379,9 @@ impl ChallengeRepository for Database {
         now: Timestamp,
         effect: ChallengeEffect,
         mails: Vec<OutgoingMail>,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<ConsumeOutcome, StoreError> {
         let id = id.to_string();
+        let creates_user = matches!(effect, ChallengeEffect::CreateUser(_));
         let effect = match effect {
             ChallengeEffect::SetPassword { user, hash } => StoredEffect::SetPassword {
                 user_id: user.to_string(),
@@ -377,15 +392,45 @@ impl ChallengeRepository for Database {
                     Purpose::ResetPassword.as_str().to_owned(),
                 ],
             },
+            ChallengeEffect::CreateUser(user) => StoredEffect::CreateUser(user.into_user()),
         };
         let queued = !mails.is_empty();
-        let won = self
-            .run(move |s| s.consume_challenge(&id, now.as_millis(), &effect, &mails))
-            .await?;
-        if won && queued {
-            self.mail_queued.notify_one();
+        let result = self
+            .run_raw(move |s| s.consume_challenge(&id, now.as_millis(), &effect, &mails))
+            .await;
+        match result {
+            Ok(true) => {
+                if queued {
+                    self.mail_queued.notify_one();
+                }
+                Ok(ConsumeOutcome::Applied)
+            }
+            Ok(false) => Ok(ConsumeOutcome::NotOpen),
+            // The insert failed inside the transaction: nothing was kept,
+            // the challenge included.
+            Err(e) if creates_user && e.is_unique_violation() => Ok(ConsumeOutcome::UsernameTaken),
+            Err(e) => Err(e.into()),
         }
-        Ok(won)
+    }
+}
+
+#[async_trait]
+impl ProjectRepository for Database {
+    async fn create(&self, project: Project, owner: Membership) -> Result<(), StoreError> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        self.run(move |s| s.insert_project(&project, &owner, now))
+            .await
+    }
+
+    async fn save_membership(&self, membership: Membership) -> Result<(), StoreError> {
+        self.run(move |s| s.save_membership(&membership)).await
+    }
+
+    async fn views_for(&self, user: UserId) -> Result<Vec<ProjectView>, StoreError> {
+        let id = user.to_string();
+        self.run(move |s| s.project_views(&id)).await
     }
 }
 

@@ -1,10 +1,11 @@
 //! Rows and their conversion to and from domain values. Every stored field
 //! round-trips (the contract tests save then load each aggregate).
 
-use super::schema::{challenges, outbox, user_emails, users};
+use super::schema::{challenges, memberships, outbox, projects, user_emails, users};
 use super::DbError;
 use accountd_domain::{
-    Challenge, ChallengeId, ChallengeState, CodeMac, Email, OutgoingMail, PasswordHash, Purpose,
+    Challenge, ChallengeId, ChallengeState, CodeMac, Email, Membership, MembershipStatus,
+    Notifications, OutgoingMail, PasswordHash, Project, ProjectId, ProjectStatus, Purpose, Role,
     Subject, Timestamp, User, UserId, UserStatus, Username,
 };
 use accountd_ports::QueuedMail;
@@ -102,6 +103,7 @@ pub(crate) struct ChallengeRow {
     pub failures: i32,
     pub max_failures: i32,
     pub state: String,
+    pub lookup_mac: Option<Vec<u8>>,
 }
 
 impl ChallengeRow {
@@ -118,6 +120,7 @@ impl ChallengeRow {
             failures: i32::try_from(c.failures()).unwrap_or(i32::MAX),
             max_failures: i32::try_from(c.max_failures()).unwrap_or(i32::MAX),
             state: c.stored_state().as_str().to_owned(),
+            lookup_mac: c.lookup().map(|m| m.as_bytes().to_vec()),
         })
     }
 
@@ -130,6 +133,10 @@ impl ChallengeRow {
             Purpose::parse(&self.purpose).ok_or_else(|| corrupt("purpose"))?,
             subject,
             CodeMac::from_slice(&self.code_mac).ok_or_else(|| corrupt("code_mac"))?,
+            self.lookup_mac
+                .as_deref()
+                .map(|b| CodeMac::from_slice(b).ok_or_else(|| corrupt("lookup_mac")))
+                .transpose()?,
             Timestamp::from_millis(self.issued_at),
             Timestamp::from_millis(self.expires_at),
             u32::try_from(self.failures).map_err(|_| corrupt("failures"))?,
@@ -226,4 +233,120 @@ pub struct OutboxSnapshot {
     pub created_at: i64,
     /// When it was sent or given up, in milliseconds.
     pub finished_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = projects)]
+pub(crate) struct ProjectRow {
+    pub id: String,
+    pub name: String,
+    pub icon: Option<String>,
+    pub owner_id: String,
+    pub status: String,
+    pub timezone: String,
+    pub languages: String,
+    pub created_at: i64,
+}
+
+impl ProjectRow {
+    pub(crate) fn from_project(p: &Project, created_at: i64) -> Result<Self, DbError> {
+        Ok(Self {
+            id: p.id.to_string(),
+            name: p.name.clone(),
+            icon: p.icon.clone(),
+            owner_id: p.owner.to_string(),
+            status: p.status.as_str().to_owned(),
+            timezone: p.timezone.clone(),
+            languages: json(&p.languages)?,
+            created_at,
+        })
+    }
+
+    pub(crate) fn into_project(self) -> Result<Project, DbError> {
+        let corrupt = |what: &str| DbError::Corrupt(format!("projects.{what} of {}", self.id));
+        Ok(Project {
+            id: ProjectId::parse(&self.id).ok_or_else(|| corrupt("id"))?,
+            name: self.name.clone(),
+            icon: self.icon.clone(),
+            owner: UserId::parse(&self.owner_id).ok_or_else(|| corrupt("owner_id"))?,
+            status: ProjectStatus::parse(&self.status).ok_or_else(|| corrupt("status"))?,
+            timezone: self.timezone.clone(),
+            languages: serde_json::from_str(&self.languages).map_err(|_| corrupt("languages"))?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = memberships)]
+pub(crate) struct MembershipRow {
+    pub project_id: String,
+    pub user_id: String,
+    pub status: String,
+    pub roles: String,
+    pub notify_email: Option<String>,
+    pub notify_events: String,
+    pub notify_frequency: String,
+    pub rate_limit_per_second: Option<i32>,
+}
+
+impl MembershipRow {
+    pub(crate) fn from_membership(m: &Membership) -> Result<Self, DbError> {
+        let roles: Vec<&str> = m.roles.iter().map(|r| r.as_str()).collect();
+        Ok(Self {
+            project_id: m.project.to_string(),
+            user_id: m.user.to_string(),
+            status: m.status.as_str().to_owned(),
+            roles: json(&roles)?,
+            notify_email: m
+                .notifications
+                .email
+                .as_ref()
+                .map(|e| e.as_str().to_owned()),
+            notify_events: json(&m.notifications.events)?,
+            notify_frequency: m.notifications.frequency.clone(),
+            rate_limit_per_second: m
+                .rate_limit_per_second
+                .map(|r| i32::try_from(r).unwrap_or(i32::MAX)),
+        })
+    }
+
+    pub(crate) fn into_membership(self) -> Result<Membership, DbError> {
+        let corrupt = |what: &str| {
+            DbError::Corrupt(format!(
+                "memberships.{what} of {}/{}",
+                self.project_id, self.user_id
+            ))
+        };
+        let roles: Vec<String> = serde_json::from_str(&self.roles).map_err(|_| corrupt("roles"))?;
+        Ok(Membership {
+            project: ProjectId::parse(&self.project_id).ok_or_else(|| corrupt("project_id"))?,
+            user: UserId::parse(&self.user_id).ok_or_else(|| corrupt("user_id"))?,
+            status: MembershipStatus::parse(&self.status).ok_or_else(|| corrupt("status"))?,
+            roles: roles
+                .iter()
+                .map(|r| Role::parse(r))
+                .collect::<Option<_>>()
+                .ok_or_else(|| corrupt("roles"))?,
+            notifications: Notifications {
+                email: self
+                    .notify_email
+                    .as_deref()
+                    .map(Email::parse)
+                    .transpose()
+                    .map_err(|_| corrupt("notify_email"))?,
+                events: serde_json::from_str(&self.notify_events)
+                    .map_err(|_| corrupt("notify_events"))?,
+                frequency: self.notify_frequency.clone(),
+            },
+            rate_limit_per_second: self
+                .rate_limit_per_second
+                .map(u32::try_from)
+                .transpose()
+                .map_err(|_| corrupt("rate_limit_per_second"))?,
+        })
+    }
+}
+
+fn json<T: serde::Serialize + ?Sized>(value: &T) -> Result<String, DbError> {
+    serde_json::to_string(value).map_err(|e| DbError::Corrupt(format!("not encodable: {e}")))
 }

@@ -37,6 +37,40 @@ diesel::table! {
         failures -> Integer,
         max_failures -> Integer,
         state -> Text,
+        lookup_mac -> Nullable<Binary>,
+    }
+}
+
+diesel::table! {
+    challenge_keys (challenge_id, key) {
+        challenge_id -> Text,
+        key -> Text,
+    }
+}
+
+diesel::table! {
+    projects (id) {
+        id -> Text,
+        name -> Text,
+        icon -> Nullable<Text>,
+        owner_id -> Text,
+        status -> Text,
+        timezone -> Text,
+        languages -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    memberships (project_id, user_id) {
+        project_id -> Text,
+        user_id -> Text,
+        status -> Text,
+        roles -> Text,
+        notify_email -> Nullable<Text>,
+        notify_events -> Text,
+        notify_frequency -> Text,
+        rate_limit_per_second -> Nullable<Integer>,
     }
 }
 
@@ -67,4 +101,15 @@ diesel::table! {
 }
 
 diesel::joinable!(user_emails -> users (user_id));
-diesel::allow_tables_to_appear_in_same_query!(users, user_emails, challenges, rate_events, outbox);
+diesel::joinable!(challenge_keys -> challenges (challenge_id));
+diesel::joinable!(memberships -> projects (project_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    user_emails,
+    challenges,
+    challenge_keys,
+    rate_events,
+    outbox,
+    projects,
+    memberships
+);

@@ -8,10 +8,16 @@
 //! (`pg_advisory_xact_lock` on PostgreSQL; SQLite's single writer already
 //! does), and how due outbox rows are locked (`FOR UPDATE SKIP LOCKED`).
 
-use super::rows::{email_rows, ChallengeRow, EmailRow, NewOutboxRow, OutboxRow, UserRow};
-use super::schema::{challenges, outbox, rate_events, user_emails, users};
+use super::rows::{
+    email_rows, ChallengeRow, EmailRow, MembershipRow, NewOutboxRow, OutboxRow, ProjectRow, UserRow,
+};
+use super::schema::{
+    challenge_keys, challenges, memberships, outbox, projects, rate_events, user_emails, users,
+};
 use super::DbError;
-use accountd_domain::{Challenge, OutgoingMail, User};
+use accountd_domain::{
+    Challenge, Membership, MembershipStatus, OutgoingMail, Project, ProjectView, User,
+};
 use accountd_ports::{Limit, QueuedMail, RateDecision};
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
@@ -28,6 +34,7 @@ pub(crate) enum StoredEffect {
         /// Open challenges of these purposes for `user:<id>` are consumed too.
         purposes: Vec<String>,
     },
+    CreateUser(User),
 }
 
 pub(crate) trait Store {
@@ -35,6 +42,20 @@ pub(crate) trait Store {
     fn user_by_id(&mut self, id: &str) -> Result<Option<User>, DbError>;
     fn user_by_username_key(&mut self, key: &str) -> Result<Option<User>, DbError>;
     fn insert_user(&mut self, user: &User) -> Result<(), DbError>;
+    fn users_by_email_key(&mut self, key: &str) -> Result<Vec<User>, DbError>;
+    fn challenge_by_lookup(
+        &mut self,
+        purpose: &str,
+        lookup: &[u8],
+    ) -> Result<Option<Challenge>, DbError>;
+    fn insert_project(
+        &mut self,
+        project: &Project,
+        owner: &Membership,
+        now: i64,
+    ) -> Result<(), DbError>;
+    fn save_membership(&mut self, membership: &Membership) -> Result<(), DbError>;
+    fn project_views(&mut self, user_id: &str) -> Result<Vec<ProjectView>, DbError>;
     fn issue_challenge(
         &mut self,
         challenge: &Challenge,
@@ -181,17 +202,104 @@ macro_rules! impl_store {
             }
 
             fn insert_user(&mut self, user: &User) -> Result<(), DbError> {
-                let row = UserRow::from_user(user);
-                let emails = email_rows(user);
+                self.write_tx(|c| c.insert_user_rows(user))
+            }
+
+            fn users_by_email_key(&mut self, key: &str) -> Result<Vec<User>, DbError> {
+                let rows: Vec<UserRow> = users::table
+                    .filter(
+                        users::id.eq_any(
+                            user_emails::table
+                                .filter(user_emails::email_key.eq(key))
+                                .select(user_emails::user_id),
+                        ),
+                    )
+                    .order((users::created_at.asc(), users::id.asc()))
+                    .select(UserRow::as_select())
+                    .load(self)?;
+                let mut out = Vec::with_capacity(rows.len());
+                for row in rows {
+                    out.extend(self.hydrate_user(Some(row))?);
+                }
+                Ok(out)
+            }
+
+            fn challenge_by_lookup(
+                &mut self,
+                purpose: &str,
+                lookup: &[u8],
+            ) -> Result<Option<Challenge>, DbError> {
+                let row: Option<ChallengeRow> = challenges::table
+                    .filter(challenges::purpose.eq(purpose))
+                    .filter(challenges::lookup_mac.eq(lookup))
+                    .select(ChallengeRow::as_select())
+                    .first(self)
+                    .optional()?;
+                row.map(ChallengeRow::into_challenge).transpose()
+            }
+
+            fn insert_project(
+                &mut self,
+                project: &Project,
+                owner: &Membership,
+                now: i64,
+            ) -> Result<(), DbError> {
+                let row = ProjectRow::from_project(project, now)?;
+                let member = MembershipRow::from_membership(owner)?;
                 self.write_tx(|c| {
-                    diesel::insert_into(users::table).values(&row).execute(c)?;
-                    for e in &emails {
-                        diesel::insert_into(user_emails::table)
-                            .values(e)
-                            .execute(c)?;
-                    }
+                    diesel::insert_into(projects::table)
+                        .values(&row)
+                        .execute(c)?;
+                    diesel::insert_into(memberships::table)
+                        .values(&member)
+                        .execute(c)?;
                     Ok(())
                 })
+            }
+
+            fn save_membership(&mut self, membership: &Membership) -> Result<(), DbError> {
+                let row = MembershipRow::from_membership(membership)?;
+                self.write_tx(|c| {
+                    diesel::delete(memberships::table.find((&row.project_id, &row.user_id)))
+                        .execute(c)?;
+                    diesel::insert_into(memberships::table)
+                        .values(&row)
+                        .execute(c)?;
+                    Ok(())
+                })
+            }
+
+            fn project_views(&mut self, user_id: &str) -> Result<Vec<ProjectView>, DbError> {
+                let own: Vec<(MembershipRow, ProjectRow)> = memberships::table
+                    .inner_join(projects::table)
+                    .filter(memberships::user_id.eq(user_id))
+                    .filter(memberships::status.eq_any([
+                        MembershipStatus::Active.as_str(),
+                        MembershipStatus::Invited.as_str(),
+                    ]))
+                    .order((projects::name.asc(), projects::id.asc()))
+                    .select((MembershipRow::as_select(), ProjectRow::as_select()))
+                    .load(self)?;
+                let mut views = Vec::with_capacity(own.len());
+                for (member, project) in own {
+                    let owner_row = if project.owner_id == user_id {
+                        None
+                    } else {
+                        memberships::table
+                            .find((&project.id, &project.owner_id))
+                            .select(MembershipRow::as_select())
+                            .first(self)
+                            .optional()?
+                            .map(MembershipRow::into_membership)
+                            .transpose()?
+                    };
+                    views.push(ProjectView {
+                        project: project.into_project()?,
+                        own: member.into_membership()?,
+                        owner_row,
+                    });
+                }
+                Ok(views)
             }
 
             fn issue_challenge(
@@ -201,19 +309,38 @@ macro_rules! impl_store {
                 now: i64,
             ) -> Result<(), DbError> {
                 let row = ChallengeRow::from_challenge(challenge)?;
+                let mut keys = challenge.subject().keys();
+                keys.sort();
+                keys.dedup();
                 self.write_tx(|c| {
-                    c.lock_key(&format!("challenge:{}:{}", row.purpose, row.subject_key))?;
+                    for key in &keys {
+                        c.lock_key(&format!("challenge:{}:{key}", row.purpose))?;
+                    }
                     diesel::update(
                         challenges::table
                             .filter(challenges::purpose.eq(&row.purpose))
-                            .filter(challenges::subject_key.eq(&row.subject_key))
-                            .filter(challenges::state.eq("open")),
+                            .filter(challenges::state.eq("open"))
+                            .filter(
+                                challenges::id.eq_any(
+                                    challenge_keys::table
+                                        .filter(challenge_keys::key.eq_any(&keys))
+                                        .select(challenge_keys::challenge_id),
+                                ),
+                            ),
                     )
                     .set(challenges::state.eq("superseded"))
                     .execute(c)?;
                     diesel::insert_into(challenges::table)
                         .values(&row)
                         .execute(c)?;
+                    for key in &keys {
+                        diesel::insert_into(challenge_keys::table)
+                            .values((
+                                challenge_keys::challenge_id.eq(&row.id),
+                                challenge_keys::key.eq(key),
+                            ))
+                            .execute(c)?;
+                    }
                     c.queue_mails(mails, now)
                 })
             }
@@ -225,7 +352,13 @@ macro_rules! impl_store {
             ) -> Result<Option<Challenge>, DbError> {
                 let base = challenges::table
                     .filter(challenges::purpose.eq(purpose))
-                    .filter(challenges::subject_key.eq(subject_key));
+                    .filter(
+                        challenges::id.eq_any(
+                            challenge_keys::table
+                                .filter(challenge_keys::key.eq(subject_key))
+                                .select(challenge_keys::challenge_id),
+                        ),
+                    );
                 // Issuing supersedes every open challenge of the key, so an
                 // open one, if any, is the latest, even within one millisecond.
                 let open: Option<ChallengeRow> = base
@@ -299,13 +432,23 @@ macro_rules! impl_store {
                             }
                             diesel::update(
                                 challenges::table
-                                    .filter(challenges::subject_key.eq(format!("user:{user_id}")))
                                     .filter(challenges::purpose.eq_any(purposes))
-                                    .filter(challenges::state.eq("open")),
+                                    .filter(challenges::state.eq("open"))
+                                    .filter(
+                                        challenges::id.eq_any(
+                                            challenge_keys::table
+                                                .filter(
+                                                    challenge_keys::key
+                                                        .eq(format!("user:{user_id}")),
+                                                )
+                                                .select(challenge_keys::challenge_id),
+                                        ),
+                                    ),
                             )
                             .set(challenges::state.eq("consumed"))
                             .execute(c)?;
                         }
+                        StoredEffect::CreateUser(user) => c.insert_user_rows(user)?,
                     }
                     c.queue_mails(mails, now)?;
                     Ok(true)
@@ -450,6 +593,18 @@ macro_rules! impl_store {
         }
 
         impl Helpers for $conn {
+            fn insert_user_rows(&mut self, user: &User) -> Result<(), DbError> {
+                diesel::insert_into(users::table)
+                    .values(&UserRow::from_user(user))
+                    .execute(self)?;
+                for e in &email_rows(user) {
+                    diesel::insert_into(user_emails::table)
+                        .values(e)
+                        .execute(self)?;
+                }
+                Ok(())
+            }
+
             fn queue_mails(&mut self, mails: &[OutgoingMail], now: i64) -> Result<(), DbError> {
                 for mail in mails {
                     let row = NewOutboxRow::pending(mail, now);
@@ -474,6 +629,7 @@ macro_rules! impl_store {
 }
 
 trait Helpers {
+    fn insert_user_rows(&mut self, user: &User) -> Result<(), DbError>;
     fn queue_mails(&mut self, mails: &[OutgoingMail], now: i64) -> Result<(), DbError>;
     fn hydrate_user(&mut self, row: Option<UserRow>) -> Result<Option<User>, DbError>;
 }

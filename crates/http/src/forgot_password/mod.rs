@@ -102,7 +102,7 @@ fn too_many_requests(retry_after: i64) -> HttpResponse {
         retry_after,
     )
 }
-fn unavailable(cause: &anyhow_like::Cause<'_>, retry_after: i64) -> HttpResponse {
+fn unavailable(cause: &Cause<'_>, retry_after: i64) -> HttpResponse {
     tracing::warn!(error = %cause, "service unavailable");
     with_retry_after(
         respond(
@@ -113,7 +113,7 @@ fn unavailable(cause: &anyhow_like::Cause<'_>, retry_after: i64) -> HttpResponse
         retry_after,
     )
 }
-fn internal(cause: &anyhow_like::Cause<'_>) -> HttpResponse {
+fn internal(cause: &Cause<'_>) -> HttpResponse {
     tracing::error!(error = %cause, "unexpected error");
     respond(
         StatusCode::INTERNAL_SERVER_ERROR,
@@ -122,26 +122,7 @@ fn internal(cause: &anyhow_like::Cause<'_>) -> HttpResponse {
     )
 }
 
-/// Logging of an error's cause chain (`{:#}` of anyhow), without pulling
-/// anyhow into this crate's public types.
-mod anyhow_like {
-    use std::fmt;
-
-    pub(crate) struct Cause<'a>(pub &'a (dyn std::error::Error + 'static));
-
-    impl fmt::Display for Cause<'_> {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            write!(f, "{}", self.0)?;
-            let mut source = self.0.source();
-            while let Some(s) = source {
-                write!(f, ": {s}")?;
-                source = s.source();
-            }
-            Ok(())
-        }
-    }
-}
-use anyhow_like::Cause;
+use crate::cause::Cause;
 
 /// Reads and validates the body: 413 over the cap; a malformed body is an
 /// empty one (every field missing); 422 with the failures map.

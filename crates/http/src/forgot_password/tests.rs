@@ -161,8 +161,17 @@ impl World {
             clock: Arc::new(self.clock),
             random: Arc::new(self.random),
         };
+        let unicat = crate::testing::unicat_services(
+            ports.clone(),
+            Arc::new(accountd_ports::MockTokenService::new()),
+            Arc::new(accountd_ports::MockProjectRepository::new()),
+        );
         HttpState {
             forgot_password: ForgotPassword::new(ports, key(), self.forgot),
+            signup: unicat.signup,
+            reset: unicat.reset,
+            sessions: unicat.sessions,
+            unicat: crate::testing::unicat_info(),
             health: Arc::new(self.health),
             settings: self.http,
         }
@@ -628,7 +637,7 @@ async fn reset_password_with_the_right_code_and_a_strong_password_answers_change
                 .times(1)
                 .returning(|_, _, _, mails| {
                     assert_eq!(mails.len(), 2);
-                    Ok(true)
+                    Ok(accountd_ports::ConsumeOutcome::Applied)
                 });
         },
         reset_with(STRONG),

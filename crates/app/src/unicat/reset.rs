@@ -1,0 +1,358 @@
+//! `reset_password_request` and `reset_password`.
+
+use super::session::Session;
+use super::{
+    draw, ip_limit, issuance_limits, limit, Invalid, LimitError, Reason, Sessions, UnicatSettings,
+};
+use crate::{mail, Ports};
+use accountd_domain::{
+    Attempt, Challenge, ChallengeEffect, ChallengePolicy, CodeMac, Email, MacKey, Purpose, Subject,
+    Timestamp, User, Username,
+};
+use accountd_ports::{ConsumeOutcome, StoreError};
+
+/// What `reset_password_request` answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResetRequested {
+    /// The validation code for step 2.
+    pub validation_code: String,
+    /// The accounts covered (see the enumeration-protection rules).
+    pub usernames: Vec<String>,
+}
+
+/// Why `reset_password_request` issued nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum ResetRequestError {
+    /// No active account with that username or email (or none reachable by mail).
+    #[error("not found")]
+    NotFound,
+    /// An issuance limit was reached.
+    #[error("too many requests")]
+    TooManyRequests {
+        /// Seconds to wait.
+        retry_after_seconds: i64,
+    },
+    /// The database is unavailable.
+    #[error("service unavailable")]
+    Unavailable(#[source] anyhow::Error),
+    /// Anything else.
+    #[error(transparent)]
+    Unexpected(anyhow::Error),
+}
+
+/// Why `reset_password` changed nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum ResetError {
+    /// A value was refused (including every code failure).
+    #[error("invalid: {0:?}")]
+    Invalid(Invalid),
+    /// The hash pool's queue is full.
+    #[error("overloaded")]
+    Overloaded {
+        /// Seconds to wait.
+        retry_after_seconds: i64,
+    },
+    /// The database is unavailable.
+    #[error("service unavailable")]
+    Unavailable(#[source] anyhow::Error),
+    /// Anything else.
+    #[error(transparent)]
+    Unexpected(anyhow::Error),
+}
+
+crate::from_store_error!(ResetRequestError, ResetError);
+crate::from_hash_error!(ResetError);
+
+impl From<LimitError> for ResetRequestError {
+    fn from(e: LimitError) -> Self {
+        match e {
+            LimitError::Limited(retry_after_seconds) => Self::TooManyRequests {
+                retry_after_seconds,
+            },
+            LimitError::Store(e) => e.into(),
+        }
+    }
+}
+
+/// The Unicat password-reset use cases.
+#[derive(Debug, Clone)]
+pub struct PasswordReset {
+    ports: Ports,
+    sessions: Sessions,
+    mac_key: MacKey,
+    settings: UnicatSettings,
+}
+
+impl PasswordReset {
+    /// Builds the service.
+    pub fn new(
+        ports: Ports,
+        sessions: Sessions,
+        mac_key: MacKey,
+        settings: UnicatSettings,
+    ) -> Self {
+        Self {
+            ports,
+            sessions,
+            mac_key,
+            settings,
+        }
+    }
+
+    /// Step 1: a value with `@` is an email (every active account with that
+    /// address, case-insensitively); otherwise a username (case-sensitive).
+    /// One challenge covers every account found; one mail per address, with
+    /// the account names, carries its code.
+    #[tracing::instrument(skip_all, fields(route = "unicat.reset_password_request"))]
+    pub async fn request(
+        &self,
+        username_or_email: &str,
+        client: &str,
+    ) -> Result<ResetRequested, ResetRequestError> {
+        let now = self.ports.clock.now();
+        let s = &self.settings;
+        limit(
+            &self.ports,
+            &format!("step1:ip:{client}"),
+            &ip_limit(s),
+            now,
+        )
+        .await?;
+
+        let by_email = username_or_email.contains('@');
+        let (subject, users, recipients) = if by_email {
+            let Ok(email) = Email::parse(username_or_email) else {
+                return self.not_found(username_or_email, by_email, now).await;
+            };
+            let mut users: Vec<User> = self
+                .ports
+                .users
+                .find_by_email(&email)
+                .await?
+                .into_iter()
+                .filter(|u| u.is_active() && u.username.is_some())
+                .collect();
+            users.sort_by(|a, b| a.username_str().cmp(b.username_str()));
+            if users.is_empty() {
+                return self.not_found(username_or_email, by_email, now).await;
+            }
+            let subject = Subject::Accounts {
+                email: email.clone(),
+                users: users.iter().map(|u| u.id).collect(),
+            };
+            (subject, users, vec![email])
+        } else {
+            let found = self
+                .ports
+                .users
+                .find_by_username_ci(username_or_email)
+                .await?
+                .filter(|u| {
+                    u.is_active() && u.username_str() == username_or_email && !u.emails.is_empty()
+                });
+            let Some(user) = found else {
+                return self.not_found(username_or_email, by_email, now).await;
+            };
+            let recipients = user.emails.clone();
+            (Subject::Account { user: user.id }, vec![user], recipients)
+        };
+
+        limit(
+            &self.ports,
+            &format!("challenges:{}", subject.key()),
+            &issuance_limits(s),
+            now,
+        )
+        .await?;
+        let drawn = draw(&self.ports, &self.mac_key, Purpose::ResetPassword)
+            .map_err(ResetRequestError::Unexpected)?;
+        let challenge = Challenge::issue(
+            drawn.id,
+            Purpose::ResetPassword,
+            subject,
+            &drawn.code,
+            &self.mac_key,
+            ChallengePolicy::unicat(s.code_ttl_seconds, s.max_failures),
+            now,
+        )
+        .with_lookup(drawn.lookup);
+        let names: Vec<String> = users.iter().map(|u| u.username_str().to_owned()).collect();
+        let mails = recipients
+            .iter()
+            .map(|to| {
+                mail::reset_code(
+                    &names,
+                    to,
+                    &drawn.code,
+                    s.code_ttl_seconds,
+                    challenge.expires_at(),
+                )
+            })
+            .collect();
+        self.ports.challenges.issue(challenge, mails).await?;
+        tracing::info!(accounts = names.len(), "reset code issued");
+        let usernames = if s.enumeration_protection {
+            // Never reveal names found by email.
+            if by_email {
+                Vec::new()
+            } else {
+                vec![username_or_email.to_owned()]
+            }
+        } else {
+            names
+        };
+        Ok(ResetRequested {
+            validation_code: drawn.validation_code,
+            usernames,
+        })
+    }
+
+    /// Unknown: 422, or with enumeration protection a decoy that looks and
+    /// costs like a real answer.
+    async fn not_found(
+        &self,
+        typed: &str,
+        by_email: bool,
+        now: Timestamp,
+    ) -> Result<ResetRequested, ResetRequestError> {
+        if !self.settings.enumeration_protection {
+            return Err(ResetRequestError::NotFound);
+        }
+        let key = format!("challenges:decoy:{}", Username::key_of(typed));
+        limit(&self.ports, &key, &issuance_limits(&self.settings), now).await?;
+        let drawn = draw(&self.ports, &self.mac_key, Purpose::ResetPassword)
+            .map_err(ResetRequestError::Unexpected)?;
+        Ok(ResetRequested {
+            validation_code: drawn.validation_code,
+            usernames: if by_email {
+                Vec::new()
+            } else {
+                vec![typed.to_owned()]
+            },
+        })
+    }
+
+    /// Step 2: `username` must be one of the step-1 accounts; the new
+    /// password must pass the policy (checked before the code, so a refusal
+    /// never spends a try); then the code. A right code consumes it, sets the
+    /// password and revokes older tokens in one transaction.
+    #[tracing::instrument(skip_all, fields(route = "unicat.reset_password"))]
+    pub async fn complete(
+        &self,
+        username: &str,
+        new_password: &str,
+        validation_code: &str,
+        verification_code: &str,
+    ) -> Result<Session, ResetError> {
+        let now = self.ports.clock.now();
+        let lookup = Challenge::lookup_mac(&self.mac_key, Purpose::ResetPassword, validation_code);
+        let Some(challenge) = self
+            .ports
+            .challenges
+            .find_by_lookup(Purpose::ResetPassword, lookup)
+            .await?
+        else {
+            return Err(ResetError::Invalid(Invalid::code_invalid(0)));
+        };
+        challenge
+            .ensure_open(now)
+            .map_err(|e| ResetError::Invalid(Invalid::from_challenge(e)))?;
+        let covered = match challenge.subject() {
+            Subject::Account { user } => vec![*user],
+            Subject::Accounts { users, .. } => users.clone(),
+            Subject::Signup { .. } | Subject::EmailChange { .. } => Vec::new(),
+        };
+        let mut user = None;
+        for id in covered {
+            if let Some(u) = self.ports.users.get(id).await? {
+                if u.is_active() && u.username_str() == username {
+                    user = Some(u);
+                    break;
+                }
+            }
+        }
+        let Some(user) = user else {
+            return Err(ResetError::Invalid(Invalid::new(
+                "username",
+                Reason::RequestMismatch,
+                "The username is not one of the accounts of this reset request.",
+            )));
+        };
+        let password = self
+            .settings
+            .password_policy
+            .check(new_password, Some(user.username_str()), &user.emails)
+            .map_err(|r| ResetError::Invalid(Invalid::password("new_password", r)))?;
+
+        match challenge.attempt(now, &self.mac_key, verification_code) {
+            Err(e) => return Err(ResetError::Invalid(Invalid::from_challenge(e))),
+            Ok(Attempt::Wrong) => {
+                return Err(
+                    match self
+                        .ports
+                        .challenges
+                        .record_failure(challenge.id(), now)
+                        .await?
+                    {
+                        Some(failures) => ResetError::Invalid(Invalid::code_invalid(
+                            challenge.max_failures().saturating_sub(failures),
+                        )),
+                        None => self.after_lost_race(lookup, now).await?,
+                    },
+                );
+            }
+            Ok(Attempt::Correct) => {}
+        }
+
+        let hash = self.ports.hasher.hash(&password).await?;
+        let mails = user
+            .emails
+            .iter()
+            .map(|to| mail::password_changed(&user, to))
+            .collect();
+        let outcome = self
+            .ports
+            .challenges
+            .consume(
+                challenge.id(),
+                self.ports.clock.now(),
+                ChallengeEffect::SetPassword {
+                    user: user.id,
+                    hash,
+                },
+                mails,
+            )
+            .await?;
+        match outcome {
+            ConsumeOutcome::Applied => {}
+            ConsumeOutcome::NotOpen | ConsumeOutcome::UsernameTaken => {
+                return Err(self.after_lost_race(lookup, now).await?)
+            }
+        }
+        let Some(user) = self.ports.users.get(user.id).await? else {
+            return Err(ResetError::Unexpected(anyhow::anyhow!(
+                "the user vanished after a reset"
+            )));
+        };
+        tracing::info!(user.gid = %user.id, "password reset");
+        Ok(self.sessions.open(user).await?)
+    }
+
+    async fn after_lost_race(
+        &self,
+        lookup: CodeMac,
+        now: Timestamp,
+    ) -> Result<ResetError, StoreError> {
+        let reloaded = self
+            .ports
+            .challenges
+            .find_by_lookup(Purpose::ResetPassword, lookup)
+            .await?;
+        Ok(ResetError::Invalid(
+            match reloaded.map(|c| c.ensure_open(now)) {
+                Some(Err(e)) => Invalid::from_challenge(e),
+                Some(Ok(())) | None => Invalid::code_invalid(0),
+            },
+        ))
+    }
+}

@@ -1,0 +1,149 @@
+//! Login, token authentication and the session payload.
+
+use crate::Ports;
+use accountd_domain::{ProjectView, User};
+use accountd_ports::{HashError, ProjectRepository, StoreError, TokenError, TokenService};
+use std::fmt;
+use std::sync::Arc;
+
+/// An opened session: the user, a fresh token, and their projects.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The user, as stored after the call.
+    pub user: User,
+    /// A fresh token (for the `Authorization` response header).
+    pub token: String,
+    /// Projects the user is an active or invited member of.
+    pub projects: Vec<ProjectView>,
+}
+
+/// Why a login failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    /// Wrong username or wrong password (one answer for both).
+    #[error("unknown user")]
+    UnknownUser,
+    /// The hash pool's queue is full.
+    #[error("overloaded")]
+    Overloaded {
+        /// Seconds to wait.
+        retry_after_seconds: i64,
+    },
+    /// The database is unavailable.
+    #[error("service unavailable")]
+    Unavailable(#[source] anyhow::Error),
+    /// Anything else.
+    #[error(transparent)]
+    Unexpected(anyhow::Error),
+}
+
+/// Why a token was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// Missing, malformed, expired, revoked or badly signed.
+    #[error("permission denied")]
+    Denied,
+    /// The database is unavailable.
+    #[error("service unavailable")]
+    Unavailable(#[source] anyhow::Error),
+    /// Anything else.
+    #[error(transparent)]
+    Unexpected(anyhow::Error),
+}
+
+crate::from_store_error!(LoginError, AuthError);
+
+/// Sessions: login, authentication, payloads.
+#[derive(Clone)]
+pub struct Sessions {
+    ports: Ports,
+    tokens: Arc<dyn TokenService>,
+    projects: Arc<dyn ProjectRepository>,
+}
+
+impl fmt::Debug for Sessions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Sessions { .. }")
+    }
+}
+
+impl Sessions {
+    /// Builds the service.
+    pub fn new(
+        ports: Ports,
+        tokens: Arc<dyn TokenService>,
+        projects: Arc<dyn ProjectRepository>,
+    ) -> Self {
+        Self {
+            ports,
+            tokens,
+            projects,
+        }
+    }
+
+    /// A session for `user`: a fresh token at the user's current credential
+    /// version, and the projects of the payload.
+    pub async fn open(&self, user: User) -> Result<Session, StoreError> {
+        let token = self
+            .tokens
+            .issue(user.id, user.credential_version, self.ports.clock.now())
+            .map_err(|e| StoreError::Unexpected(anyhow::Error::new(e).context("issue a token")))?;
+        let projects = self.projects.views_for(user.id).await?;
+        Ok(Session {
+            user,
+            token,
+            projects,
+        })
+    }
+
+    /// `login`: the active user with exactly this username (case-sensitive)
+    /// and password. An unknown username is checked against a dummy hash, so
+    /// both failures take the same time and give the same answer.
+    #[tracing::instrument(skip_all, fields(route = "unicat.login"))]
+    pub async fn login(&self, username: &str, password: &str) -> Result<Session, LoginError> {
+        let user = self
+            .ports
+            .users
+            .find_by_username_ci(username)
+            .await?
+            .filter(|u| u.is_active() && u.username_str() == username);
+        let hash = user.as_ref().and_then(|u| u.password_hash.clone());
+        let ok = self
+            .ports
+            .hasher
+            .verify(password, hash)
+            .await
+            .map_err(|e| match e {
+                HashError::Overloaded {
+                    retry_after_seconds,
+                } => LoginError::Overloaded {
+                    retry_after_seconds,
+                },
+                HashError::Unexpected(e) => LoginError::Unexpected(e),
+            })?;
+        match user {
+            Some(user) if ok => {
+                tracing::info!(user.gid = %user.id, "login");
+                Ok(self.open(user).await?)
+            }
+            _ => {
+                tracing::info!("login refused");
+                Err(LoginError::UnknownUser)
+            }
+        }
+    }
+
+    /// The active user a token belongs to, if the token is valid, unexpired
+    /// and issued at the user's current credential version.
+    pub async fn authenticate(&self, token: &str) -> Result<User, AuthError> {
+        let claims = match self.tokens.verify(token, self.ports.clock.now()) {
+            Ok(c) => c,
+            Err(TokenError::Invalid | TokenError::Expired) => return Err(AuthError::Denied),
+            Err(TokenError::Unexpected(e)) => return Err(AuthError::Unexpected(e)),
+        };
+        match self.ports.users.get(claims.user).await? {
+            Some(u) if u.is_active() && u.credential_version == claims.version => Ok(u),
+            _ => Err(AuthError::Denied),
+        }
+    }
+}

@@ -1,0 +1,55 @@
+//! Building the Unicat services from mocked ports, for this crate's tests.
+
+use crate::UnicatInfo;
+use accountd_app::unicat::{PasswordReset, Sessions, Signup, UnicatSettings};
+use accountd_app::Ports;
+use accountd_domain::{MacKey, PasswordPolicy};
+use accountd_ports::{ProjectRepository, TokenService};
+use std::sync::Arc;
+
+pub(crate) struct UnicatServices {
+    pub signup: Signup,
+    pub reset: PasswordReset,
+    pub sessions: Sessions,
+}
+
+pub(crate) fn unicat_settings() -> UnicatSettings {
+    UnicatSettings {
+        code_ttl_seconds: 900,
+        max_failures: 5,
+        codes_per_hour: 5,
+        codes_per_day: 10,
+        step1_per_ip_per_hour: 30,
+        enumeration_protection: false,
+        password_policy: PasswordPolicy::DEFAULT,
+    }
+}
+
+pub(crate) fn unicat_services(
+    ports: Ports,
+    tokens: Arc<dyn TokenService>,
+    projects: Arc<dyn ProjectRepository>,
+) -> UnicatServices {
+    let key = MacKey::from_bytes([7; 32]);
+    let sessions = Sessions::new(ports.clone(), tokens, projects);
+    UnicatServices {
+        signup: Signup::new(
+            ports.clone(),
+            sessions.clone(),
+            key.clone(),
+            unicat_settings(),
+        ),
+        reset: PasswordReset::new(ports, sessions.clone(), key, unicat_settings()),
+        sessions,
+    }
+}
+
+pub(crate) fn unicat_info() -> UnicatInfo {
+    UnicatInfo {
+        version: "0.1.0".to_owned(),
+        languages: vec![
+            ("en".to_owned(), "English".to_owned()),
+            ("nl".to_owned(), "Dutch".to_owned()),
+        ],
+    }
+}

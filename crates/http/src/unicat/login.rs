@@ -1,0 +1,24 @@
+//! `POST /api/login` — `username`, `password`.
+
+use super::{
+    map_login,
+    params::{strings, Params},
+};
+use crate::HttpState;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+pub(crate) async fn handle(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<HttpState>,
+) -> HttpResponse {
+    let params = match Params::read(&req, payload, state.settings.max_body_bytes).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let [username, password] = match strings(&params, ["username", "password"]) {
+        Ok(v) => v,
+        Err(bad) => return bad.response(),
+    };
+    map_login(&state, state.sessions.login(&username, &password).await)
+}

@@ -1,0 +1,90 @@
+//! The session payload (section 4) and the data objects (section 3).
+
+use crate::HttpState;
+use accountd_app::unicat::Session;
+use accountd_domain::{Membership, MembershipStatus, Project, User};
+use serde_json::{json, Map, Value};
+
+/// `cc.users[gid]`, complete form (the caller's own user).
+pub(crate) fn user_complete(u: &User) -> Value {
+    json!({
+        "gid": u.id.to_string(),
+        "username": u.username.as_ref().map(|n| n.as_str()),
+        "email": u.emails.first().map(|e| e.as_str()),
+        "name": u.name,
+        "avatar": null,
+        "status": u.status.as_str(),
+        "options": {"language": u.language, "timezone": u.timezone},
+    })
+}
+
+fn project(p: &Project) -> Value {
+    json!({
+        "gid": p.id.to_string(),
+        "name": p.name,
+        "icon": p.icon,
+        "owner": p.owner.to_string(),
+        "status": p.status.as_str(),
+        "options": {"timezone": p.timezone, "languages": p.languages},
+    })
+}
+
+fn member(m: &Membership) -> Value {
+    json!({
+        "project_gid": m.project.to_string(),
+        "user_gid": m.user.to_string(),
+        "status": m.status.as_str(),
+        "roles": m.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+        "options": {
+            "notifications": {
+                "email": m.notifications.email.as_ref().map(|e| e.as_str()),
+                "events": m.notifications.events,
+                "frequency": m.notifications.frequency,
+            },
+            "rate_limit_per_second": m.rate_limit_per_second,
+        },
+    })
+}
+
+/// `(result, data)` of the session payload; `with_version` adds
+/// `cc.version` and `cc.cursor` (login, init).
+pub(crate) fn session(state: &HttpState, s: &Session, with_version: bool) -> (Value, Value) {
+    let mut user_projects = Map::new();
+    let mut projects = Map::new();
+    let mut members = Vec::new();
+    for v in &s.projects {
+        if v.own.status == MembershipStatus::Active {
+            user_projects.insert(
+                v.project.id.to_string(),
+                json!(v.own.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>()),
+            );
+        }
+        projects.insert(v.project.id.to_string(), project(&v.project));
+        members.push(member(&v.own));
+        if let Some(o) = &v.owner_row {
+            members.push(member(o));
+        }
+    }
+    let mut result = Map::new();
+    result.insert("user".to_owned(), json!(s.user.id.to_string()));
+    result.insert("user_projects".to_owned(), Value::Object(user_projects));
+    if with_version {
+        result.insert("cc.version".to_owned(), json!(state.unicat.version));
+        result.insert("cc.cursor".to_owned(), json!(0));
+    }
+    let mut users = Map::new();
+    users.insert(s.user.id.to_string(), user_complete(&s.user));
+    let languages: Map<String, Value> = state
+        .unicat
+        .languages
+        .iter()
+        .map(|(code, name)| (code.clone(), json!(name)))
+        .collect();
+    let data = json!({
+        "cc.users": users,
+        "cc.projects": projects,
+        "cc.projects_members": members,
+        "cc.languages": languages,
+    });
+    (Value::Object(result), data)
+}
