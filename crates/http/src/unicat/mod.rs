@@ -117,3 +117,6 @@ fn map_login(state: &HttpState, r: Result<Session, LoginError>) -> HttpResponse 
         Err(LoginError::Unexpected(e)) => envelope::internal(&Cause(e.as_ref())),
     }
 }
+
+#[cfg(test)]
+mod tests;
