@@ -15,9 +15,10 @@
 
 use accountd_adapters::Database;
 use accountd_domain::{
-    Challenge, ChallengeEffect, ChallengeId, ChallengePolicy, ChallengeState, CodeFormat, Email,
-    MacKey, NewUser, OutgoingMail, PasswordHash, Purpose, Subject, Timestamp, User, UserId,
-    UserStatus, Username,
+    Challenge, ChallengeEffect, ChallengeId, ChallengePolicy, ChallengeState, CodeFormat, CodeMac,
+    Email, MacKey, Membership, MembershipStatus, NewUser, Notifications, OutgoingMail,
+    PasswordHash, Project, ProjectId, ProjectStatus, ProjectView, Purpose, Role, Subject,
+    Timestamp, User, UserId, UserStatus, Username,
 };
 use accountd_ports::ConsumeOutcome;
 use accountd_ports::{
@@ -272,6 +273,60 @@ async fn of_eight_parallel_creates_of_one_name_exactly_one_succeeds(db: &Databas
     }
     assert_eq!((created, taken), (1, 7));
     assert!(db.find_by_username_ci("racer").await.unwrap().is_some());
+}
+
+async fn find_by_email_returns_every_user_with_the_address_case_insensitively_oldest_first_once_each(
+    db: &Database,
+) {
+    let with_created_at = |mut u: NewUser, secs: i64| {
+        u.created_at = at(secs);
+        u
+    };
+    // Created newest first, so that insertion order is not the answer.
+    let ann = db
+        .create(with_created_at(
+            new_user(
+                user_id(1),
+                "ann",
+                &["ann@example.com", "other@example.org", "Ann@Example.COM"],
+            ),
+            -50,
+        ))
+        .await
+        .unwrap();
+    let carla = db
+        .create(with_created_at(
+            new_user(user_id(3), "carla", &["carla@example.com"]),
+            -200,
+        ))
+        .await
+        .unwrap();
+    let bob = db
+        .create(with_created_at(
+            new_user(user_id(2), "bob", &["bob@example.net", "ANN@EXAMPLE.COM"]),
+            -100,
+        ))
+        .await
+        .unwrap();
+
+    for typed in ["Ann@Example.com", "ann@example.com", "ANN@example.COM"] {
+        let found = db.find_by_email(&email(typed)).await.unwrap();
+        assert_eq!(
+            found,
+            vec![bob.clone(), ann.clone()],
+            "looked up as {typed:?}"
+        );
+    }
+    assert_eq!(
+        db.find_by_email(&email("Carla@example.com")).await.unwrap(),
+        vec![carla]
+    );
+    for unknown in ["nobody@example.com", "ann@example.co", "nn@example.com"] {
+        assert!(
+            db.find_by_email(&email(unknown)).await.unwrap().is_empty(),
+            "{unknown:?} found someone"
+        );
+    }
 }
 
 // -------------------------------------------------------------- challenges
@@ -843,6 +898,472 @@ async fn an_exhausted_or_expired_challenge_is_not_consumed(db: &Database) {
     );
 }
 
+/// The policy of the Unicat two-step flows: 5 tries, 15 minutes.
+fn unicat_policy() -> ChallengePolicy {
+    ChallengePolicy::unicat(900, 5)
+}
+
+/// A sign-up challenge for `username` at `address`.
+fn signup(id: ChallengeId, username: &str, address: &str, now: Timestamp) -> Challenge {
+    challenge(
+        id,
+        Purpose::Signup,
+        Subject::Signup {
+            username: Username::parse(username).unwrap(),
+            email: email(address),
+            password_hash: hash("$2b$04$signupsignupsignupsignuOHashOfTheStepOnePassword000"),
+        },
+        unicat_policy(),
+        now,
+    )
+}
+
+/// A reset-by-email challenge covering `users`.
+fn reset_by_email(id: ChallengeId, address: &str, users: &[UserId], now: Timestamp) -> Challenge {
+    challenge(
+        id,
+        Purpose::ResetPassword,
+        Subject::Accounts {
+            email: email(address),
+            users: users.to_vec(),
+        },
+        unicat_policy(),
+        now,
+    )
+}
+
+/// A reset-by-username challenge for `user`.
+fn reset_by_username(id: ChallengeId, user: UserId, now: Timestamp) -> Challenge {
+    challenge(
+        id,
+        Purpose::ResetPassword,
+        Subject::Account { user },
+        unicat_policy(),
+        now,
+    )
+}
+
+fn signup_lookup(validation_code: &str) -> CodeMac {
+    Challenge::lookup_mac(&mac_key(), Purpose::Signup, validation_code)
+}
+
+async fn a_challenge_is_found_by_its_lookup_mac_under_its_own_purpose_only(db: &Database) {
+    let mac = signup_lookup("vc");
+    let c = signup(challenge_id(1), "Carla", "carla@example.com", at(0)).with_lookup(mac);
+    let other_mac = signup_lookup("vc2");
+    let other = signup(challenge_id(2), "Dora", "dora@example.com", at(1)).with_lookup(other_mac);
+    let plain = signup(challenge_id(3), "Emil", "emil@example.com", at(2));
+    for x in [&c, &other, &plain] {
+        db.issue(x.clone(), Vec::new()).await.unwrap();
+    }
+
+    let found = db
+        .find_by_lookup(Purpose::Signup, mac)
+        .await
+        .unwrap()
+        .expect("found by its lookup MAC");
+    assert_eq!(found, c);
+    assert_eq!(found.lookup(), Some(&mac));
+    assert_eq!(found.code_mac().as_bytes(), c.code_mac().as_bytes());
+    assert_eq!(
+        db.find_by_lookup(Purpose::Signup, other_mac)
+            .await
+            .unwrap()
+            .map(|x| x.id()),
+        Some(challenge_id(2))
+    );
+
+    for purpose in [
+        Purpose::ResetPassword,
+        Purpose::ChangeEmail,
+        Purpose::ForgotPassword,
+    ] {
+        assert_eq!(
+            db.find_by_lookup(purpose, mac).await.unwrap(),
+            None,
+            "found under {}",
+            purpose.as_str()
+        );
+    }
+    let same_code_other_purpose = Challenge::lookup_mac(&mac_key(), Purpose::ResetPassword, "vc");
+    assert_eq!(
+        db.find_by_lookup(Purpose::ResetPassword, same_code_other_purpose)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        db.find_by_lookup(Purpose::Signup, signup_lookup("vd"))
+            .await
+            .unwrap(),
+        None
+    );
+    // A challenge without a lookup is never found, not even by its code's MAC.
+    assert_eq!(
+        db.find_by_lookup(Purpose::Signup, *plain.code_mac())
+            .await
+            .unwrap(),
+        None
+    );
+    let loaded = latest(db, Purpose::Signup, "email:emil@example.com").await;
+    assert_eq!(loaded, plain);
+    assert_eq!(loaded.lookup(), None);
+}
+
+async fn a_challenge_is_found_by_its_lookup_mac_in_any_state(db: &Database) {
+    let replaced = signup(challenge_id(1), "Carla", "carla@example.com", at(0))
+        .with_lookup(signup_lookup("first"));
+    db.issue(replaced.clone(), Vec::new()).await.unwrap();
+    db.record_failure(replaced.id(), at(1)).await.unwrap();
+    let newer = signup(challenge_id(2), "Carla", "carla@example.com", at(2))
+        .with_lookup(signup_lookup("second"));
+    db.issue(newer.clone(), Vec::new()).await.unwrap();
+
+    let found = db
+        .find_by_lookup(Purpose::Signup, signup_lookup("first"))
+        .await
+        .unwrap()
+        .expect("a superseded challenge is still found");
+    assert_eq!(found, replaced.with_failure(at(1)).unwrap().superseded());
+    assert_eq!(found.stored_state(), ChallengeState::Superseded);
+
+    let effect = ChallengeEffect::CreateUser(new_user(user_id(1), "Carla", &["carla@example.com"]));
+    assert_eq!(
+        db.consume(newer.id(), at(3), effect, Vec::new())
+            .await
+            .unwrap(),
+        ConsumeOutcome::Applied
+    );
+    let found = db
+        .find_by_lookup(Purpose::Signup, signup_lookup("second"))
+        .await
+        .unwrap()
+        .expect("a consumed challenge is still found");
+    assert_eq!(found.id(), newer.id());
+    assert_eq!(found.stored_state(), ChallengeState::Consumed);
+}
+
+async fn consuming_a_signup_with_create_user_creates_the_user_and_consumes_the_challenge(
+    db: &Database,
+) {
+    let c = signup(challenge_id(1), "Carla", "Carla@Example.com", at(0))
+        .with_lookup(signup_lookup("vc"));
+    db.issue(c.clone(), Vec::new()).await.unwrap();
+    let new = NewUser {
+        created_at: at(5),
+        ..new_user(
+            user_id(1),
+            "Carla",
+            &["Carla@Example.com", "carla@work.example"],
+        )
+    };
+    let expected = new.clone().into_user();
+    let mails = vec![code_mail("Carla@Example.com", "Welcome, Carla.", None)];
+    assert_eq!(
+        db.consume(c.id(), at(5), ChallengeEffect::CreateUser(new), mails)
+            .await
+            .unwrap(),
+        ConsumeOutcome::Applied
+    );
+
+    assert_eq!(db.get(user_id(1)).await.unwrap(), Some(expected.clone()));
+    assert_eq!(
+        db.find_by_username_ci("CARLA").await.unwrap(),
+        Some(expected.clone())
+    );
+    let emails: Vec<String> = db
+        .get(user_id(1))
+        .await
+        .unwrap()
+        .unwrap()
+        .emails
+        .iter()
+        .map(|e| e.as_str().to_owned())
+        .collect();
+    assert_eq!(emails, ["Carla@Example.com", "carla@work.example"]);
+    assert_eq!(
+        db.find_by_email(&email("carla@example.com")).await.unwrap(),
+        vec![expected.clone()]
+    );
+    assert_eq!(
+        db.find_by_email(&email("CARLA@work.example"))
+            .await
+            .unwrap(),
+        vec![expected]
+    );
+
+    assert_eq!(
+        latest(db, Purpose::Signup, "email:carla@example.com")
+            .await
+            .stored_state(),
+        ChallengeState::Consumed
+    );
+    assert_eq!(db.record_failure(c.id(), at(6)).await.unwrap(), None);
+    assert_eq!(db.outbox_pending().await.unwrap(), 1, "the mail was queued");
+
+    // The code is used: a second sign-up with it creates nothing.
+    let again = ChallengeEffect::CreateUser(new_user(user_id(2), "Dora", &["dora@example.com"]));
+    assert_eq!(
+        db.consume(c.id(), at(7), again, Vec::new()).await.unwrap(),
+        ConsumeOutcome::NotOpen
+    );
+    assert_eq!(db.get(user_id(2)).await.unwrap(), None);
+}
+
+async fn a_signup_whose_username_was_taken_meanwhile_creates_nothing_and_stays_open(db: &Database) {
+    let taken = create_user(db, 1, "carla").await;
+    let c =
+        signup(challenge_id(1), "CARLA", "new@example.org", at(0)).with_lookup(signup_lookup("vc"));
+    db.issue(c.clone(), Vec::new()).await.unwrap();
+    let effect = ChallengeEffect::CreateUser(new_user(
+        user_id(2),
+        "CARLA",
+        &["new@example.org", "second@example.org"],
+    ));
+    let mails = vec![code_mail("new@example.org", "Welcome.", None)];
+    assert_eq!(
+        db.consume(c.id(), at(1), effect, mails).await.unwrap(),
+        ConsumeOutcome::UsernameTaken
+    );
+
+    assert_eq!(db.get(user_id(2)).await.unwrap(), None);
+    assert_eq!(db.find_by_username_ci("Carla").await.unwrap(), Some(taken));
+    for address in ["new@example.org", "second@example.org"] {
+        assert!(
+            db.find_by_email(&email(address)).await.unwrap().is_empty(),
+            "{address} was stored"
+        );
+    }
+    assert_eq!(db.outbox_pending().await.unwrap(), 0, "the mail was queued");
+    let loaded = latest(db, Purpose::Signup, "email:new@example.org").await;
+    assert_eq!(loaded, c, "the challenge changed");
+    assert_eq!(loaded.stored_state(), ChallengeState::Open);
+    assert_eq!(db.record_failure(c.id(), at(2)).await.unwrap(), Some(1));
+
+    // Had the refused user's addresses been stored, they would now show up
+    // under an account that reuses its gid; the challenge is still usable.
+    let retry = ChallengeEffect::CreateUser(new_user(user_id(2), "carla2", &[]));
+    assert_eq!(
+        db.consume(c.id(), at(3), retry, Vec::new()).await.unwrap(),
+        ConsumeOutcome::Applied
+    );
+    let created = db.get(user_id(2)).await.unwrap().expect("carla2");
+    assert!(
+        created.emails.is_empty(),
+        "the refused user's emails were stored"
+    );
+}
+
+async fn of_eight_parallel_consumes_of_one_signup_exactly_one_creates_the_user(db: &Database) {
+    let c = signup(challenge_id(1), "Racer", "racer@example.com", at(0));
+    db.issue(c.clone(), Vec::new()).await.unwrap();
+    warm_up(db).await;
+    let mut tasks = JoinSet::new();
+    for i in 0..8u8 {
+        let db = db.clone();
+        let id = c.id();
+        tasks.spawn(async move {
+            let effect = ChallengeEffect::CreateUser(new_user(
+                user_id(10 + i),
+                "Racer",
+                &["racer@example.com"],
+            ));
+            let mails = vec![code_mail("racer@example.com", "Welcome.", None)];
+            db.consume(id, at(1), effect, mails).await
+        });
+    }
+    let mut applied = 0;
+    let mut not_open = 0;
+    while let Some(r) = tasks.join_next().await {
+        match r.unwrap().unwrap() {
+            ConsumeOutcome::Applied => applied += 1,
+            ConsumeOutcome::NotOpen => not_open += 1,
+            other => panic!("a losing consume answered {other:?}"),
+        }
+    }
+    assert_eq!((applied, not_open), (1, 7));
+    assert_eq!(
+        db.find_by_email(&email("racer@example.com"))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(db.find_by_username_ci("racer").await.unwrap().is_some());
+    assert_eq!(
+        db.outbox_pending().await.unwrap(),
+        1,
+        "only the winner's mail"
+    );
+}
+
+async fn a_reset_by_email_and_a_reset_by_username_of_a_covered_account_supersede_each_other(
+    db: &Database,
+) {
+    let (a, b) = (user_id(1), user_id(2));
+    let by_email = reset_by_email(challenge_id(1), "Shared@Example.com", &[a, b], at(0));
+    db.issue(by_email.clone(), Vec::new()).await.unwrap();
+    let by_name = reset_by_username(challenge_id(2), a, at(1));
+    db.issue(by_name.clone(), Vec::new()).await.unwrap();
+
+    assert_eq!(db.record_failure(by_email.id(), at(2)).await.unwrap(), None);
+    assert_eq!(
+        latest(db, Purpose::ResetPassword, "email:shared@example.com").await,
+        by_email.superseded()
+    );
+    assert_eq!(
+        latest(db, Purpose::ResetPassword, &account_key(a)).await,
+        by_name
+    );
+
+    // And the other way round.
+    let again = reset_by_email(challenge_id(3), "shared@example.com", &[b, a], at(3));
+    db.issue(again.clone(), Vec::new()).await.unwrap();
+    assert_eq!(db.record_failure(by_name.id(), at(4)).await.unwrap(), None);
+    assert_eq!(
+        latest(db, Purpose::ResetPassword, &account_key(a)).await,
+        again
+    );
+    assert_eq!(db.record_failure(again.id(), at(4)).await.unwrap(), Some(1));
+}
+
+async fn a_reset_by_email_is_superseded_by_a_reset_of_any_covered_account_only(db: &Database) {
+    let (a, b, c) = (user_id(1), user_id(2), user_id(3));
+    let by_email = reset_by_email(challenge_id(1), "shared@example.com", &[a, b], at(0));
+    db.issue(by_email.clone(), Vec::new()).await.unwrap();
+    // An account it does not cover, and another purpose of a covered one.
+    let strangers = reset_by_username(challenge_id(2), c, at(1));
+    let forgot_a = forgot(challenge_id(3), a, at(2));
+    let change_b = challenge(
+        challenge_id(4),
+        Purpose::ChangeEmail,
+        Subject::EmailChange {
+            user: b,
+            new_email: email("b.new@example.com"),
+        },
+        unicat_policy(),
+        at(3),
+    );
+    for x in [&strangers, &forgot_a, &change_b] {
+        db.issue(x.clone(), Vec::new()).await.unwrap();
+    }
+    assert_eq!(
+        db.record_failure(by_email.id(), at(4)).await.unwrap(),
+        Some(1),
+        "a forgotPassword challenge superseded a reset"
+    );
+    assert_eq!(
+        db.record_failure(forgot_a.id(), at(4)).await.unwrap(),
+        Some(1)
+    );
+
+    // A reset of the second covered account supersedes it too.
+    let by_name_b = reset_by_username(challenge_id(5), b, at(5));
+    db.issue(by_name_b, Vec::new()).await.unwrap();
+    assert_eq!(db.record_failure(by_email.id(), at(6)).await.unwrap(), None);
+    assert_eq!(
+        db.record_failure(strangers.id(), at(6)).await.unwrap(),
+        Some(1)
+    );
+}
+
+async fn a_reset_by_email_is_latest_under_its_address_and_under_each_covered_account(
+    db: &Database,
+) {
+    let (a, b) = (user_id(1), user_id(2));
+    let by_email = reset_by_email(challenge_id(1), "Shared@Example.com", &[a, b], at(0));
+    db.issue(by_email.clone(), Vec::new()).await.unwrap();
+    for key in [
+        "email:shared@example.com".to_owned(),
+        account_key(a),
+        account_key(b),
+    ] {
+        assert_eq!(
+            latest(db, Purpose::ResetPassword, &key).await,
+            by_email,
+            "under {key}"
+        );
+    }
+    assert!(db
+        .latest(Purpose::ForgotPassword, &account_key(b))
+        .await
+        .unwrap()
+        .is_none());
+    assert!(db
+        .latest(Purpose::ResetPassword, &account_key(user_id(3)))
+        .await
+        .unwrap()
+        .is_none());
+}
+
+async fn a_password_change_consumes_the_open_reset_by_email_covering_the_account_only(
+    db: &Database,
+) {
+    let ann = create_user(db, 1, "ann").await;
+    let bob = create_user(db, 2, "bob").await;
+    let carla = create_user(db, 3, "carla").await;
+    // Covers ann (not first) and carla; bob's own reset shares no key with it.
+    let covering_ann = reset_by_email(
+        challenge_id(1),
+        "Shared@Example.com",
+        &[carla.id, ann.id],
+        at(0),
+    );
+    let only_bob = reset_by_email(challenge_id(2), "bob@example.org", &[bob.id], at(1));
+    let forgot_ann = forgot(challenge_id(3), ann.id, at(2));
+    for c in [&covering_ann, &only_bob, &forgot_ann] {
+        db.issue(c.clone(), Vec::new()).await.unwrap();
+    }
+
+    let effect = ChallengeEffect::SetPassword {
+        user: ann.id,
+        hash: hash("$2b$04$theNewPasswordHash"),
+    };
+    assert_eq!(
+        db.consume(forgot_ann.id(), at(10), effect, Vec::new())
+            .await
+            .unwrap(),
+        ConsumeOutcome::Applied
+    );
+
+    assert_eq!(
+        db.record_failure(covering_ann.id(), at(11)).await.unwrap(),
+        None,
+        "the reset covering ann is still open"
+    );
+    for key in [
+        "email:shared@example.com".to_owned(),
+        account_key(ann.id),
+        account_key(carla.id),
+    ] {
+        assert_eq!(
+            latest(db, Purpose::ResetPassword, &key)
+                .await
+                .stored_state(),
+            ChallengeState::Consumed,
+            "under {key}"
+        );
+    }
+    assert_eq!(
+        latest(db, Purpose::ResetPassword, &account_key(bob.id))
+            .await
+            .stored_state(),
+        ChallengeState::Open
+    );
+    assert_eq!(
+        db.record_failure(only_bob.id(), at(11)).await.unwrap(),
+        Some(1),
+        "the reset covering only bob was closed"
+    );
+    for other in [bob, carla] {
+        assert_eq!(
+            db.get(other.id).await.unwrap().unwrap(),
+            other,
+            "another account changed"
+        );
+    }
+}
+
 // ------------------------------------------------------------ rate limiter
 
 const HOURLY_5: Limit = Limit {
@@ -1179,6 +1700,315 @@ async fn outbox_pending_counts_the_mail_still_to_send(db: &Database) {
     assert_eq!(db.outbox_pending().await.unwrap(), 2);
 }
 
+// ---------------------------------------------------------------- projects
+
+fn project_id(n: u8) -> ProjectId {
+    ProjectId::from_random_bytes([n; 16])
+}
+
+/// An active project with default settings.
+fn project(n: u8, name: &str, owner: UserId) -> Project {
+    Project {
+        id: project_id(n),
+        name: name.to_owned(),
+        icon: None,
+        owner,
+        status: ProjectStatus::Active,
+        timezone: "UTC".to_owned(),
+        languages: vec!["en".to_owned()],
+    }
+}
+
+/// A membership with default notifications and no rate limit.
+fn member(project: &Project, user: UserId, status: MembershipStatus, roles: &[Role]) -> Membership {
+    Membership {
+        project: project.id,
+        user,
+        status,
+        roles: roles.to_vec(),
+        notifications: Notifications::default(),
+        rate_limit_per_second: None,
+    }
+}
+
+fn owner_row(project: &Project) -> Membership {
+    member(
+        project,
+        project.owner,
+        MembershipStatus::Active,
+        &[Role::Owner],
+    )
+}
+
+fn view(project: &Project, own: &Membership, owner_row: Option<&Membership>) -> ProjectView {
+    ProjectView {
+        project: project.clone(),
+        own: own.clone(),
+        owner_row: owner_row.cloned(),
+    }
+}
+
+// `Database` is also a `UserRepository`, whose `create` would clash with
+// `ProjectRepository::create` were the trait in scope.
+async fn create_project(db: &Database, project: &Project, owner: &Membership) {
+    accountd_ports::ProjectRepository::create(db, project.clone(), owner.clone())
+        .await
+        .unwrap();
+}
+
+async fn save_membership(db: &Database, membership: &Membership) {
+    accountd_ports::ProjectRepository::save_membership(db, membership.clone())
+        .await
+        .unwrap();
+}
+
+async fn views_for(db: &Database, user: UserId) -> Vec<ProjectView> {
+    accountd_ports::ProjectRepository::views_for(db, user)
+        .await
+        .unwrap()
+}
+
+async fn a_created_project_round_trips_every_field_in_its_owners_view(db: &Database) {
+    let ann = create_user(db, 1, "ann").await;
+    let alpha = Project {
+        id: project_id(1),
+        name: "Alpha".to_owned(),
+        icon: Some("icons/alpha.png".to_owned()),
+        owner: ann.id,
+        status: ProjectStatus::Active,
+        timezone: "Europe/Berlin".to_owned(),
+        languages: vec!["de".to_owned(), "en".to_owned(), "fr".to_owned()],
+    };
+    let alpha_owner = Membership {
+        project: alpha.id,
+        user: ann.id,
+        status: MembershipStatus::Active,
+        roles: vec![Role::Owner, Role::Member],
+        notifications: Notifications {
+            email: Some(email("Ann.Notify@Example.com")),
+            events: vec!["comments".to_owned(), "releases".to_owned()],
+            frequency: "daily".to_owned(),
+        },
+        rate_limit_per_second: Some(25),
+    };
+    let beta = Project {
+        id: project_id(2),
+        name: "Beta".to_owned(),
+        icon: None,
+        owner: ann.id,
+        status: ProjectStatus::Deleted,
+        timezone: "America/New_York".to_owned(),
+        languages: Vec::new(),
+    };
+    let beta_owner = owner_row(&beta);
+    create_project(db, &alpha, &alpha_owner).await;
+    create_project(db, &beta, &beta_owner).await;
+
+    assert_eq!(
+        views_for(db, ann.id).await,
+        vec![
+            view(&alpha, &alpha_owner, None),
+            view(&beta, &beta_owner, None)
+        ]
+    );
+}
+
+async fn an_invited_member_sees_the_project_with_their_own_row_and_the_owners_row(db: &Database) {
+    let ann = create_user(db, 1, "ann").await;
+    let bob = create_user(db, 2, "bob").await;
+    let p = project(1, "Alpha", ann.id);
+    let owner = Membership {
+        notifications: Notifications {
+            email: Some(email("ann@example.com")),
+            ..Notifications::default()
+        },
+        rate_limit_per_second: Some(10),
+        ..owner_row(&p)
+    };
+    create_project(db, &p, &owner).await;
+    let invited = Membership {
+        notifications: Notifications {
+            email: Some(email("Bob@Example.org")),
+            events: vec!["mentions".to_owned()],
+            frequency: "weekly".to_owned(),
+        },
+        rate_limit_per_second: Some(3),
+        ..member(&p, bob.id, MembershipStatus::Invited, &[Role::Member])
+    };
+    save_membership(db, &invited).await;
+
+    assert_eq!(
+        views_for(db, bob.id).await,
+        vec![view(&p, &invited, Some(&owner))]
+    );
+    assert_eq!(views_for(db, ann.id).await, vec![view(&p, &owner, None)]);
+}
+
+async fn a_declined_membership_is_not_listed(db: &Database) {
+    let ann = create_user(db, 1, "ann").await;
+    let bob = create_user(db, 2, "bob").await;
+    let carla = create_user(db, 3, "carla").await;
+    let dora = create_user(db, 4, "dora").await;
+    let p = project(1, "Alpha", ann.id);
+    create_project(db, &p, &owner_row(&p)).await;
+    save_membership(
+        db,
+        &member(&p, bob.id, MembershipStatus::Invited, &[Role::Member]),
+    )
+    .await;
+    save_membership(
+        db,
+        &member(&p, bob.id, MembershipStatus::Declined, &[Role::Member]),
+    )
+    .await;
+    save_membership(
+        db,
+        &member(&p, carla.id, MembershipStatus::Declined, &[Role::Member]),
+    )
+    .await;
+
+    assert!(views_for(db, bob.id).await.is_empty());
+    assert!(views_for(db, carla.id).await.is_empty());
+    assert!(
+        views_for(db, dora.id).await.is_empty(),
+        "not a member at all"
+    );
+    assert_eq!(views_for(db, ann.id).await.len(), 1);
+}
+
+async fn saving_a_membership_replaces_the_row_of_the_same_project_and_user(db: &Database) {
+    let ann = create_user(db, 1, "ann").await;
+    let bob = create_user(db, 2, "bob").await;
+    let p = project(1, "Alpha", ann.id);
+    let owner = owner_row(&p);
+    create_project(db, &p, &owner).await;
+    let invited = member(&p, bob.id, MembershipStatus::Invited, &[Role::Member]);
+    save_membership(db, &invited).await;
+    let active = Membership {
+        status: MembershipStatus::Active,
+        notifications: Notifications {
+            email: Some(email("bob@example.org")),
+            events: vec!["all".to_owned()],
+            frequency: "daily".to_owned(),
+        },
+        rate_limit_per_second: Some(5),
+        ..invited.clone()
+    };
+    save_membership(db, &active).await;
+    assert_eq!(
+        views_for(db, bob.id).await,
+        vec![view(&p, &active, Some(&owner))]
+    );
+    // Set fields are cleared again, not kept.
+    save_membership(db, &invited).await;
+    assert_eq!(
+        views_for(db, bob.id).await,
+        vec![view(&p, &invited, Some(&owner))]
+    );
+    save_membership(db, &active).await;
+
+    // The owner's row is replaced the same way, and read afresh.
+    let owner_after = Membership {
+        notifications: Notifications {
+            email: Some(email("ann@example.net")),
+            events: vec!["releases".to_owned()],
+            frequency: "weekly".to_owned(),
+        },
+        rate_limit_per_second: Some(50),
+        ..owner
+    };
+    save_membership(db, &owner_after).await;
+    assert_eq!(
+        views_for(db, ann.id).await,
+        vec![view(&p, &owner_after, None)]
+    );
+    assert_eq!(
+        views_for(db, bob.id).await,
+        vec![view(&p, &active, Some(&owner_after))]
+    );
+}
+
+async fn of_eight_parallel_saves_of_one_membership_none_fails_and_one_row_is_kept(db: &Database) {
+    let ann = create_user(db, 1, "ann").await;
+    let bob = create_user(db, 2, "bob").await;
+    warm_up(db).await;
+    // Several rounds, each on its own project, so that a race shows up reliably.
+    for round in 0..4u8 {
+        let p = project(round + 1, &format!("Project {round}"), ann.id);
+        create_project(db, &p, &owner_row(&p)).await;
+        save_membership(
+            db,
+            &member(&p, bob.id, MembershipStatus::Invited, &[Role::Member]),
+        )
+        .await;
+        let mut tasks = JoinSet::new();
+        for i in 0..8u32 {
+            let db = db.clone();
+            let m = Membership {
+                rate_limit_per_second: Some(i),
+                ..member(&p, bob.id, MembershipStatus::Active, &[Role::Member])
+            };
+            tasks.spawn(
+                async move { accountd_ports::ProjectRepository::save_membership(&db, m).await },
+            );
+        }
+        while let Some(r) = tasks.join_next().await {
+            r.unwrap()
+                .unwrap_or_else(|e| panic!("round {round}: a save failed: {e:#}"));
+        }
+    }
+    let views = views_for(db, bob.id).await;
+    assert_eq!(views.len(), 4, "one row per project");
+    for v in views {
+        assert_eq!(v.own.status, MembershipStatus::Active);
+        assert!(v.own.rate_limit_per_second.is_some_and(|r| r < 8));
+    }
+}
+
+async fn views_are_ordered_by_project_name_then_gid(db: &Database) {
+    let ann = create_user(db, 1, "ann").await;
+    let bob = create_user(db, 2, "bob").await;
+    let carla = create_user(db, 3, "carla").await;
+    // Created, and numbered, in neither name nor gid order.
+    let gamma = project(1, "Gamma", ann.id);
+    let alpha = project(5, "Alpha", carla.id);
+    let bobs_beta = project(4, "Beta", bob.id);
+    let anns_beta = project(2, "Beta", ann.id);
+    let delta = project(3, "Delta", ann.id);
+    let epsilon = project(6, "Epsilon", carla.id);
+    for p in [&gamma, &alpha, &bobs_beta, &anns_beta, &delta, &epsilon] {
+        create_project(db, p, &owner_row(p)).await;
+    }
+    let in_gamma = member(&gamma, bob.id, MembershipStatus::Invited, &[Role::Member]);
+    let in_alpha = member(&alpha, bob.id, MembershipStatus::Active, &[Role::Member]);
+    let in_beta = member(
+        &anns_beta,
+        bob.id,
+        MembershipStatus::Invited,
+        &[Role::Member],
+    );
+    let in_delta = member(&delta, bob.id, MembershipStatus::Declined, &[Role::Member]);
+    for m in [&in_gamma, &in_alpha, &in_beta, &in_delta] {
+        save_membership(db, m).await;
+    }
+
+    assert_eq!(
+        views_for(db, bob.id).await,
+        vec![
+            view(&alpha, &in_alpha, Some(&owner_row(&alpha))),
+            view(&anns_beta, &in_beta, Some(&owner_row(&anns_beta))),
+            view(&bobs_beta, &owner_row(&bobs_beta), None),
+            view(&gamma, &in_gamma, Some(&owner_row(&gamma))),
+        ]
+    );
+    let anns: Vec<ProjectId> = views_for(db, ann.id)
+        .await
+        .iter()
+        .map(|v| v.project.id)
+        .collect();
+    assert_eq!(anns, [anns_beta.id, delta.id, gamma.id]);
+}
+
 // ----------------------------------------------------------------- runners
 
 /// Runs each contract as `sqlite::<name>` and `postgres::<name>`, each on a
@@ -1218,6 +2048,7 @@ contracts!(
     an_unknown_user_is_none,
     a_username_taken_in_another_case_is_refused_and_nothing_is_stored,
     of_eight_parallel_creates_of_one_name_exactly_one_succeeds,
+    find_by_email_returns_every_user_with_the_address_case_insensitively_oldest_first_once_each,
     an_issued_challenge_of_every_subject_kind_round_trips_through_latest,
     latest_is_none_when_nothing_was_issued_for_the_purpose_and_key,
     latest_reflects_failures_and_consumption,
@@ -1234,6 +2065,15 @@ contracts!(
     a_second_consume_returns_false_and_changes_nothing,
     of_eight_parallel_consumes_exactly_one_wins_and_the_version_moves_once,
     an_exhausted_or_expired_challenge_is_not_consumed,
+    a_challenge_is_found_by_its_lookup_mac_under_its_own_purpose_only,
+    a_challenge_is_found_by_its_lookup_mac_in_any_state,
+    consuming_a_signup_with_create_user_creates_the_user_and_consumes_the_challenge,
+    a_signup_whose_username_was_taken_meanwhile_creates_nothing_and_stays_open,
+    of_eight_parallel_consumes_of_one_signup_exactly_one_creates_the_user,
+    a_reset_by_email_and_a_reset_by_username_of_a_covered_account_supersede_each_other,
+    a_reset_by_email_is_superseded_by_a_reset_of_any_covered_account_only,
+    a_reset_by_email_is_latest_under_its_address_and_under_each_covered_account,
+    a_password_change_consumes_the_open_reset_by_email_covering_the_account_only,
     five_hits_an_hour_are_allowed_and_the_sixth_waits_for_the_oldest_to_leave,
     a_refused_hit_is_not_counted,
     hits_older_than_the_window_no_longer_count,
@@ -1249,6 +2089,12 @@ contracts!(
     a_dead_mail_loses_its_body_keeps_its_reason_and_is_never_claimed_again,
     two_dispatchers_claiming_at_once_never_get_the_same_mail,
     outbox_pending_counts_the_mail_still_to_send,
+    a_created_project_round_trips_every_field_in_its_owners_view,
+    an_invited_member_sees_the_project_with_their_own_row_and_the_owners_row,
+    a_declined_membership_is_not_listed,
+    saving_a_membership_replaces_the_row_of_the_same_project_and_user,
+    of_eight_parallel_saves_of_one_membership_none_fails_and_one_row_is_kept,
+    views_are_ordered_by_project_name_then_gid,
 );
 
 /// Whether a consume call won (applied its effect).

@@ -23,6 +23,7 @@ use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 use diesel::sqlite::SqliteConnection;
+use diesel::upsert::excluded;
 
 /// What consuming a challenge changes besides the challenge (storage form
 /// of `ChallengeEffect`).
@@ -259,14 +260,23 @@ macro_rules! impl_store {
 
             fn save_membership(&mut self, membership: &Membership) -> Result<(), DbError> {
                 let row = MembershipRow::from_membership(membership)?;
-                self.write_tx(|c| {
-                    diesel::delete(memberships::table.find((&row.project_id, &row.user_id)))
-                        .execute(c)?;
-                    diesel::insert_into(memberships::table)
-                        .values(&row)
-                        .execute(c)?;
-                    Ok(())
-                })
+                // One upsert: a delete then insert lets parallel saves of the
+                // same row fail on the primary key under PostgreSQL.
+                diesel::insert_into(memberships::table)
+                    .values(&row)
+                    .on_conflict((memberships::project_id, memberships::user_id))
+                    .do_update()
+                    .set((
+                        memberships::status.eq(excluded(memberships::status)),
+                        memberships::roles.eq(excluded(memberships::roles)),
+                        memberships::notify_email.eq(excluded(memberships::notify_email)),
+                        memberships::notify_events.eq(excluded(memberships::notify_events)),
+                        memberships::notify_frequency.eq(excluded(memberships::notify_frequency)),
+                        memberships::rate_limit_per_second
+                            .eq(excluded(memberships::rate_limit_per_second)),
+                    ))
+                    .execute(self)?;
+                Ok(())
             }
 
             fn project_views(&mut self, user_id: &str) -> Result<Vec<ProjectView>, DbError> {
