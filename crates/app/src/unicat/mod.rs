@@ -5,6 +5,8 @@
 mod reset;
 mod session;
 mod signup;
+#[cfg(test)]
+mod test_support;
 
 pub use reset::{PasswordReset, ResetError, ResetRequestError, ResetRequested};
 pub use session::{AuthError, LoginError, Session, Sessions};
@@ -102,9 +104,14 @@ impl Invalid {
                 suggestions: Some(suggestions),
                 ..Self::new(field, Reason::PasswordWeak, detail)
             },
+            // `password_weak` always carries `suggestions` (spec 2.1); a
+            // rule failure has no estimator hints, so the list is empty.
             PasswordRejection::TooShort { .. }
             | PasswordRejection::ContainsUsername
-            | PasswordRejection::ContainsEmail => Self::new(field, Reason::PasswordWeak, detail),
+            | PasswordRejection::ContainsEmail => Self {
+                suggestions: Some(Vec::new()),
+                ..Self::new(field, Reason::PasswordWeak, detail)
+            },
         }
     }
 

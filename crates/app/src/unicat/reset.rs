@@ -356,3 +356,7 @@ impl PasswordReset {
         ))
     }
 }
+
+#[cfg(test)]
+#[path = "reset_tests.rs"]
+mod tests;

@@ -147,3 +147,7 @@ impl Sessions {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "session_tests.rs"]
+mod tests;

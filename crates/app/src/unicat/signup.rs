@@ -315,3 +315,7 @@ impl Signup {
         ))
     }
 }
+
+#[cfg(test)]
+#[path = "signup_tests.rs"]
+mod tests;

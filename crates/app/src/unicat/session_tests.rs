@@ -1,0 +1,377 @@
+//! Unit tests of login, token authentication and session opening, with
+//! every port mocked.
+
+use super::*;
+use crate::unicat::test_support::*;
+use accountd_domain::UserStatus;
+use accountd_ports::TokenClaims;
+
+fn sessions(m: Mocks) -> Sessions {
+    m.build().1
+}
+
+/// Ann's stored hash.
+fn ann_hash() -> Option<accountd_domain::PasswordHash> {
+    ann().password_hash
+}
+
+/// One case-insensitive lookup of `name`, answering `found`.
+fn by_name(mut m: Mocks, name: &'static str, found: Option<User>) -> Mocks {
+    m.users
+        .expect_find_by_username_ci()
+        .withf(move |n| n == name)
+        .times(1)
+        .return_once(move |_| Ok(found));
+    m
+}
+
+/// One verification of `password` against `against`, answering `ok`.
+fn verified(
+    mut m: Mocks,
+    password: &'static str,
+    against: Option<accountd_domain::PasswordHash>,
+    ok: bool,
+) -> Mocks {
+    m.hasher
+        .expect_verify()
+        .withf(move |c, h| c == password && *h == against)
+        .times(1)
+        .returning(move |_, _| Ok(ok));
+    m
+}
+
+async fn login(m: Mocks, username: &str, password: &str) -> Result<Session, LoginError> {
+    sessions(m).login(username, password).await
+}
+
+// --------------------------------------------------------------------- login
+
+#[tokio::test]
+async fn an_unknown_username_is_checked_against_the_dummy_hash_and_is_unknown_user() {
+    let m = verified(
+        by_name(Mocks::new().at(t(0)), "ghost", None),
+        STRONG,
+        None,
+        false,
+    )
+    .no_session();
+
+    let r = login(m, "ghost", STRONG).await;
+
+    assert!(matches!(r, Err(LoginError::UnknownUser)), "{r:?}");
+}
+
+#[tokio::test]
+async fn an_unknown_username_is_refused_even_if_the_dummy_check_said_yes() {
+    let m = verified(
+        by_name(Mocks::new().at(t(0)), "ghost", None),
+        STRONG,
+        None,
+        true,
+    )
+    .no_session();
+
+    let r = login(m, "ghost", STRONG).await;
+
+    assert!(matches!(r, Err(LoginError::UnknownUser)), "{r:?}");
+}
+
+#[tokio::test]
+async fn a_username_in_the_wrong_case_is_unknown_user_after_one_dummy_check() {
+    // "ann" finds "Ann" case-insensitively, but login is case-sensitive:
+    // the real hash is never tried, the dummy one is.
+    let m = verified(
+        by_name(Mocks::new().at(t(0)), "ann", Some(ann())),
+        STRONG,
+        None,
+        false,
+    )
+    .no_session();
+
+    let r = login(m, "ann", STRONG).await;
+
+    assert!(matches!(r, Err(LoginError::UnknownUser)), "{r:?}");
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_unknown_user() {
+    let m = verified(
+        by_name(Mocks::new().at(t(0)), "Ann", Some(ann())),
+        "not the password",
+        ann_hash(),
+        false,
+    )
+    .no_session();
+
+    let r = login(m, "Ann", "not the password").await;
+
+    assert!(matches!(r, Err(LoginError::UnknownUser)), "{r:?}");
+}
+
+#[tokio::test]
+async fn an_invited_or_deleted_user_is_unknown_user_even_with_the_right_password() {
+    for status in [UserStatus::Invited, UserStatus::Deleted] {
+        let inactive = User { status, ..ann() };
+        // The stored hash is not tried: only the dummy one.
+        let m = verified(
+            by_name(Mocks::new().at(t(0)), "Ann", Some(inactive)),
+            STRONG,
+            None,
+            false,
+        )
+        .no_session();
+
+        let r = login(m, "Ann", STRONG).await;
+
+        assert!(
+            matches!(r, Err(LoginError::UnknownUser)),
+            "{status:?}: {r:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_right_password_opens_a_session_at_the_users_credential_version() {
+    let m = verified(
+        by_name(Mocks::new().at(t(0)), "Ann", Some(ann())),
+        STRONG,
+        ann_hash(),
+        true,
+    )
+    .session_for(user_id(1), 3, t(0));
+
+    let session = login(m, "Ann", STRONG).await.unwrap();
+
+    assert_eq!(session.user, ann());
+    assert_eq!(session.token, TOKEN);
+    assert_eq!(session.projects, vec![project_of(user_id(1))]);
+}
+
+#[tokio::test]
+async fn an_overloaded_hasher_is_overloaded_with_its_retry_time() {
+    let mut m = by_name(Mocks::new().at(t(0)), "Ann", Some(ann())).no_session();
+    m.hasher.expect_verify().times(1).returning(|_, _| {
+        Err(accountd_ports::HashError::Overloaded {
+            retry_after_seconds: 5,
+        })
+    });
+
+    let r = login(m, "Ann", STRONG).await;
+
+    assert!(
+        matches!(
+            r,
+            Err(LoginError::Overloaded {
+                retry_after_seconds: 5
+            })
+        ),
+        "{r:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_hasher_failure_is_unexpected() {
+    let mut m = by_name(Mocks::new().at(t(0)), "Ann", Some(ann())).no_session();
+    m.hasher.expect_verify().times(1).returning(|_, _| {
+        Err(accountd_ports::HashError::Unexpected(anyhow::anyhow!(
+            "pool gone"
+        )))
+    });
+
+    let r = login(m, "Ann", STRONG).await;
+
+    assert!(matches!(r, Err(LoginError::Unexpected(_))), "{r:?}");
+}
+
+#[tokio::test]
+async fn a_database_outage_during_login_is_unavailable_and_no_hash_is_checked() {
+    let mut m = Mocks::new().at(t(0)).no_session();
+    m.users
+        .expect_find_by_username_ci()
+        .times(1)
+        .returning(|_| Err(unavailable()));
+    m.hasher.expect_verify().never();
+
+    let r = login(m, "Ann", STRONG).await;
+
+    assert!(matches!(r, Err(LoginError::Unavailable(_))), "{r:?}");
+}
+
+#[tokio::test]
+async fn a_token_that_cannot_be_signed_fails_the_login_as_unexpected() {
+    let mut m = verified(
+        by_name(Mocks::new().at(t(0)), "Ann", Some(ann())),
+        STRONG,
+        ann_hash(),
+        true,
+    );
+    m.tokens
+        .expect_issue()
+        .times(1)
+        .returning(|_, _, _| Err(TokenError::Unexpected(anyhow::anyhow!("no key"))));
+    m.projects.expect_views_for().never();
+
+    let r = login(m, "Ann", STRONG).await;
+
+    assert!(matches!(r, Err(LoginError::Unexpected(_))), "{r:?}");
+}
+
+// -------------------------------------------------------------- authenticate
+
+/// The token service verifies "tok" at t(0), answering `claims`.
+fn token_says(mut m: Mocks, claims: Result<TokenClaims, TokenError>) -> Mocks {
+    m.tokens
+        .expect_verify()
+        .withf(|tok, now| tok == "tok" && *now == t(0))
+        .times(1)
+        .return_once(move |_, _| claims);
+    m
+}
+
+fn claims(version: i64) -> TokenClaims {
+    TokenClaims {
+        user: user_id(1),
+        version,
+    }
+}
+
+/// One load of Ann's account, answering `found`.
+fn ann_loaded(mut m: Mocks, found: Option<User>) -> Mocks {
+    m.users
+        .expect_get()
+        .withf(|id| *id == user_id(1))
+        .times(1)
+        .return_once(move |_| Ok(found));
+    m
+}
+
+#[tokio::test]
+async fn an_invalid_or_expired_token_is_denied_without_a_lookup() {
+    for e in [TokenError::Invalid, TokenError::Expired] {
+        let mut m = token_says(Mocks::new().at(t(0)), Err(e));
+        m.users.expect_get().never();
+
+        let r = sessions(m).authenticate("tok").await;
+
+        assert!(matches!(r, Err(AuthError::Denied)), "{r:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_token_service_failure_is_unexpected() {
+    let mut m = token_says(
+        Mocks::new().at(t(0)),
+        Err(TokenError::Unexpected(anyhow::anyhow!("bad key"))),
+    );
+    m.users.expect_get().never();
+
+    let r = sessions(m).authenticate("tok").await;
+
+    assert!(matches!(r, Err(AuthError::Unexpected(_))), "{r:?}");
+}
+
+#[tokio::test]
+async fn a_token_of_a_user_who_no_longer_exists_is_denied() {
+    let m = ann_loaded(token_says(Mocks::new().at(t(0)), Ok(claims(3))), None);
+
+    let r = sessions(m).authenticate("tok").await;
+
+    assert!(matches!(r, Err(AuthError::Denied)), "{r:?}");
+}
+
+#[tokio::test]
+async fn a_token_issued_before_a_password_change_is_denied() {
+    // Ann is at version 3; the token says 2.
+    let m = ann_loaded(
+        token_says(Mocks::new().at(t(0)), Ok(claims(2))),
+        Some(ann()),
+    );
+
+    let r = sessions(m).authenticate("tok").await;
+
+    assert!(matches!(r, Err(AuthError::Denied)), "{r:?}");
+}
+
+#[tokio::test]
+async fn a_token_of_an_inactive_user_is_denied() {
+    for status in [UserStatus::Invited, UserStatus::Deleted] {
+        let inactive = User { status, ..ann() };
+        let m = ann_loaded(
+            token_says(Mocks::new().at(t(0)), Ok(claims(3))),
+            Some(inactive),
+        );
+
+        let r = sessions(m).authenticate("tok").await;
+
+        assert!(matches!(r, Err(AuthError::Denied)), "{status:?}: {r:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_token_at_the_users_current_version_authenticates_the_user() {
+    let m = ann_loaded(
+        token_says(Mocks::new().at(t(0)), Ok(claims(3))),
+        Some(ann()),
+    );
+
+    let user = sessions(m).authenticate("tok").await.unwrap();
+
+    assert_eq!(user, ann());
+}
+
+#[tokio::test]
+async fn a_database_outage_while_authenticating_is_unavailable() {
+    let mut m = token_says(Mocks::new().at(t(0)), Ok(claims(3)));
+    m.users
+        .expect_get()
+        .times(1)
+        .returning(|_| Err(unavailable()));
+
+    let r = sessions(m).authenticate("tok").await;
+
+    assert!(matches!(r, Err(AuthError::Unavailable(_))), "{r:?}");
+}
+
+// ---------------------------------------------------------------------- open
+
+#[tokio::test]
+async fn opening_a_session_issues_a_token_at_the_users_version_and_loads_the_projects() {
+    let m = Mocks::new().at(t(5)).session_for(user_id(1), 3, t(5));
+
+    let session = sessions(m).open(ann()).await.unwrap();
+
+    assert_eq!(session.user, ann());
+    assert_eq!(session.token, TOKEN);
+    assert_eq!(session.projects, vec![project_of(user_id(1))]);
+}
+
+#[tokio::test]
+async fn a_token_that_cannot_be_signed_is_an_unexpected_store_error_and_no_projects_load() {
+    let mut m = Mocks::new().at(t(5));
+    m.tokens
+        .expect_issue()
+        .times(1)
+        .returning(|_, _, _| Err(TokenError::Unexpected(anyhow::anyhow!("no key"))));
+    m.projects.expect_views_for().never();
+
+    let r = sessions(m).open(ann()).await;
+
+    assert!(matches!(r, Err(StoreError::Unexpected(_))), "{r:?}");
+}
+
+#[tokio::test]
+async fn a_database_outage_while_loading_the_projects_is_unavailable() {
+    let mut m = Mocks::new().at(t(5));
+    m.tokens
+        .expect_issue()
+        .times(1)
+        .returning(|_, _, _| Ok(TOKEN.to_owned()));
+    m.projects
+        .expect_views_for()
+        .times(1)
+        .returning(|_| Err(unavailable()));
+
+    let r = sessions(m).open(ann()).await;
+
+    assert!(matches!(r, Err(StoreError::Unavailable(_))), "{r:?}");
+}
