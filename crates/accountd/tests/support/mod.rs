@@ -120,6 +120,8 @@ impl Lines {
 pub struct Setup {
     pub database_url: String,
     pub env: Vec<(String, String)>,
+    /// Variables of the defaults that are not set at all (see [`Setup::unset`]).
+    pub unset: Vec<String>,
 }
 
 impl Setup {
@@ -129,13 +131,23 @@ impl Setup {
         Self {
             database_url: db.url.clone(),
             env: Vec::new(),
+            unset: Vec::new(),
         }
     }
 
     /// Sets (or replaces) one variable.
     pub fn env(mut self, key: &str, value: &str) -> Self {
         self.env.retain(|(k, _)| k != key);
+        self.unset.retain(|k| k != key);
         self.env.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Leaves `key` unset (e.g. `ACCOUNTD_SECRET`, to run on the secret
+    /// generated in the data directory).
+    pub fn unset(mut self, key: &str) -> Self {
+        self.env.retain(|(k, _)| k != key);
+        self.unset.push(key.to_owned());
         self
     }
 
@@ -154,6 +166,9 @@ impl Setup {
             .env("ACCOUNTD_LOG", "info");
         for (k, v) in &self.env {
             cmd.env(k, v);
+        }
+        for k in &self.unset {
+            cmd.env_remove(k);
         }
         cmd
     }
@@ -300,6 +315,29 @@ impl Server {
 
     pub fn get(&self, path: &str) -> Reply {
         Reply::from(self.http.get(self.url(path)).send().expect("GET"))
+    }
+
+    /// GETs `path` with extra request headers.
+    pub fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
+        let mut req = self.http.get(self.url(path));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        Reply::from(req.send().expect("GET"))
+    }
+
+    /// POSTs `body` as JSON with extra request headers.
+    pub fn post_json_with(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut req = self.http.post(self.url(path)).json(body);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        Reply::from(req.send().expect("POST"))
     }
 
     pub fn post_json(&self, path: &str, body: &serde_json::Value) -> Reply {
@@ -497,6 +535,31 @@ impl Mail {
         lines[0].to_owned()
     }
 
+    /// The Unicat verification code: the one line of the text body that
+    /// is exactly six Crockford base32 characters (digits and upper-case
+    /// letters without I, L, O, U) once trimmed. Panics when there is not
+    /// exactly one such line.
+    pub fn unicat_code(&self) -> String {
+        let lines: Vec<&str> = self
+            .text
+            .lines()
+            .map(str::trim)
+            .filter(|l| is_crockford_code(l))
+            .collect();
+        assert_eq!(
+            lines.len(),
+            1,
+            "exactly one Crockford code line in:\n{}",
+            self.text
+        );
+        lines[0].to_owned()
+    }
+
+    /// The Unicat sign-up code mail.
+    pub fn is_signup_mail(&self) -> bool {
+        self.subject == "Your verification code"
+    }
+
     pub fn is_code_mail(&self) -> bool {
         self.subject == "Your password reset code"
     }
@@ -504,6 +567,13 @@ impl Mail {
     pub fn is_change_notice(&self) -> bool {
         self.subject == "Your password was changed"
     }
+}
+
+/// Whether `text` is six characters of the Crockford base32 alphabet
+/// (digits and upper-case letters without I, L, O, U).
+pub fn is_crockford_code(text: &str) -> bool {
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    text.len() == 6 && text.bytes().all(|b| ALPHABET.contains(&b))
 }
 
 fn decode_quoted_printable(text: &str) -> String {
@@ -683,6 +753,12 @@ impl SmtpCapture {
     /// The first message satisfying `which`, waiting up to `timeout`.
     pub fn wait_for(&self, timeout: Duration, which: impl Fn(&Mail) -> bool) -> Mail {
         self.wait_for_n(1, timeout, which).remove(0)
+    }
+
+    /// The Unicat code of the first sign-up mail to `to` (waiting [`MAIL_WAIT`]).
+    pub fn signup_code_for(&self, to: &str) -> String {
+        self.wait_for(MAIL_WAIT, |m| m.is_signup_mail() && m.is_to(to))
+            .unicat_code()
     }
 
     /// The code of the first code mail to `to` (waiting [`MAIL_WAIT`]).
