@@ -83,10 +83,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         signup: unicat.signup,
         reset: unicat.reset,
         sessions: unicat.sessions,
-        unicat: UnicatInfo {
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            languages: config.languages.clone(),
-        },
+        unicat: UnicatInfo::new(env!("CARGO_PKG_VERSION").to_owned(), &config.languages),
         health: Arc::new(db.clone()),
         settings: HttpSettings {
             max_body_bytes: config.max_body_bytes,

@@ -43,8 +43,28 @@ pub struct HttpSettings {
 pub struct UnicatInfo {
     /// `cc.version`: the server version string.
     pub version: String,
-    /// `cc.languages`: ISO 639-1 code and English name, in display order.
-    pub languages: Vec<(String, String)>,
+    /// `cc.languages`, serialized once: every session payload copies it.
+    languages: Arc<serde_json::value::RawValue>,
+}
+
+impl UnicatInfo {
+    /// `languages`: ISO 639-1 code and English name, in display order.
+    pub fn new(version: String, languages: &[(String, String)]) -> Self {
+        let map: serde_json::Map<String, serde_json::Value> = languages
+            .iter()
+            .map(|(code, name)| (code.clone(), serde_json::Value::String(name.clone())))
+            .collect();
+        // Serializing a map of strings cannot fail.
+        let languages = serde_json::value::to_raw_value(&map).unwrap_or_default();
+        Self {
+            version,
+            languages: Arc::from(languages),
+        }
+    }
+
+    pub(crate) fn languages_json(&self) -> &serde_json::value::RawValue {
+        &self.languages
+    }
 }
 
 /// Everything the handlers need, shared by every worker.

@@ -45,11 +45,11 @@ pub(crate) fn unicat_services(
 }
 
 pub(crate) fn unicat_info() -> UnicatInfo {
-    UnicatInfo {
-        version: "0.1.0".to_owned(),
-        languages: vec![
+    UnicatInfo::new(
+        "0.1.0".to_owned(),
+        &[
             ("en".to_owned(), "English".to_owned()),
             ("nl".to_owned(), "Dutch".to_owned()),
         ],
-    }
+    )
 }

@@ -283,10 +283,9 @@ macro_rules! impl_store {
                 let own: Vec<(MembershipRow, ProjectRow)> = memberships::table
                     .inner_join(projects::table)
                     .filter(memberships::user_id.eq(user_id))
-                    .filter(memberships::status.eq_any([
-                        MembershipStatus::Active.as_str(),
-                        MembershipStatus::Invited.as_str(),
-                    ]))
+                    // Active or invited. Not `eq_any`: diesel cannot cache a
+                    // statement with an IN list, and this runs on every init.
+                    .filter(memberships::status.ne(MembershipStatus::Declined.as_str()))
                     .order((projects::name.asc(), projects::id.asc()))
                     .select((MembershipRow::as_select(), ProjectRow::as_select()))
                     .load(self)?;

@@ -10,10 +10,25 @@ use serde_json::{json, Map, Value};
 /// `WWW-Authenticate` of every 401 (the SDK drops its token on it).
 pub(crate) const REALM: &str = "Bearer realm=\"JWT access to Unicat.\"";
 
+#[derive(serde::Serialize)]
+struct Success<R, D> {
+    success: bool,
+    result: R,
+    data: D,
+}
+
 /// 200 `{"success": true, "result": …, "data": …}`, with a fresh token in
 /// `Authorization` (raw, no `Bearer `) when given.
-pub(crate) fn success(result: Value, data: Value, token: Option<&str>) -> HttpResponse {
-    let mut r = HttpResponse::Ok().json(json!({"success": true, "result": result, "data": data}));
+pub(crate) fn success<R: serde::Serialize, D: serde::Serialize>(
+    result: R,
+    data: D,
+    token: Option<&str>,
+) -> HttpResponse {
+    let mut r = HttpResponse::Ok().json(Success {
+        success: true,
+        result,
+        data,
+    });
     if let Some(v) = token.and_then(|t| HeaderValue::from_str(t).ok()) {
         r.headers_mut().insert(AUTHORIZATION, v);
     }

@@ -46,9 +46,27 @@ fn member(m: &Membership) -> Value {
     })
 }
 
+/// The `data` of a session payload. `cc.languages` is serialized once at
+/// start and copied in as is.
+#[derive(serde::Serialize)]
+pub(crate) struct SessionData<'a> {
+    #[serde(rename = "cc.users")]
+    users: Map<String, Value>,
+    #[serde(rename = "cc.projects")]
+    projects: Map<String, Value>,
+    #[serde(rename = "cc.projects_members")]
+    members: Vec<Value>,
+    #[serde(rename = "cc.languages")]
+    languages: &'a serde_json::value::RawValue,
+}
+
 /// `(result, data)` of the session payload; `with_version` adds
 /// `cc.version` and `cc.cursor` (login, init).
-pub(crate) fn session(state: &HttpState, s: &Session, with_version: bool) -> (Value, Value) {
+pub(crate) fn session<'a>(
+    state: &'a HttpState,
+    s: &Session,
+    with_version: bool,
+) -> (Value, SessionData<'a>) {
     let mut user_projects = Map::new();
     let mut projects = Map::new();
     let mut members = Vec::new();
@@ -74,17 +92,11 @@ pub(crate) fn session(state: &HttpState, s: &Session, with_version: bool) -> (Va
     }
     let mut users = Map::new();
     users.insert(s.user.id.to_string(), user_complete(&s.user));
-    let languages: Map<String, Value> = state
-        .unicat
-        .languages
-        .iter()
-        .map(|(code, name)| (code.clone(), json!(name)))
-        .collect();
-    let data = json!({
-        "cc.users": users,
-        "cc.projects": projects,
-        "cc.projects_members": members,
-        "cc.languages": languages,
-    });
+    let data = SessionData {
+        users,
+        projects,
+        members,
+        languages: state.unicat.languages_json(),
+    };
     (Value::Object(result), data)
 }
