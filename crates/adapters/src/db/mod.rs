@@ -177,6 +177,9 @@ impl Database {
                 Pool::builder()
                     .max_size(size.max(1))
                     .min_idle(Some(0))
+                    // diesel notices broken connections itself; a validation
+                    // query on every checkout would double the round trips.
+                    .test_on_check_out(false)
                     .connection_timeout(checkout_timeout)
                     .build_unchecked(ConnectionManager::new(u)),
             ),
@@ -191,6 +194,9 @@ impl Database {
                     Pool::builder()
                         .max_size(size.max(1))
                         .min_idle(Some(0))
+                        // diesel notices broken connections itself; a validation
+                        // query on every checkout would double the round trips.
+                        .test_on_check_out(false)
                         .connection_timeout(checkout_timeout)
                         .connection_customizer(Box::new(SqlitePragmas))
                         .build_unchecked(ConnectionManager::new(path.to_string_lossy())),

@@ -185,11 +185,13 @@ macro_rules! impl_store {
             }
 
             fn user_by_id(&mut self, id: &str) -> Result<Option<User>, DbError> {
+                // A key lookup: load, not `first`, whose bound LIMIT makes
+                // SQLite recompile the statement on every call.
                 let row: Option<UserRow> = users::table
                     .find(id)
                     .select(UserRow::as_select())
-                    .first(self)
-                    .optional()?;
+                    .load(self)?
+                    .pop();
                 self.hydrate_user(row)
             }
 
@@ -197,8 +199,8 @@ macro_rules! impl_store {
                 let row: Option<UserRow> = users::table
                     .filter(users::username_key.eq(key))
                     .select(UserRow::as_select())
-                    .first(self)
-                    .optional()?;
+                    .load(self)?
+                    .pop();
                 self.hydrate_user(row)
             }
 
