@@ -10,6 +10,7 @@ use accountd_ports::{HashError, PasswordHasher};
 use async_trait::async_trait;
 use crossbeam_channel::{bounded, Sender, TrySendError};
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::sync::oneshot;
 
@@ -31,6 +32,7 @@ enum Job {
 pub struct BcryptPool {
     jobs: Sender<Job>,
     dummy: Arc<String>,
+    computed: Arc<AtomicU64>,
 }
 
 impl fmt::Debug for BcryptPool {
@@ -48,17 +50,26 @@ impl BcryptPool {
     pub fn start(workers: usize, queue: usize, cost: u32) -> Result<Self, bcrypt::BcryptError> {
         let dummy = bcrypt::hash("accountd dummy password for unknown users", cost)?;
         let (tx, rx) = bounded::<Job>(queue.max(1));
+        let computed = Arc::new(AtomicU64::new(0));
         for i in 0..workers.max(1) {
             let rx = rx.clone();
+            let counter = Arc::clone(&computed);
             std::thread::Builder::new()
                 .name(format!("bcrypt-{i}"))
                 .spawn(move || {
+                    lower_priority();
                     for job in rx {
+                        // A request that was cancelled (its client left) no
+                        // longer waits for the answer: skip its hash.
                         match job {
+                            Job::Hash { reply, .. } if reply.is_closed() => {}
+                            Job::Verify { reply, .. } if reply.is_closed() => {}
                             Job::Hash { plain, reply } => {
+                                counter.fetch_add(1, Ordering::Relaxed);
                                 let _ = reply.send(bcrypt::hash(plain, cost));
                             }
                             Job::Verify { plain, hash, reply } => {
+                                counter.fetch_add(1, Ordering::Relaxed);
                                 let _ = reply.send(bcrypt::verify(plain, &hash));
                             }
                         }
@@ -69,7 +80,13 @@ impl BcryptPool {
         Ok(Self {
             jobs: tx,
             dummy: Arc::new(dummy),
+            computed,
         })
+    }
+
+    /// Hashes and verifications computed so far (for metrics).
+    pub fn computed(&self) -> u64 {
+        self.computed.load(Ordering::Relaxed)
     }
 
     /// Jobs waiting for a thread (for metrics).
@@ -86,6 +103,27 @@ impl BcryptPool {
                 HashError::Unexpected(anyhow::anyhow!("the bcrypt pool has stopped"))
             }
         })
+    }
+}
+
+/// Runs the calling thread under `SCHED_IDLE`: it uses every idle cycle,
+/// but any other work (the HTTP workers) preempts it, so cheap requests stay
+/// fast while the pool is saturated. Best effort: where the policy cannot be
+/// set, the thread keeps the normal one.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        use thread_priority::unix::{
+            set_thread_priority_and_policy, thread_native_id, NormalThreadSchedulePolicy,
+            ThreadSchedulePolicy,
+        };
+        if let Err(e) = set_thread_priority_and_policy(
+            thread_native_id(),
+            thread_priority::ThreadPriority::Min,
+            ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle),
+        ) {
+            tracing::warn!(error = ?e, "bcrypt threads keep the normal scheduling policy");
+        }
     }
 }
 
@@ -149,6 +187,30 @@ mod tests {
             .verify("accountd dummy password for unknown users", None)
             .await
             .unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_job_whose_caller_gave_up_is_never_computed() {
+        // One worker, busy with a slow first job; a second job is queued and
+        // its caller gives up at once; a third job is awaited. The worker
+        // computes the first and third only.
+        let pool = BcryptPool::start(1, 8, 12).unwrap();
+        let p = pw("x");
+        let first = tokio::spawn({
+            let pool = pool.clone();
+            let p = p.clone();
+            async move { pool.hash(&p).await }
+        });
+        // Wait until the worker has started the first job.
+        while pool.computed() == 0 {
+            tokio::task::yield_now().await;
+        }
+        let abandoned = pool.hash(&p);
+        // Polled once (queued), then dropped while the first job runs.
+        let _ = tokio::time::timeout(std::time::Duration::from_millis(1), abandoned).await;
+        first.await.unwrap().unwrap();
+        pool.hash(&p).await.unwrap();
+        assert_eq!(pool.computed(), 2);
     }
 
     #[tokio::test]
