@@ -94,7 +94,7 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-        let result = runtime.block_on(run(cli));
+    let result = runtime.block_on(run(cli));
     // In-flight requests were drained (up to 30 s) before `run` returned;
     // never wait without bound for leftover blocking work after that.
     runtime.shutdown_timeout(std::time::Duration::from_secs(5));

@@ -168,7 +168,12 @@ pub fn unicat(config: &Config, ports: Ports, db: &Database, secret: &ServerSecre
         &config.jwt_audience,
         config.jwt_ttl_seconds,
     ));
-    let sessions = Sessions::new(ports.clone(), tokens, Arc::new(db.clone()));
+    let sessions = Sessions::new(
+        ports.clone(),
+        tokens,
+        Arc::new(db.clone()),
+        Arc::new(db.clone()),
+    );
     let settings = UnicatSettings {
         code_ttl_seconds: config.code_ttl_seconds,
         max_failures: config.unicat_code_attempts,

@@ -1314,6 +1314,50 @@ fn a_wrong_password_and_an_unknown_user_get_the_same_403(db: &TestDb) {
 }
 on_both_backends!(a_wrong_password_and_an_unknown_user_get_the_same_403);
 
+fn repeated_wrong_passwords_soft_lock_the_name_while_forgot_password_keeps_working(db: &TestDb) {
+    let setup = Setup::new(db);
+    setup.add_user("Kai", &["kai@example.com"]);
+    let server = setup.start();
+
+    // Three wrong passwords are free; the fourth starts a lock of 1 s.
+    for _ in 0..4 {
+        assert_reply(
+            &login(&server, "Kai", "wrong password, entirely"),
+            403,
+            UNKNOWN_USER,
+        );
+    }
+    let locked = login(&server, "Kai", PASSWORD);
+    assert_reply(
+        &locked,
+        429,
+        r#"{"success":false,"result":{"code":429,"message":"Too many requests","info":{"retry_after":1}},"data":{}}"#,
+    );
+    assert_eq!(locked.header("retry-after").as_deref(), Some("1"));
+    assert_eq!(locked.header("authorization"), None);
+
+    // The forgotPassword routes keep working while the login is locked.
+    assert_eq!(server.send_email("Kai").status, 200);
+
+    // Once the lock has lapsed the right password opens a session and
+    // clears the count: the next wrong password is an ordinary 403.
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_session(
+        &login(&server, "Kai", PASSWORD),
+        "Kai",
+        "kai@example.com",
+        true,
+    );
+    assert_reply(&login(&server, "Kai", "wrong again"), 403, UNKNOWN_USER);
+    assert_session(
+        &login(&server, "Kai", PASSWORD),
+        "Kai",
+        "kai@example.com",
+        true,
+    );
+}
+on_both_backends!(repeated_wrong_passwords_soft_lock_the_name_while_forgot_password_keeps_working);
+
 // ---- Concurrency ----
 
 fn parallel_signups_create_one_account_and_parallel_wrong_codes_count_five(db: &TestDb) {

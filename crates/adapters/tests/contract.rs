@@ -21,6 +21,7 @@ use accountd_domain::{
     Timestamp, User, UserId, UserStatus, Username,
 };
 use accountd_ports::ConsumeOutcome;
+use accountd_ports::LoginThrottle;
 use accountd_ports::{
     ChallengeRepository, CreateUserError, Limit, OutboxRepository, QueuedMail, RateDecision,
     RateLimiter, UserRepository,
@@ -2042,7 +2043,58 @@ macro_rules! contracts {
     };
 }
 
+async fn login_failures_are_recorded_per_key_listed_since_a_time_and_cleared(db: &Database) {
+    for i in 0..3 {
+        LoginThrottle::record(db, "login-fail:ann:v1", at(i))
+            .await
+            .unwrap();
+    }
+    LoginThrottle::record(db, "login-fail:bob:v1", at(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        LoginThrottle::failures(db, "login-fail:ann:v1", at(-1))
+            .await
+            .unwrap(),
+        vec![at(0), at(1), at(2)]
+    );
+    assert_eq!(
+        LoginThrottle::failures(db, "login-fail:ann:v1", at(0))
+            .await
+            .unwrap(),
+        vec![at(1), at(2)],
+        "only failures after `since`"
+    );
+    assert!(LoginThrottle::failures(db, "login-fail:ann:v2", at(-1))
+        .await
+        .unwrap()
+        .is_empty());
+    LoginThrottle::clear(db, "login-fail:ann:v1").await.unwrap();
+    assert!(LoginThrottle::failures(db, "login-fail:ann:v1", at(-1))
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        LoginThrottle::failures(db, "login-fail:bob:v1", at(-1))
+            .await
+            .unwrap(),
+        vec![at(1)],
+        "clearing one key leaves the others"
+    );
+    // A failure more than a day after the first prunes it.
+    LoginThrottle::record(db, "login-fail:bob:v1", at(90_000))
+        .await
+        .unwrap();
+    assert_eq!(
+        LoginThrottle::failures(db, "login-fail:bob:v1", at(-1))
+            .await
+            .unwrap(),
+        vec![at(90_000)]
+    );
+}
+
 contracts!(
+    login_failures_are_recorded_per_key_listed_since_a_time_and_cleared,
     a_created_user_round_trips_every_field_by_id_and_by_username,
     a_username_is_found_case_insensitively_beyond_ascii,
     an_unknown_user_is_none,

@@ -16,6 +16,7 @@ mod challenge;
 mod code;
 mod email;
 mod ids;
+mod lockout;
 mod mail;
 mod password;
 mod project;
@@ -31,6 +32,7 @@ pub use challenge::{
 pub use code::{validation_code_text, CodeFormat, CodeMac, OneTimeCode};
 pub use email::{Email, EmailError};
 pub use ids::{ChallengeId, UserId};
+pub use lockout::{login_locked_until, FREE_LOGIN_FAILURES, MAX_LOGIN_DELAY_SECONDS};
 pub use mail::OutgoingMail;
 pub use password::{Password, PasswordHash, PasswordPolicy, PasswordRejection, MAX_PASSWORD_BYTES};
 pub use project::{

@@ -31,7 +31,12 @@ pub(crate) fn unicat_services(
     projects: Arc<dyn ProjectRepository>,
 ) -> UnicatServices {
     let key = MacKey::from_bytes([7; 32]);
-    let sessions = Sessions::new(ports.clone(), tokens, projects);
+    // A throttle that has seen no failure: the soft lock is the app's to test.
+    let mut throttle = accountd_ports::MockLoginThrottle::new();
+    throttle.expect_failures().returning(|_, _| Ok(Vec::new()));
+    throttle.expect_record().returning(|_, _| Ok(()));
+    throttle.expect_clear().returning(|_| Ok(()));
+    let sessions = Sessions::new(ports.clone(), tokens, projects, Arc::new(throttle));
     UnicatServices {
         signup: Signup::new(
             ports.clone(),

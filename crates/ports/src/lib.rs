@@ -183,6 +183,19 @@ pub trait RateLimiter: Send + Sync {
     ) -> Result<RateDecision, StoreError>;
 }
 
+/// Failed logins per key (the login soft lock), kept in the database so the
+/// lock holds across instances.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait LoginThrottle: Send + Sync {
+    /// The failures recorded under `key` after `since`, oldest first.
+    async fn failures(&self, key: &str, since: Timestamp) -> Result<Vec<Timestamp>, StoreError>;
+    /// Records one failure under `key` at `now`.
+    async fn record(&self, key: &str, now: Timestamp) -> Result<(), StoreError>;
+    /// Forgets every failure under `key` (a successful login).
+    async fn clear(&self, key: &str) -> Result<(), StoreError>;
+}
+
 /// A message claimed from the outbox for delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueuedMail {
@@ -355,6 +368,7 @@ mod tests {
             MockHealthCheck::new(),
             MockTokenService::new(),
             MockProjectRepository::new(),
+            MockLoginThrottle::new(),
         );
     }
 

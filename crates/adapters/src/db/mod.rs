@@ -13,8 +13,9 @@ use accountd_domain::{
     Project, ProjectView, Purpose, Timestamp, User, UserId,
 };
 use accountd_ports::{
-    ChallengeRepository, ConsumeOutcome, CreateUserError, HealthCheck, Limit, OutboxRepository,
-    ProjectRepository, QueuedMail, RateDecision, RateLimiter, StoreError, UserRepository,
+    ChallengeRepository, ConsumeOutcome, CreateUserError, HealthCheck, Limit, LoginThrottle,
+    OutboxRepository, ProjectRepository, QueuedMail, RateDecision, RateLimiter, StoreError,
+    UserRepository,
 };
 use async_trait::async_trait;
 use diesel::connection::SimpleConnection;
@@ -452,6 +453,29 @@ impl RateLimiter for Database {
         let limits = limits.to_vec();
         self.run(move |s| s.rate_hit(&key, &limits, now.as_millis()))
             .await
+    }
+}
+
+#[async_trait]
+impl LoginThrottle for Database {
+    async fn failures(&self, key: &str, since: Timestamp) -> Result<Vec<Timestamp>, StoreError> {
+        let key = key.to_owned();
+        let at = self
+            .run(move |s| s.events_since(&key, since.as_millis()))
+            .await?;
+        Ok(at.into_iter().map(Timestamp::from_millis).collect())
+    }
+
+    async fn record(&self, key: &str, now: Timestamp) -> Result<(), StoreError> {
+        let key = key.to_owned();
+        // Failures older than a day no longer count (see Sessions::login).
+        self.run(move |s| s.record_event(&key, now.as_millis(), 86_400_000))
+            .await
+    }
+
+    async fn clear(&self, key: &str) -> Result<(), StoreError> {
+        let key = key.to_owned();
+        self.run(move |s| s.clear_events(&key)).await
     }
 }
 

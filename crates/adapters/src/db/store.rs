@@ -77,6 +77,9 @@ pub(crate) trait Store {
         mails: &[OutgoingMail],
     ) -> Result<bool, DbError>;
     fn rate_hit(&mut self, key: &str, limits: &[Limit], now: i64) -> Result<RateDecision, DbError>;
+    fn events_since(&mut self, key: &str, since: i64) -> Result<Vec<i64>, DbError>;
+    fn record_event(&mut self, key: &str, now: i64, keep_ms: i64) -> Result<(), DbError>;
+    fn clear_events(&mut self, key: &str) -> Result<(), DbError>;
     fn outbox_claim(
         &mut self,
         owner: &str,
@@ -515,6 +518,36 @@ macro_rules! impl_store {
                         .execute(c)?;
                     Ok(RateDecision::Allowed)
                 })
+            }
+
+            fn events_since(&mut self, key: &str, since: i64) -> Result<Vec<i64>, DbError> {
+                Ok(rate_events::table
+                    .filter(rate_events::key.eq(key))
+                    .filter(rate_events::at.gt(since))
+                    .order(rate_events::at.asc())
+                    .select(rate_events::at)
+                    .load(self)?)
+            }
+
+            fn record_event(&mut self, key: &str, now: i64, keep_ms: i64) -> Result<(), DbError> {
+                self.write_tx(|c| {
+                    diesel::delete(
+                        rate_events::table
+                            .filter(rate_events::key.eq(key))
+                            .filter(rate_events::at.le(now - keep_ms)),
+                    )
+                    .execute(c)?;
+                    diesel::insert_into(rate_events::table)
+                        .values((rate_events::key.eq(key), rate_events::at.eq(now)))
+                        .execute(c)?;
+                    Ok(())
+                })
+            }
+
+            fn clear_events(&mut self, key: &str) -> Result<(), DbError> {
+                diesel::delete(rate_events::table.filter(rate_events::key.eq(key)))
+                    .execute(self)?;
+                Ok(())
             }
 
             fn outbox_claim(

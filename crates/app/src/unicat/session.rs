@@ -2,7 +2,9 @@
 
 use crate::Ports;
 use accountd_domain::{ProjectView, User};
-use accountd_ports::{HashError, ProjectRepository, StoreError, TokenError, TokenService};
+use accountd_ports::{
+    HashError, LoginThrottle, ProjectRepository, StoreError, TokenError, TokenService,
+};
 use std::fmt;
 use std::sync::Arc;
 
@@ -23,6 +25,13 @@ pub enum LoginError {
     /// Wrong username or wrong password (one answer for both).
     #[error("unknown user")]
     UnknownUser,
+    /// Too many wrong passwords in a row for this name: try again later
+    /// (the password was not checked).
+    #[error("soft-locked")]
+    Locked {
+        /// Seconds to wait.
+        retry_after_seconds: i64,
+    },
     /// The hash pool's queue is full.
     #[error("overloaded")]
     Overloaded {
@@ -59,6 +68,7 @@ pub struct Sessions {
     ports: Ports,
     tokens: Arc<dyn TokenService>,
     projects: Arc<dyn ProjectRepository>,
+    throttle: Arc<dyn LoginThrottle>,
 }
 
 impl fmt::Debug for Sessions {
@@ -73,11 +83,13 @@ impl Sessions {
         ports: Ports,
         tokens: Arc<dyn TokenService>,
         projects: Arc<dyn ProjectRepository>,
+        throttle: Arc<dyn LoginThrottle>,
     ) -> Self {
         Self {
             ports,
             tokens,
             projects,
+            throttle,
         }
     }
 
@@ -98,15 +110,41 @@ impl Sessions {
 
     /// `login`: the active user with exactly this username (case-sensitive)
     /// and password. An unknown username is checked against a dummy hash, so
-    /// both failures take the same time and give the same answer.
+    /// both failures take the same time and give the same answer. Repeated
+    /// failures soft-lock the name (see `login_locked_until`): while locked,
+    /// no password is checked and the answer is `Locked`.
     #[tracing::instrument(skip_all, fields(route = "unicat.login"))]
     pub async fn login(&self, username: &str, password: &str) -> Result<Session, LoginError> {
+        let now = self.ports.clock.now();
         let user = self
             .ports
             .users
             .find_by_username_ci(username)
             .await?
             .filter(|u| u.is_active() && u.username_str() == username);
+        // Failures count per typed name and credential version: an unknown
+        // name locks like a known one, and any password change starts a new
+        // count. Failures older than a day no longer count.
+        let key = format!(
+            "login-fail:{}:v{}",
+            accountd_domain::Username::key_of(username),
+            user.as_ref().map_or(0, |u| u.credential_version)
+        );
+        let failures = self
+            .throttle
+            .failures(&key, now.plus_seconds(-86_400))
+            .await?;
+        let count = u32::try_from(failures.len()).unwrap_or(u32::MAX);
+        if let Some(until) = failures
+            .last()
+            .and_then(|last| accountd_domain::login_locked_until(count, *last))
+            .filter(|until| *until > now)
+        {
+            tracing::info!("login refused: soft lock");
+            return Err(LoginError::Locked {
+                retry_after_seconds: now.seconds_until_ceil(until),
+            });
+        }
         let hash = user.as_ref().and_then(|u| u.password_hash.clone());
         let ok = self
             .ports
@@ -123,10 +161,14 @@ impl Sessions {
             })?;
         match user {
             Some(user) if ok => {
+                if !failures.is_empty() {
+                    self.throttle.clear(&key).await?;
+                }
                 tracing::info!(user.gid = %user.id, "login");
                 Ok(self.open(user).await?)
             }
             _ => {
+                self.throttle.record(&key, now).await?;
                 tracing::info!("login refused");
                 Err(LoginError::UnknownUser)
             }

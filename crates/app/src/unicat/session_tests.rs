@@ -3,8 +3,8 @@
 
 use super::*;
 use crate::unicat::test_support::*;
-use accountd_domain::UserStatus;
-use accountd_ports::TokenClaims;
+use accountd_domain::{Timestamp, UserStatus};
+use accountd_ports::{MockLoginThrottle, TokenClaims};
 
 fn sessions(m: Mocks) -> Sessions {
     m.build().1
@@ -374,4 +374,151 @@ async fn a_database_outage_while_loading_the_projects_is_unavailable() {
     let r = sessions(m).open(ann()).await;
 
     assert!(matches!(r, Err(StoreError::Unavailable(_))), "{r:?}");
+}
+
+// ----------------------------------------------------------------- soft lock
+
+/// A throttle that has seen `failures` (at these times) under `key`.
+fn throttle_with(key: &'static str, failures: Vec<Timestamp>) -> MockLoginThrottle {
+    let mut throttle = MockLoginThrottle::new();
+    throttle
+        .expect_failures()
+        .withf(move |k, since| k == key && *since == t(0).plus_seconds(-86_400))
+        .times(1)
+        .return_once(move |_, _| Ok(failures));
+    throttle
+}
+
+#[tokio::test]
+async fn three_wrong_passwords_in_a_row_do_not_lock_and_a_fourth_is_counted() {
+    let mut m = verified(
+        by_name(Mocks::new().at(t(0)), "Ann", Some(ann())),
+        "nope",
+        ann_hash(),
+        false,
+    )
+    .no_session();
+    m.throttle = throttle_with("login-fail:ann:v3", vec![t(-30), t(-20), t(-10)]);
+    m.throttle
+        .expect_record()
+        .withf(|k, at| k == "login-fail:ann:v3" && *at == t(0))
+        .times(1)
+        .returning(|_, _| Ok(()));
+
+    let r = login(m, "Ann", "nope").await;
+
+    assert!(matches!(r, Err(LoginError::UnknownUser)), "{r:?}");
+}
+
+#[tokio::test]
+async fn after_four_failures_the_name_is_locked_and_no_password_is_checked() {
+    let mut m = by_name(Mocks::new().at(t(0)), "Ann", Some(ann())).no_session();
+    // Four failures, the last 300 ms ago: locked for 1 s after it.
+    m.throttle = throttle_with(
+        "login-fail:ann:v3",
+        vec![t(-40), t(-30), t(-20), t(0).plus_millis(-300)],
+    );
+    m.throttle.expect_record().never();
+    m.hasher.expect_verify().never();
+
+    let r = login(m, "Ann", STRONG).await;
+
+    assert!(
+        matches!(
+            r,
+            Err(LoginError::Locked {
+                retry_after_seconds: 1
+            })
+        ),
+        "{r:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_lock_doubles_with_each_failure_and_lapses() {
+    // Six failures: locked 4 s after the last one.
+    let six = vec![t(-60), t(-50), t(-40), t(-30), t(-20), t(-3)];
+    let mut m = by_name(Mocks::new().at(t(0)), "Ann", Some(ann())).no_session();
+    m.throttle = throttle_with("login-fail:ann:v3", six);
+    m.hasher.expect_verify().never();
+    let r = login(m, "Ann", STRONG).await;
+    assert!(
+        matches!(
+            r,
+            Err(LoginError::Locked {
+                retry_after_seconds: 1
+            })
+        ),
+        "{r:?}"
+    );
+
+    // The same six, the last 5 s ago: the lock has lapsed, the right
+    // password opens a session and clears the count.
+    let lapsed = vec![t(-60), t(-50), t(-40), t(-30), t(-20), t(-5)];
+    let mut m = verified(
+        by_name(Mocks::new().at(t(0)), "Ann", Some(ann())),
+        STRONG,
+        ann_hash(),
+        true,
+    )
+    .session_for(user_id(1), 3, t(0));
+    m.throttle = throttle_with("login-fail:ann:v3", lapsed);
+    m.throttle
+        .expect_clear()
+        .withf(|k| k == "login-fail:ann:v3")
+        .times(1)
+        .returning(|_| Ok(()));
+    assert!(login(m, "Ann", STRONG).await.is_ok());
+}
+
+#[tokio::test]
+async fn an_unknown_name_is_counted_and_locked_like_a_known_one() {
+    let mut m = verified(
+        by_name(Mocks::new().at(t(0)), "Nobody", None),
+        "guess",
+        None,
+        false,
+    )
+    .no_session();
+    m.throttle = throttle_with("login-fail:nobody:v0", vec![]);
+    m.throttle
+        .expect_record()
+        .withf(|k, _| k == "login-fail:nobody:v0")
+        .times(1)
+        .returning(|_, _| Ok(()));
+    assert!(matches!(
+        login(m, "Nobody", "guess").await,
+        Err(LoginError::UnknownUser)
+    ));
+
+    let mut m = by_name(Mocks::new().at(t(0)), "Nobody", None).no_session();
+    m.throttle = throttle_with(
+        "login-fail:nobody:v0",
+        vec![t(-4), t(-3), t(-2), t(0).plus_millis(-500)],
+    );
+    m.hasher.expect_verify().never();
+    assert!(matches!(
+        login(m, "Nobody", "guess").await,
+        Err(LoginError::Locked { .. })
+    ));
+}
+
+#[tokio::test]
+async fn a_password_change_starts_a_new_count_through_the_credential_version() {
+    // Ann at version 4 (after a reset): the failures under v3 are not asked for.
+    let reset = User {
+        credential_version: 4,
+        ..ann()
+    };
+    let mut m = verified(
+        by_name(Mocks::new().at(t(0)), "Ann", Some(reset)),
+        STRONG,
+        ann_hash(),
+        true,
+    )
+    .session_for(user_id(1), 4, t(0));
+    m.throttle = throttle_with("login-fail:ann:v4", vec![]);
+    m.throttle.expect_clear().never();
+
+    assert!(login(m, "Ann", STRONG).await.is_ok());
 }

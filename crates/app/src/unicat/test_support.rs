@@ -14,8 +14,9 @@ use accountd_domain::{
     Username,
 };
 use accountd_ports::{
-    Limit, MockChallengeRepository, MockClock, MockPasswordHasher, MockProjectRepository,
-    MockRandom, MockRateLimiter, MockTokenService, MockUserRepository, RateDecision, StoreError,
+    Limit, MockChallengeRepository, MockClock, MockLoginThrottle, MockPasswordHasher,
+    MockProjectRepository, MockRandom, MockRateLimiter, MockTokenService, MockUserRepository,
+    RateDecision, StoreError,
 };
 use std::sync::Arc;
 
@@ -216,6 +217,17 @@ pub(crate) struct Mocks {
     pub random: MockRandom,
     pub tokens: MockTokenService,
     pub projects: MockProjectRepository,
+    pub throttle: MockLoginThrottle,
+}
+
+/// A login throttle that has seen no failure and accepts any call; the
+/// soft-lock tests replace it with one of their own.
+pub(crate) fn quiet_throttle() -> MockLoginThrottle {
+    let mut t = MockLoginThrottle::new();
+    t.expect_failures().returning(|_, _| Ok(Vec::new()));
+    t.expect_record().returning(|_, _| Ok(()));
+    t.expect_clear().returning(|_| Ok(()));
+    t
 }
 
 impl Mocks {
@@ -229,6 +241,7 @@ impl Mocks {
             random: MockRandom::new(),
             tokens: MockTokenService::new(),
             projects: MockProjectRepository::new(),
+            throttle: quiet_throttle(),
         }
     }
 
@@ -361,6 +374,7 @@ impl Mocks {
             ports.clone(),
             Arc::new(self.tokens),
             Arc::new(self.projects),
+            Arc::new(self.throttle),
         );
         (ports, sessions)
     }

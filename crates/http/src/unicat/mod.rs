@@ -110,6 +110,9 @@ fn map_login(state: &HttpState, r: Result<Session, LoginError>) -> HttpResponse 
     match r {
         Ok(s) => session(state, &s, true),
         Err(LoginError::UnknownUser) => envelope::unknown_user(),
+        Err(LoginError::Locked {
+            retry_after_seconds,
+        }) => envelope::too_many_requests(retry_after_seconds),
         Err(LoginError::Overloaded {
             retry_after_seconds,
         }) => envelope::overloaded(retry_after_seconds),
