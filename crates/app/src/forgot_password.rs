@@ -237,7 +237,7 @@ impl ForgotPassword {
                     // Do the same kind of database work as a real send, under
                     // the same limits: otherwise only real accounts would ever
                     // get a 429, which tells them apart.
-                    let key = format!("decoy:{}", accountd_domain::Username::key_of(username));
+                    let key = format!("decoy:{}", accountd_domain::Username::typed_key(username));
                     self.limit(&key, &account_limits, now).await?;
                     return Ok(());
                 }

@@ -343,7 +343,7 @@ async fn with_enumeration_protection_an_unknown_user_is_told_sent_but_no_code_is
     let m = ip_allowed()
         .user(None)
         .hit(
-            "decoy:ann".to_owned(),
+            format!("decoy:{}", accountd_domain::Username::typed_key("ann")),
             account_limits(),
             t(0),
             RateDecision::Allowed,
@@ -360,7 +360,7 @@ async fn with_enumeration_protection_a_user_without_addresses_is_told_sent_but_n
     let m = ip_allowed()
         .user(Some(ann_with(UserStatus::Active, &[])))
         .hit(
-            "decoy:ann".to_owned(),
+            format!("decoy:{}", accountd_domain::Username::typed_key("ann")),
             account_limits(),
             t(0),
             RateDecision::Allowed,
@@ -379,7 +379,7 @@ async fn with_enumeration_protection_an_unknown_user_is_rate_limited_like_a_real
     let m = ip_allowed()
         .user(None)
         .hit(
-            "decoy:ann".to_owned(),
+            format!("decoy:{}", accountd_domain::Username::typed_key("ann")),
             account_limits(),
             t(0),
             RateDecision::Limited {

@@ -64,6 +64,18 @@ impl Username {
     pub fn key_of(text: &str) -> String {
         text.to_lowercase()
     }
+
+    /// A fixed-length digest (SHA-256, hex) of the case-folded typed text,
+    /// for keys stored about names that may not exist: any length of input
+    /// fits an index, and no typed text (sometimes a password typed into
+    /// the wrong field) is stored in clear.
+    pub fn typed_key(text: &str) -> String {
+        use sha2::{Digest, Sha256};
+        Sha256::digest(Self::key_of(text).as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
 }
 
 impl fmt::Display for Username {
@@ -116,6 +128,14 @@ mod tests {
             Username::parse(&"ü".repeat(65)),
             Err(UsernameError::TooLong { max: 64 })
         );
+    }
+
+    #[test]
+    fn a_typed_key_is_a_case_folded_fixed_length_digest() {
+        assert_eq!(Username::typed_key("Ann"), Username::typed_key("aNN"));
+        assert_ne!(Username::typed_key("ann"), Username::typed_key("anne"));
+        assert_eq!(Username::typed_key(&"x".repeat(10_000)).len(), 64);
+        assert!(!Username::typed_key("ann").contains("ann"));
     }
 
     #[test]

@@ -218,7 +218,7 @@ impl PasswordReset {
         if !self.settings.enumeration_protection {
             return Err(ResetRequestError::NotFound);
         }
-        let key = format!("challenges:decoy:{}", Username::key_of(typed));
+        let key = format!("challenges:decoy:{}", Username::typed_key(typed));
         limit(&self.ports, &key, &issuance_limits(&self.settings), now).await?;
         let drawn = draw(&self.ports, &self.mac_key, Purpose::ResetPassword)
             .map_err(ResetRequestError::Unexpected)?;

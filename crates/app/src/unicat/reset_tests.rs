@@ -365,7 +365,7 @@ async fn an_address_over_its_code_limit_gets_too_many_requests_and_nothing_is_is
 async fn with_enumeration_protection_an_unknown_username_gets_a_decoy_echoing_the_typed_name() {
     let m = account_hit(
         by_name(step1(), "Ghost", None),
-        "decoy:ghost",
+        &decoy_key("ghost"),
         RateDecision::Allowed,
     )
     .draws()
@@ -392,7 +392,7 @@ async fn with_enumeration_protection_an_unmatched_username_of_any_kind_gets_a_de
     for (typed, found) in cases {
         let m = account_hit(
             by_name(step1(), typed, found),
-            "decoy:ann",
+            &decoy_key("ann"),
             RateDecision::Allowed,
         )
         .draws()
@@ -408,7 +408,7 @@ async fn with_enumeration_protection_an_unmatched_username_of_any_kind_gets_a_de
 async fn with_enumeration_protection_an_unknown_email_gets_a_decoy_naming_nobody() {
     let m = account_hit(
         by_address(step1(), "nobody@example.com", Vec::new()),
-        "decoy:nobody@example.com",
+        &decoy_key("nobody@example.com"),
         RateDecision::Allowed,
     )
     .draws()
@@ -424,7 +424,7 @@ async fn with_enumeration_protection_an_unknown_email_gets_a_decoy_naming_nobody
 async fn with_enumeration_protection_a_decoy_is_rate_limited_like_a_real_account() {
     let m = nothing_issued(account_hit(
         by_name(step1(), "Ghost", None),
-        "decoy:ghost",
+        &decoy_key("ghost"),
         RateDecision::Limited {
             retry_after_seconds: 600,
         },
@@ -984,4 +984,8 @@ async fn a_database_outage_while_loading_a_covered_account_is_unavailable() {
     let r = complete(m, "Ann", STRONG, CODE).await;
 
     assert!(matches!(r, Err(ResetError::Unavailable(_))), "{r:?}");
+}
+
+fn decoy_key(typed: &str) -> String {
+    format!("decoy:{}", accountd_domain::Username::typed_key(typed))
 }

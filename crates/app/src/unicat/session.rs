@@ -127,7 +127,7 @@ impl Sessions {
         // count. Failures older than a day no longer count.
         let key = format!(
             "login-fail:{}:v{}",
-            accountd_domain::Username::key_of(username),
+            accountd_domain::Username::typed_key(username),
             user.as_ref().map_or(0, |u| u.credential_version)
         );
         let failures = self

@@ -379,7 +379,8 @@ async fn a_database_outage_while_loading_the_projects_is_unavailable() {
 // ----------------------------------------------------------------- soft lock
 
 /// A throttle that has seen `failures` (at these times) under `key`.
-fn throttle_with(key: &'static str, failures: Vec<Timestamp>) -> MockLoginThrottle {
+fn throttle_with(key: &str, failures: Vec<Timestamp>) -> MockLoginThrottle {
+    let key = key.to_owned();
     let mut throttle = MockLoginThrottle::new();
     throttle
         .expect_failures()
@@ -398,10 +399,10 @@ async fn three_wrong_passwords_in_a_row_do_not_lock_and_a_fourth_is_counted() {
         false,
     )
     .no_session();
-    m.throttle = throttle_with("login-fail:ann:v3", vec![t(-30), t(-20), t(-10)]);
+    m.throttle = throttle_with(&fail_key("ann", 3), vec![t(-30), t(-20), t(-10)]);
     m.throttle
         .expect_record()
-        .withf(|k, at| k == "login-fail:ann:v3" && *at == t(0))
+        .withf(|k, at| k == &fail_key("ann", 3) && *at == t(0))
         .times(1)
         .returning(|_, _| Ok(()));
 
@@ -415,7 +416,7 @@ async fn after_four_failures_the_name_is_locked_and_no_password_is_checked() {
     let mut m = by_name(Mocks::new().at(t(0)), "Ann", Some(ann())).no_session();
     // Four failures, the last 300 ms ago: locked for 1 s after it.
     m.throttle = throttle_with(
-        "login-fail:ann:v3",
+        &fail_key("ann", 3),
         vec![t(-40), t(-30), t(-20), t(0).plus_millis(-300)],
     );
     m.throttle.expect_record().never();
@@ -439,7 +440,7 @@ async fn the_lock_doubles_with_each_failure_and_lapses() {
     // Six failures: locked 4 s after the last one.
     let six = vec![t(-60), t(-50), t(-40), t(-30), t(-20), t(-3)];
     let mut m = by_name(Mocks::new().at(t(0)), "Ann", Some(ann())).no_session();
-    m.throttle = throttle_with("login-fail:ann:v3", six);
+    m.throttle = throttle_with(&fail_key("ann", 3), six);
     m.hasher.expect_verify().never();
     let r = login(m, "Ann", STRONG).await;
     assert!(
@@ -462,10 +463,10 @@ async fn the_lock_doubles_with_each_failure_and_lapses() {
         true,
     )
     .session_for(user_id(1), 3, t(0));
-    m.throttle = throttle_with("login-fail:ann:v3", lapsed);
+    m.throttle = throttle_with(&fail_key("ann", 3), lapsed);
     m.throttle
         .expect_clear()
-        .withf(|k| k == "login-fail:ann:v3")
+        .withf(|k| k == &fail_key("ann", 3))
         .times(1)
         .returning(|_| Ok(()));
     assert!(login(m, "Ann", STRONG).await.is_ok());
@@ -480,10 +481,10 @@ async fn an_unknown_name_is_counted_and_locked_like_a_known_one() {
         false,
     )
     .no_session();
-    m.throttle = throttle_with("login-fail:nobody:v0", vec![]);
+    m.throttle = throttle_with(&fail_key("nobody", 0), vec![]);
     m.throttle
         .expect_record()
-        .withf(|k, _| k == "login-fail:nobody:v0")
+        .withf(|k, _| k == &fail_key("nobody", 0))
         .times(1)
         .returning(|_, _| Ok(()));
     assert!(matches!(
@@ -493,7 +494,7 @@ async fn an_unknown_name_is_counted_and_locked_like_a_known_one() {
 
     let mut m = by_name(Mocks::new().at(t(0)), "Nobody", None).no_session();
     m.throttle = throttle_with(
-        "login-fail:nobody:v0",
+        &fail_key("nobody", 0),
         vec![t(-4), t(-3), t(-2), t(0).plus_millis(-500)],
     );
     m.hasher.expect_verify().never();
@@ -517,8 +518,15 @@ async fn a_password_change_starts_a_new_count_through_the_credential_version() {
         true,
     )
     .session_for(user_id(1), 4, t(0));
-    m.throttle = throttle_with("login-fail:ann:v4", vec![]);
+    m.throttle = throttle_with(&fail_key("ann", 4), vec![]);
     m.throttle.expect_clear().never();
 
     assert!(login(m, "Ann", STRONG).await.is_ok());
+}
+
+fn fail_key(name: &str, version: i64) -> String {
+    format!(
+        "login-fail:{}:v{version}",
+        accountd_domain::Username::typed_key(name)
+    )
 }
