@@ -296,6 +296,19 @@ impl ForgotPassword {
     /// conditional update; when that loses a race, the reloaded challenge
     /// says why (every losing condition is final).
     async fn verify(&self, user: &User, code: &str, now: Timestamp) -> Result<Verdict, StoreError> {
+        match self.live(user, now).await? {
+            Ok(challenge) => self.attempt(user, challenge, code, now).await,
+            Err(r) => Ok(Verdict::Refused(r)),
+        }
+    }
+
+    /// The user's live code (steps 3 and 4 of the route spec): no code, or
+    /// its tries spent, is a refusal.
+    async fn live(
+        &self,
+        user: &User,
+        now: Timestamp,
+    ) -> Result<Result<Challenge, Refusal>, StoreError> {
         let key = Subject::Account { user: user.id }.key();
         let Some(challenge) = self
             .ports
@@ -303,8 +316,23 @@ impl ForgotPassword {
             .latest(Purpose::ForgotPassword, &key)
             .await?
         else {
-            return Ok(Verdict::Refused(Refusal::NoCode));
+            return Ok(Err(Refusal::NoCode));
         };
+        Ok(challenge
+            .ensure_open(now)
+            .map(|()| challenge)
+            .map_err(Refusal::from))
+    }
+
+    /// Presents `code` to a live challenge, counting a failure when wrong.
+    async fn attempt(
+        &self,
+        user: &User,
+        challenge: Challenge,
+        code: &str,
+        now: Timestamp,
+    ) -> Result<Verdict, StoreError> {
+        let key = Subject::Account { user: user.id }.key();
         match challenge.attempt(now, &self.mac_key, code) {
             Err(e) => Ok(Verdict::Refused(e.into())),
             Ok(Attempt::Correct) => Ok(Verdict::Correct(challenge)),
@@ -383,6 +411,14 @@ impl ForgotPassword {
                 ResetPasswordError::UnknownUsername
             });
         };
+        // Steps 3 and 4 first (no code, tries spent), as the route spec
+        // orders them: a policy answer must not tell a real account from an
+        // unknown one under enumeration protection.
+        let challenge = match self.live(&user, now).await? {
+            Ok(c) => c,
+            Err(r) => return Err(r.into()),
+        };
+        // The policy before the code: a refused password never spends a try.
         let password = self
             .settings
             .password_policy
@@ -392,7 +428,7 @@ impl ForgotPassword {
                 &user.emails,
             )
             .map_err(ResetPasswordError::PasswordRejected)?;
-        let challenge = match self.verify(&user, code, now).await? {
+        let challenge = match self.attempt(&user, challenge, code, now).await? {
             Verdict::Correct(c) => c,
             Verdict::Refused(r) => return Err(r.into()),
         };

@@ -816,7 +816,7 @@ async fn with_enumeration_protection_resetting_for_an_unknown_user_is_no_code() 
 #[tokio::test]
 async fn a_weak_new_password_is_rejected_and_the_code_is_not_spent() {
     let m = check(Mocks::new())
-        .code_never_loaded()
+        .latest(Some(issued()))
         .no_failure_counted()
         .nothing_hashed()
         .nothing_consumed();
@@ -840,7 +840,7 @@ async fn a_weak_new_password_is_rejected_and_the_code_is_not_spent() {
 #[tokio::test]
 async fn a_new_password_containing_the_username_is_rejected_and_the_code_is_not_spent() {
     let m = check(Mocks::new())
-        .code_never_loaded()
+        .latest(Some(issued()))
         .no_failure_counted()
         .nothing_hashed()
         .nothing_consumed();
