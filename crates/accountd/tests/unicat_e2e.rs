@@ -1358,6 +1358,20 @@ fn repeated_wrong_passwords_soft_lock_the_name_while_forgot_password_keeps_worki
 }
 on_both_backends!(repeated_wrong_passwords_soft_lock_the_name_while_forgot_password_keeps_working);
 
+fn parallel_wrong_passwords_cannot_slip_past_the_soft_lock(db: &TestDb) {
+    let setup = Setup::new(db);
+    setup.add_user("Rex", &["rex@example.com"]);
+    let server = setup.start();
+
+    let replies = in_parallel(20, |_| login(&server, "Rex", "a parallel guess"));
+    let checked = replies.iter().filter(|r| r.status == 403).count();
+    let locked = replies.iter().filter(|r| r.status == 429).count();
+    // Three free failures and the fourth that starts the lock are checked;
+    // every later guess of the burst is refused without a check.
+    assert_eq!((checked, locked), (4, 16), "{replies:#?}");
+}
+on_both_backends!(parallel_wrong_passwords_cannot_slip_past_the_soft_lock);
+
 // ---- Concurrency ----
 
 fn parallel_signups_create_one_account_and_parallel_wrong_codes_count_five(db: &TestDb) {

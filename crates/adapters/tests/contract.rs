@@ -2043,58 +2043,69 @@ macro_rules! contracts {
     };
 }
 
-async fn login_failures_are_recorded_per_key_listed_since_a_time_and_cleared(db: &Database) {
+async fn login_attempts_are_recorded_per_key_listed_since_a_time_and_cleared(db: &Database) {
+    let mut ids = Vec::new();
     for i in 0..3 {
-        LoginThrottle::record(db, "login-fail:ann:v1", at(i))
+        let (id, prior) = LoginThrottle::begin(db, "login-fail:ann:v1", at(i), at(-1))
             .await
             .unwrap();
+        assert_eq!(prior.len(), i as usize, "each attempt sees those before it");
+        ids.push(id);
     }
-    LoginThrottle::record(db, "login-fail:bob:v1", at(1))
+    LoginThrottle::begin(db, "login-fail:bob:v1", at(1), at(-1))
         .await
         .unwrap();
-    assert_eq!(
-        LoginThrottle::failures(db, "login-fail:ann:v1", at(-1))
-            .await
-            .unwrap(),
-        vec![at(0), at(1), at(2)]
-    );
-    assert_eq!(
-        LoginThrottle::failures(db, "login-fail:ann:v1", at(0))
-            .await
-            .unwrap(),
-        vec![at(1), at(2)],
-        "only failures after `since`"
-    );
-    assert!(LoginThrottle::failures(db, "login-fail:ann:v2", at(-1))
+    let (fourth, prior) = LoginThrottle::begin(db, "login-fail:ann:v1", at(3), at(0))
         .await
-        .unwrap()
-        .is_empty());
+        .unwrap();
+    assert_eq!(prior, vec![at(1), at(2)], "only attempts after `since`");
+    // A forgotten attempt no longer counts.
+    LoginThrottle::forget(db, fourth).await.unwrap();
+    LoginThrottle::forget(db, ids[2]).await.unwrap();
+    let (_, prior) = LoginThrottle::begin(db, "login-fail:ann:v1", at(4), at(-1))
+        .await
+        .unwrap();
+    assert_eq!(prior, vec![at(0), at(1)]);
     LoginThrottle::clear(db, "login-fail:ann:v1").await.unwrap();
-    assert!(LoginThrottle::failures(db, "login-fail:ann:v1", at(-1))
-        .await
-        .unwrap()
-        .is_empty());
-    assert_eq!(
-        LoginThrottle::failures(db, "login-fail:bob:v1", at(-1))
-            .await
-            .unwrap(),
-        vec![at(1)],
-        "clearing one key leaves the others"
-    );
-    // A failure more than a day after the first prunes it.
-    LoginThrottle::record(db, "login-fail:bob:v1", at(90_000))
+    let (_, prior) = LoginThrottle::begin(db, "login-fail:ann:v1", at(5), at(-1))
         .await
         .unwrap();
-    assert_eq!(
-        LoginThrottle::failures(db, "login-fail:bob:v1", at(-1))
-            .await
-            .unwrap(),
-        vec![at(90_000)]
-    );
+    assert!(prior.is_empty());
+    let (_, prior) = LoginThrottle::begin(db, "login-fail:bob:v1", at(6), at(-1))
+        .await
+        .unwrap();
+    assert_eq!(prior, vec![at(1)], "clearing one key leaves the others");
+    // An attempt more than a day later prunes the old ones.
+    let (_, prior) = LoginThrottle::begin(db, "login-fail:bob:v1", at(90_000), at(-1))
+        .await
+        .unwrap();
+    assert!(prior.is_empty(), "{prior:?}");
+}
+
+async fn parallel_login_attempts_each_see_the_ones_before_them(db: &Database) {
+    let db = std::sync::Arc::new(db.clone());
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..12 {
+        let db = std::sync::Arc::clone(&db);
+        tasks.spawn(async move {
+            LoginThrottle::begin(&*db, "login-fail:race:v1", at(1), at(0))
+                .await
+                .unwrap()
+                .1
+                .len()
+        });
+    }
+    let mut seen = Vec::new();
+    while let Some(n) = tasks.join_next().await {
+        seen.push(n.unwrap());
+    }
+    seen.sort_unstable();
+    assert_eq!(seen, (0..12).collect::<Vec<_>>());
 }
 
 contracts!(
-    login_failures_are_recorded_per_key_listed_since_a_time_and_cleared,
+    login_attempts_are_recorded_per_key_listed_since_a_time_and_cleared,
+    parallel_login_attempts_each_see_the_ones_before_them,
     a_created_user_round_trips_every_field_by_id_and_by_username,
     a_username_is_found_case_insensitively_beyond_ascii,
     an_unknown_user_is_none,

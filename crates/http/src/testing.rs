@@ -33,8 +33,10 @@ pub(crate) fn unicat_services(
     let key = MacKey::from_bytes([7; 32]);
     // A throttle that has seen no failure: the soft lock is the app's to test.
     let mut throttle = accountd_ports::MockLoginThrottle::new();
-    throttle.expect_failures().returning(|_, _| Ok(Vec::new()));
-    throttle.expect_record().returning(|_, _| Ok(()));
+    throttle
+        .expect_begin()
+        .returning(|_, _, _| Ok((1, Vec::new())));
+    throttle.expect_forget().returning(|_| Ok(()));
     throttle.expect_clear().returning(|_| Ok(()));
     let sessions = Sessions::new(ports.clone(), tokens, projects, Arc::new(throttle));
     UnicatServices {

@@ -188,10 +188,20 @@ pub trait RateLimiter: Send + Sync {
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait LoginThrottle: Send + Sync {
-    /// The failures recorded under `key` after `since`, oldest first.
-    async fn failures(&self, key: &str, since: Timestamp) -> Result<Vec<Timestamp>, StoreError>;
-    /// Records one failure under `key` at `now`.
-    async fn record(&self, key: &str, now: Timestamp) -> Result<(), StoreError>;
+    /// Atomically, serialised per `key` across instances: lists the
+    /// failures recorded under `key` after `since` (oldest first) and
+    /// records this attempt at `now` as a failure, returning its id with
+    /// the earlier failures. Parallel attempts therefore each see the ones
+    /// before them. Entries older than a day may be pruned.
+    async fn begin(
+        &self,
+        key: &str,
+        now: Timestamp,
+        since: Timestamp,
+    ) -> Result<(i64, Vec<Timestamp>), StoreError>;
+    /// Removes the attempt `id` recorded by `begin` (it turned out not to
+    /// be a failure: refused by the lock, or not checked at all).
+    async fn forget(&self, id: i64) -> Result<(), StoreError>;
     /// Forgets every failure under `key` (a successful login).
     async fn clear(&self, key: &str) -> Result<(), StoreError>;
 }

@@ -458,19 +458,22 @@ impl RateLimiter for Database {
 
 #[async_trait]
 impl LoginThrottle for Database {
-    async fn failures(&self, key: &str, since: Timestamp) -> Result<Vec<Timestamp>, StoreError> {
+    async fn begin(
+        &self,
+        key: &str,
+        now: Timestamp,
+        since: Timestamp,
+    ) -> Result<(i64, Vec<Timestamp>), StoreError> {
         let key = key.to_owned();
-        let at = self
-            .run(move |s| s.events_since(&key, since.as_millis()))
+        // Entries older than a day no longer count (see Sessions::login).
+        let (id, prior) = self
+            .run(move |s| s.begin_event(&key, now.as_millis(), since.as_millis(), 86_400_000))
             .await?;
-        Ok(at.into_iter().map(Timestamp::from_millis).collect())
+        Ok((id, prior.into_iter().map(Timestamp::from_millis).collect()))
     }
 
-    async fn record(&self, key: &str, now: Timestamp) -> Result<(), StoreError> {
-        let key = key.to_owned();
-        // Failures older than a day no longer count (see Sessions::login).
-        self.run(move |s| s.record_event(&key, now.as_millis(), 86_400_000))
-            .await
+    async fn forget(&self, id: i64) -> Result<(), StoreError> {
+        self.run(move |s| s.forget_event(id)).await
     }
 
     async fn clear(&self, key: &str) -> Result<(), StoreError> {

@@ -77,8 +77,14 @@ pub(crate) trait Store {
         mails: &[OutgoingMail],
     ) -> Result<bool, DbError>;
     fn rate_hit(&mut self, key: &str, limits: &[Limit], now: i64) -> Result<RateDecision, DbError>;
-    fn events_since(&mut self, key: &str, since: i64) -> Result<Vec<i64>, DbError>;
-    fn record_event(&mut self, key: &str, now: i64, keep_ms: i64) -> Result<(), DbError>;
+    fn begin_event(
+        &mut self,
+        key: &str,
+        now: i64,
+        since: i64,
+        keep_ms: i64,
+    ) -> Result<(i64, Vec<i64>), DbError>;
+    fn forget_event(&mut self, id: i64) -> Result<(), DbError>;
     fn clear_events(&mut self, key: &str) -> Result<(), DbError>;
     fn outbox_claim(
         &mut self,
@@ -520,28 +526,38 @@ macro_rules! impl_store {
                 })
             }
 
-            fn events_since(&mut self, key: &str, since: i64) -> Result<Vec<i64>, DbError> {
-                Ok(rate_events::table
-                    .filter(rate_events::key.eq(key))
-                    .filter(rate_events::at.gt(since))
-                    .order(rate_events::at.asc())
-                    .select(rate_events::at)
-                    .load(self)?)
-            }
-
-            fn record_event(&mut self, key: &str, now: i64, keep_ms: i64) -> Result<(), DbError> {
+            fn begin_event(
+                &mut self,
+                key: &str,
+                now: i64,
+                since: i64,
+                keep_ms: i64,
+            ) -> Result<(i64, Vec<i64>), DbError> {
                 self.write_tx(|c| {
+                    c.lock_key(&format!("rate:{key}"))?;
                     diesel::delete(
                         rate_events::table
                             .filter(rate_events::key.eq(key))
                             .filter(rate_events::at.le(now - keep_ms)),
                     )
                     .execute(c)?;
-                    diesel::insert_into(rate_events::table)
+                    let prior: Vec<i64> = rate_events::table
+                        .filter(rate_events::key.eq(key))
+                        .filter(rate_events::at.gt(since))
+                        .order((rate_events::at.asc(), rate_events::id.asc()))
+                        .select(rate_events::at)
+                        .load(c)?;
+                    let id: i64 = diesel::insert_into(rate_events::table)
                         .values((rate_events::key.eq(key), rate_events::at.eq(now)))
-                        .execute(c)?;
-                    Ok(())
+                        .returning(rate_events::id)
+                        .get_result(c)?;
+                    Ok((id, prior))
                 })
+            }
+
+            fn forget_event(&mut self, id: i64) -> Result<(), DbError> {
+                diesel::delete(rate_events::table.find(id)).execute(self)?;
+                Ok(())
             }
 
             fn clear_events(&mut self, key: &str) -> Result<(), DbError> {

@@ -130,9 +130,12 @@ impl Sessions {
             accountd_domain::Username::typed_key(username),
             user.as_ref().map_or(0, |u| u.credential_version)
         );
-        let failures = self
+        // This attempt is recorded as a failure before the password is
+        // checked, atomically with reading the earlier ones: parallel
+        // guesses each see those before them and cannot slip past the lock.
+        let (attempt, failures) = self
             .throttle
-            .failures(&key, now.plus_seconds(-86_400))
+            .begin(&key, now, now.plus_seconds(-86_400))
             .await?;
         let count = u32::try_from(failures.len()).unwrap_or(u32::MAX);
         if let Some(until) = failures
@@ -140,35 +143,35 @@ impl Sessions {
             .and_then(|last| accountd_domain::login_locked_until(count, *last))
             .filter(|until| *until > now)
         {
+            self.throttle.forget(attempt).await?;
             tracing::info!("login refused: soft lock");
             return Err(LoginError::Locked {
                 retry_after_seconds: now.seconds_until_ceil(until),
             });
         }
         let hash = user.as_ref().and_then(|u| u.password_hash.clone());
-        let ok = self
-            .ports
-            .hasher
-            .verify(password, hash)
-            .await
-            .map_err(|e| match e {
-                HashError::Overloaded {
-                    retry_after_seconds,
-                } => LoginError::Overloaded {
-                    retry_after_seconds,
-                },
-                HashError::Unexpected(e) => LoginError::Unexpected(e),
-            })?;
+        let ok = match self.ports.hasher.verify(password, hash).await {
+            Ok(ok) => ok,
+            Err(e) => {
+                // Not checked: not a failure.
+                self.throttle.forget(attempt).await?;
+                return Err(match e {
+                    HashError::Overloaded {
+                        retry_after_seconds,
+                    } => LoginError::Overloaded {
+                        retry_after_seconds,
+                    },
+                    HashError::Unexpected(e) => LoginError::Unexpected(e),
+                });
+            }
+        };
         match user {
             Some(user) if ok => {
-                if !failures.is_empty() {
-                    self.throttle.clear(&key).await?;
-                }
+                self.throttle.clear(&key).await?;
                 tracing::info!(user.gid = %user.id, "login");
                 Ok(self.open(user).await?)
             }
             _ => {
-                self.throttle.record(&key, now).await?;
                 tracing::info!("login refused");
                 Err(LoginError::UnknownUser)
             }

@@ -224,8 +224,8 @@ pub(crate) struct Mocks {
 /// soft-lock tests replace it with one of their own.
 pub(crate) fn quiet_throttle() -> MockLoginThrottle {
     let mut t = MockLoginThrottle::new();
-    t.expect_failures().returning(|_, _| Ok(Vec::new()));
-    t.expect_record().returning(|_, _| Ok(()));
+    t.expect_begin().returning(|_, _, _| Ok((1, Vec::new())));
+    t.expect_forget().returning(|_| Ok(()));
     t.expect_clear().returning(|_| Ok(()));
     t
 }
