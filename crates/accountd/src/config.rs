@@ -6,7 +6,7 @@ use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
 
 /// accountd: sign-up, login and password reset for other products.
-#[derive(Debug, Parser)]
+#[derive(Parser)]
 #[command(name = "accountd", version, about, long_about = None)]
 pub struct Cli {
     #[command(flatten)]
@@ -45,7 +45,7 @@ pub enum UserCommand {
 }
 
 /// Every option (global: accepted before or after the subcommand).
-#[derive(Debug, Args)]
+#[derive(Args)]
 pub struct Options {
     /// Listen address.
     #[arg(
@@ -305,8 +305,9 @@ pub fn boolean(variable: &'static str, text: &str) -> Result<bool, ConfigError> 
     }
 }
 
-/// The checked configuration.
-#[derive(Debug, Clone)]
+/// The checked configuration. Its `Debug` leaves out the secret and the
+/// URLs (which may hold credentials).
+#[derive(Clone)]
 pub struct Config {
     pub bind: SocketAddr,
     pub database_url: accountd_adapters::DatabaseUrl,
@@ -332,6 +333,17 @@ pub struct Config {
     pub hash_workers: usize,
     pub hash_queue: usize,
     pub db_pool_size: u32,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("bind", &self.bind)
+            .field("secret", &self.secret.as_ref().map(|_| "***"))
+            .field("smtp_url", &self.smtp_url.as_ref().map(|_| "***"))
+            .field("bcrypt_cost", &self.bcrypt_cost)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Config {

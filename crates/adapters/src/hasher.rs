@@ -146,8 +146,16 @@ impl PasswordHasher for BcryptPool {
     }
 
     async fn verify(&self, candidate: &str, hash: Option<PasswordHash>) -> Result<bool, HashError> {
-        let known = hash.is_some();
-        let hash = hash.map_or_else(|| self.dummy.as_str().to_owned(), |h| h.expose().to_owned());
+        // bcrypt reads 72 bytes and ignores the rest: a longer candidate
+        // would match a stored 72-byte prefix. It can never be a password
+        // (the policy refuses them), so it is checked against the dummy
+        // hash, for the same timing, and refused.
+        let fits = candidate.len() <= accountd_domain::MAX_PASSWORD_BYTES;
+        let known = hash.is_some() && fits;
+        let hash = match hash.filter(|_| fits) {
+            Some(h) => h.expose().to_owned(),
+            None => self.dummy.as_str().to_owned(),
+        };
         let (reply, answer) = oneshot::channel();
         self.submit(Job::Verify {
             plain: candidate.to_owned(),
@@ -178,6 +186,15 @@ mod tests {
         assert!(h.expose().starts_with("$2b$04$"));
         assert!(pool.verify("correct horse", Some(h.clone())).await.unwrap());
         assert!(!pool.verify("wrong horse", Some(h)).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_candidate_over_72_bytes_never_matches_even_a_72_byte_prefix() {
+        let pool = BcryptPool::start(1, 8, 4).unwrap();
+        let exact = "p".repeat(72);
+        let h = pool.hash(&pw(&exact)).await.unwrap();
+        assert!(pool.verify(&exact, Some(h.clone())).await.unwrap());
+        assert!(!pool.verify(&format!("{exact}!"), Some(h)).await.unwrap());
     }
 
     #[tokio::test]

@@ -7,8 +7,8 @@ use accountd_domain::{
 };
 use accountd_ports::{CreateUserError, HashError};
 
-/// What `accountd user add` was given.
-#[derive(Debug, Clone)]
+/// What `accountd user add` was given. `Debug` leaves the password out.
+#[derive(Clone)]
 pub struct AddUserInput {
     /// The account name.
     pub username: String,
@@ -18,6 +18,16 @@ pub struct AddUserInput {
     pub name: String,
     /// The initial password (read from standard input).
     pub password: String,
+}
+
+impl std::fmt::Debug for AddUserInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AddUserInput")
+            .field("username", &self.username)
+            .field("emails", &self.emails.len())
+            .field("password", &"***")
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why the user was not created.

@@ -150,11 +150,13 @@ impl OutboxDispatcher {
                 self.outbox.mark_sent(id, self.clock.now()).await
             }
             Err(MailError::Permanent(reason)) => {
+                let reason = scrub(&reason);
                 warn!(outbox.id = id, %reason, "mail refused permanently");
                 report.dead += 1;
                 self.outbox.mark_dead(id, self.clock.now(), &reason).await
             }
             Err(MailError::Transient(reason)) => {
+                let reason = scrub(&reason);
                 let attempts = attempts.saturating_add(1);
                 if attempts >= self.settings.max_attempts {
                     warn!(outbox.id = id, %reason, attempts, "giving mail up");
@@ -168,6 +170,16 @@ impl OutboxDispatcher {
             }
         }
     }
+}
+
+/// An SMTP reply often echoes the recipient: mask every word that holds an
+/// `@` before the text reaches a log or the outbox row.
+fn scrub(reason: &str) -> String {
+    reason
+        .split(' ')
+        .map(|w| if w.contains('@') { "<address>" } else { w })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]

@@ -498,3 +498,12 @@ fn a_zero_base_delay_still_waits_at_least_a_millisecond() {
     let (most, _) = backoff(s, 3, Jitter::Most);
     assert_eq!((least, most), (1, 2));
 }
+
+#[test]
+fn an_smtp_reason_loses_every_address_before_it_is_logged_or_stored() {
+    assert_eq!(
+        super::scrub("550 5.1.1 <bob@example.com>: Recipient address rejected"),
+        "550 5.1.1 <address> Recipient address rejected"
+    );
+    assert_eq!(super::scrub("421 try later"), "421 try later");
+}

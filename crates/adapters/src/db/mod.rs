@@ -95,6 +95,7 @@ pub enum DatabaseUrl {
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
     /// Not `sqlite://` nor `postgres://`.
+    /// The text is the scheme only: the rest may hold a password.
     #[error("must start with sqlite:// or postgres://, got {0:?}")]
     UnsupportedScheme(String),
     /// The SQLite file's folder could not be created.
@@ -120,11 +121,14 @@ impl DatabaseUrl {
             Ok(Self::Postgres(url.to_owned()))
         } else if let Some(path) = url.strip_prefix("sqlite://") {
             if path.is_empty() {
-                return Err(ConnectError::UnsupportedScheme(url.to_owned()));
+                return Err(ConnectError::UnsupportedScheme(
+                    "sqlite:// without a path".to_owned(),
+                ));
             }
             Ok(Self::Sqlite(PathBuf::from(path)))
         } else {
-            Err(ConnectError::UnsupportedScheme(url.to_owned()))
+            let scheme = url.split_once("://").map_or("(no scheme)", |(s, _)| s);
+            Err(ConnectError::UnsupportedScheme(format!("{scheme}://…")))
         }
     }
 }

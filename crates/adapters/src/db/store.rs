@@ -421,6 +421,12 @@ macro_rules! impl_store {
                 mails: &[OutgoingMail],
             ) -> Result<bool, DbError> {
                 self.write_tx(|c| {
+                    // Both reset families consume a user's codes: take the
+                    // user's lock first so two of them cannot lock each
+                    // other's rows in opposite orders.
+                    if let StoredEffect::SetPassword { user_id, .. } = effect {
+                        c.lock_key(&format!("user:{user_id}"))?;
+                    }
                     let won = diesel::update(
                         challenges::table
                             .filter(challenges::id.eq(id))

@@ -11,13 +11,22 @@ use accountd_domain::{
 };
 use accountd_ports::{ConsumeOutcome, StoreError};
 
-/// What `reset_password_request` answers.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What `reset_password_request` answers. `Debug` never shows the code.
+#[derive(Clone, PartialEq, Eq)]
 pub struct ResetRequested {
     /// The validation code for step 2.
     pub validation_code: String,
     /// The accounts covered (see the enumeration-protection rules).
     pub usernames: Vec<String>,
+}
+
+impl std::fmt::Debug for ResetRequested {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResetRequested")
+            .field("validation_code", &"***")
+            .field("usernames", &self.usernames)
+            .finish()
+    }
 }
 
 /// Why `reset_password_request` issued nothing.

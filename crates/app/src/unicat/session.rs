@@ -9,7 +9,8 @@ use std::fmt;
 use std::sync::Arc;
 
 /// An opened session: the user, a fresh token, and their projects.
-#[derive(Debug, Clone)]
+/// `Debug` never shows the token.
+#[derive(Clone)]
 pub struct Session {
     /// The user, as stored after the call.
     pub user: User,
@@ -17,6 +18,16 @@ pub struct Session {
     pub token: String,
     /// Projects the user is an active or invited member of.
     pub projects: Vec<ProjectView>,
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("user", &self.user.id)
+            .field("token", &"***")
+            .field("projects", &self.projects.len())
+            .finish()
+    }
 }
 
 /// Why a login failed.

@@ -36,12 +36,20 @@ const USERNAME_MAX: usize = 190;
 /// Shortest new password at the validation stage (the policy follows).
 const NEW_PASSWORD_MIN: usize = 6;
 
-/// The validated values.
-#[derive(Debug, Default)]
+/// The validated values. `Debug` leaves the code and password out.
+#[derive(Default)]
 pub(crate) struct Valid {
     pub code: String,
     pub username: String,
     pub new_password: String,
+}
+
+impl std::fmt::Debug for Valid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Valid")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A map of field → messages, in rule order (the 422 body).

@@ -7,9 +7,16 @@ use crate::body::{read_object, BodyError};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{Map, Value};
 
-/// A parsed body.
-#[derive(Debug)]
+/// A parsed body (it may hold passwords and codes: `Debug` shows the keys only).
 pub(crate) struct Params(Map<String, Value>);
+
+impl std::fmt::Debug for Params {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Params")
+            .field(&self.0.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
 
 impl Params {
     /// Reads the body: 413 over the cap, 400 `malformed_body` for anything
