@@ -425,19 +425,24 @@ fn a_code_mail_that_could_not_go_out_before_its_code_expired_is_dropped(db: &Tes
 }
 on_both_backends!(a_code_mail_that_could_not_go_out_before_its_code_expired_is_dropped);
 
-fn the_per_address_limit_counts_every_send_email_call(db: &TestDb) {
+fn the_per_address_limit_counts_sends_and_comes_after_404_and_400(db: &TestDb) {
     let setup = Setup::new(db).env("ACCOUNTD_STEP1_PER_IP_PER_HOUR", "3");
     setup.add_user("nina", &["nina@example.com"]);
     setup.add_user("otto", &["otto@example.com"]);
+    setup.add_user("pia", &[]);
     let server = setup.start();
 
-    // Invalid requests are refused before anything is counted.
+    // Invalid requests are refused before anything is counted, and so are
+    // unknown users (404) and users without an address (400): the route
+    // spec puts the issuance limits after them.
     for _ in 0..5 {
         assert_eq!(server.post_json(SEND_EMAIL, &json!({})).status, 422);
+        assert_eq!(server.send_email("nobody").status, 404);
+        assert_eq!(server.send_email("pia").status, 400);
     }
     assert_reply(&server.send_email("nina"), 200, SENT);
-    assert_eq!(server.send_email("nobody").status, 404);
     assert_reply(&server.send_email("otto"), 200, SENT);
+    assert_reply(&server.send_email("nina"), 200, SENT);
     let reply = server.send_email("otto");
     assert_reply(
         &reply,
@@ -445,13 +450,14 @@ fn the_per_address_limit_counts_every_send_email_call(db: &TestDb) {
         r#"{"msg":"Too many requests","error_code":"too_many_requests"}"#,
     );
     assert!(reply.header("retry-after").is_some());
-    assert_eq!(server.send_email("nobody").status, 429);
+    // An unknown user is still 404, never 429.
+    assert_eq!(server.send_email("nobody").status, 404);
 
     // 0 switches the limit off.
     let server = setup.env("ACCOUNTD_STEP1_PER_IP_PER_HOUR", "0").start();
     assert_reply(&server.send_email("otto"), 200, SENT);
 }
-on_both_backends!(the_per_address_limit_counts_every_send_email_call);
+on_both_backends!(the_per_address_limit_counts_sends_and_comes_after_404_and_400);
 
 /// Both backends at once, each on its own thread: the scenario mostly waits
 /// for a 30-second lease, so this keeps the suite short.

@@ -204,22 +204,20 @@ impl ForgotPassword {
     /// `sendEmail`: issues a new 6-digit code for `username` (matched
     /// case-insensitively), superseding older ones, and queues one mail per
     /// address of the account. `client` is the caller's address, for the
-    /// per-address limit, which counts every call (known user or not) so that
-    /// it also slows down enumeration.
+    /// per-address limit, checked (like the per-account one) after the
+    /// user and address checks, in the route spec's order.
     #[instrument(skip_all, fields(route = "forgotPassword.sendEmail"))]
     pub async fn send_email(&self, username: &str, client: &str) -> Result<(), SendEmailError> {
         let now = self.ports.clock.now();
         let s = &self.settings;
-        self.limit(
-            &format!("step1:ip:{client}"),
-            &[Limit {
-                window_seconds: 3600,
-                max: s.step1_per_ip_per_hour,
-            }],
-            now,
-        )
-        .await?;
-
+        // The route spec's order: unknown user (404) and no address (400)
+        // come before the issuance limits (429), the per-address one
+        // included.
+        let ip_limit = [Limit {
+            window_seconds: 3600,
+            max: s.step1_per_ip_per_hour,
+        }];
+        let ip_key = format!("step1:ip:{client}");
         let account_limits = [
             Limit {
                 window_seconds: 3600,
@@ -238,6 +236,7 @@ impl ForgotPassword {
                     // the same limits: otherwise only real accounts would ever
                     // get a 429, which tells them apart.
                     let key = format!("decoy:{}", accountd_domain::Username::typed_key(username));
+                    self.limit(&ip_key, &ip_limit, now).await?;
                     self.limit(&key, &account_limits, now).await?;
                     return Ok(());
                 }
@@ -248,6 +247,7 @@ impl ForgotPassword {
             }
         };
 
+        self.limit(&ip_key, &ip_limit, now).await?;
         let subject = Subject::Account { user: user.id };
         self.limit(
             &format!("challenges:{}", subject.key()),
