@@ -283,7 +283,7 @@ fn ip_allowed() -> Mocks {
 
 #[tokio::test]
 async fn a_client_over_its_hourly_limit_gets_too_many_requests_with_the_retry_time() {
-    let mut m = Mocks::new()
+    let m = Mocks::new()
         .at(t(0))
         .hit(
             format!("step1:ip:{CLIENT}"),
