@@ -39,6 +39,29 @@ async fn dispatch_loop(
     }
 }
 
+/// Purges expired rows every ten minutes (the first time a minute after
+/// start) until `stop` flips.
+async fn purge_loop(db: accountd_adapters::Database, mut stop: watch::Receiver<bool>) {
+    use accountd_ports::Clock;
+    let mut wait = Duration::from_secs(60);
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            _ = stop.changed() => return,
+        }
+        wait = Duration::from_secs(600);
+        match db.purge(accountd_adapters::SystemClock.now()).await {
+            Ok(p) => tracing::info!(
+                rate_events = p.rate_events,
+                outbox = p.outbox,
+                challenges = p.challenges,
+                "purged expired rows"
+            ),
+            Err(e) => tracing::warn!(error = %e, "purge failed"),
+        }
+    }
+}
+
 /// SIGTERM or SIGINT (Ctrl-C).
 async fn wait_for_signal() {
     #[cfg(unix)]
@@ -92,6 +115,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     });
 
     let (stop_tx, stop_rx) = watch::channel(false);
+    let purger = tokio::spawn(purge_loop(db.clone(), stop_rx.clone()));
     let dispatcher = tokio::spawn(dispatch_loop(
         wiring::dispatcher(&db, mailer),
         db.mail_queued(),
@@ -122,6 +146,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     let result = server.await;
     let _ = stop_tx.send(true);
     let _ = dispatcher.await;
+    let _ = purger.await;
     tracing::info!("accountd stopped");
     result.map_err(|e| fail(1, format!("server error: {e}")))
 }

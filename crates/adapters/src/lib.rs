@@ -16,7 +16,7 @@ mod system;
 #[cfg(feature = "test-support")]
 pub mod test_support;
 
-pub use db::{ConnectError, Database, DatabaseUrl};
+pub use db::{ConnectError, Database, DatabaseUrl, Purged};
 pub use hasher::BcryptPool;
 pub use jwt::JwtTokens;
 pub use lettre::message::Mailbox;

@@ -2103,7 +2103,73 @@ async fn parallel_login_attempts_each_see_the_ones_before_them(db: &Database) {
     assert_eq!(seen, (0..12).collect::<Vec<_>>());
 }
 
+async fn a_purge_removes_only_what_no_rule_needs_any_more(db: &Database) {
+    const DAY: i64 = 86_400;
+    let ann = create_user(db, 1, "ann").await.id;
+    let bob = create_user(db, 2, "bob").await.id;
+    // A challenge that expired long ago, and one still live.
+    db.issue(forgot(challenge_id(1), ann, at(0)), Vec::new())
+        .await
+        .unwrap();
+    db.issue(forgot(challenge_id(2), bob, at(DAY + 1000)), Vec::new())
+        .await
+        .unwrap();
+    // Rate entries: one a day old at purge time, one recent.
+    db.hit("k:old", &[HOURLY_5], at(0)).await.unwrap();
+    db.hit("k:new", &[HOURLY_5], at(DAY + 1000)).await.unwrap();
+    // Mail: one sent at t=1, one still pending.
+    db.issue(
+        forgot(challenge_id(3), bob, at(DAY + 1001)),
+        vec![
+            code_mail("bob@example.com", "sent", None),
+            code_mail("bob@example.com", "waiting", None),
+        ],
+    )
+    .await
+    .unwrap();
+    let sent = db
+        .claim("d", at(DAY + 1002), at(DAY + 1032), 1)
+        .await
+        .unwrap();
+    db.mark_sent(sent[0].id, at(DAY + 1003)).await.unwrap();
+
+    let p = db.purge(at(DAY + 1100)).await.unwrap();
+    assert_eq!((p.rate_events, p.challenges, p.outbox), (1, 1, 0));
+    assert!(latest_opt(db, Purpose::ForgotPassword, &account_key(ann))
+        .await
+        .is_none());
+    assert!(latest_opt(db, Purpose::ForgotPassword, &account_key(bob))
+        .await
+        .is_some());
+    assert!(
+        matches!(
+            db.hit(
+                "k:new",
+                &[Limit {
+                    window_seconds: DAY,
+                    max: 1
+                }],
+                at(DAY + 1101)
+            )
+            .await
+            .unwrap(),
+            RateDecision::Limited { .. }
+        ),
+        "the recent entry is kept"
+    );
+
+    // A week after it was sent, the sent row goes; the pending one stays.
+    let p = db.purge(at(8 * DAY + 1100)).await.unwrap();
+    assert_eq!(p.outbox, 1);
+    assert_eq!(db.outbox_pending().await.unwrap(), 1);
+}
+
+async fn latest_opt(db: &Database, purpose: Purpose, key: &str) -> Option<Challenge> {
+    ChallengeRepository::latest(db, purpose, key).await.unwrap()
+}
+
 contracts!(
+    a_purge_removes_only_what_no_rule_needs_any_more,
     login_attempts_are_recorded_per_key_listed_since_a_time_and_cleared,
     parallel_login_attempts_each_see_the_ones_before_them,
     a_created_user_round_trips_every_field_by_id_and_by_username,

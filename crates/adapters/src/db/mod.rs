@@ -27,6 +27,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+pub use store::Purged;
 use store::{Store, StoredEffect};
 use tokio::sync::Notify;
 
@@ -260,6 +261,14 @@ impl Database {
     /// Answers when the database does (`/health/ready`).
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.run(|s| s.ping()).await
+    }
+
+    /// Removes what no rule needs any more: rate-limit and login-failure
+    /// entries older than a day (the longest window), sent or dead outbox
+    /// rows finished more than a week ago, and challenges expired more than
+    /// a day ago. Run periodically by the server.
+    pub async fn purge(&self, now: Timestamp) -> Result<Purged, StoreError> {
+        self.run(move |s| s.purge(now.as_millis())).await
     }
 
     /// Messages waiting in the outbox.

@@ -38,6 +38,17 @@ pub(crate) enum StoredEffect {
     CreateUser(User),
 }
 
+/// What one purge removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Purged {
+    /// Rate-limit and login-failure entries older than a day.
+    pub rate_events: usize,
+    /// Sent or dead outbox rows finished more than a week ago.
+    pub outbox: usize,
+    /// Challenges expired more than a day ago (with their keys).
+    pub challenges: usize,
+}
+
 pub(crate) trait Store {
     fn ping(&mut self) -> Result<(), DbError>;
     fn user_by_id(&mut self, id: &str) -> Result<Option<User>, DbError>;
@@ -86,6 +97,7 @@ pub(crate) trait Store {
     ) -> Result<(i64, Vec<i64>), DbError>;
     fn forget_event(&mut self, id: i64) -> Result<(), DbError>;
     fn clear_events(&mut self, key: &str) -> Result<(), DbError>;
+    fn purge(&mut self, now: i64) -> Result<Purged, DbError>;
     fn outbox_claim(
         &mut self,
         owner: &str,
@@ -570,6 +582,37 @@ macro_rules! impl_store {
                 diesel::delete(rate_events::table.filter(rate_events::key.eq(key)))
                     .execute(self)?;
                 Ok(())
+            }
+
+            fn purge(&mut self, now: i64) -> Result<Purged, DbError> {
+                const DAY: i64 = 86_400_000;
+                self.write_tx(|c| {
+                    let rate_events =
+                        diesel::delete(rate_events::table.filter(rate_events::at.le(now - DAY)))
+                            .execute(c)?;
+                    let outbox = diesel::delete(
+                        outbox::table
+                            .filter(outbox::state.ne("pending"))
+                            .filter(outbox::finished_at.le(now - 7 * DAY)),
+                    )
+                    .execute(c)?;
+                    let old = challenges::table
+                        .filter(challenges::expires_at.le(now - DAY))
+                        .select(challenges::id);
+                    diesel::delete(
+                        challenge_keys::table.filter(challenge_keys::challenge_id.eq_any(old)),
+                    )
+                    .execute(c)?;
+                    let challenges = diesel::delete(
+                        challenges::table.filter(challenges::expires_at.le(now - DAY)),
+                    )
+                    .execute(c)?;
+                    Ok(Purged {
+                        rate_events,
+                        outbox,
+                        challenges,
+                    })
+                })
             }
 
             fn outbox_claim(
