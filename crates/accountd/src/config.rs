@@ -505,6 +505,28 @@ mod tests {
         assert_eq!(c.db_pool_size, 8);
         assert!(c.smtp_url.is_none() && c.secret.is_none());
         assert!(!c.enumeration_protection);
+        // The other defaults of operations.md.
+        assert_eq!(c.max_body_bytes, 65_536);
+        assert_eq!(c.hash_queue, 64);
+        assert_eq!(
+            (c.codes_per_hour, c.codes_per_day, c.step1_per_ip_per_hour),
+            (5, 10, 30)
+        );
+        assert_eq!((c.password_min_length, c.password_min_score), (8, 3));
+        assert_eq!((c.unicat_code_attempts, c.jwt_ttl_seconds), (5, 3600));
+        assert_eq!(
+            (c.jwt_issuer.as_str(), c.jwt_audience.as_str()),
+            ("accountd", "accountd")
+        );
+        assert_eq!(c.data_dir, std::path::PathBuf::from("./data"));
+        assert_eq!(
+            c.database_url,
+            accountd_adapters::DatabaseUrl::Sqlite(std::path::PathBuf::from("./data/accountd.db"))
+        );
+        assert_eq!(
+            c.hash_workers,
+            std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
+        );
     }
 
     #[test]

@@ -14,7 +14,7 @@ pub use signup::{Signup, SignupError, SignupRequestError};
 
 use crate::Ports;
 use accountd_domain::{
-    Challenge, ChallengeError, ChallengeId, CodeMac, MacKey, OneTimeCode, PasswordPolicy,
+    Attempt, Challenge, ChallengeError, ChallengeId, CodeMac, MacKey, OneTimeCode, PasswordPolicy,
     PasswordRejection, Purpose, Timestamp,
 };
 use accountd_ports::{Limit, RateDecision, StoreError};
@@ -199,6 +199,64 @@ pub(crate) async fn limit(
         }
         Err(e) => Err(LimitError::Store(e)),
     }
+}
+
+/// `From<LimitError>` for step-1 errors with `TooManyRequests`.
+macro_rules! from_limit_error {
+    ($($t:ty),*) => {$(
+        impl From<LimitError> for $t {
+            fn from(e: LimitError) -> Self {
+                match e {
+                    LimitError::Limited(retry_after_seconds) => Self::TooManyRequests {
+                        retry_after_seconds,
+                    },
+                    LimitError::Store(e) => e.into(),
+                }
+            }
+        }
+    )*};
+}
+pub(crate) use from_limit_error;
+
+/// Presents `code` to an open challenge (found by its `lookup` MAC). A
+/// wrong code counts one failure with a conditional update; when that loses
+/// a race, the reloaded challenge says why (every losing condition is
+/// final). `Ok(Err(..))` is the refusal to answer.
+pub(crate) async fn try_code(
+    ports: &Ports,
+    key: &MacKey,
+    challenge: &Challenge,
+    lookup: CodeMac,
+    code: &str,
+    now: Timestamp,
+) -> Result<Result<(), Invalid>, StoreError> {
+    match challenge.attempt(now, key, code) {
+        Err(e) => Ok(Err(Invalid::from_challenge(e))),
+        Ok(Attempt::Correct) => Ok(Ok(())),
+        Ok(Attempt::Wrong) => match ports.challenges.record_failure(challenge.id(), now).await? {
+            Some(failures) => Ok(Err(Invalid::code_invalid(
+                challenge.max_failures().saturating_sub(failures),
+            ))),
+            None => refusal_after_lost_race(ports, challenge.purpose(), lookup, now)
+                .await
+                .map(Err),
+        },
+    }
+}
+
+/// Why a challenge refused a step after a conditional update lost a race:
+/// the reloaded state, or "invalid" when it is gone or was replaced.
+pub(crate) async fn refusal_after_lost_race(
+    ports: &Ports,
+    purpose: Purpose,
+    lookup: CodeMac,
+    now: Timestamp,
+) -> Result<Invalid, StoreError> {
+    let reloaded = ports.challenges.find_by_lookup(purpose, lookup).await?;
+    Ok(match reloaded.map(|c| c.ensure_open(now)) {
+        Some(Err(e)) => Invalid::from_challenge(e),
+        Some(Ok(())) | None => Invalid::code_invalid(0),
+    })
 }
 
 pub(crate) fn issuance_limits(s: &UnicatSettings) -> [Limit; 2] {

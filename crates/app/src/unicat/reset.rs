@@ -2,11 +2,12 @@
 
 use super::session::Session;
 use super::{
-    draw, ip_limit, issuance_limits, limit, Invalid, LimitError, Reason, Sessions, UnicatSettings,
+    draw, from_limit_error, ip_limit, issuance_limits, limit, refusal_after_lost_race, try_code,
+    Invalid, LimitError, Reason, Sessions, UnicatSettings,
 };
 use crate::{mail, Ports};
 use accountd_domain::{
-    Attempt, Challenge, ChallengeEffect, ChallengePolicy, CodeMac, Email, MacKey, Purpose, Subject,
+    Challenge, ChallengeEffect, ChallengePolicy, CodeMac, Email, MacKey, Purpose, Subject,
     Timestamp, User, Username,
 };
 use accountd_ports::{ConsumeOutcome, StoreError};
@@ -72,16 +73,7 @@ pub enum ResetError {
 crate::from_store_error!(ResetRequestError, ResetError);
 crate::from_hash_error!(ResetError);
 
-impl From<LimitError> for ResetRequestError {
-    fn from(e: LimitError) -> Self {
-        match e {
-            LimitError::Limited(retry_after_seconds) => Self::TooManyRequests {
-                retry_after_seconds,
-            },
-            LimitError::Store(e) => e.into(),
-        }
-    }
-}
+from_limit_error!(ResetRequestError);
 
 /// The Unicat password-reset use cases.
 #[derive(Debug, Clone)]
@@ -293,24 +285,17 @@ impl PasswordReset {
             .check(new_password, Some(user.username_str()), &user.emails)
             .map_err(|r| ResetError::Invalid(Invalid::password("new_password", r)))?;
 
-        match challenge.attempt(now, &self.mac_key, verification_code) {
-            Err(e) => return Err(ResetError::Invalid(Invalid::from_challenge(e))),
-            Ok(Attempt::Wrong) => {
-                return Err(
-                    match self
-                        .ports
-                        .challenges
-                        .record_failure(challenge.id(), now)
-                        .await?
-                    {
-                        Some(failures) => ResetError::Invalid(Invalid::code_invalid(
-                            challenge.max_failures().saturating_sub(failures),
-                        )),
-                        None => self.after_lost_race(lookup, now).await?,
-                    },
-                );
-            }
-            Ok(Attempt::Correct) => {}
+        if let Err(refusal) = try_code(
+            &self.ports,
+            &self.mac_key,
+            &challenge,
+            lookup,
+            verification_code,
+            now,
+        )
+        .await?
+        {
+            return Err(ResetError::Invalid(refusal));
         }
 
         let hash = self.ports.hasher.hash(&password).await?;
@@ -352,17 +337,9 @@ impl PasswordReset {
         lookup: CodeMac,
         now: Timestamp,
     ) -> Result<ResetError, StoreError> {
-        let reloaded = self
-            .ports
-            .challenges
-            .find_by_lookup(Purpose::ResetPassword, lookup)
-            .await?;
-        Ok(ResetError::Invalid(
-            match reloaded.map(|c| c.ensure_open(now)) {
-                Some(Err(e)) => Invalid::from_challenge(e),
-                Some(Ok(())) | None => Invalid::code_invalid(0),
-            },
-        ))
+        refusal_after_lost_race(&self.ports, Purpose::ResetPassword, lookup, now)
+            .await
+            .map(ResetError::Invalid)
     }
 }
 

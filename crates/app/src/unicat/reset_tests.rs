@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::unicat::test_support::*;
+use accountd_domain::Attempt;
 use accountd_domain::{
     ChallengeId, ChallengeState, OutgoingMail, PasswordHash, UserId, UserStatus,
 };

@@ -2,12 +2,13 @@
 
 use super::session::Session;
 use super::{
-    draw, ip_limit, issuance_limits, limit, Invalid, LimitError, Reason, Sessions, UnicatSettings,
+    draw, from_limit_error, ip_limit, issuance_limits, limit, refusal_after_lost_race, try_code,
+    Invalid, LimitError, Reason, Sessions, UnicatSettings,
 };
 use crate::{mail, Ports};
 use accountd_domain::{
-    Attempt, Challenge, ChallengeEffect, ChallengePolicy, Email, MacKey, NewUser, Purpose, Subject,
-    UserId, Username,
+    Challenge, ChallengeEffect, ChallengePolicy, CodeMac, Email, MacKey, NewUser, Purpose, Subject,
+    Timestamp, UserId, Username,
 };
 use accountd_ports::{ConsumeOutcome, StoreError};
 
@@ -60,16 +61,7 @@ pub enum SignupError {
 crate::from_store_error!(SignupRequestError, SignupError);
 crate::from_hash_error!(SignupRequestError, SignupError);
 
-impl From<LimitError> for SignupRequestError {
-    fn from(e: LimitError) -> Self {
-        match e {
-            LimitError::Limited(retry_after_seconds) => Self::TooManyRequests {
-                retry_after_seconds,
-            },
-            LimitError::Store(e) => e.into(),
-        }
-    }
-}
+from_limit_error!(SignupRequestError);
 
 /// The sign-up use cases.
 #[derive(Debug, Clone)]
@@ -241,24 +233,17 @@ impl Signup {
             return Err(mismatch("email"));
         }
 
-        match challenge.attempt(now, &self.mac_key, verification_code) {
-            Err(e) => return Err(SignupError::Invalid(Invalid::from_challenge(e))),
-            Ok(Attempt::Wrong) => {
-                return Err(
-                    match self
-                        .ports
-                        .challenges
-                        .record_failure(challenge.id(), now)
-                        .await?
-                    {
-                        Some(failures) => SignupError::Invalid(Invalid::code_invalid(
-                            challenge.max_failures().saturating_sub(failures),
-                        )),
-                        None => self.after_lost_race(lookup, now).await?,
-                    },
-                );
-            }
-            Ok(Attempt::Correct) => {}
+        if let Err(refusal) = try_code(
+            &self.ports,
+            &self.mac_key,
+            &challenge,
+            lookup,
+            verification_code,
+            now,
+        )
+        .await?
+        {
+            return Err(SignupError::Invalid(refusal));
         }
 
         let user = NewUser {
@@ -299,20 +284,12 @@ impl Signup {
 
     async fn after_lost_race(
         &self,
-        lookup: accountd_domain::CodeMac,
-        now: accountd_domain::Timestamp,
+        lookup: CodeMac,
+        now: Timestamp,
     ) -> Result<SignupError, StoreError> {
-        let reloaded = self
-            .ports
-            .challenges
-            .find_by_lookup(Purpose::Signup, lookup)
-            .await?;
-        Ok(SignupError::Invalid(
-            match reloaded.map(|c| c.ensure_open(now)) {
-                Some(Err(e)) => Invalid::from_challenge(e),
-                Some(Ok(())) | None => Invalid::code_invalid(0),
-            },
-        ))
+        refusal_after_lost_race(&self.ports, Purpose::Signup, lookup, now)
+            .await
+            .map(SignupError::Invalid)
     }
 }
 
