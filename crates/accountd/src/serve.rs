@@ -62,27 +62,29 @@ async fn purge_loop(db: accountd_adapters::Database, mut stop: watch::Receiver<b
     }
 }
 
-/// SIGTERM or SIGINT (Ctrl-C).
-async fn wait_for_signal() {
+/// Registers the SIGTERM and SIGINT handlers now, and returns a future
+/// that completes on the first of them. Registering before the server says
+/// it is listening matters: a signal that arrived between that line and a
+/// lazily installed handler would kill the process with the default action.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, StartError> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = tokio::signal::ctrl_c() => {}
-                }
+        let watch = |kind| signal(kind).map_err(|e| fail(1, format!("cannot watch signals: {e}")));
+        let mut term = watch(SignalKind::terminate())?;
+        let mut int = watch(SignalKind::interrupt())?;
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
             }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot watch SIGTERM; only Ctrl-C stops the server");
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
+        })
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
     }
 }
 
@@ -122,6 +124,8 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         stop_rx,
     ));
 
+    // Before anything announces readiness (see `shutdown_signal`).
+    let signalled = shutdown_signal()?;
     let routes = accountd_http::configure(state);
     let server = HttpServer::new(move || App::new().configure(routes.clone()))
         .shutdown_timeout(30)
@@ -139,7 +143,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     let server = server.run();
     let handle = server.handle();
     tokio::spawn(async move {
-        wait_for_signal().await;
+        signalled.await;
         tracing::info!("signal received: finishing in-flight requests");
         handle.stop(true).await;
     });
