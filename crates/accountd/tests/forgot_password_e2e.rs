@@ -471,8 +471,8 @@ fn a_kill_9_during_delivery_loses_no_mail_once_the_lease_lapses() {
 }
 
 fn kill_9_during_delivery(db: &TestDb) {
-    let port = unused_port();
-    let silent = SilentSmtp::start_on(port);
+    let silent = SilentSmtp::start();
+    let port = silent.port;
     let setup = Setup::new(db).smtp(port);
     setup.add_user("lena", &["lena@example.com"]);
     let server = setup.start();

@@ -779,9 +779,26 @@ pub struct SilentSmtp {
 }
 
 impl SilentSmtp {
+    /// On a port of [`unused_port`]'s range, picked and bound in one step
+    /// (retrying on a port taken meanwhile), so no other test can take it
+    /// between the check and the bind.
+    pub fn start() -> Self {
+        for _ in 0..20 {
+            let port = unused_port();
+            if let Ok(listener) = TcpListener::bind((IpAddr::from([127, 0, 0, 1]), port)) {
+                return Self::serve(listener, port);
+            }
+        }
+        panic!("no port could be bound for the silent SMTP server");
+    }
+
     pub fn start_on(port: u16) -> Self {
         let listener = TcpListener::bind((IpAddr::from([127, 0, 0, 1]), port))
             .unwrap_or_else(|e| panic!("bind port {port}: {e}"));
+        Self::serve(listener, port)
+    }
+
+    fn serve(listener: TcpListener, port: u16) -> Self {
         listener.set_nonblocking(true).unwrap();
         let connected = Arc::new((Mutex::new(0), Condvar::new()));
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
