@@ -685,11 +685,22 @@ impl SmtpCapture {
         Self::serve(TcpListener::bind("127.0.0.1:0").expect("bind an SMTP port"))
     }
 
-    /// On `port` (e.g. one a server was already told to use).
+    /// On `port` (e.g. one a server was already told to use). The port may
+    /// have been released a moment ago (a silent server just closed it), so
+    /// a bind refused as in use is retried for up to 5 seconds.
     pub fn start_on(port: u16) -> Self {
-        let listener = TcpListener::bind((IpAddr::from([127, 0, 0, 1]), port))
-            .unwrap_or_else(|e| panic!("bind SMTP port {port}: {e}"));
-        Self::serve(listener)
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            match TcpListener::bind((IpAddr::from([127, 0, 0, 1]), port)) {
+                Ok(listener) => return Self::serve(listener),
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::AddrInUse && Instant::now() < deadline =>
+                {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(e) => panic!("bind SMTP port {port}: {e}"),
+            }
+        }
     }
 
     fn serve(listener: TcpListener) -> Self {
