@@ -1,0 +1,205 @@
+//! The one connection type, and the few places where the backends differ.
+//!
+//! [`DbConn`] is diesel's `MultiConnection` over `PgConnection` and
+//! `SqliteConnection`: every query in the aggregate modules is written once
+//! against it. What cannot be written once is here, each a `match` on the
+//! variant so the difference stays visible:
+//!
+//! - how a write transaction starts ([`write_tx`]: `BEGIN IMMEDIATE` on
+//!   SQLite, so a read-then-write transaction never fails on lock upgrade);
+//! - how a key is serialised across instances ([`lock_key`]:
+//!   `pg_advisory_xact_lock` on PostgreSQL; SQLite's single writer already
+//!   serialises);
+//! - how due outbox rows are locked ([`due_outbox_ids`]: `FOR UPDATE SKIP
+//!   LOCKED` on PostgreSQL);
+//! - how a connection is opened ([`Manager`]: the backend comes from the URL
+//!   scheme, never from trying one driver after the other, and SQLite gets
+//!   its pragmas).
+//!
+//! `RETURNING` works on both (SQLite ≥ 3.35, bundled) and needs no case here.
+
+use super::schema::outbox;
+use super::{DatabaseUrl, DbError};
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::pg::PgConnection;
+use diesel::prelude::*;
+use diesel::r2d2::R2D2Connection;
+use diesel::sql_types::Text;
+use diesel::sqlite::SqliteConnection;
+
+/// A connection to either backend.
+#[derive(diesel::MultiConnection)]
+pub(crate) enum DbConn {
+    /// PostgreSQL.
+    Pg(PgConnection),
+    /// SQLite.
+    Sqlite(SqliteConnection),
+}
+
+/// Opens connections for the pool, for the backend the URL names.
+#[derive(Debug)]
+pub(crate) struct Manager {
+    url: DatabaseUrl,
+}
+
+impl Manager {
+    pub(crate) fn new(url: DatabaseUrl) -> Self {
+        Self { url }
+    }
+}
+
+const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
+                              PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;";
+
+impl diesel::r2d2::ManageConnection for Manager {
+    type Connection = DbConn;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConn, Self::Error> {
+        match &self.url {
+            DatabaseUrl::Postgres(url) => PgConnection::establish(url)
+                .map(DbConn::Pg)
+                .map_err(diesel::r2d2::Error::ConnectionError),
+            DatabaseUrl::Sqlite(path) => {
+                let mut c = SqliteConnection::establish(&path.to_string_lossy())
+                    .map_err(diesel::r2d2::Error::ConnectionError)?;
+                c.batch_execute(SQLITE_PRAGMAS)
+                    .map_err(diesel::r2d2::Error::QueryError)?;
+                Ok(DbConn::Sqlite(c))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), Self::Error> {
+        conn.ping().map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        std::thread::panicking() || conn.is_broken()
+    }
+}
+
+/// Runs `f` in a write transaction: committed when it returns `Ok`, rolled
+/// back otherwise.
+pub(crate) fn write_tx<T>(
+    conn: &mut DbConn,
+    f: impl FnOnce(&mut DbConn) -> Result<T, DbError>,
+) -> Result<T, DbError> {
+    match conn {
+        DbConn::Pg(c) => AnsiTransactionManager::begin_transaction(c)?,
+        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+    }
+    match f(conn) {
+        Ok(value) => match commit(conn) {
+            Ok(()) => Ok(value),
+            Err(e) => {
+                let _ = rollback(conn);
+                Err(e.into())
+            }
+        },
+        Err(e) => {
+            // The error that ended the transaction is the one to report.
+            let _ = rollback(conn);
+            Err(e)
+        }
+    }
+}
+
+fn commit(conn: &mut DbConn) -> QueryResult<()> {
+    match conn {
+        DbConn::Pg(c) => AnsiTransactionManager::commit_transaction(c),
+        DbConn::Sqlite(c) => AnsiTransactionManager::commit_transaction(c),
+    }
+}
+
+fn rollback(conn: &mut DbConn) -> QueryResult<()> {
+    match conn {
+        DbConn::Pg(c) => AnsiTransactionManager::rollback_transaction(c),
+        DbConn::Sqlite(c) => AnsiTransactionManager::rollback_transaction(c),
+    }
+}
+
+/// Serialises writers of `key` until the transaction ends.
+pub(crate) fn lock_key(conn: &mut DbConn, key: &str) -> Result<(), DbError> {
+    match conn {
+        DbConn::Pg(c) => {
+            diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
+                .bind::<Text, _>(key)
+                .execute(c)?;
+        }
+        // BEGIN IMMEDIATE already holds the database's only write lock.
+        DbConn::Sqlite(_) => {}
+    }
+    Ok(())
+}
+
+/// Ids of due, unleased outbox rows, locked for this transaction.
+pub(crate) fn due_outbox_ids(conn: &mut DbConn, now: i64, limit: i64) -> Result<Vec<i64>, DbError> {
+    let due = outbox::table
+        .select(outbox::id)
+        .filter(outbox::state.eq("pending"))
+        .filter(outbox::next_attempt_at.le(now))
+        .filter(
+            outbox::lease_until
+                .is_null()
+                .or(outbox::lease_until.le(now)),
+        )
+        .order(outbox::id)
+        .limit(limit);
+    Ok(match conn {
+        DbConn::Pg(c) => due.for_update().skip_locked().load(c)?,
+        // The write transaction already excludes every other claimer.
+        DbConn::Sqlite(c) => due.load(c)?,
+    })
+}
+
+/// Runs the embedded migrations of the connection's backend; on PostgreSQL
+/// serialised across instances by an advisory lock.
+pub(crate) fn migrate(conn: &mut DbConn) -> Result<Vec<String>, String> {
+    use diesel_migrations::MigrationHarness;
+    let applied = match conn {
+        DbConn::Pg(c) => {
+            c.batch_execute("SELECT pg_advisory_lock(7291530001)")
+                .map_err(|e| e.to_string())?;
+            let r = c
+                .run_pending_migrations(super::PG_MIGRATIONS)
+                .map(|v| v.iter().map(ToString::to_string).collect());
+            let _ = c.batch_execute("SELECT pg_advisory_unlock(7291530001)");
+            r
+        }
+        DbConn::Sqlite(c) => c
+            .run_pending_migrations(super::SQLITE_MIGRATIONS)
+            .map(|v| v.iter().map(ToString::to_string).collect()),
+    };
+    applied.map_err(|e| e.to_string())
+}
+
+/// Inserts the membership row, or replaces the one of the same project and
+/// user. One statement: a delete then insert lets parallel saves of the same
+/// row fail on the primary key under PostgreSQL. The SQL is the same on both
+/// backends, but diesel's `MultiConnection` has no `ON CONFLICT`, so the
+/// statement is built for each connection type.
+pub(crate) fn upsert_membership(
+    conn: &mut DbConn,
+    row: &super::rows::MembershipRow,
+) -> Result<(), DbError> {
+    use super::schema::memberships;
+    use diesel::upsert::excluded;
+    let upsert = diesel::insert_into(memberships::table)
+        .values(row)
+        .on_conflict((memberships::project_id, memberships::user_id))
+        .do_update()
+        .set((
+            memberships::status.eq(excluded(memberships::status)),
+            memberships::roles.eq(excluded(memberships::roles)),
+            memberships::notify_email.eq(excluded(memberships::notify_email)),
+            memberships::notify_events.eq(excluded(memberships::notify_events)),
+            memberships::notify_frequency.eq(excluded(memberships::notify_frequency)),
+            memberships::rate_limit_per_second.eq(excluded(memberships::rate_limit_per_second)),
+        ));
+    match conn {
+        DbConn::Pg(c) => upsert.execute(c)?,
+        DbConn::Sqlite(c) => upsert.execute(c)?,
+    };
+    Ok(())
+}

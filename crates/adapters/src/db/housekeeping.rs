@@ -1,0 +1,60 @@
+//! What keeps the database small and tells whether it answers.
+
+use super::conn::{write_tx, DbConn};
+use super::schema::{challenge_keys, challenges, outbox, rate_events};
+use super::{Database, DbError};
+use accountd_ports::{HealthCheck, StoreError};
+use async_trait::async_trait;
+use diesel::prelude::*;
+
+/// What one purge removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Purged {
+    /// Rate-limit and login-failure entries older than a day.
+    pub rate_events: usize,
+    /// Sent or dead outbox rows finished more than a week ago.
+    pub outbox: usize,
+    /// Challenges expired more than a day ago (with their keys).
+    pub challenges: usize,
+}
+
+#[async_trait]
+impl HealthCheck for Database {
+    async fn ready(&self) -> Result<(), StoreError> {
+        self.ping().await
+    }
+}
+
+/// A trivial query.
+pub(crate) fn ping(conn: &mut DbConn) -> Result<(), DbError> {
+    diesel::sql_query("SELECT 1").execute(conn)?;
+    Ok(())
+}
+
+/// Removes what no rule needs any more (see `Database::purge`).
+pub(crate) fn purge(conn: &mut DbConn, now: i64) -> Result<Purged, DbError> {
+    const DAY: i64 = 86_400_000;
+    write_tx(conn, |c| {
+        let rate_events =
+            diesel::delete(rate_events::table.filter(rate_events::at.le(now - DAY))).execute(c)?;
+        let outbox = diesel::delete(
+            outbox::table
+                .filter(outbox::state.ne("pending"))
+                .filter(outbox::finished_at.le(now - 7 * DAY)),
+        )
+        .execute(c)?;
+        let old = challenges::table
+            .filter(challenges::expires_at.le(now - DAY))
+            .select(challenges::id);
+        diesel::delete(challenge_keys::table.filter(challenge_keys::challenge_id.eq_any(old)))
+            .execute(c)?;
+        let challenges =
+            diesel::delete(challenges::table.filter(challenges::expires_at.le(now - DAY)))
+                .execute(c)?;
+        Ok(Purged {
+            rate_events,
+            outbox,
+            challenges,
+        })
+    })
+}

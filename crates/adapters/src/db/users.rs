@@ -1,0 +1,127 @@
+//! Users and their addresses.
+
+use super::conn::{write_tx, DbConn};
+use super::rows::{email_rows, EmailRow, UserRow};
+use super::schema::{user_emails, users};
+use super::{Database, DbError};
+use accountd_domain::{Email, NewUser, User, UserId};
+use accountd_ports::{CreateUserError, StoreError, UserRepository};
+use async_trait::async_trait;
+use diesel::prelude::*;
+
+#[async_trait]
+impl UserRepository for Database {
+    async fn find_by_username_ci(&self, username: &str) -> Result<Option<User>, StoreError> {
+        let key = accountd_domain::Username::key_of(username);
+        self.run(move |c| by_username_key(c, &key)).await
+    }
+
+    async fn get(&self, id: UserId) -> Result<Option<User>, StoreError> {
+        let id = id.to_string();
+        self.run(move |c| by_id(c, &id)).await
+    }
+
+    async fn find_by_email(&self, email: &Email) -> Result<Vec<User>, StoreError> {
+        let key = email.key();
+        self.run(move |c| by_email_key(c, &key)).await
+    }
+
+    async fn create(&self, user: NewUser) -> Result<User, CreateUserError> {
+        let user = user.into_user();
+        let stored = user.clone();
+        match self
+            .run_raw(move |c| write_tx(c, |c| insert(c, &stored)))
+            .await
+        {
+            Ok(()) => Ok(user),
+            Err(e) if e.is_unique_violation() => Err(CreateUserError::UsernameTaken),
+            Err(e) => Err(CreateUserError::Store(e.into())),
+        }
+    }
+}
+
+/// The user with this gid.
+pub(crate) fn by_id(conn: &mut DbConn, id: &str) -> Result<Option<User>, DbError> {
+    // A key lookup: load, not `first`, whose bound LIMIT makes SQLite
+    // recompile the statement on every call.
+    let row: Option<UserRow> = users::table
+        .find(id)
+        .select(UserRow::as_select())
+        .load(conn)?
+        .pop();
+    hydrate(conn, row)
+}
+
+/// The user whose username key (`Username::key`) is `key`.
+pub(crate) fn by_username_key(conn: &mut DbConn, key: &str) -> Result<Option<User>, DbError> {
+    let row: Option<UserRow> = users::table
+        .filter(users::username_key.eq(key))
+        .select(UserRow::as_select())
+        .load(conn)?
+        .pop();
+    hydrate(conn, row)
+}
+
+/// Every user with an address whose key is `key`, oldest first.
+pub(crate) fn by_email_key(conn: &mut DbConn, key: &str) -> Result<Vec<User>, DbError> {
+    let rows: Vec<UserRow> = users::table
+        .filter(
+            users::id.eq_any(
+                user_emails::table
+                    .filter(user_emails::email_key.eq(key))
+                    .select(user_emails::user_id),
+            ),
+        )
+        .order((users::created_at.asc(), users::id.asc()))
+        .select(UserRow::as_select())
+        .load(conn)?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        out.extend(hydrate(conn, Some(row))?);
+    }
+    Ok(out)
+}
+
+/// Inserts the user's row and its addresses (inside the caller's transaction).
+pub(crate) fn insert(conn: &mut DbConn, user: &User) -> Result<(), DbError> {
+    diesel::insert_into(users::table)
+        .values(&UserRow::from_user(user))
+        .execute(conn)?;
+    insert_emails(conn, user)
+}
+
+fn insert_emails(conn: &mut DbConn, user: &User) -> Result<(), DbError> {
+    for e in &email_rows(user) {
+        diesel::insert_into(user_emails::table)
+            .values(e)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Sets the password hash and bumps the credential version; an error when
+/// the user is gone.
+pub(crate) fn set_password(conn: &mut DbConn, user_id: &str, hash: &str) -> Result<(), DbError> {
+    let changed = diesel::update(users::table.find(user_id))
+        .set((
+            users::password_hash.eq(hash),
+            users::credential_version.eq(users::credential_version + 1),
+        ))
+        .execute(conn)?;
+    if changed != 1 {
+        return Err(DbError::Corrupt(format!(
+            "user {user_id} vanished while its password was set"
+        )));
+    }
+    Ok(())
+}
+
+fn hydrate(conn: &mut DbConn, row: Option<UserRow>) -> Result<Option<User>, DbError> {
+    let Some(row) = row else { return Ok(None) };
+    let emails: Vec<EmailRow> = user_emails::table
+        .filter(user_emails::user_id.eq(&row.id))
+        .order(user_emails::position)
+        .select(EmailRow::as_select())
+        .load(conn)?;
+    row.into_user(emails).map(Some)
+}
