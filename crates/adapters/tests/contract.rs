@@ -2236,3 +2236,7 @@ impl Won for ConsumeOutcome {
         self == ConsumeOutcome::Applied
     }
 }
+
+/// `Changes::apply`, the one write of every use case.
+#[path = "contract/change_sets.rs"]
+mod change_sets;

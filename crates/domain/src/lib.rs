@@ -13,6 +13,7 @@
 //! embed it without pulling in a web server or a database driver.
 
 mod challenge;
+mod change;
 mod code;
 mod email;
 mod ids;
@@ -29,6 +30,7 @@ pub use challenge::{
     Attempt, Challenge, ChallengeEffect, ChallengeError, ChallengePolicy, ChallengeState, Purpose,
     Subject,
 };
+pub use change::{Change, ChangeSet, Conflict};
 pub use code::{validation_code_text, CodeFormat, CodeMac, OneTimeCode};
 pub use email::{Email, EmailError};
 pub use ids::{ChallengeId, UserId};

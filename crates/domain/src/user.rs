@@ -64,6 +64,17 @@ impl User {
         self.status == UserStatus::Active
     }
 
+    /// The same account with a new password: the credential version is
+    /// bumped, so every token issued before is refused.
+    #[must_use]
+    pub fn with_password(self, hash: PasswordHash) -> Self {
+        Self {
+            password_hash: Some(hash),
+            credential_version: self.credential_version + 1,
+            ..self
+        }
+    }
+
     /// The username as text, empty for placeholders.
     pub fn username_str(&self) -> &str {
         self.username.as_ref().map_or("", Username::as_str)
@@ -119,5 +130,36 @@ mod tests {
             assert_eq!(UserStatus::parse(s.as_str()), Some(s));
         }
         assert_eq!(UserStatus::parse("ACTIVE"), None);
+    }
+
+    #[test]
+    fn a_new_password_bumps_the_credential_version_and_keeps_the_rest() {
+        let user = NewUser {
+            id: UserId::from_random_bytes([3; 16]),
+            username: Username::parse("ann").unwrap(),
+            emails: Vec::new(),
+            name: "Ann".to_owned(),
+            password_hash: PasswordHash::new("old".to_owned()),
+            language: "en".to_owned(),
+            timezone: "UTC".to_owned(),
+            created_at: Timestamp::from_millis(5),
+        }
+        .into_user();
+        let changed = user
+            .clone()
+            .with_password(PasswordHash::new("new".to_owned()));
+        assert_eq!(changed.credential_version, user.credential_version + 1);
+        assert_eq!(
+            changed.password_hash,
+            Some(PasswordHash::new("new".to_owned()))
+        );
+        assert_eq!(
+            User {
+                password_hash: user.password_hash.clone(),
+                credential_version: user.credential_version,
+                ..changed
+            },
+            user
+        );
     }
 }

@@ -10,8 +10,9 @@
 //! `mock` feature every trait gets a mockall mock (`MockUserRepository`, …).
 
 use accountd_domain::{
-    Challenge, ChallengeEffect, ChallengeId, CodeMac, Email, Membership, NewUser, OutgoingMail,
-    Password, PasswordHash, Project, ProjectView, Purpose, Timestamp, User, UserId,
+    Challenge, ChallengeEffect, ChallengeId, ChangeSet, CodeMac, Conflict, Email, Membership,
+    NewUser, OutgoingMail, Password, PasswordHash, Project, ProjectView, Purpose, Timestamp, User,
+    UserId,
 };
 use async_trait::async_trait;
 
@@ -128,6 +129,32 @@ pub trait ChallengeRepository: Send + Sync {
         effect: ChallengeEffect,
         mails: Vec<OutgoingMail>,
     ) -> Result<ConsumeOutcome, StoreError>;
+}
+
+/// What applying a change set came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// Every change was applied and the mail queued, in one transaction.
+    Committed,
+    /// A guard no longer held (a parallel request won): nothing was
+    /// applied, the mail included.
+    Refused(Conflict),
+}
+
+/// The one write of every use case.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait Changes: Send + Sync {
+    /// Applies every change of `changes`, in order, and queues its mail in
+    /// the outbox, in one transaction judged at `now` (waking the mail
+    /// dispatcher after commit). Each change's guard is checked with the
+    /// write itself (a conditional update, a unique index), so parallel
+    /// requests on any number of instances are exact: when one no longer
+    /// holds, everything is undone and the answer is
+    /// [`Applied::Refused`] with the conflict the change documents
+    /// (`accountd_domain::Change`). An adapter decides no rule and reads
+    /// no clock.
+    async fn apply(&self, changes: ChangeSet, now: Timestamp) -> Result<Applied, StoreError>;
 }
 
 /// Projects and memberships.
@@ -379,6 +406,7 @@ mod tests {
             MockTokenService::new(),
             MockProjectRepository::new(),
             MockLoginThrottle::new(),
+            MockChanges::new(),
         );
     }
 

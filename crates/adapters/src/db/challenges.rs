@@ -5,9 +5,10 @@ use super::rows::ChallengeRow;
 use super::schema::{challenge_keys, challenges};
 use super::{outbox, users, Database, DbError};
 use accountd_domain::{
-    Challenge, ChallengeEffect, ChallengeId, CodeMac, OutgoingMail, Purpose, Timestamp,
+    Challenge, ChallengeEffect, ChallengeId, Change, ChangeSet, CodeMac, OutgoingMail, Purpose,
+    Timestamp,
 };
-use accountd_ports::{ChallengeRepository, ConsumeOutcome, StoreError};
+use accountd_ports::{Applied, ChallengeRepository, Changes, ConsumeOutcome, StoreError};
 use async_trait::async_trait;
 use diesel::prelude::*;
 
@@ -18,19 +19,16 @@ impl ChallengeRepository for Database {
         challenge: Challenge,
         mails: Vec<OutgoingMail>,
     ) -> Result<(), StoreError> {
-        let now = challenge.issued_at().as_millis();
-        let queued = !mails.is_empty();
-        self.run(move |c| {
-            write_tx(c, |c| {
-                issue(c, &challenge)?;
-                outbox::queue(c, &mails, now)
-            })
-        })
-        .await?;
-        if queued {
-            self.mail_queued.notify_one();
+        let now = challenge.issued_at();
+        let set = ChangeSet::new()
+            .with(Change::IssueChallenge(challenge))
+            .mail(mails);
+        match self.apply(set, now).await? {
+            Applied::Committed => Ok(()),
+            Applied::Refused(c) => Err(StoreError::Unexpected(anyhow::anyhow!(
+                "issuing a challenge has no guard, yet it was refused: {c:?}"
+            ))),
         }
-        Ok(())
     }
 
     async fn latest(
@@ -123,15 +121,13 @@ impl ChallengeRepository for Database {
 
 /// Marks superseded every open challenge of the same purpose sharing any of
 /// the subject's keys, then stores `challenge` with its keys (inside the
-/// caller's write transaction; the keys are locked first).
+/// caller's write transaction, which holds the keys' locks: see
+/// `changes::apply`).
 pub(crate) fn issue(conn: &mut DbConn, challenge: &Challenge) -> Result<(), DbError> {
     let row = ChallengeRow::from_challenge(challenge)?;
     let mut keys = challenge.subject().keys();
     keys.sort();
     keys.dedup();
-    for key in &keys {
-        lock_key(conn, &format!("challenge:{}:{key}", row.purpose))?;
-    }
     diesel::update(
         challenges::table
             .filter(challenges::purpose.eq(&row.purpose))

@@ -1,13 +1,14 @@
 //! diesel + r2d2 on PostgreSQL or SQLite, chosen from the URL scheme.
 //!
 //! One file per aggregate (`users`, `challenges`, `projects`, `outbox`,
-//! `limits`, `housekeeping`), each holding that aggregate's port
+//! `limits`, `housekeeping`; `changes` applies a use case's change set), each holding that aggregate's port
 //! implementations and one plain function per query over [`conn::DbConn`],
 //! diesel's `MultiConnection` of the two backends: every SQL text is written
 //! once. The few real differences between the backends live in `conn.rs`.
 //! Every call runs on tokio's blocking pool, never on an async worker.
 
 mod challenges;
+mod changes;
 mod conn;
 mod housekeeping;
 mod limits;
@@ -47,6 +48,9 @@ pub(crate) enum DbError {
     Corrupt(String),
     #[error("database task failed: {0}")]
     Join(#[from] tokio::task::JoinError),
+    /// A change set's guard did not hold; the transaction is rolled back.
+    #[error("a change set's guard did not hold: {0:?}")]
+    Conflict(accountd_domain::Conflict),
 }
 
 impl DbError {

@@ -52,6 +52,54 @@ pub(crate) fn insert(
     Ok(())
 }
 
+/// Writes the membership row while the stored one has status `expected`
+/// (`None`: no row yet; a row meanwhile is a unique violation); whether it
+/// did.
+pub(crate) fn put_membership(
+    conn: &mut DbConn,
+    membership: &Membership,
+    expected: Option<MembershipStatus>,
+) -> Result<bool, DbError> {
+    let row = MembershipRow::from_membership(membership)?;
+    let Some(expected) = expected else {
+        diesel::insert_into(memberships::table)
+            .values(&row)
+            .execute(conn)?;
+        return Ok(true);
+    };
+    let updated = diesel::update(
+        memberships::table
+            .find((&row.project_id, &row.user_id))
+            .filter(memberships::status.eq(expected.as_str())),
+    )
+    .set((
+        memberships::status.eq(&row.status),
+        memberships::roles.eq(&row.roles),
+        memberships::notify_email.eq(&row.notify_email),
+        memberships::notify_events.eq(&row.notify_events),
+        memberships::notify_frequency.eq(&row.notify_frequency),
+        memberships::rate_limit_per_second.eq(row.rate_limit_per_second),
+    ))
+    .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// Deletes the membership row while it has status `expected`; whether it did.
+pub(crate) fn remove_membership(
+    conn: &mut DbConn,
+    project_id: &str,
+    user_id: &str,
+    expected: MembershipStatus,
+) -> Result<bool, DbError> {
+    let deleted = diesel::delete(
+        memberships::table
+            .find((project_id, user_id))
+            .filter(memberships::status.eq(expected.as_str())),
+    )
+    .execute(conn)?;
+    Ok(deleted == 1)
+}
+
 /// Every project the user is an active or invited member of, with the
 /// user's row and the owner's, by project name then gid.
 pub(crate) fn views_for(conn: &mut DbConn, user_id: &str) -> Result<Vec<ProjectView>, DbError> {

@@ -90,6 +90,38 @@ pub(crate) fn insert(conn: &mut DbConn, user: &User) -> Result<(), DbError> {
     insert_emails(conn, user)
 }
 
+/// Replaces the stored user by `user` while its credential version is still
+/// `expected_version`; whether it was.
+pub(crate) fn update(
+    conn: &mut DbConn,
+    user: &User,
+    expected_version: i64,
+) -> Result<bool, DbError> {
+    let row = UserRow::from_user(user);
+    let updated = diesel::update(
+        users::table
+            .filter(users::id.eq(&row.id))
+            .filter(users::credential_version.eq(expected_version)),
+    )
+    .set((
+        users::username.eq(&row.username),
+        users::username_key.eq(&row.username_key),
+        users::status.eq(&row.status),
+        users::credential_version.eq(row.credential_version),
+        users::password_hash.eq(&row.password_hash),
+        users::name.eq(&row.name),
+        users::language.eq(&row.language),
+        users::timezone.eq(&row.timezone),
+    ))
+    .execute(conn)?;
+    if updated == 0 {
+        return Ok(false);
+    }
+    diesel::delete(user_emails::table.filter(user_emails::user_id.eq(&row.id))).execute(conn)?;
+    insert_emails(conn, user)?;
+    Ok(true)
+}
+
 fn insert_emails(conn: &mut DbConn, user: &User) -> Result<(), DbError> {
     for e in &email_rows(user) {
         diesel::insert_into(user_emails::table)

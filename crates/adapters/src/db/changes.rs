@@ -1,0 +1,128 @@
+//! The one write of every use case: a domain `ChangeSet` applied in one
+//! transaction, each change under its guard.
+
+use super::conn::{lock_key, write_tx, DbConn};
+use super::{challenges, outbox, projects, users, Database, DbError};
+use accountd_domain::{Change, ChangeSet, Conflict, Timestamp};
+use accountd_ports::{Applied, Changes, StoreError};
+use async_trait::async_trait;
+
+#[async_trait]
+impl Changes for Database {
+    async fn apply(&self, changes: ChangeSet, now: Timestamp) -> Result<Applied, StoreError> {
+        let queued = !changes.mails().is_empty();
+        let result = self
+            .run_raw(move |c| write_tx(c, |c| apply(c, &changes, now.as_millis())))
+            .await;
+        match result {
+            Ok(()) => {
+                if queued {
+                    self.mail_queued.notify_one();
+                }
+                Ok(Applied::Committed)
+            }
+            Err(DbError::Conflict(conflict)) => Ok(Applied::Refused(conflict)),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// Applies `set` inside the caller's write transaction: first every lock
+/// the set needs, in one sorted order (so two sets can never wait on each
+/// other's locks in opposite orders), then each change, then the mail. A
+/// guard that fails returns [`DbError::Conflict`], which rolls everything
+/// back.
+pub(crate) fn apply(conn: &mut DbConn, set: &ChangeSet, now: i64) -> Result<(), DbError> {
+    for key in lock_keys(set) {
+        lock_key(conn, &key)?;
+    }
+    for change in set.changes() {
+        apply_one(conn, change, now)?;
+    }
+    outbox::queue(conn, set.mails(), now)
+}
+
+fn apply_one(conn: &mut DbConn, change: &Change, now: i64) -> Result<(), DbError> {
+    match change {
+        Change::IssueChallenge(challenge) => challenges::issue(conn, challenge),
+        Change::ConsumeChallenge(id) => guard(
+            challenges::consume(conn, &id.to_string(), now)?,
+            Conflict::ChallengeNotOpen,
+        ),
+        Change::ConsumeOpenChallenges { key, purposes } => {
+            challenges::consume_open(conn, key, purposes)
+        }
+        Change::CreateUser(user) => unique(users::insert(conn, user), Conflict::UsernameTaken),
+        Change::UpdateUser {
+            user,
+            expected_version,
+        } => {
+            let updated = unique(
+                users::update(conn, user, *expected_version),
+                Conflict::UsernameTaken,
+            )?;
+            guard(updated, Conflict::UserChanged)
+        }
+        Change::CreateProject { project, owner } => projects::insert(conn, project, owner, now),
+        Change::PutMembership {
+            membership,
+            expected,
+        } => {
+            let written = unique(
+                projects::put_membership(conn, membership, *expected),
+                Conflict::MembershipChanged,
+            )?;
+            guard(written, Conflict::MembershipChanged)
+        }
+        Change::RemoveMembership {
+            project,
+            user,
+            expected,
+        } => guard(
+            projects::remove_membership(conn, &project.to_string(), &user.to_string(), *expected)?,
+            Conflict::MembershipChanged,
+        ),
+    }
+}
+
+/// The advisory locks a set takes, sorted and without repeats.
+fn lock_keys(set: &ChangeSet) -> Vec<String> {
+    let mut keys = Vec::new();
+    for change in set.changes() {
+        match change {
+            Change::IssueChallenge(c) => keys.extend(
+                c.subject()
+                    .keys()
+                    .into_iter()
+                    .map(|k| format!("challenge:{}:{k}", c.purpose().as_str())),
+            ),
+            Change::UpdateUser { user, .. } => keys.push(format!("user:{}", user.id)),
+            Change::ConsumeOpenChallenges { key, .. } => keys.push(format!("subject:{key}")),
+            Change::ConsumeChallenge(_)
+            | Change::CreateUser(_)
+            | Change::CreateProject { .. }
+            | Change::PutMembership { .. }
+            | Change::RemoveMembership { .. } => {}
+        }
+    }
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+fn guard(held: bool, conflict: Conflict) -> Result<(), DbError> {
+    if held {
+        Ok(())
+    } else {
+        Err(DbError::Conflict(conflict))
+    }
+}
+
+/// A unique-index violation is the guard's conflict (the transaction is
+/// rolled back either way).
+fn unique<T>(result: Result<T, DbError>, conflict: Conflict) -> Result<T, DbError> {
+    match result {
+        Err(e) if e.is_unique_violation() => Err(DbError::Conflict(conflict)),
+        other => other,
+    }
+}

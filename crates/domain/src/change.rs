@@ -1,0 +1,167 @@
+//! One change set per use case: everything a request changes, applied in
+//! one transaction or not at all.
+//!
+//! The app decides *what* changes: it loads, asks the domain's transitions,
+//! and describes the result as a [`ChangeSet`]: rows to create, rows to
+//! update with the state they must still be in (a guard), challenge
+//! transitions, and the mail that announces the change. An adapter applies
+//! it (the `Changes` port) in one transaction at a `now` the app passes in,
+//! and decides nothing: when a guard no longer holds because a parallel
+//! request won, the whole set is undone and the [`Conflict`] says which
+//! guard failed. Audit events will join as one more [`Change`] case, in the
+//! same transaction as the change they record.
+
+use crate::{
+    Challenge, ChallengeId, Membership, MembershipStatus, OutgoingMail, Project, ProjectId,
+    Purpose, User, UserId,
+};
+
+/// One row-level change, with the guard it is applied under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// Stores a newly issued challenge and marks superseded every open
+    /// challenge of the same purpose sharing any of its subject keys. No
+    /// guard: issuing always wins.
+    IssueChallenge(Challenge),
+    /// Consumes the challenge. Guard: it is still open at `now` (stored
+    /// open, tries left, not expired), else [`Conflict::ChallengeNotOpen`];
+    /// of parallel consumptions exactly one wins.
+    ConsumeChallenge(ChallengeId),
+    /// Consumes every open challenge of these purposes carrying `key` (a
+    /// subject key, e.g. `user:<gid>`); none at all is fine.
+    ConsumeOpenChallenges {
+        /// The subject key.
+        key: String,
+        /// Which purposes.
+        purposes: Vec<Purpose>,
+    },
+    /// Creates a user (an account, or an invited placeholder). Guard: no
+    /// user has the same username case-insensitively, else
+    /// [`Conflict::UsernameTaken`].
+    CreateUser(User),
+    /// Replaces the stored user by `user`, every field and address
+    /// included. Guard: the stored credential version is still
+    /// `expected_version`, else [`Conflict::UserChanged`]; a username taken
+    /// by another user gives [`Conflict::UsernameTaken`].
+    UpdateUser {
+        /// The new state.
+        user: User,
+        /// The credential version the stored row must still have.
+        expected_version: i64,
+    },
+    /// Creates a project with its owner's membership, stamped `now`.
+    CreateProject {
+        /// The project.
+        project: Project,
+        /// The owner's row.
+        owner: Membership,
+    },
+    /// Writes a membership row. Guard: the stored row has status `expected`
+    /// (`None`: there is no row yet), else [`Conflict::MembershipChanged`].
+    PutMembership {
+        /// The new state.
+        membership: Membership,
+        /// The status the stored row must still have.
+        expected: Option<MembershipStatus>,
+    },
+    /// Deletes a membership row. Guard: it still has status `expected`,
+    /// else [`Conflict::MembershipChanged`].
+    RemoveMembership {
+        /// The project.
+        project: ProjectId,
+        /// The member.
+        user: UserId,
+        /// The status the stored row must still have.
+        expected: MembershipStatus,
+    },
+}
+
+/// Which guard of a change set no longer held; nothing was applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conflict {
+    /// A challenge to consume is no longer open (used, replaced,
+    /// exhausted, expired).
+    ChallengeNotOpen,
+    /// A username to create or rename to is taken (case-insensitively).
+    UsernameTaken,
+    /// A user to update changed its credential version meanwhile, or is gone.
+    UserChanged,
+    /// A membership is not in the state the change expected.
+    MembershipChanged,
+}
+
+/// Everything one use case changes, in order, and the mail announcing it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChangeSet {
+    changes: Vec<Change>,
+    mails: Vec<OutgoingMail>,
+}
+
+impl ChangeSet {
+    /// An empty set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a change, applied after the ones before it.
+    #[must_use]
+    pub fn with(mut self, change: Change) -> Self {
+        self.changes.push(change);
+        self
+    }
+
+    /// Queues mail in the same transaction.
+    #[must_use]
+    pub fn mail(mut self, mails: impl IntoIterator<Item = OutgoingMail>) -> Self {
+        self.mails.extend(mails);
+        self
+    }
+
+    /// The changes, in order.
+    pub fn changes(&self) -> &[Change] {
+        &self.changes
+    }
+
+    /// The mail to queue.
+    pub fn mails(&self) -> &[OutgoingMail] {
+        &self.mails
+    }
+
+    /// Whether nothing would change.
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty() && self.mails.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Email;
+
+    fn mail(to: &str) -> OutgoingMail {
+        OutgoingMail {
+            to: Email::parse(to).unwrap(),
+            subject: "s".to_owned(),
+            text: "t".to_owned(),
+            not_after: None,
+        }
+    }
+
+    #[test]
+    fn a_change_set_keeps_its_changes_in_order_with_its_mail() {
+        let id = ChallengeId::from_random_bytes([1; 16]);
+        let set = ChangeSet::new()
+            .with(Change::ConsumeChallenge(id))
+            .with(Change::ConsumeOpenChallenges {
+                key: "user:x".to_owned(),
+                purposes: vec![Purpose::ForgotPassword],
+            })
+            .mail([mail("a@example.com"), mail("b@example.com")]);
+        assert!(!set.is_empty());
+        assert_eq!(set.changes().len(), 2);
+        assert_eq!(set.changes()[0], Change::ConsumeChallenge(id));
+        let to: Vec<&str> = set.mails().iter().map(|m| m.to.as_str()).collect();
+        assert_eq!(to, ["a@example.com", "b@example.com"]);
+        assert!(ChangeSet::new().is_empty());
+    }
+}
