@@ -1,12 +1,32 @@
 //! Configuration: every option is a flag and an environment variable (the
-//! flag wins), named as in the operations spec. Values are taken as text and
-//! checked here, so that a bad one gives one line naming the variable.
+//! flag wins), named as in the operations spec.
+//!
+//! clap checks every value while it parses: each option has a typed value
+//! parser (clap's ranged integers, or a plain function below for the others),
+//! so [`Options`] holds typed values and [`Config::from_options`] only
+//! fills in the defaults that depend on another option or on the machine.
+//! [`parse_args`] is the one place that rewords a refused value: clap's
+//! error names the argument that failed, and that argument's `env` gives
+//! the variable, so the line reads `VARIABLE: what is wrong` whether the
+//! value came from a flag or from the environment. The secret and the
+//! URLs that may hold a password are kept in `secrecy` types: they never
+//! appear in an error or in `Debug` output, and only the wiring exposes
+//! them.
 
-use clap::{Args, Parser, Subcommand};
+use accountd_adapters::Mailbox;
+use accountd_http::IpNet;
+use clap::builder::{RangedI64ValueParser, StringValueParser, TypedValueParser};
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{Args, CommandFactory, Parser, Subcommand};
+use secrecy::zeroize::Zeroize;
+use secrecy::{CloneableSecret, ExposeSecret, SecretBox, SecretString};
+use std::ffi::{OsStr, OsString};
 use std::net::SocketAddr;
+use std::ops::RangeInclusive;
+use std::path::PathBuf;
 
 /// accountd: sign-up, login and password reset for other products.
-#[derive(Parser)]
+#[derive(Debug, Parser)]
 #[command(name = "accountd", version, about, long_about = None)]
 pub struct Cli {
     #[command(flatten)]
@@ -44,54 +64,73 @@ pub enum UserCommand {
     },
 }
 
-/// Every option (global: accepted before or after the subcommand).
-#[derive(Args)]
+/// Every option (global: accepted before or after the subcommand), checked
+/// and typed by its value parser.
+#[derive(Debug, Args)]
 pub struct Options {
     /// Listen address.
     #[arg(
         long,
         env = "ACCOUNTD_BIND",
         default_value = "127.0.0.1:8080",
-        global = true
+        global = true,
+        value_parser = socket_addr
     )]
-    pub bind: String,
+    pub bind: SocketAddr,
     /// sqlite://PATH (created if missing) or postgres://...
     #[arg(
         long,
         env = "ACCOUNTD_DATABASE_URL",
         default_value = "sqlite://./data/accountd.db",
         global = true,
-        hide_env_values = true
+        hide_env_values = true,
+        value_parser = database_url
     )]
-    pub database_url: String,
+    pub database_url: SecretBox<DatabaseUrl>,
     /// Where a generated server secret is kept.
     #[arg(
         long,
         env = "ACCOUNTD_DATA_DIR",
         default_value = "./data",
-        global = true
+        global = true,
+        value_parser = StringValueParser::new().map(PathBuf::from)
     )]
-    pub data_dir: String,
+    pub data_dir: PathBuf,
     /// Server secret, at least 32 bytes [default: generated and kept in the data dir].
-    #[arg(long, env = "ACCOUNTD_SECRET", global = true, hide_env_values = true)]
-    pub secret: Option<String>,
+    #[arg(
+        long,
+        env = "ACCOUNTD_SECRET",
+        global = true,
+        hide_env_values = true,
+        value_parser = secret
+    )]
+    pub secret: Option<SecretString>,
     /// smtp://[user:pass@]host[:port][?tls=required|opportunistic] or smtps://... [default: console mailer]
-    #[arg(long, env = "ACCOUNTD_SMTP_URL", global = true, hide_env_values = true)]
-    pub smtp_url: Option<String>,
+    #[arg(
+        long,
+        env = "ACCOUNTD_SMTP_URL",
+        global = true,
+        hide_env_values = true,
+        value_parser = smtp_url
+    )]
+    pub smtp_url: Option<SecretString>,
     /// Sender of every mail.
     #[arg(
         long,
         env = "ACCOUNTD_MAIL_FROM",
         default_value = "accountd <no-reply@localhost>",
-        global = true
+        global = true,
+        value_parser = mail_from
     )]
-    pub mail_from: String,
+    pub mail_from: Mailbox,
     /// Base for links in emails.
+    // Checked at start but not used yet ("validated only" in OPERATIONS.md).
     #[arg(
         long,
         env = "ACCOUNTD_PUBLIC_URL",
         default_value = "http://127.0.0.1:8080",
-        global = true
+        global = true,
+        value_parser = public_url
     )]
     pub public_url: String,
     /// bcrypt cost, 4..=31.
@@ -99,39 +138,44 @@ pub struct Options {
         long,
         env = "ACCOUNTD_BCRYPT_COST",
         default_value = "12",
-        global = true
+        global = true,
+        value_parser = int::<u32>(4..=31)
     )]
-    pub bcrypt_cost: String,
+    pub bcrypt_cost: u32,
     /// Life of every challenge, in seconds.
     #[arg(
         long,
         env = "ACCOUNTD_CODE_TTL_SECONDS",
         default_value = "900",
-        global = true
+        global = true,
+        value_parser = int::<i64>(1..=86_400 * 30)
     )]
-    pub code_ttl_seconds: String,
+    pub code_ttl_seconds: i64,
     /// Failed tries that exhaust a Unicat challenge.
     #[arg(
         long,
         env = "ACCOUNTD_UNICAT_CODE_ATTEMPTS",
         default_value = "5",
-        global = true
+        global = true,
+        value_parser = int::<u32>(1..=1000)
     )]
-    pub unicat_code_attempts: String,
+    pub unicat_code_attempts: u32,
     /// Token life, in seconds.
     #[arg(
         long,
         env = "ACCOUNTD_JWT_TTL_SECONDS",
         default_value = "3600",
-        global = true
+        global = true,
+        value_parser = int::<i64>(1..=86_400 * 365)
     )]
-    pub jwt_ttl_seconds: String,
+    pub jwt_ttl_seconds: i64,
     /// Token issuer claim.
     #[arg(
         long,
         env = "ACCOUNTD_JWT_ISSUER",
         default_value = "accountd",
-        global = true
+        global = true,
+        value_parser = not_empty
     )]
     pub jwt_issuer: String,
     /// Token audience claim.
@@ -139,7 +183,8 @@ pub struct Options {
         long,
         env = "ACCOUNTD_JWT_AUDIENCE",
         default_value = "accountd",
-        global = true
+        global = true,
+        value_parser = not_empty
     )]
     pub jwt_audience: String,
     /// Shortest password, in characters.
@@ -147,122 +192,321 @@ pub struct Options {
         long,
         env = "ACCOUNTD_PASSWORD_MIN_LENGTH",
         default_value = "8",
-        global = true
+        global = true,
+        value_parser = int::<usize>(1..=72)
     )]
-    pub password_min_length: String,
+    pub password_min_length: usize,
     /// Lowest zxcvbn score accepted, 0..=4.
     #[arg(
         long,
         env = "ACCOUNTD_PASSWORD_MIN_SCORE",
         default_value = "3",
-        global = true
+        global = true,
+        value_parser = int::<u8>(0..=4)
     )]
-    pub password_min_score: String,
+    pub password_min_score: u8,
     /// Answer as if unknown accounts existed (true/false).
     #[arg(
         long,
         env = "ACCOUNTD_ENUMERATION_PROTECTION",
         default_value = "false",
-        global = true
+        global = true,
+        action = clap::ArgAction::Set,
+        value_parser = boolean
     )]
-    pub enumeration_protection: String,
+    pub enumeration_protection: bool,
     /// Challenges per account (or address) per hour; 0 switches the limit off.
     #[arg(
         long,
         env = "ACCOUNTD_CODES_PER_HOUR",
         default_value = "5",
-        global = true
+        global = true,
+        value_parser = int::<u32>(0..=1_000_000)
     )]
-    pub codes_per_hour: String,
+    pub codes_per_hour: u32,
     /// Challenges per account (or address) per day; 0 switches the limit off.
     #[arg(
         long,
         env = "ACCOUNTD_CODES_PER_DAY",
         default_value = "10",
-        global = true
+        global = true,
+        value_parser = int::<u32>(0..=1_000_000)
     )]
-    pub codes_per_day: String,
+    pub codes_per_day: u32,
     /// Step-1 calls per client address per hour; 0 switches the limit off.
     #[arg(
         long,
         env = "ACCOUNTD_STEP1_PER_IP_PER_HOUR",
         default_value = "30",
-        global = true
+        global = true,
+        value_parser = int::<u32>(0..=1_000_000)
     )]
-    pub step1_per_ip_per_hour: String,
+    pub step1_per_ip_per_hour: u32,
     /// Comma-separated CIDRs whose X-Forwarded-For is believed.
     #[arg(
         long,
         env = "ACCOUNTD_TRUSTED_PROXIES",
         default_value = "",
-        global = true
+        global = true,
+        value_parser = trusted_proxies
     )]
-    pub trusted_proxies: String,
+    pub trusted_proxies: TrustedProxies,
     /// Request body cap, in bytes.
     #[arg(
         long,
         env = "ACCOUNTD_MAX_BODY_BYTES",
         default_value = "65536",
-        global = true
+        global = true,
+        value_parser = int::<usize>(1024..=64 * 1024 * 1024)
     )]
-    pub max_body_bytes: String,
+    pub max_body_bytes: usize,
     /// bcrypt threads [default: the number of cores].
-    #[arg(long, env = "ACCOUNTD_HASH_WORKERS", global = true)]
-    pub hash_workers: Option<String>,
+    #[arg(
+        long,
+        env = "ACCOUNTD_HASH_WORKERS",
+        global = true,
+        value_parser = int::<usize>(1..=1024)
+    )]
+    pub hash_workers: Option<usize>,
     /// Hash jobs allowed to wait; beyond, 503 with Retry-After.
-    #[arg(long, env = "ACCOUNTD_HASH_QUEUE", default_value = "64", global = true)]
-    pub hash_queue: String,
+    #[arg(
+        long,
+        env = "ACCOUNTD_HASH_QUEUE",
+        default_value = "64",
+        global = true,
+        value_parser = int::<usize>(1..=1_000_000)
+    )]
+    pub hash_queue: usize,
     /// Database connections [default: 16 on PostgreSQL, 8 on SQLite].
-    #[arg(long, env = "ACCOUNTD_DB_POOL_SIZE", global = true)]
-    pub db_pool_size: Option<String>,
+    #[arg(
+        long,
+        env = "ACCOUNTD_DB_POOL_SIZE",
+        global = true,
+        value_parser = int::<u32>(1..=1024)
+    )]
+    pub db_pool_size: Option<u32>,
     /// Languages listed in `cc.languages`: comma-separated ISO 639-1 codes
     /// [default: the official EU languages].
-    #[arg(long, env = "ACCOUNTD_LANGUAGES", default_value = EU_LANGUAGES, global = true)]
-    pub languages: String,
+    #[arg(
+        long,
+        env = "ACCOUNTD_LANGUAGES",
+        default_value = EU_LANGUAGES,
+        global = true,
+        value_parser = languages
+    )]
+    pub languages: Languages,
     /// Log filter (tracing's EnvFilter syntax).
-    #[arg(long, env = "ACCOUNTD_LOG", default_value = "info", global = true)]
+    #[arg(
+        long,
+        env = "ACCOUNTD_LOG",
+        default_value = "info",
+        global = true,
+        value_parser = log_filter
+    )]
     pub log: String,
     /// Log format: text or json.
     #[arg(
         long,
         env = "ACCOUNTD_LOG_FORMAT",
         default_value = "text",
-        global = true
+        global = true,
+        value_parser = log_format
     )]
-    pub log_format: String,
+    pub log_format: LogFormat,
 }
 
 /// The 24 official languages of the European Union.
 pub const EU_LANGUAGES: &str =
     "bg,cs,da,de,el,en,es,et,fi,fr,ga,hr,hu,it,lt,lv,mt,nl,pl,pt,ro,sk,sl,sv";
 
-/// ISO 639-1 codes with their English names, from the ISO 639 tables of
-/// the `isolang` crate (not a hand-typed list).
-pub fn languages(text: &str) -> Result<Vec<(String, String)>, ConfigError> {
+// ---- Value parsers ----
+//
+// Each returns the words that follow `VARIABLE: ` when it refuses a value.
+// None of them repeats a value that may be secret.
+
+/// An integer option in `range`. clap's ranged parser checks it (spaces
+/// around the number are ignored); a refusal says the range and what was
+/// given, as operators read it.
+fn int<T>(range: RangeInclusive<i64>) -> Int<T>
+where
+    T: TryFrom<i64> + Clone + Send + Sync + 'static,
+{
+    Int {
+        wanted: format!(
+            "must be an integer from {} to {}",
+            range.start(),
+            range.end()
+        ),
+        parser: RangedI64ValueParser::new().range(range),
+    }
+}
+
+/// See [`int`].
+#[derive(Clone)]
+struct Int<T: TryFrom<i64> + Clone + Send + Sync + 'static> {
+    parser: RangedI64ValueParser<T>,
+    wanted: String,
+}
+
+impl<T> TypedValueParser for Int<T>
+where
+    T: TryFrom<i64> + Clone + Send + Sync + 'static,
+    <T as TryFrom<i64>>::Error: std::error::Error + Send + Sync + 'static,
+{
+    type Value = T;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &OsStr,
+    ) -> Result<T, clap::Error> {
+        let trimmed = value.to_str().map_or(value, |text| OsStr::new(text.trim()));
+        self.parser.parse_ref(cmd, arg, trimmed).map_err(|mut e| {
+            let why = format!("{}, got {:?}", self.wanted, value.to_string_lossy());
+            e.insert(ContextKind::Custom, ContextValue::String(why));
+            e
+        })
+    }
+}
+
+fn socket_addr(text: &str) -> Result<SocketAddr, String> {
+    text.parse()
+        .map_err(|_| format!("must be an address like 127.0.0.1:8080, got {text:?}"))
+}
+
+/// `ACCOUNTD_DATABASE_URL`, checked: which backend, and where. It lives in a
+/// [`SecretBox`], since a PostgreSQL URL may hold a password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(pub accountd_adapters::DatabaseUrl);
+
+impl Zeroize for DatabaseUrl {
+    fn zeroize(&mut self) {
+        match &mut self.0 {
+            accountd_adapters::DatabaseUrl::Postgres(url) => url.zeroize(),
+            accountd_adapters::DatabaseUrl::Sqlite(path) => std::mem::take(path)
+                .into_os_string()
+                .into_encoded_bytes()
+                .zeroize(),
+        }
+    }
+}
+
+impl CloneableSecret for DatabaseUrl {}
+
+/// The adapter's error names the scheme only, never the rest of the URL.
+fn database_url(text: &str) -> Result<SecretBox<DatabaseUrl>, String> {
+    accountd_adapters::DatabaseUrl::parse(text)
+        .map(|url| SecretBox::new(Box::new(DatabaseUrl(url))))
+        .map_err(|e| e.to_string())
+}
+
+fn secret(text: &str) -> Result<SecretString, String> {
+    accountd_domain::ServerSecret::new(text.as_bytes().to_vec()).map_err(|e| e.to_string())?;
+    Ok(SecretString::from(text))
+}
+
+/// Only the scheme is checked here; lettre reads the rest when `serve`
+/// builds the mailer. A blank value is kept blank and means "unset".
+fn smtp_url(text: &str) -> Result<SecretString, String> {
+    let url = text.trim();
+    if url.is_empty() || url.starts_with("smtp://") || url.starts_with("smtps://") {
+        Ok(SecretString::from(url))
+    } else {
+        Err("must start with smtp:// or smtps://".to_owned())
+    }
+}
+
+fn mail_from(text: &str) -> Result<Mailbox, String> {
+    accountd_adapters::parse_from(text).map_err(|e| e.to_string())
+}
+
+fn public_url(text: &str) -> Result<String, String> {
+    if text.starts_with("http://") || text.starts_with("https://") {
+        Ok(text.to_owned())
+    } else {
+        Err(format!("must start with http:// or https://, got {text:?}"))
+    }
+}
+
+fn not_empty(text: &str) -> Result<String, String> {
+    if text.trim().is_empty() {
+        Err("must not be empty".to_owned())
+    } else {
+        Ok(text.to_owned())
+    }
+}
+
+/// `true`/`false` (also `1`/`0`, `yes`/`no`, `on`/`off`), in any case.
+fn boolean(text: &str) -> Result<bool, String> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err(format!("must be true or false, got {text:?}")),
+    }
+}
+
+/// `ACCOUNTD_TRUSTED_PROXIES`: one value holding the whole list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustedProxies(pub Vec<IpNet>);
+
+fn trusted_proxies(text: &str) -> Result<TrustedProxies, String> {
+    accountd_http::parse_trusted_proxies(text).map(TrustedProxies)
+}
+
+/// `ACCOUNTD_LANGUAGES`: ISO 639-1 codes with their English names, ordered
+/// by code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Languages(pub Vec<(String, String)>);
+
+/// The names come from the ISO 639 tables of the `isolang` crate (not a
+/// hand-typed list); case and spaces are ignored, repeats dropped.
+fn languages(text: &str) -> Result<Languages, String> {
     let mut out: Vec<(String, String)> = Vec::new();
     for code in text.split(',').map(str::trim).filter(|c| !c.is_empty()) {
         let code = code.to_ascii_lowercase();
-        let language = isolang::Language::from_639_1(&code).ok_or_else(|| {
-            bad(
-                "ACCOUNTD_LANGUAGES",
-                format!("{code:?} is not an ISO 639-1 code"),
-            )
-        })?;
+        let language = isolang::Language::from_639_1(&code)
+            .ok_or_else(|| format!("{code:?} is not an ISO 639-1 code"))?;
         if !out.iter().any(|(c, _)| *c == code) {
             out.push((code, language.to_name().to_owned()));
         }
     }
     if out.is_empty() {
-        return Err(bad("ACCOUNTD_LANGUAGES", "must name at least one language"));
+        return Err("must name at least one language".to_owned());
     }
     out.sort();
-    Ok(out)
+    Ok(Languages(out))
 }
+
+/// Checked here so that a bad filter is refused with the other values;
+/// the filter itself is built when logging starts.
+fn log_filter(text: &str) -> Result<String, String> {
+    tracing_subscriber::EnvFilter::try_new(text)
+        .map(|_| text.to_owned())
+        .map_err(|e| e.to_string())
+}
+
+/// `ACCOUNTD_LOG_FORMAT`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+fn log_format(text: &str) -> Result<LogFormat, String> {
+    match text {
+        "text" => Ok(LogFormat::Text),
+        "json" => Ok(LogFormat::Json),
+        _ => Err(format!("must be text or json, got {text:?}")),
+    }
+}
+
+// ---- Reading the command line ----
 
 /// A configuration value that was refused: the variable and why.
 #[derive(Debug)]
 pub struct ConfigError {
-    pub variable: &'static str,
+    pub variable: String,
     pub message: String,
 }
 
@@ -272,49 +516,72 @@ impl std::fmt::Display for ConfigError {
     }
 }
 
-fn bad(variable: &'static str, message: impl Into<String>) -> ConfigError {
-    ConfigError {
-        variable,
-        message: message.into(),
-    }
+/// Why the command line and the environment gave no [`Cli`].
+#[derive(Debug)]
+pub enum Refusal {
+    /// A bad value of an option: exit 2 with one line naming its variable.
+    Value(ConfigError),
+    /// Everything else (help, version, an unknown flag or command, a flag
+    /// without its value): clap's own words and exit code.
+    Other(clap::Error),
 }
 
-/// Parses an integer in `lo..=hi`.
-pub fn int<T>(variable: &'static str, text: &str, lo: T, hi: T) -> Result<T, ConfigError>
+/// Parses `args` (the program name first) and the environment.
+pub fn parse_args<I, T>(args: I) -> Result<Cli, Refusal>
 where
-    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
 {
-    match text.trim().parse::<T>() {
-        Ok(v) if v >= lo && v <= hi => Ok(v),
-        _ => Err(bad(
-            variable,
-            format!("must be an integer from {lo} to {hi}, got {text:?}"),
-        )),
-    }
+    Cli::try_parse_from(args).map_err(|e| {
+        // Built, as the parser's was, so that each argument shows as in
+        // the error's context.
+        let mut command = Cli::command();
+        command.build();
+        refusal(e, &command)
+    })
 }
 
-/// Parses `true`/`false` (also `1`/`0`, `yes`/`no`, `on`/`off`).
-pub fn boolean(variable: &'static str, text: &str) -> Result<bool, ConfigError> {
-    match text.trim().to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" | "on" => Ok(true),
-        "false" | "0" | "no" | "off" => Ok(false),
-        _ => Err(bad(
-            variable,
-            format!("must be true or false, got {text:?}"),
-        )),
+/// The one place clap's errors are reworded. A value that a value parser
+/// refused becomes `VARIABLE: what is wrong`: the error's context names the
+/// argument (`--bcrypt-cost <BCRYPT_COST>`, also when the value came from
+/// the environment), and that argument's `env` is the variable. What is
+/// wrong is the parser's own message (see [`int`] and the plain functions
+/// above), never the value of a secret.
+fn refusal(error: clap::Error, command: &clap::Command) -> Refusal {
+    if error.kind() != ErrorKind::ValueValidation {
+        return Refusal::Other(error);
     }
+    let Some(ContextValue::String(failed)) = error.get(ContextKind::InvalidArg) else {
+        return Refusal::Other(error);
+    };
+    let Some(variable) = command
+        .get_arguments()
+        .find(|arg| arg.to_string() == *failed)
+        .and_then(clap::Arg::get_env)
+    else {
+        return Refusal::Other(error);
+    };
+    let message = match error.get(ContextKind::Custom) {
+        Some(ContextValue::String(why)) => why.clone(),
+        _ => std::error::Error::source(&error)
+            .map_or_else(|| "is not a valid value".to_owned(), ToString::to_string),
+    };
+    Refusal::Value(ConfigError {
+        variable: variable.to_string_lossy().into_owned(),
+        message,
+    })
 }
 
-/// The checked configuration. Its `Debug` leaves out the secret and the
-/// URLs (which may hold credentials).
-#[derive(Clone)]
+/// The configuration the binary runs with. Its `Debug` shows the secret and
+/// the URLs (which may hold credentials) as redacted.
+#[derive(Debug, Clone)]
 pub struct Config {
     pub bind: SocketAddr,
-    pub database_url: accountd_adapters::DatabaseUrl,
-    pub data_dir: std::path::PathBuf,
-    pub secret: Option<Vec<u8>>,
-    pub smtp_url: Option<String>,
-    pub mail_from: accountd_adapters::Mailbox,
+    pub database_url: SecretBox<DatabaseUrl>,
+    pub data_dir: PathBuf,
+    pub secret: Option<SecretString>,
+    pub smtp_url: Option<SecretString>,
+    pub mail_from: Mailbox,
     pub bcrypt_cost: u32,
     pub code_ttl_seconds: i64,
     pub unicat_code_attempts: u32,
@@ -328,160 +595,48 @@ pub struct Config {
     pub codes_per_hour: u32,
     pub codes_per_day: u32,
     pub step1_per_ip_per_hour: u32,
-    pub trusted_proxies: Vec<accountd_http::IpNet>,
+    pub trusted_proxies: Vec<IpNet>,
     pub max_body_bytes: usize,
     pub hash_workers: usize,
     pub hash_queue: usize,
     pub db_pool_size: u32,
 }
 
-impl std::fmt::Debug for Config {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Config")
-            .field("bind", &self.bind)
-            .field("secret", &self.secret.as_ref().map(|_| "***"))
-            .field("smtp_url", &self.smtp_url.as_ref().map(|_| "***"))
-            .field("bcrypt_cost", &self.bcrypt_cost)
-            .finish_non_exhaustive()
-    }
-}
-
 impl Config {
-    /// Checks every option; the first bad one is reported.
-    pub fn from_options(o: &Options) -> Result<Self, ConfigError> {
-        let bind = o.bind.parse::<SocketAddr>().map_err(|_| {
-            bad(
-                "ACCOUNTD_BIND",
-                format!("must be an address like 127.0.0.1:8080, got {:?}", o.bind),
-            )
-        })?;
-        let database_url = accountd_adapters::DatabaseUrl::parse(&o.database_url)
-            .map_err(|e| bad("ACCOUNTD_DATABASE_URL", e.to_string()))?;
-        let secret = match &o.secret {
-            None => None,
-            Some(s) => {
-                accountd_domain::ServerSecret::new(s.as_bytes().to_vec())
-                    .map_err(|e| bad("ACCOUNTD_SECRET", e.to_string()))?;
-                Some(s.as_bytes().to_vec())
-            }
-        };
-        let smtp_url = match o.smtp_url.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(u) if u.starts_with("smtp://") || u.starts_with("smtps://") => Some(u.to_owned()),
-            Some(_) => {
-                return Err(bad(
-                    "ACCOUNTD_SMTP_URL",
-                    "must start with smtp:// or smtps://",
-                ))
-            }
-        };
-        let mail_from = accountd_adapters::parse_from(&o.mail_from)
-            .map_err(|e| bad("ACCOUNTD_MAIL_FROM", e.to_string()))?;
-        if !(o.public_url.starts_with("http://") || o.public_url.starts_with("https://")) {
-            return Err(bad(
-                "ACCOUNTD_PUBLIC_URL",
-                format!(
-                    "must start with http:// or https://, got {:?}",
-                    o.public_url
-                ),
-            ));
-        }
-        let bcrypt_cost = int("ACCOUNTD_BCRYPT_COST", &o.bcrypt_cost, 4u32, 31)?;
-        let code_ttl_seconds = int(
-            "ACCOUNTD_CODE_TTL_SECONDS",
-            &o.code_ttl_seconds,
-            1i64,
-            86_400 * 30,
-        )?;
-        let unicat_code_attempts = int(
-            "ACCOUNTD_UNICAT_CODE_ATTEMPTS",
-            &o.unicat_code_attempts,
-            1u32,
-            1000,
-        )?;
-        let jwt_ttl_seconds = int(
-            "ACCOUNTD_JWT_TTL_SECONDS",
-            &o.jwt_ttl_seconds,
-            1i64,
-            86_400 * 365,
-        )?;
-        if o.jwt_issuer.trim().is_empty() {
-            return Err(bad("ACCOUNTD_JWT_ISSUER", "must not be empty"));
-        }
-        if o.jwt_audience.trim().is_empty() {
-            return Err(bad("ACCOUNTD_JWT_AUDIENCE", "must not be empty"));
-        }
-        let password_min_length = int(
-            "ACCOUNTD_PASSWORD_MIN_LENGTH",
-            &o.password_min_length,
-            1usize,
-            72,
-        )?;
-        let password_min_score = int("ACCOUNTD_PASSWORD_MIN_SCORE", &o.password_min_score, 0u8, 4)?;
-        let enumeration_protection =
-            boolean("ACCOUNTD_ENUMERATION_PROTECTION", &o.enumeration_protection)?;
-        let codes_per_hour = int(
-            "ACCOUNTD_CODES_PER_HOUR",
-            &o.codes_per_hour,
-            0u32,
-            1_000_000,
-        )?;
-        let codes_per_day = int("ACCOUNTD_CODES_PER_DAY", &o.codes_per_day, 0u32, 1_000_000)?;
-        let step1_per_ip_per_hour = int(
-            "ACCOUNTD_STEP1_PER_IP_PER_HOUR",
-            &o.step1_per_ip_per_hour,
-            0u32,
-            1_000_000,
-        )?;
-        let trusted_proxies = accountd_http::parse_trusted_proxies(&o.trusted_proxies)
-            .map_err(|e| bad("ACCOUNTD_TRUSTED_PROXIES", e))?;
-        let max_body_bytes = int(
-            "ACCOUNTD_MAX_BODY_BYTES",
-            &o.max_body_bytes,
-            1024usize,
-            64 * 1024 * 1024,
-        )?;
+    /// What is left once clap has checked every value: the defaults that
+    /// depend on another option or on the machine.
+    pub fn from_options(o: Options) -> Self {
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
-        let hash_workers = match &o.hash_workers {
-            Some(t) => int("ACCOUNTD_HASH_WORKERS", t, 1usize, 1024)?,
-            None => cores,
-        };
-        let hash_queue = int("ACCOUNTD_HASH_QUEUE", &o.hash_queue, 1usize, 1_000_000)?;
-        let default_pool = match database_url {
+        let default_pool = match o.database_url.expose_secret().0 {
             accountd_adapters::DatabaseUrl::Postgres(_) => 16,
             accountd_adapters::DatabaseUrl::Sqlite(_) => 8,
         };
-        let db_pool_size = match &o.db_pool_size {
-            Some(t) => int("ACCOUNTD_DB_POOL_SIZE", t, 1u32, 1024)?,
-            None => default_pool,
-        };
-        let languages = languages(&o.languages)?;
-        Ok(Self {
-            bind,
-            unicat_code_attempts,
-            jwt_ttl_seconds,
-            jwt_issuer: o.jwt_issuer.clone(),
-            jwt_audience: o.jwt_audience.clone(),
-            languages,
-            database_url,
-            data_dir: std::path::PathBuf::from(&o.data_dir),
-            secret,
-            smtp_url,
-            mail_from,
-            bcrypt_cost,
-            code_ttl_seconds,
-            password_min_length,
-            password_min_score,
-            enumeration_protection,
-            codes_per_hour,
-            codes_per_day,
-            step1_per_ip_per_hour,
-            trusted_proxies,
-            max_body_bytes,
-            hash_workers,
-            hash_queue,
-            db_pool_size,
-        })
+        Self {
+            bind: o.bind,
+            database_url: o.database_url,
+            data_dir: o.data_dir,
+            secret: o.secret,
+            smtp_url: o.smtp_url.filter(|url| !url.expose_secret().is_empty()),
+            mail_from: o.mail_from,
+            bcrypt_cost: o.bcrypt_cost,
+            code_ttl_seconds: o.code_ttl_seconds,
+            unicat_code_attempts: o.unicat_code_attempts,
+            jwt_ttl_seconds: o.jwt_ttl_seconds,
+            jwt_issuer: o.jwt_issuer,
+            jwt_audience: o.jwt_audience,
+            languages: o.languages.0,
+            password_min_length: o.password_min_length,
+            password_min_score: o.password_min_score,
+            enumeration_protection: o.enumeration_protection,
+            codes_per_hour: o.codes_per_hour,
+            codes_per_day: o.codes_per_day,
+            step1_per_ip_per_hour: o.step1_per_ip_per_hour,
+            trusted_proxies: o.trusted_proxies.0,
+            max_body_bytes: o.max_body_bytes,
+            hash_workers: o.hash_workers.unwrap_or(cores),
+            hash_queue: o.hash_queue,
+            db_pool_size: o.db_pool_size.unwrap_or(default_pool),
+        }
     }
 }
 
@@ -490,10 +645,11 @@ mod tests {
     use super::*;
 
     fn parse(args: &[&str]) -> Result<Config, ConfigError> {
-        let mut all = vec!["accountd"];
-        all.extend_from_slice(args);
-        let cli = Cli::try_parse_from(all).unwrap();
-        Config::from_options(&cli.options)
+        match parse_args(std::iter::once("accountd").chain(args.iter().copied())) {
+            Ok(cli) => Ok(Config::from_options(cli.options)),
+            Err(Refusal::Value(e)) => Err(e),
+            Err(Refusal::Other(e)) => panic!("clap refused {args:?} in its own words: {e}"),
+        }
     }
 
     #[test]
@@ -519,13 +675,23 @@ mod tests {
             ("accountd", "accountd")
         );
         assert_eq!(c.data_dir, std::path::PathBuf::from("./data"));
-        assert_eq!(
-            c.database_url,
-            accountd_adapters::DatabaseUrl::Sqlite(std::path::PathBuf::from("./data/accountd.db"))
+        assert!(
+            c.database_url.expose_secret().0
+                == accountd_adapters::DatabaseUrl::Sqlite(std::path::PathBuf::from(
+                    "./data/accountd.db"
+                ))
         );
         assert_eq!(
             c.hash_workers,
             std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
+        );
+        assert_eq!(c.mail_from.to_string(), "accountd <no-reply@localhost>");
+        assert!(c.trusted_proxies.is_empty());
+        let cli = parse_args(["accountd"]).unwrap();
+        assert_eq!(cli.options.public_url, "http://127.0.0.1:8080");
+        assert_eq!(
+            (cli.options.log.as_str(), cli.options.log_format),
+            ("info", LogFormat::Text)
         );
     }
 
@@ -560,6 +726,161 @@ mod tests {
         assert_eq!(
             parse(&["--smtp-url", "http://x"]).unwrap_err().variable,
             "ACCOUNTD_SMTP_URL"
+        );
+    }
+
+    #[test]
+    fn every_refusal_is_one_line_in_the_words_of_its_parser() {
+        let cases: &[(&[&str], &str)] = &[
+            (
+                &["serve", "--bcrypt-cost", "3"],
+                "ACCOUNTD_BCRYPT_COST: must be an integer from 4 to 31, got \"3\"",
+            ),
+            (
+                &["--hash-workers", "many"],
+                "ACCOUNTD_HASH_WORKERS: must be an integer from 1 to 1024, got \"many\"",
+            ),
+            (
+                &["--codes-per-hour=-1"],
+                "ACCOUNTD_CODES_PER_HOUR: must be an integer from 0 to 1000000, got \"-1\"",
+            ),
+            (
+                &["--max-body-bytes", "12"],
+                "ACCOUNTD_MAX_BODY_BYTES: must be an integer from 1024 to 67108864, got \"12\"",
+            ),
+            (
+                &["--bind", "nowhere"],
+                "ACCOUNTD_BIND: must be an address like 127.0.0.1:8080, got \"nowhere\"",
+            ),
+            (
+                &["--enumeration-protection", "maybe"],
+                "ACCOUNTD_ENUMERATION_PROTECTION: must be true or false, got \"maybe\"",
+            ),
+            (
+                &["--log-format", "xml"],
+                "ACCOUNTD_LOG_FORMAT: must be text or json, got \"xml\"",
+            ),
+            (
+                &["--public-url", "ftp://example.com"],
+                "ACCOUNTD_PUBLIC_URL: must start with http:// or https://, got \"ftp://example.com\"",
+            ),
+            (&["--jwt-issuer", " "], "ACCOUNTD_JWT_ISSUER: must not be empty"),
+            (
+                &["--languages", "xx"],
+                "ACCOUNTD_LANGUAGES: \"xx\" is not an ISO 639-1 code",
+            ),
+            (
+                &["--languages", " , "],
+                "ACCOUNTD_LANGUAGES: must name at least one language",
+            ),
+            (
+                &["--trusted-proxies", "10.0.0.0/33"],
+                "ACCOUNTD_TRUSTED_PROXIES: \"10.0.0.0/33\" is not a CIDR like 10.0.0.0/8",
+            ),
+        ];
+        for (args, line) in cases {
+            assert_eq!(parse(args).unwrap_err().to_string(), *line, "{args:?}");
+        }
+        for args in [
+            &["--log", "a=b=c"][..],
+            &["--mail-from", "not a mailbox"][..],
+            &["--database-url", "sqlite://"][..],
+        ] {
+            let e = parse(args).unwrap_err().to_string();
+            assert!(!e.contains('\n'), "{args:?}: one line, got {e:?}");
+        }
+    }
+
+    #[test]
+    fn a_refusal_never_repeats_a_secret() {
+        for (args, variable) in [
+            (["--secret", "hunter2-hunter2"], "ACCOUNTD_SECRET"),
+            (
+                ["--database-url", "mysql://ann:hunter2@db/x"],
+                "ACCOUNTD_DATABASE_URL",
+            ),
+            (
+                ["--smtp-url", "http://ann:hunter2@mail"],
+                "ACCOUNTD_SMTP_URL",
+            ),
+        ] {
+            let e = parse(&args).unwrap_err();
+            assert_eq!(e.variable, variable);
+            assert!(!e.to_string().contains("hunter2"), "{e}");
+        }
+    }
+
+    #[test]
+    fn debug_output_hides_the_secret_and_the_urls() {
+        let args = [
+            "accountd",
+            "--secret",
+            "hunter2-hunter2-hunter2-hunter2-hunter2",
+            "--database-url",
+            "postgres://ann:hunter2@db/x",
+            "--smtp-url",
+            "smtp://ann:hunter2@mail",
+        ];
+        let cli = parse_args(args).unwrap();
+        assert!(!format!("{cli:?}").contains("hunter2"));
+        let config = Config::from_options(cli.options);
+        assert!(!format!("{config:?}").contains("hunter2"));
+        assert_eq!(
+            config.smtp_url.as_ref().map(ExposeSecret::expose_secret),
+            Some("smtp://ann:hunter2@mail")
+        );
+    }
+
+    #[test]
+    fn other_mistakes_keep_the_words_of_clap() {
+        for (args, kind) in [
+            (
+                &["accountd", "--no-such-flag"][..],
+                ErrorKind::UnknownArgument,
+            ),
+            (&["accountd", "--help"][..], ErrorKind::DisplayHelp),
+            (
+                &["accountd", "user", "add"][..],
+                ErrorKind::MissingRequiredArgument,
+            ),
+        ] {
+            match parse_args(args) {
+                Err(Refusal::Other(e)) => assert_eq!(e.kind(), kind, "{args:?}"),
+                other => panic!("{args:?}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn accepted_values_are_read_as_before() {
+        let c = parse(&[
+            "--bcrypt-cost",
+            " 4 ",
+            "--enumeration-protection",
+            " ON",
+            "--smtp-url",
+            "  ",
+            "--trusted-proxies",
+            "10.0.0.0/8, ::1,",
+            "--hash-workers",
+            "3",
+            "--db-pool-size",
+            "2",
+        ])
+        .unwrap();
+        assert_eq!(c.bcrypt_cost, 4);
+        assert!(c.enumeration_protection);
+        assert!(
+            c.smtp_url.is_none(),
+            "a blank SMTP URL means the console mailer"
+        );
+        assert_eq!(c.trusted_proxies.len(), 2);
+        assert_eq!((c.hash_workers, c.db_pool_size), (3, 2));
+        let c = parse(&["--data-dir", "", "--smtp-url", " smtps://mail "]).unwrap();
+        assert_eq!(c.data_dir, std::path::PathBuf::new());
+        assert_eq!(
+            c.smtp_url.as_ref().map(ExposeSecret::expose_secret),
+            Some("smtps://mail")
         );
     }
 

@@ -7,13 +7,13 @@ mod serve;
 mod wiring;
 
 use accountd_app::AddUserInput;
-use clap::Parser;
-use config::{Cli, Command, Config, UserCommand};
+use config::{Cli, Command, Config, LogFormat, Refusal, UserCommand};
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
 use wiring::{fail, StartError};
 
-fn init_tracing(filter: &str, format: &str) -> Result<(), StartError> {
+fn init_tracing(filter: &str, format: LogFormat) -> Result<(), StartError> {
+    // The filter was checked while parsing; this only builds it.
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .map_err(|e| fail(2, format!("ACCOUNTD_LOG: {e}")))?;
     let builder = tracing_subscriber::fmt()
@@ -21,21 +21,15 @@ fn init_tracing(filter: &str, format: &str) -> Result<(), StartError> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     match format {
-        "text" => builder.try_init(),
-        "json" => builder.json().try_init(),
-        other => {
-            return Err(fail(
-                2,
-                format!("ACCOUNTD_LOG_FORMAT: must be text or json, got {other:?}"),
-            ))
-        }
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
     }
     .map_err(|e| fail(1, format!("cannot start logging: {e}")))
 }
 
 async fn run(cli: Cli) -> Result<(), StartError> {
-    let config = Config::from_options(&cli.options).map_err(|e| fail(2, e.to_string()))?;
-    init_tracing(&cli.options.log, &cli.options.log_format)?;
+    init_tracing(&cli.options.log, cli.options.log_format)?;
+    let config = Config::from_options(cli.options);
     match cli.command {
         None | Some(Command::Serve) => serve::serve(config).await,
         Some(Command::Migrate) => {
@@ -79,8 +73,19 @@ async fn run(cli: Cli) -> Result<(), StartError> {
     }
 }
 
+/// Prints `accountd: ...` on standard error and gives the exit code.
+fn report(e: &StartError) -> ExitCode {
+    let _ = writeln!(std::io::stderr(), "accountd: {}", e.message);
+    ExitCode::from(e.code)
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match config::parse_args(std::env::args_os()) {
+        Ok(cli) => cli,
+        Err(Refusal::Value(e)) => return report(&fail(2, e.to_string())),
+        // Help and version (exit 0), an unknown flag or command (exit 2).
+        Err(Refusal::Other(e)) => e.exit(),
+    };
     // Diesel calls and the SMTP pool's blocking bits run on the blocking
     // pool; bounding it keeps memory flat when the database is slow.
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -100,9 +105,6 @@ fn main() -> ExitCode {
     runtime.shutdown_timeout(std::time::Duration::from_secs(5));
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            let _ = writeln!(std::io::stderr(), "accountd: {}", e.message);
-            ExitCode::from(e.code)
-        }
+        Err(e) => report(&e),
     }
 }

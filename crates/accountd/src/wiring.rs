@@ -11,6 +11,7 @@ use accountd_app::{
 };
 use accountd_domain::{PasswordPolicy, ServerSecret};
 use accountd_ports::Mailer;
+use secrecy::ExposeSecret;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,7 +32,7 @@ pub fn fail(code: u8, message: impl Into<String>) -> StartError {
 /// Opens the database, waiting up to 30 s for it to answer, and migrates.
 pub async fn open_database(config: &Config) -> Result<Database, StartError> {
     let db = Database::open(
-        &config.database_url,
+        &config.database_url.expose_secret().0,
         config.db_pool_size,
         Duration::from_secs(10),
     )
@@ -65,7 +66,7 @@ pub async fn open_database(config: &Config) -> Result<Database, StartError> {
 /// The server secret: configured, or generated once in the data directory.
 pub fn server_secret(config: &Config) -> Result<ServerSecret, StartError> {
     let bytes = match &config.secret {
-        Some(s) => s.clone(),
+        Some(s) => s.expose_secret().as_bytes().to_vec(),
         None => {
             let (bytes, created) = crate::secret::load_or_create(&config.data_dir)
                 .map_err(|e| fail(2, format!("ACCOUNTD_DATA_DIR: {e}")))?;
@@ -130,7 +131,7 @@ pub fn add_user(config: &Config, ports: Ports) -> AddUser {
 pub fn mailer(config: &Config) -> Result<Arc<dyn Mailer>, StartError> {
     match &config.smtp_url {
         Some(url) => Ok(Arc::new(
-            SmtpMailer::new(url, config.mail_from.clone())
+            SmtpMailer::new(url.expose_secret(), config.mail_from.clone())
                 .map_err(|e| fail(2, format!("ACCOUNTD_SMTP_URL: {e}")))?,
         )),
         None => Ok(Arc::new(ConsoleMailer::new(config.mail_from.clone()))),
