@@ -16,9 +16,9 @@
 use accountd_adapters::Database;
 use accountd_domain::{
     Challenge, ChallengeEffect, ChallengeId, ChallengePolicy, ChallengeState, CodeFormat, CodeMac,
-    Email, MacKey, Membership, MembershipStatus, NewUser, Notifications, OutgoingMail,
-    PasswordHash, Project, ProjectId, ProjectStatus, ProjectView, Purpose, Role, Subject,
-    Timestamp, User, UserId, UserStatus, Username,
+    Email, Membership, MembershipStatus, NewUser, Notifications, OutgoingMail, PasswordHash,
+    Project, ProjectId, ProjectStatus, ProjectView, Purpose, Role, Subject, Timestamp, User,
+    UserId, UserStatus, Username,
 };
 use accountd_ports::ConsumeOutcome;
 use accountd_ports::LoginThrottle;
@@ -26,6 +26,7 @@ use accountd_ports::{
     ChallengeRepository, CreateUserError, Limit, OutboxRepository, QueuedMail, RateDecision,
     RateLimiter, UserRepository,
 };
+use accountd_testkit::{email, hash, key, t as at, user_id, T0_MILLIS};
 use std::collections::BTreeSet;
 use tokio::task::JoinSet;
 
@@ -34,32 +35,12 @@ use tokio::task::JoinSet;
 const POOL_SIZE: u32 = 8;
 
 // ---------------------------------------------------------------- fixtures
-
-const T0: i64 = 1_700_000_000_000;
-
-/// `T0` plus `secs` seconds.
-fn at(secs: i64) -> Timestamp {
-    Timestamp::from_millis(T0).plus_seconds(secs)
-}
-
-fn mac_key() -> MacKey {
-    MacKey::from_bytes([7; 32])
-}
-
-fn user_id(n: u8) -> UserId {
-    UserId::from_random_bytes([n; 16])
-}
+//
+// The key, the instant `at(secs)` (t(0) plus `secs` seconds), `email`,
+// `hash` and `user_id` are accountd-testkit's.
 
 fn challenge_id(n: u8) -> ChallengeId {
     ChallengeId::from_random_bytes([n; 16])
-}
-
-fn email(text: &str) -> Email {
-    Email::parse(text).unwrap()
-}
-
-fn hash(text: &str) -> PasswordHash {
-    PasswordHash::new(text.to_owned())
 }
 
 fn new_user(id: UserId, username: &str, emails: &[&str]) -> NewUser {
@@ -94,7 +75,7 @@ fn challenge(
     now: Timestamp,
 ) -> Challenge {
     let code = CodeFormat::Digits6.code_from_draws(&[482_901]).unwrap();
-    Challenge::issue(id, purpose, subject, &code, &mac_key(), policy, now)
+    Challenge::issue(id, purpose, subject, &code, &key(), policy, now)
 }
 
 /// A forgotPassword challenge for `user`: 11 tries, 15 minutes.
@@ -176,7 +157,7 @@ async fn a_created_user_round_trips_every_field_by_id_and_by_username(db: &Datab
         password_hash: hash("$2b$04$abcdefghijklmnopqrstuuJ1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6"),
         language: "fr".to_owned(),
         timezone: "America/New_York".to_owned(),
-        created_at: Timestamp::from_millis(T0 + 123),
+        created_at: Timestamp::from_millis(T0_MILLIS + 123),
     };
     let created = db.create(new.clone()).await.unwrap();
     let expected = User {
@@ -189,7 +170,7 @@ async fn a_created_user_round_trips_every_field_by_id_and_by_username(db: &Datab
         name: "Ann Lee".to_owned(),
         language: "fr".to_owned(),
         timezone: "America/New_York".to_owned(),
-        created_at: Timestamp::from_millis(T0 + 123),
+        created_at: Timestamp::from_millis(T0_MILLIS + 123),
     };
     assert_eq!(created, expected);
 
@@ -945,7 +926,7 @@ fn reset_by_username(id: ChallengeId, user: UserId, now: Timestamp) -> Challenge
 }
 
 fn signup_lookup(validation_code: &str) -> CodeMac {
-    Challenge::lookup_mac(&mac_key(), Purpose::Signup, validation_code)
+    Challenge::lookup_mac(&key(), Purpose::Signup, validation_code)
 }
 
 async fn a_challenge_is_found_by_its_lookup_mac_under_its_own_purpose_only(db: &Database) {
@@ -986,7 +967,7 @@ async fn a_challenge_is_found_by_its_lookup_mac_under_its_own_purpose_only(db: &
             purpose.as_str()
         );
     }
-    let same_code_other_purpose = Challenge::lookup_mac(&mac_key(), Purpose::ResetPassword, "vc");
+    let same_code_other_purpose = Challenge::lookup_mac(&key(), Purpose::ResetPassword, "vc");
     assert_eq!(
         db.find_by_lookup(Purpose::ResetPassword, same_code_other_purpose)
             .await

@@ -122,9 +122,9 @@ mod tests {
         MockChallengeRepository, MockClock, MockPasswordHasher, MockRandom, MockRateLimiter,
         MockUserRepository, StoreError,
     };
+    use accountd_testkit::STRONG;
     use std::sync::Arc;
 
-    const STRONG: &str = "correct horse battery staple";
     const HASH: &str = "$2b$04$hashhashhashhashhashhash";
 
     fn now() -> Timestamp {

@@ -5,31 +5,20 @@
 
 use super::*;
 use crate::Ports;
-use accountd_domain::{
-    ChallengeState, CodeFormat, Email, OutgoingMail, PasswordHash, UserId, UserStatus, Username,
-};
+use accountd_domain::{ChallengeState, CodeFormat, OutgoingMail, PasswordHash, UserId, UserStatus};
 use accountd_ports::{
     MockChallengeRepository, MockClock, MockPasswordHasher, MockRandom, MockRateLimiter,
     MockUserRepository,
 };
+use accountd_testkit::{ann, ann_with, key, t, STRONG, WEAK};
 use mockall::Sequence;
 use std::sync::{Arc, Mutex};
 
 const CODE: &str = "482901";
 const WRONG_CODE: &str = "111111";
-const STRONG: &str = "correct horse battery staple";
-const WEAK: &str = "password1";
 const CLIENT: &str = "203.0.113.7";
 const CHALLENGE_ID_BYTES: [u8; 16] = [2; 16];
 const NEW_HASH: &str = "$2b$04$newhashnewhashnewhashnewhash";
-
-fn key() -> MacKey {
-    MacKey::from_bytes([9; 32])
-}
-
-fn t(secs: i64) -> Timestamp {
-    Timestamp::from_millis(1_700_000_000_000).plus_seconds(secs)
-}
 
 fn user_id() -> UserId {
     UserId::from_random_bytes([1; 16])
@@ -37,28 +26,6 @@ fn user_id() -> UserId {
 
 fn user_key() -> String {
     format!("user:{}", user_id())
-}
-
-fn ann_with(status: UserStatus, emails: &[&str]) -> User {
-    User {
-        id: user_id(),
-        username: Some(Username::parse("Ann").unwrap()),
-        emails: emails.iter().map(|e| Email::parse(e).unwrap()).collect(),
-        status,
-        credential_version: 3,
-        password_hash: Some(PasswordHash::new("$2b$04$oldhasholdhasholdhash".into())),
-        name: "Ann Lee".into(),
-        language: "en".into(),
-        timezone: "UTC".into(),
-        created_at: t(-86_400),
-    }
-}
-
-fn ann() -> User {
-    ann_with(
-        UserStatus::Active,
-        &["ann@example.com", "a.lee@work.example"],
-    )
 }
 
 fn settings() -> ForgotPasswordSettings {

@@ -3,7 +3,7 @@
 use crate::UnicatInfo;
 use accountd_app::unicat::{PasswordReset, Sessions, Signup, UnicatSettings};
 use accountd_app::Ports;
-use accountd_domain::{MacKey, PasswordPolicy};
+use accountd_domain::PasswordPolicy;
 use accountd_ports::{ProjectRepository, TokenService};
 use std::sync::Arc;
 
@@ -30,7 +30,7 @@ pub(crate) fn unicat_services(
     tokens: Arc<dyn TokenService>,
     projects: Arc<dyn ProjectRepository>,
 ) -> UnicatServices {
-    let key = MacKey::from_bytes([7; 32]);
+    let key = accountd_testkit::key();
     // A throttle that has seen no failure: the soft lock is the app's to test.
     let mut throttle = accountd_ports::MockLoginThrottle::new();
     throttle

@@ -8,16 +8,16 @@
 use super::{Sessions, UnicatSettings};
 use crate::Ports;
 use accountd_domain::{
-    validation_code_text, Challenge, ChallengeId, ChallengePolicy, CodeFormat, Email, MacKey,
-    Membership, MembershipStatus, Notifications, PasswordHash, PasswordPolicy, Project, ProjectId,
-    ProjectStatus, ProjectView, Purpose, Role, Subject, Timestamp, User, UserId, UserStatus,
-    Username,
+    validation_code_text, Challenge, ChallengeId, ChallengePolicy, CodeFormat, Membership,
+    MembershipStatus, Notifications, PasswordPolicy, Project, ProjectId, ProjectStatus,
+    ProjectView, Purpose, Role, Subject, Timestamp, User, UserId, UserStatus, Username,
 };
 use accountd_ports::{
     Limit, MockChallengeRepository, MockClock, MockLoginThrottle, MockPasswordHasher,
     MockProjectRepository, MockRandom, MockRateLimiter, MockTokenService, MockUserRepository,
     RateDecision, StoreError,
 };
+pub(crate) use accountd_testkit::{email, hash, key, t, user_id, STRONG, WEAK};
 use std::sync::Arc;
 
 /// The mailed code the draws below produce.
@@ -26,22 +26,12 @@ pub(crate) const CODE: &str = "10AMYZ";
 pub(crate) const CODE_DRAWS: [u32; 6] = [1, 0, 10, 20, 30, 31];
 /// A well-formed code that is not [`CODE`].
 pub(crate) const WRONG_CODE: &str = "ZZZZZZ";
-pub(crate) const STRONG: &str = "correct horse battery staple";
-pub(crate) const WEAK: &str = "password1";
 pub(crate) const CLIENT: &str = "203.0.113.7";
 pub(crate) const TOKEN: &str = "header.payload.signature";
 /// The three `bytes16` draws of a step-1 call: the two halves of the
 /// validation code, then the challenge id.
 pub(crate) const VALIDATION_HALVES: [[u8; 16]; 2] = [[4; 16], [5; 16]];
 pub(crate) const CHALLENGE_ID_BYTES: [u8; 16] = [2; 16];
-
-pub(crate) fn key() -> MacKey {
-    MacKey::from_bytes([9; 32])
-}
-
-pub(crate) fn t(secs: i64) -> Timestamp {
-    Timestamp::from_millis(1_700_000_000_000).plus_seconds(secs)
-}
 
 pub(crate) fn settings() -> UnicatSettings {
     UnicatSettings {
@@ -118,18 +108,6 @@ pub(crate) fn challenge(purpose: Purpose, subject: Subject) -> Challenge {
 
 pub(crate) fn with_failures(c: Challenge, n: u32) -> Challenge {
     (0..n).fold(c, |c, _| c.with_failure(t(1)).unwrap())
-}
-
-pub(crate) fn email(text: &str) -> Email {
-    Email::parse(text).unwrap()
-}
-
-pub(crate) fn hash(text: &str) -> PasswordHash {
-    PasswordHash::new(text.to_owned())
-}
-
-pub(crate) fn user_id(b: u8) -> UserId {
-    UserId::from_random_bytes([b; 16])
 }
 
 /// An account: id from `id_byte`, credential version 3.

@@ -10,13 +10,14 @@ use super::*;
 use crate::{configure, HttpSettings, HttpState, IpNet};
 use accountd_app::{ForgotPassword, ForgotPasswordSettings, Ports};
 use accountd_domain::{
-    Challenge, ChallengeId, ChallengePolicy, CodeFormat, Email, MacKey, PasswordHash,
-    PasswordPolicy, Purpose, Subject, Timestamp, User, UserId, UserStatus, Username,
+    Challenge, ChallengeId, ChallengePolicy, CodeFormat, PasswordHash, PasswordPolicy, Purpose,
+    Subject, Timestamp, User, UserId, UserStatus,
 };
 use accountd_ports::{
     HashError, Limit, MockChallengeRepository, MockClock, MockHealthCheck, MockPasswordHasher,
     MockRandom, MockRateLimiter, MockUserRepository, RateDecision, StoreError,
 };
+use accountd_testkit::{ann, key, STRONG};
 use actix_web::http::header::{self, ContentType, HeaderMap, HeaderValue};
 use actix_web::test::{self, TestRequest};
 use actix_web::App;
@@ -31,7 +32,6 @@ const RESET: &str = "/api/auth/forgotPassword/resetPassword";
 const PEER: &str = "198.51.100.7:40000";
 const CODE: &str = "482901";
 const WRONG_CODE: &str = "111111";
-const STRONG: &str = "correct horse battery staple";
 
 const SENT: &str = r#"{"msg":"Sent"}"#;
 const CODE_CORRECT: &str = r#"{"msg":"Code correct","success_code":"code_correct"}"#;
@@ -60,31 +60,13 @@ fn now() -> Timestamp {
     Timestamp::from_millis(1_700_000_000_000)
 }
 
-fn key() -> MacKey {
-    MacKey::from_bytes([7; 32])
-}
-
 fn user_id() -> UserId {
     UserId::from_random_bytes([1; 16])
 }
 
+/// The testkit's active Ann with `emails`.
 fn ann_with(emails: &[&str]) -> User {
-    User {
-        id: user_id(),
-        username: Some(Username::parse("Ann").unwrap()),
-        emails: emails.iter().map(|e| Email::parse(e).unwrap()).collect(),
-        status: UserStatus::Active,
-        credential_version: 3,
-        password_hash: Some(PasswordHash::new("$2b$04$oldhasholdhasholdhash".into())),
-        name: "Ann Lee".into(),
-        language: "en".into(),
-        timezone: "UTC".into(),
-        created_at: now().plus_seconds(-86_400),
-    }
-}
-
-fn ann() -> User {
-    ann_with(&["ann@example.com", "a.lee@work.example"])
+    accountd_testkit::ann_with(UserStatus::Active, emails)
 }
 
 /// Ann's live forgotPassword challenge for [`CODE`], issued a minute ago.

@@ -11,8 +11,8 @@
 use crate::{configure, HttpSettings, HttpState};
 use accountd_app::{ForgotPassword, ForgotPasswordSettings, Ports};
 use accountd_domain::{
-    Challenge, ChallengeEffect, ChallengeId, ChallengePolicy, CodeFormat, Email, MacKey,
-    Membership, MembershipStatus, Notifications, PasswordHash, PasswordPolicy, Project, ProjectId,
+    Challenge, ChallengeEffect, ChallengeId, ChallengePolicy, CodeFormat, Membership,
+    MembershipStatus, Notifications, PasswordHash, PasswordPolicy, Project, ProjectId,
     ProjectStatus, ProjectView, Purpose, Role, Subject, Timestamp, User, UserId, UserStatus,
     Username,
 };
@@ -21,6 +21,7 @@ use accountd_ports::{
     MockPasswordHasher, MockProjectRepository, MockRandom, MockRateLimiter, MockTokenService,
     MockUserRepository, RateDecision, StoreError, TokenClaims, TokenError,
 };
+use accountd_testkit::{email, key, OTHER_STRONG, STRONG};
 use actix_web::http::header::{self, ContentType, HeaderMap, HeaderValue};
 use actix_web::test::{self, TestRequest};
 use actix_web::{web, App};
@@ -63,8 +64,6 @@ const ROUTES: [(&str, &[&str]); 5] = [
 
 const PEER: &str = "198.51.100.7:40000";
 const STEP1_KEY: &str = "step1:ip:198.51.100.7";
-const STRONG: &str = "correct horse battery staple";
-const OTHER_STRONG: &str = "violet tractor sings quietly";
 
 /// The text of 32 bytes of `0x2a`, the validation code every step-1 test
 /// draws, and the one the step-2 tests present.
@@ -153,11 +152,6 @@ fn now() -> Timestamp {
     Timestamp::from_millis(1_700_000_000_000)
 }
 
-/// The key of [`crate::testing::unicat_services`].
-fn key() -> MacKey {
-    MacKey::from_bytes([7; 32])
-}
-
 fn ann_id() -> UserId {
     UserId::from_random_bytes([1; 16])
 }
@@ -176,10 +170,6 @@ fn atlas_id() -> ProjectId {
 
 fn zephyr_id() -> ProjectId {
     ProjectId::from_random_bytes([4; 16])
-}
-
-fn email(text: &str) -> Email {
-    Email::parse(text).unwrap()
 }
 
 fn old_hash() -> PasswordHash {

@@ -3,13 +3,7 @@
 //! `WWW-Authenticate`. Runs when python3 can import `unicat` (CI installs
 //! it); skipped otherwise, except under CI where a missing SDK fails.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stderr
-)]
-
+use accountd_testkit::STRONG;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
@@ -62,7 +56,7 @@ fn the_official_unicat_sdk_logs_in_renews_and_drops_its_token() {
     add.stdin
         .take()
         .unwrap()
-        .write_all(b"correct horse battery staple\n")
+        .write_all(format!("{STRONG}\n").as_bytes())
         .unwrap();
     assert!(add.wait_with_output().unwrap().status.success());
 
@@ -86,10 +80,10 @@ fn the_official_unicat_sdk_logs_in_renews_and_drops_its_token() {
 
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/tests/sdk/unicat_sdk_compat.py"
+        "/tests/e2e/sdk/unicat_sdk_compat.py"
     );
     let out = Command::new("python3")
-        .args([script, &base, "sdk-user", "correct horse battery staple"])
+        .args([script, &base, "sdk-user", STRONG])
         .output()
         .unwrap();
     let _ = server.kill();

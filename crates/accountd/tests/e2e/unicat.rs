@@ -4,28 +4,14 @@
 //! `TEST_DATABASE_URL` is unset), and a real SMTP server in this process
 //! capturing the mail.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::print_stderr
-)]
-
-mod support;
-
+use crate::support::{self, Reply, Server, Setup, TestDb};
+use accountd_testkit::{in_parallel, Mail, SmtpCapture, MAIL_WAIT, NEW_PASSWORD, PASSWORD, STRONG};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
-use support::{
-    in_parallel, Reply, Server, Setup, SmtpCapture, TestDb, MAIL_WAIT, NEW_PASSWORD, PASSWORD,
-};
-
-/// A password the default policy (zxcvbn score >= 3) accepts.
-const STRONG: &str = "correct horse battery staple";
 
 const REALM: &str = r#"Bearer realm="JWT access to Unicat.""#;
 const PERMISSION_DENIED: &str =
@@ -925,7 +911,7 @@ fn a_reset_by_email_covers_every_account_of_the_address_with_one_mail_and_one_co
 
     let reply = reset_request(&server, "ANN@example.com");
     let validation_code = validation_code_of(&reply, Some(&["Ann", "bert"]));
-    let mail = smtp.wait_for(MAIL_WAIT, support::Mail::is_code_mail);
+    let mail = smtp.wait_for(MAIL_WAIT, Mail::is_code_mail);
     assert_eq!(mail.recipients.len(), 1, "{:?}", mail.recipients);
     assert!(mail.is_to("ann@example.com"), "{:?}", mail.recipients);
     assert!(mail.text.contains("Account: Ann\n"), "{}", mail.text);
@@ -997,7 +983,7 @@ fn a_reset_by_email_covers_every_account_of_the_address_with_one_mail_and_one_co
         true,
     );
 
-    let notice = smtp.wait_for(MAIL_WAIT, support::Mail::is_change_notice);
+    let notice = smtp.wait_for(MAIL_WAIT, Mail::is_change_notice);
     assert!(notice.is_to("ann@example.com"), "{:?}", notice.recipients);
     assert!(notice.text.starts_with("Hello bert,"), "{}", notice.text);
     assert!(!notice.raw.contains(NEW_PASSWORD));
@@ -1018,7 +1004,7 @@ fn a_reset_by_username_mails_every_address_and_a_newer_request_supersedes_it(db:
     let setup = Setup::new(db).smtp(smtp.port);
     setup.add_user("Gina", &["gina@example.com", "gina@example.org"]);
     let server = setup.start();
-    let unicat_mail = |m: &support::Mail| m.is_code_mail() && m.text.contains("Account: Gina\n");
+    let unicat_mail = |m: &Mail| m.is_code_mail() && m.text.contains("Account: Gina\n");
 
     let first = validation_code_of(&reset_request(&server, "Gina"), Some(&["Gina"]));
     let mails = smtp.wait_for_n(2, MAIL_WAIT, unicat_mail);
@@ -1060,7 +1046,7 @@ fn a_reset_by_username_mails_every_address_and_a_newer_request_supersedes_it(db:
         "gina@example.com",
         true,
     );
-    let notices = smtp.wait_for_n(2, MAIL_WAIT, support::Mail::is_change_notice);
+    let notices = smtp.wait_for_n(2, MAIL_WAIT, Mail::is_change_notice);
     assert!(notices.iter().any(|m| m.is_to("gina@example.com")));
     assert!(notices.iter().any(|m| m.is_to("gina@example.org")));
 

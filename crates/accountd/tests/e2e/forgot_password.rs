@@ -4,22 +4,12 @@
 //! `TEST_DATABASE_URL` is unset), and a real SMTP server in this process
 //! capturing the mail.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::print_stderr
-)]
-
-mod support;
-
+use crate::support::{self, Reply, Setup, TestDb, CHECK_CODE, RESET_PASSWORD, SEND_EMAIL};
+use accountd_testkit::{
+    in_parallel, unused_port, wrong_code, Mail, SilentSmtp, SmtpCapture, MAIL_WAIT, NEW_PASSWORD,
+};
 use serde_json::json;
 use std::time::{Duration, Instant};
-use support::{
-    in_parallel, unused_port, wrong_code, Reply, Setup, SilentSmtp, SmtpCapture, TestDb,
-    CHECK_CODE, MAIL_WAIT, NEW_PASSWORD, RESET_PASSWORD, SEND_EMAIL,
-};
 
 const SENT: &str = r#"{"msg":"Sent"}"#;
 const CODE_CORRECT: &str = r#"{"msg":"Code correct","success_code":"code_correct"}"#;
@@ -54,7 +44,7 @@ fn a_mailed_code_resets_the_password_once_and_every_address_gets_both_mails(db: 
     let server = setup.start();
 
     assert_reply(&server.send_email("ann"), 200, SENT);
-    let code_mails = smtp.wait_for_n(2, MAIL_WAIT, support::Mail::is_code_mail);
+    let code_mails = smtp.wait_for_n(2, MAIL_WAIT, Mail::is_code_mail);
     assert_eq!(code_mails.len(), 2, "one code mail per address");
     assert!(code_mails.iter().any(|m| m.is_to("ann@example.com")));
     assert!(code_mails.iter().any(|m| m.is_to("ann.b@example.org")));
@@ -90,7 +80,7 @@ fn a_mailed_code_resets_the_password_once_and_every_address_gets_both_mails(db: 
         NO_CODE,
     );
 
-    let notices = smtp.wait_for_n(2, MAIL_WAIT, support::Mail::is_change_notice);
+    let notices = smtp.wait_for_n(2, MAIL_WAIT, Mail::is_change_notice);
     assert!(notices.iter().any(|m| m.is_to("ann@example.com")));
     assert!(notices.iter().any(|m| m.is_to("ann.b@example.org")));
     for m in &notices {
@@ -181,7 +171,7 @@ fn of_eight_parallel_resets_with_the_right_code_exactly_one_succeeds(db: &TestDb
         "{replies:#?}"
     );
     // One change, one notice.
-    smtp.wait_for(MAIL_WAIT, support::Mail::is_change_notice);
+    smtp.wait_for(MAIL_WAIT, Mail::is_change_notice);
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(
         smtp.mails().iter().filter(|m| m.is_change_notice()).count(),
@@ -506,8 +496,8 @@ fn a_second_code_supersedes_the_first(db: &TestDb) {
     assert_reply(&server.send_email("kate"), 200, SENT);
     let first = smtp.code_for("kate@example.com");
     assert_reply(&server.send_email("kate"), 200, SENT);
-    let mails = smtp.wait_for_n(2, MAIL_WAIT, support::Mail::is_code_mail);
-    let second = mails.iter().map(support::Mail::code).find(|c| *c != first);
+    let mails = smtp.wait_for_n(2, MAIL_WAIT, Mail::is_code_mail);
+    let second = mails.iter().map(Mail::code).find(|c| *c != first);
     let Some(second) = second else {
         // A new draw may repeat the old code (1 in 900 000); nothing to tell apart then.
         return;
@@ -832,7 +822,7 @@ fn a_bad_configuration_value_exits_2_with_one_line_naming_the_variable() {
 
 #[test]
 fn the_help_names_every_configuration_variable_of_the_operations_spec() {
-    let config_rs = include_str!("../src/config.rs");
+    let config_rs = include_str!("../../src/config.rs");
     let in_config: Vec<&str> = SPEC_VARIABLES
         .iter()
         .copied()

@@ -1,8 +1,6 @@
 //! The layering of docs/ARCHITECTURE.md, checked against the real
 //! dependency graph (`cargo tree`), so a stray dependency fails the suite.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::process::Command;
 
 fn normal_deps(package: &str) -> Vec<String> {
@@ -70,5 +68,27 @@ fn the_http_layer_and_the_use_cases_never_depend_on_adapters() {
                 "{package} depends on {forbidden}"
             );
         }
+    }
+}
+
+#[test]
+fn no_crate_depends_on_the_testkit_outside_its_dev_dependencies() {
+    for package in [
+        "accountd",
+        "accountd-http",
+        "accountd-adapters",
+        "accountd-app",
+        "accountd-ports",
+        "accountd-domain",
+    ] {
+        let deps = normal_deps(package);
+        assert!(
+            deps.iter().any(|d| d == package),
+            "sanity: the tree of {package} was read"
+        );
+        assert!(
+            !deps.iter().any(|d| d == "accountd-testkit"),
+            "{package} depends on accountd-testkit outside [dev-dependencies]"
+        );
     }
 }

@@ -1,0 +1,32 @@
+//! accountd's one integration-test binary, one module per area. The
+//! end-to-end modules drive the real `accountd` binary on a real port with
+//! its own database (every scenario on SQLite and on PostgreSQL; the
+//! PostgreSQL runs are skipped only when `TEST_DATABASE_URL` is unset) and
+//! a real SMTP server in this process capturing the mail.
+//!
+//! - `support`: the harness (servers, `accountd user add`, replies,
+//!   `on_both_backends!`);
+//! - `forgot_password`: the forgotPassword family, the exact bodies
+//!   (insta snapshots in `snapshots/`), health, the command line, signals;
+//! - `unicat`: the Unicat account routes;
+//! - `sdk`: the official `unicat` Python SDK against the binary;
+//! - `architecture`: the layering of docs/ARCHITECTURE.md, checked against
+//!   the real dependency graph (`cargo tree`).
+
+// The whole target is test code, but clippy's `allow-*-in-tests` only
+// covers `#[test]` functions, not the scenarios and helpers they call.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::print_stderr
+)]
+
+#[macro_use]
+mod support;
+
+mod architecture;
+mod forgot_password;
+mod sdk;
+mod unicat;
