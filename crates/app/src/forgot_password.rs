@@ -1,11 +1,11 @@
 //! The forgotPassword capability: `sendEmail`, `checkCode`, `resetPassword`.
 
-use crate::{mail, Ports};
+use crate::{mail, Failure, Ports};
 use accountd_domain::{
     Attempt, Challenge, ChallengeEffect, ChallengeError, ChallengeId, ChallengePolicy, MacKey,
     PasswordPolicy, PasswordRejection, Purpose, Subject, Timestamp, User,
 };
-use accountd_ports::{ConsumeOutcome, HashError, Limit, RateDecision, StoreError};
+use accountd_ports::{ConsumeOutcome, Limit, RateDecision};
 use tracing::{info, instrument};
 
 /// The numbers of the forgotPassword flow.
@@ -40,12 +40,9 @@ pub enum SendEmailError {
         /// Seconds to wait.
         retry_after_seconds: i64,
     },
-    /// The database is unavailable.
-    #[error("service unavailable")]
-    Unavailable(#[source] anyhow::Error),
-    /// Anything else.
+    /// The service could not do its work.
     #[error(transparent)]
-    Unexpected(anyhow::Error),
+    Failure(#[from] Failure),
 }
 
 /// Why `checkCode` did not confirm the code.
@@ -63,12 +60,9 @@ pub enum CheckCodeError {
     /// Wrong code (one failure counted).
     #[error("code incorrect")]
     CodeIncorrect,
-    /// The database is unavailable.
-    #[error("service unavailable")]
-    Unavailable(#[source] anyhow::Error),
-    /// Anything else.
+    /// The service could not do its work.
     #[error(transparent)]
-    Unexpected(anyhow::Error),
+    Failure(#[from] Failure),
 }
 
 /// Why `resetPassword` did not change the password.
@@ -89,21 +83,10 @@ pub enum ResetPasswordError {
     /// Wrong code (one failure counted).
     #[error("code incorrect")]
     CodeIncorrect,
-    /// The hash pool's queue is full.
-    #[error("overloaded")]
-    Overloaded {
-        /// Seconds to wait.
-        retry_after_seconds: i64,
-    },
-    /// The database is unavailable.
-    #[error("service unavailable")]
-    Unavailable(#[source] anyhow::Error),
-    /// Anything else.
+    /// The service could not do its work.
     #[error(transparent)]
-    Unexpected(anyhow::Error),
+    Failure(#[from] Failure),
 }
-
-crate::from_store_error!(SendEmailError, CheckCodeError, ResetPasswordError);
 
 /// What a code check concluded, shared by `checkCode` and `resetPassword`.
 enum Verdict {
@@ -170,7 +153,7 @@ impl ForgotPassword {
         ChallengePolicy::forgot_password(self.settings.code_ttl_seconds)
     }
 
-    async fn active_user(&self, username: &str) -> Result<Option<User>, StoreError> {
+    async fn active_user(&self, username: &str) -> Result<Option<User>, Failure> {
         Ok(self
             .ports
             .users
@@ -185,7 +168,13 @@ impl ForgotPassword {
         limits: &[Limit],
         now: Timestamp,
     ) -> Result<(), SendEmailError> {
-        match self.ports.limiter.hit(key, limits, now).await? {
+        match self
+            .ports
+            .limiter
+            .hit(key, limits, now)
+            .await
+            .map_err(Failure::from)?
+        {
             RateDecision::Allowed => Ok(()),
             RateDecision::Limited {
                 retry_after_seconds,
@@ -261,9 +250,9 @@ impl ForgotPassword {
         let draws: Vec<u32> = (0..format.draws())
             .map(|_| self.ports.random.uniform(lo, hi))
             .collect();
-        let code = format.code_from_draws(&draws).ok_or_else(|| {
-            SendEmailError::Unexpected(anyhow::anyhow!("random draw out of range"))
-        })?;
+        let code = format
+            .code_from_draws(&draws)
+            .ok_or_else(|| Failure::Unexpected(anyhow::anyhow!("random draw out of range")))?;
         let challenge = Challenge::issue(
             ChallengeId::from_random_bytes(self.ports.random.bytes16()),
             Purpose::ForgotPassword,
@@ -286,7 +275,11 @@ impl ForgotPassword {
                 )
             })
             .collect();
-        self.ports.challenges.issue(challenge, mails).await?;
+        self.ports
+            .challenges
+            .issue(challenge, mails)
+            .await
+            .map_err(Failure::from)?;
         info!(user.gid = %user.id, "forgotPassword code issued");
         Ok(())
     }
@@ -295,7 +288,7 @@ impl ForgotPassword {
     /// counting a failure when it is wrong. A failure is counted with a
     /// conditional update; when that loses a race, the reloaded challenge
     /// says why (every losing condition is final).
-    async fn verify(&self, user: &User, code: &str, now: Timestamp) -> Result<Verdict, StoreError> {
+    async fn verify(&self, user: &User, code: &str, now: Timestamp) -> Result<Verdict, Failure> {
         match self.live(user, now).await? {
             Ok(challenge) => self.attempt(user, challenge, code, now).await,
             Err(r) => Ok(Verdict::Refused(r)),
@@ -308,7 +301,7 @@ impl ForgotPassword {
         &self,
         user: &User,
         now: Timestamp,
-    ) -> Result<Result<Challenge, Refusal>, StoreError> {
+    ) -> Result<Result<Challenge, Refusal>, Failure> {
         let key = Subject::Account { user: user.id }.key();
         let Some(challenge) = self
             .ports
@@ -331,7 +324,7 @@ impl ForgotPassword {
         challenge: Challenge,
         code: &str,
         now: Timestamp,
-    ) -> Result<Verdict, StoreError> {
+    ) -> Result<Verdict, Failure> {
         let key = Subject::Account { user: user.id }.key();
         match challenge.attempt(now, &self.mac_key, code) {
             Err(e) => Ok(Verdict::Refused(e.into())),
@@ -355,11 +348,7 @@ impl ForgotPassword {
         }
     }
 
-    async fn refusal_after_lost_race(
-        &self,
-        key: &str,
-        now: Timestamp,
-    ) -> Result<Refusal, StoreError> {
+    async fn refusal_after_lost_race(&self, key: &str, now: Timestamp) -> Result<Refusal, Failure> {
         let reloaded = self
             .ports
             .challenges
@@ -437,14 +426,7 @@ impl ForgotPassword {
             .hasher
             .hash(&password)
             .await
-            .map_err(|e| match e {
-                HashError::Overloaded {
-                    retry_after_seconds,
-                } => ResetPasswordError::Overloaded {
-                    retry_after_seconds,
-                },
-                HashError::Unexpected(e) => ResetPasswordError::Unexpected(e),
-            })?;
+            .map_err(Failure::from)?;
         let mails = user
             .emails
             .iter()
@@ -464,7 +446,8 @@ impl ForgotPassword {
                 },
                 mails,
             )
-            .await?;
+            .await
+            .map_err(Failure::from)?;
         if consumed != ConsumeOutcome::Applied {
             let key = Subject::Account { user: user.id }.key();
             return Err(self.refusal_after_lost_race(&key, now).await?.into());

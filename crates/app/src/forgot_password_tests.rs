@@ -9,8 +9,8 @@ use accountd_domain::{
     ChallengeState, CodeFormat, Email, OutgoingMail, PasswordHash, UserId, UserStatus, Username,
 };
 use accountd_ports::{
-    MockChallengeRepository, MockClock, MockPasswordHasher, MockRandom, MockRateLimiter,
-    MockUserRepository,
+    HashError, MockChallengeRepository, MockClock, MockPasswordHasher, MockRandom, MockRateLimiter,
+    MockUserRepository, StoreError,
 };
 use mockall::Sequence;
 use std::sync::{Arc, Mutex};
@@ -506,7 +506,10 @@ async fn a_database_outage_during_the_lookup_is_unavailable() {
 
     let r = m.service(settings()).send_email("Ann", CLIENT).await;
 
-    assert!(matches!(r, Err(SendEmailError::Unavailable(_))), "{r:?}");
+    assert!(
+        matches!(r, Err(SendEmailError::Failure(Failure::Unavailable(_)))),
+        "{r:?}"
+    );
 }
 
 #[tokio::test]
@@ -522,7 +525,10 @@ async fn a_rate_limiter_failure_is_unexpected() {
 
     let r = m.service(settings()).send_email("Ann", CLIENT).await;
 
-    assert!(matches!(r, Err(SendEmailError::Unexpected(_))), "{r:?}");
+    assert!(
+        matches!(r, Err(SendEmailError::Failure(Failure::Unexpected(_)))),
+        "{r:?}"
+    );
 }
 
 #[tokio::test]
@@ -545,7 +551,10 @@ async fn a_failed_issue_transaction_is_reported_as_unavailable() {
 
     let r = m.service(settings()).send_email("Ann", CLIENT).await;
 
-    assert!(matches!(r, Err(SendEmailError::Unavailable(_))), "{r:?}");
+    assert!(
+        matches!(r, Err(SendEmailError::Failure(Failure::Unavailable(_)))),
+        "{r:?}"
+    );
 }
 
 // ---------------------------------------------------------------- checkCode
@@ -767,7 +776,10 @@ async fn a_database_outage_while_loading_the_code_is_unavailable() {
 
     let r = m.service(settings()).check_code("Ann", CODE).await;
 
-    assert!(matches!(r, Err(CheckCodeError::Unavailable(_))), "{r:?}");
+    assert!(
+        matches!(r, Err(CheckCodeError::Failure(Failure::Unavailable(_)))),
+        "{r:?}"
+    );
 }
 
 #[tokio::test]
@@ -780,7 +792,10 @@ async fn a_failure_to_count_a_failure_is_unexpected() {
 
     let r = m.service(settings()).check_code("Ann", WRONG_CODE).await;
 
-    assert!(matches!(r, Err(CheckCodeError::Unexpected(_))), "{r:?}");
+    assert!(
+        matches!(r, Err(CheckCodeError::Failure(Failure::Unexpected(_)))),
+        "{r:?}"
+    );
 }
 
 // ------------------------------------------------------------ resetPassword
@@ -1062,9 +1077,9 @@ async fn an_overloaded_hasher_is_overloaded_with_its_retry_time_and_nothing_is_c
     assert!(
         matches!(
             r,
-            Err(ResetPasswordError::Overloaded {
+            Err(ResetPasswordError::Failure(Failure::Overloaded {
                 retry_after_seconds: 7
-            })
+            }))
         ),
         "{r:?}"
     );
@@ -1086,7 +1101,10 @@ async fn a_hasher_failure_is_unexpected_and_nothing_is_consumed() {
         .reset_password("Ann", CODE, STRONG)
         .await;
 
-    assert!(matches!(r, Err(ResetPasswordError::Unexpected(_))), "{r:?}");
+    assert!(
+        matches!(r, Err(ResetPasswordError::Failure(Failure::Unexpected(_)))),
+        "{r:?}"
+    );
 }
 
 #[tokio::test]
@@ -1109,7 +1127,7 @@ async fn a_database_outage_while_consuming_is_unavailable() {
         .await;
 
     assert!(
-        matches!(r, Err(ResetPasswordError::Unavailable(_))),
+        matches!(r, Err(ResetPasswordError::Failure(Failure::Unavailable(_)))),
         "{r:?}"
     );
 }
@@ -1133,7 +1151,10 @@ async fn an_unexpected_store_error_while_consuming_is_unexpected() {
         .reset_password("Ann", CODE, STRONG)
         .await;
 
-    assert!(matches!(r, Err(ResetPasswordError::Unexpected(_))), "{r:?}");
+    assert!(
+        matches!(r, Err(ResetPasswordError::Failure(Failure::Unexpected(_)))),
+        "{r:?}"
+    );
 }
 
 #[tokio::test]
@@ -1154,7 +1175,7 @@ async fn a_database_outage_while_loading_the_user_for_a_reset_is_unavailable() {
         .await;
 
     assert!(
-        matches!(r, Err(ResetPasswordError::Unavailable(_))),
+        matches!(r, Err(ResetPasswordError::Failure(Failure::Unavailable(_)))),
         "{r:?}"
     );
 }

@@ -12,12 +12,12 @@ pub use reset::{PasswordReset, ResetError, ResetRequestError, ResetRequested};
 pub use session::{AuthError, LoginError, Session, Sessions};
 pub use signup::{Signup, SignupError, SignupRequestError};
 
-use crate::Ports;
+use crate::{Failure, Ports};
 use accountd_domain::{
     Attempt, Challenge, ChallengeError, ChallengeId, CodeMac, MacKey, OneTimeCode, PasswordPolicy,
     PasswordRejection, Purpose, Timestamp,
 };
-use accountd_ports::{Limit, RateDecision, StoreError};
+use accountd_ports::{Limit, RateDecision};
 
 /// The numbers of the Unicat flows.
 #[derive(Debug, Clone)]
@@ -153,7 +153,7 @@ pub(crate) struct Drawn {
     pub lookup: CodeMac,
 }
 
-pub(crate) fn draw(ports: &Ports, key: &MacKey, purpose: Purpose) -> Result<Drawn, anyhow::Error> {
+pub(crate) fn draw(ports: &Ports, key: &MacKey, purpose: Purpose) -> Result<Drawn, Failure> {
     let format = purpose.code_format();
     let (lo, hi) = format.draw_range();
     let draws: Vec<u32> = (0..format.draws())
@@ -161,7 +161,7 @@ pub(crate) fn draw(ports: &Ports, key: &MacKey, purpose: Purpose) -> Result<Draw
         .collect();
     let code = format
         .code_from_draws(&draws)
-        .ok_or_else(|| anyhow::anyhow!("random draw out of range"))?;
+        .ok_or_else(|| Failure::Unexpected(anyhow::anyhow!("random draw out of range")))?;
     let mut bytes = [0u8; 32];
     bytes[..16].copy_from_slice(&ports.random.bytes16());
     bytes[16..].copy_from_slice(&ports.random.bytes16());
@@ -174,10 +174,10 @@ pub(crate) fn draw(ports: &Ports, key: &MacKey, purpose: Purpose) -> Result<Draw
     })
 }
 
-/// A rate-limit refusal, or a storage failure.
+/// A rate-limit refusal, or a failure.
 pub(crate) enum LimitError {
     Limited(i64),
-    Store(StoreError),
+    Failure(Failure),
 }
 
 pub(crate) async fn limit(
@@ -197,7 +197,7 @@ pub(crate) async fn limit(
             );
             Err(LimitError::Limited(retry_after_seconds))
         }
-        Err(e) => Err(LimitError::Store(e)),
+        Err(e) => Err(LimitError::Failure(e.into())),
     }
 }
 
@@ -210,7 +210,7 @@ macro_rules! from_limit_error {
                     LimitError::Limited(retry_after_seconds) => Self::TooManyRequests {
                         retry_after_seconds,
                     },
-                    LimitError::Store(e) => e.into(),
+                    LimitError::Failure(f) => Self::Failure(f),
                 }
             }
         }
@@ -229,7 +229,7 @@ pub(crate) async fn try_code(
     lookup: CodeMac,
     code: &str,
     now: Timestamp,
-) -> Result<Result<(), Invalid>, StoreError> {
+) -> Result<Result<(), Invalid>, Failure> {
     match challenge.attempt(now, key, code) {
         Err(e) => Ok(Err(Invalid::from_challenge(e))),
         Ok(Attempt::Correct) => Ok(Ok(())),
@@ -251,7 +251,7 @@ pub(crate) async fn refusal_after_lost_race(
     purpose: Purpose,
     lookup: CodeMac,
     now: Timestamp,
-) -> Result<Invalid, StoreError> {
+) -> Result<Invalid, Failure> {
     let reloaded = ports.challenges.find_by_lookup(purpose, lookup).await?;
     Ok(match reloaded.map(|c| c.ensure_open(now)) {
         Some(Err(e)) => Invalid::from_challenge(e),

@@ -5,12 +5,12 @@ use super::{
     draw, from_limit_error, ip_limit, issuance_limits, limit, refusal_after_lost_race, try_code,
     Invalid, LimitError, Reason, Sessions, UnicatSettings,
 };
-use crate::{mail, Ports};
+use crate::{mail, Failure, Ports};
 use accountd_domain::{
     Challenge, ChallengeEffect, ChallengePolicy, CodeMac, Email, MacKey, Purpose, Subject,
     Timestamp, User, Username,
 };
-use accountd_ports::{ConsumeOutcome, StoreError};
+use accountd_ports::ConsumeOutcome;
 
 /// What `reset_password_request` answers. `Debug` never shows the code.
 #[derive(Clone, PartialEq, Eq)]
@@ -42,12 +42,9 @@ pub enum ResetRequestError {
         /// Seconds to wait.
         retry_after_seconds: i64,
     },
-    /// The database is unavailable.
-    #[error("service unavailable")]
-    Unavailable(#[source] anyhow::Error),
-    /// Anything else.
+    /// The service could not do its work.
     #[error(transparent)]
-    Unexpected(anyhow::Error),
+    Failure(#[from] Failure),
 }
 
 /// Why `reset_password` changed nothing.
@@ -56,22 +53,10 @@ pub enum ResetError {
     /// A value was refused (including every code failure).
     #[error("invalid: {0:?}")]
     Invalid(Invalid),
-    /// The hash pool's queue is full.
-    #[error("overloaded")]
-    Overloaded {
-        /// Seconds to wait.
-        retry_after_seconds: i64,
-    },
-    /// The database is unavailable.
-    #[error("service unavailable")]
-    Unavailable(#[source] anyhow::Error),
-    /// Anything else.
+    /// The service could not do its work.
     #[error(transparent)]
-    Unexpected(anyhow::Error),
+    Failure(#[from] Failure),
 }
-
-crate::from_store_error!(ResetRequestError, ResetError);
-crate::from_hash_error!(ResetError);
 
 from_limit_error!(ResetRequestError);
 
@@ -129,7 +114,8 @@ impl PasswordReset {
                 .ports
                 .users
                 .find_by_email(&email)
-                .await?
+                .await
+                .map_err(Failure::from)?
                 .into_iter()
                 .filter(|u| u.is_active() && u.username.is_some())
                 .collect();
@@ -147,7 +133,8 @@ impl PasswordReset {
                 .ports
                 .users
                 .find_by_username_ci(username_or_email)
-                .await?
+                .await
+                .map_err(Failure::from)?
                 .filter(|u| {
                     u.is_active() && u.username_str() == username_or_email && !u.emails.is_empty()
                 });
@@ -165,8 +152,7 @@ impl PasswordReset {
             now,
         )
         .await?;
-        let drawn = draw(&self.ports, &self.mac_key, Purpose::ResetPassword)
-            .map_err(ResetRequestError::Unexpected)?;
+        let drawn = draw(&self.ports, &self.mac_key, Purpose::ResetPassword)?;
         let challenge = Challenge::issue(
             drawn.id,
             Purpose::ResetPassword,
@@ -190,7 +176,11 @@ impl PasswordReset {
                 )
             })
             .collect();
-        self.ports.challenges.issue(challenge, mails).await?;
+        self.ports
+            .challenges
+            .issue(challenge, mails)
+            .await
+            .map_err(Failure::from)?;
         tracing::info!(accounts = names.len(), "reset code issued");
         let usernames = if s.enumeration_protection {
             // Never reveal names found by email.
@@ -221,8 +211,7 @@ impl PasswordReset {
         }
         let key = format!("challenges:decoy:{}", Username::typed_key(typed));
         limit(&self.ports, &key, &issuance_limits(&self.settings), now).await?;
-        let drawn = draw(&self.ports, &self.mac_key, Purpose::ResetPassword)
-            .map_err(ResetRequestError::Unexpected)?;
+        let drawn = draw(&self.ports, &self.mac_key, Purpose::ResetPassword)?;
         Ok(ResetRequested {
             validation_code: drawn.validation_code,
             usernames: if by_email {
@@ -251,7 +240,8 @@ impl PasswordReset {
             .ports
             .challenges
             .find_by_lookup(Purpose::ResetPassword, lookup)
-            .await?
+            .await
+            .map_err(Failure::from)?
         else {
             return Err(ResetError::Invalid(Invalid::code_invalid(0)));
         };
@@ -265,7 +255,7 @@ impl PasswordReset {
         };
         let mut user = None;
         for id in covered {
-            if let Some(u) = self.ports.users.get(id).await? {
+            if let Some(u) = self.ports.users.get(id).await.map_err(Failure::from)? {
                 if u.is_active() && u.username_str() == username {
                     user = Some(u);
                     break;
@@ -298,7 +288,12 @@ impl PasswordReset {
             return Err(ResetError::Invalid(refusal));
         }
 
-        let hash = self.ports.hasher.hash(&password).await?;
+        let hash = self
+            .ports
+            .hasher
+            .hash(&password)
+            .await
+            .map_err(Failure::from)?;
         let mails = user
             .emails
             .iter()
@@ -316,17 +311,18 @@ impl PasswordReset {
                 },
                 mails,
             )
-            .await?;
+            .await
+            .map_err(Failure::from)?;
         match outcome {
             ConsumeOutcome::Applied => {}
             ConsumeOutcome::NotOpen | ConsumeOutcome::UsernameTaken => {
                 return Err(self.after_lost_race(lookup, now).await?)
             }
         }
-        let Some(user) = self.ports.users.get(user.id).await? else {
-            return Err(ResetError::Unexpected(anyhow::anyhow!(
-                "the user vanished after a reset"
-            )));
+        let Some(user) = self.ports.users.get(user.id).await.map_err(Failure::from)? else {
+            return Err(
+                Failure::Unexpected(anyhow::anyhow!("the user vanished after a reset")).into(),
+            );
         };
         tracing::info!(user.gid = %user.id, "password reset");
         Ok(self.sessions.open(user).await?)
@@ -336,7 +332,7 @@ impl PasswordReset {
         &self,
         lookup: CodeMac,
         now: Timestamp,
-    ) -> Result<ResetError, StoreError> {
+    ) -> Result<ResetError, Failure> {
         refusal_after_lost_race(&self.ports, Purpose::ResetPassword, lookup, now)
             .await
             .map(ResetError::Invalid)

@@ -5,12 +5,12 @@ use super::{
     draw, from_limit_error, ip_limit, issuance_limits, limit, refusal_after_lost_race, try_code,
     Invalid, LimitError, Reason, Sessions, UnicatSettings,
 };
-use crate::{mail, Ports};
+use crate::{mail, Failure, Ports};
 use accountd_domain::{
     Challenge, ChallengeEffect, ChallengePolicy, CodeMac, Email, MacKey, NewUser, Purpose, Subject,
     Timestamp, UserId, Username,
 };
-use accountd_ports::{ConsumeOutcome, StoreError};
+use accountd_ports::ConsumeOutcome;
 
 /// Why `signup_request` issued nothing.
 #[derive(Debug, thiserror::Error)]
@@ -24,18 +24,9 @@ pub enum SignupRequestError {
         /// Seconds to wait.
         retry_after_seconds: i64,
     },
-    /// The hash pool's queue is full.
-    #[error("overloaded")]
-    Overloaded {
-        /// Seconds to wait.
-        retry_after_seconds: i64,
-    },
-    /// The database is unavailable.
-    #[error("service unavailable")]
-    Unavailable(#[source] anyhow::Error),
-    /// Anything else.
+    /// The service could not do its work.
     #[error(transparent)]
-    Unexpected(anyhow::Error),
+    Failure(#[from] Failure),
 }
 
 /// Why `signup` created no account.
@@ -44,22 +35,10 @@ pub enum SignupError {
     /// A value was refused (including every code failure).
     #[error("invalid: {0:?}")]
     Invalid(Invalid),
-    /// The hash pool's queue is full.
-    #[error("overloaded")]
-    Overloaded {
-        /// Seconds to wait.
-        retry_after_seconds: i64,
-    },
-    /// The database is unavailable.
-    #[error("service unavailable")]
-    Unavailable(#[source] anyhow::Error),
-    /// Anything else.
+    /// The service could not do its work.
     #[error(transparent)]
-    Unexpected(anyhow::Error),
+    Failure(#[from] Failure),
 }
-
-crate::from_store_error!(SignupRequestError, SignupError);
-crate::from_hash_error!(SignupRequestError, SignupError);
 
 from_limit_error!(SignupRequestError);
 
@@ -120,7 +99,8 @@ impl Signup {
             .ports
             .users
             .find_by_username_ci(username.as_str())
-            .await?
+            .await
+            .map_err(Failure::from)?
             .is_some()
         {
             return Err(SignupRequestError::Invalid(Invalid::new(
@@ -146,15 +126,19 @@ impl Signup {
             now,
         )
         .await?;
-        let password_hash = self.ports.hasher.hash(&password).await?;
+        let password_hash = self
+            .ports
+            .hasher
+            .hash(&password)
+            .await
+            .map_err(Failure::from)?;
         let subject = Subject::Signup {
             username: username.clone(),
             email: email.clone(),
             password_hash,
         };
 
-        let drawn = draw(&self.ports, &self.mac_key, Purpose::Signup)
-            .map_err(SignupRequestError::Unexpected)?;
+        let drawn = draw(&self.ports, &self.mac_key, Purpose::Signup)?;
         let challenge = Challenge::issue(
             drawn.id,
             Purpose::Signup,
@@ -172,7 +156,11 @@ impl Signup {
             s.code_ttl_seconds,
             challenge.expires_at(),
         )];
-        self.ports.challenges.issue(challenge, mails).await?;
+        self.ports
+            .challenges
+            .issue(challenge, mails)
+            .await
+            .map_err(Failure::from)?;
         tracing::info!(to = %email.masked(), "signup code issued");
         Ok(drawn.validation_code)
     }
@@ -196,7 +184,8 @@ impl Signup {
             .ports
             .challenges
             .find_by_lookup(Purpose::Signup, lookup)
-            .await?
+            .await
+            .map_err(Failure::from)?
         else {
             return Err(SignupError::Invalid(Invalid::code_invalid(0)));
         };
@@ -225,7 +214,8 @@ impl Signup {
             .ports
             .hasher
             .verify(password, Some(password_hash.clone()))
-            .await?
+            .await
+            .map_err(Failure::from)?
         {
             return Err(mismatch("password"));
         }
@@ -266,7 +256,8 @@ impl Signup {
                 ChallengeEffect::CreateUser(user),
                 Vec::new(),
             )
-            .await?
+            .await
+            .map_err(Failure::from)?
         {
             ConsumeOutcome::Applied => {}
             ConsumeOutcome::UsernameTaken => {
@@ -286,7 +277,7 @@ impl Signup {
         &self,
         lookup: CodeMac,
         now: Timestamp,
-    ) -> Result<SignupError, StoreError> {
+    ) -> Result<SignupError, Failure> {
         refusal_after_lost_race(&self.ports, Purpose::Signup, lookup, now)
             .await
             .map(SignupError::Invalid)

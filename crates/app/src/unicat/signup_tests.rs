@@ -301,9 +301,9 @@ async fn an_overloaded_hasher_is_overloaded_with_its_retry_time_and_nothing_is_i
     assert!(
         matches!(
             r,
-            Err(SignupRequestError::Overloaded {
+            Err(SignupRequestError::Failure(Failure::Overloaded {
                 retry_after_seconds: 7
-            })
+            }))
         ),
         "{r:?}"
     );
@@ -327,7 +327,10 @@ async fn a_hasher_failure_is_unexpected_and_nothing_is_issued() {
         .request(NAME, STRONG, ADDRESS, CLIENT)
         .await;
 
-    assert!(matches!(r, Err(SignupRequestError::Unexpected(_))), "{r:?}");
+    assert!(
+        matches!(r, Err(SignupRequestError::Failure(Failure::Unexpected(_)))),
+        "{r:?}"
+    );
 }
 
 /// What one `issue` call stored.
@@ -420,7 +423,7 @@ async fn a_database_outage_during_the_username_lookup_is_unavailable() {
         .await;
 
     assert!(
-        matches!(r, Err(SignupRequestError::Unavailable(_))),
+        matches!(r, Err(SignupRequestError::Failure(Failure::Unavailable(_)))),
         "{r:?}"
     );
 }
@@ -438,7 +441,10 @@ async fn a_rate_limiter_failure_is_unexpected() {
         .request(NAME, STRONG, ADDRESS, CLIENT)
         .await;
 
-    assert!(matches!(r, Err(SignupRequestError::Unexpected(_))), "{r:?}");
+    assert!(
+        matches!(r, Err(SignupRequestError::Failure(Failure::Unexpected(_)))),
+        "{r:?}"
+    );
 }
 
 #[tokio::test]
@@ -461,11 +467,14 @@ async fn a_failed_issue_transaction_is_reported_as_its_store_error() {
 
         if unavailable_expected {
             assert!(
-                matches!(r, Err(SignupRequestError::Unavailable(_))),
+                matches!(r, Err(SignupRequestError::Failure(Failure::Unavailable(_)))),
                 "{r:?}"
             );
         } else {
-            assert!(matches!(r, Err(SignupRequestError::Unexpected(_))), "{r:?}");
+            assert!(
+                matches!(r, Err(SignupRequestError::Failure(Failure::Unexpected(_)))),
+                "{r:?}"
+            );
         }
     }
 }
@@ -830,9 +839,9 @@ async fn an_overloaded_hasher_during_the_password_check_is_overloaded_and_spends
     assert!(
         matches!(
             r,
-            Err(SignupError::Overloaded {
+            Err(SignupError::Failure(Failure::Overloaded {
                 retry_after_seconds: 3
-            })
+            }))
         ),
         "{r:?}"
     );
@@ -848,7 +857,10 @@ async fn a_database_outage_while_loading_the_challenge_is_unavailable() {
 
     let r = complete(m, NAME, STRONG, ADDRESS, CODE).await;
 
-    assert!(matches!(r, Err(SignupError::Unavailable(_))), "{r:?}");
+    assert!(
+        matches!(r, Err(SignupError::Failure(Failure::Unavailable(_)))),
+        "{r:?}"
+    );
 }
 
 #[tokio::test]
@@ -863,7 +875,10 @@ async fn a_failure_to_count_a_failure_is_its_store_error() {
 
     let r = complete(m, NAME, STRONG, ADDRESS, WRONG_CODE).await;
 
-    assert!(matches!(r, Err(SignupError::Unavailable(_))), "{r:?}");
+    assert!(
+        matches!(r, Err(SignupError::Failure(Failure::Unavailable(_)))),
+        "{r:?}"
+    );
 }
 
 #[tokio::test]
@@ -878,5 +893,8 @@ async fn an_unexpected_store_error_while_consuming_is_unexpected_and_no_session_
 
     let r = complete(m, NAME, STRONG, ADDRESS, CODE).await;
 
-    assert!(matches!(r, Err(SignupError::Unexpected(_))), "{r:?}");
+    assert!(
+        matches!(r, Err(SignupError::Failure(Failure::Unexpected(_)))),
+        "{r:?}"
+    );
 }

@@ -9,8 +9,9 @@ mod send_email;
 mod validation;
 
 use crate::body::{read_object, BodyError};
+use crate::cause::Cause;
 use crate::HttpState;
-use accountd_app::{CheckCodeError, ResetPasswordError, SendEmailError};
+use accountd_app::{CheckCodeError, Failure, ResetPasswordError, SendEmailError};
 use accountd_domain::PasswordRejection;
 use actix_web::{http::StatusCode, web, HttpRequest, HttpResponse};
 use serde::Serialize;
@@ -102,27 +103,44 @@ fn too_many_requests(retry_after: i64) -> HttpResponse {
         retry_after,
     )
 }
-fn unavailable(cause: &Cause<'_>, retry_after: i64) -> HttpResponse {
-    tracing::warn!(error = %cause, "service unavailable");
-    with_retry_after(
-        respond(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Service unavailable",
-            Some("service_unavailable"),
-        ),
-        retry_after,
-    )
-}
-fn internal(cause: &Cause<'_>) -> HttpResponse {
-    tracing::error!(error = %cause, "unexpected error");
-    respond(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "Internal server error",
-        Some("internal_error"),
-    )
-}
 
-use crate::cause::Cause;
+/// `Retry-After` of a 503 for an unavailable database.
+const UNAVAILABLE_RETRY_SECONDS: i64 = 5;
+
+/// The one mapping of a [`Failure`]: 503 `service_unavailable` with
+/// `Retry-After` when trying again may help (a full hash queue says when;
+/// an unavailable database is logged and retried after
+/// [`UNAVAILABLE_RETRY_SECONDS`]); otherwise 500 `internal_error`, the cause
+/// chain logged once.
+fn failure(f: &Failure) -> HttpResponse {
+    let service_unavailable = |retry_after| {
+        with_retry_after(
+            respond(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Service unavailable",
+                Some("service_unavailable"),
+            ),
+            retry_after,
+        )
+    };
+    match f {
+        Failure::Overloaded {
+            retry_after_seconds,
+        } => service_unavailable(*retry_after_seconds),
+        Failure::Unavailable(e) => {
+            tracing::warn!(error = %Cause(e.as_ref()), "service unavailable");
+            service_unavailable(UNAVAILABLE_RETRY_SECONDS)
+        }
+        Failure::Unexpected(e) => {
+            tracing::error!(error = %Cause(e.as_ref()), "unexpected error");
+            respond(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Internal server error",
+                Some("internal_error"),
+            )
+        }
+    }
+}
 
 /// Reads and validates the body: 413 over the cap; a malformed body is an
 /// empty one (every field missing); 422 with the failures map.
@@ -191,8 +209,7 @@ fn map_send_email(r: Result<(), SendEmailError>) -> HttpResponse {
         Err(SendEmailError::TooManyRequests {
             retry_after_seconds,
         }) => too_many_requests(retry_after_seconds),
-        Err(SendEmailError::Unavailable(e)) => unavailable(&Cause(e.as_ref()), 5),
-        Err(SendEmailError::Unexpected(e)) => internal(&Cause(e.as_ref())),
+        Err(SendEmailError::Failure(f)) => failure(&f),
     }
 }
 
@@ -203,8 +220,7 @@ fn map_check_code(r: Result<(), CheckCodeError>) -> HttpResponse {
         Err(CheckCodeError::NoCode) => no_code(),
         Err(CheckCodeError::RateLimitExceeded) => rate_limit_exceeded(),
         Err(CheckCodeError::CodeIncorrect) => code_incorrect(),
-        Err(CheckCodeError::Unavailable(e)) => unavailable(&Cause(e.as_ref()), 5),
-        Err(CheckCodeError::Unexpected(e)) => internal(&Cause(e.as_ref())),
+        Err(CheckCodeError::Failure(f)) => failure(&f),
     }
 }
 
@@ -216,18 +232,7 @@ fn map_reset_password(r: Result<(), ResetPasswordError>) -> HttpResponse {
         Err(ResetPasswordError::NoCode) => no_code(),
         Err(ResetPasswordError::RateLimitExceeded) => rate_limit_exceeded(),
         Err(ResetPasswordError::CodeIncorrect) => code_incorrect(),
-        Err(ResetPasswordError::Overloaded {
-            retry_after_seconds,
-        }) => with_retry_after(
-            respond(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Service unavailable",
-                Some("service_unavailable"),
-            ),
-            retry_after_seconds,
-        ),
-        Err(ResetPasswordError::Unavailable(e)) => unavailable(&Cause(e.as_ref()), 5),
-        Err(ResetPasswordError::Unexpected(e)) => internal(&Cause(e.as_ref())),
+        Err(ResetPasswordError::Failure(f)) => failure(&f),
     }
 }
 

@@ -23,9 +23,6 @@ pub(crate) async fn caller(req: &HttpRequest, state: &HttpState) -> Result<User,
     match state.sessions.authenticate(token).await {
         Ok(user) => Ok(user),
         Err(AuthError::Denied) => Err(envelope::permission_denied()),
-        Err(AuthError::Unavailable(e)) => {
-            Err(envelope::unavailable(&crate::cause::Cause(e.as_ref()), 5))
-        }
-        Err(AuthError::Unexpected(e)) => Err(envelope::internal(&crate::cause::Cause(e.as_ref()))),
+        Err(AuthError::Failure(f)) => Err(envelope::failure(&f)),
     }
 }

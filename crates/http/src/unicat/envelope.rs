@@ -3,6 +3,7 @@
 
 use crate::cause::Cause;
 use accountd_app::unicat::Invalid;
+use accountd_app::Failure;
 use actix_web::http::header::{HeaderValue, AUTHORIZATION, RETRY_AFTER, WWW_AUTHENTICATE};
 use actix_web::{http::StatusCode, HttpResponse};
 use serde_json::{json, Map, Value};
@@ -151,9 +152,36 @@ pub(crate) fn too_many_requests(retry_after: i64) -> HttpResponse {
     )
 }
 
-/// 503 with `Retry-After` and `info.retry_after`.
-pub(crate) fn unavailable(cause: &Cause<'_>, retry_after: i64) -> HttpResponse {
-    tracing::warn!(error = %cause, "service unavailable");
+/// The one mapping of a [`Failure`]: 503 with `Retry-After` and
+/// `info.retry_after` when trying again may help (a full hash queue says
+/// when; an unavailable database is logged and retried after
+/// [`UNAVAILABLE_RETRY_SECONDS`]); otherwise 500 with an opaque message,
+/// the cause chain logged once.
+pub(crate) fn failure(f: &Failure) -> HttpResponse {
+    match f {
+        Failure::Overloaded {
+            retry_after_seconds,
+        } => service_unavailable(*retry_after_seconds),
+        Failure::Unavailable(e) => {
+            tracing::warn!(error = %Cause(e.as_ref()), "service unavailable");
+            service_unavailable(UNAVAILABLE_RETRY_SECONDS)
+        }
+        Failure::Unexpected(e) => {
+            tracing::error!(error = %Cause(e.as_ref()), "unexpected error");
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                500,
+                "Internal server error",
+                Map::new(),
+            )
+        }
+    }
+}
+
+/// `Retry-After` of a 503 for an unavailable database.
+pub(crate) const UNAVAILABLE_RETRY_SECONDS: i64 = 5;
+
+fn service_unavailable(retry_after: i64) -> HttpResponse {
     let retry_after = retry_after.max(1);
     with_retry_after(
         error(
@@ -163,30 +191,5 @@ pub(crate) fn unavailable(cause: &Cause<'_>, retry_after: i64) -> HttpResponse {
             info(&[("retry_after", json!(retry_after))]),
         ),
         retry_after,
-    )
-}
-
-/// 503 for a full hash queue (nothing to log).
-pub(crate) fn overloaded(retry_after: i64) -> HttpResponse {
-    let retry_after = retry_after.max(1);
-    with_retry_after(
-        error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            503,
-            "Service unavailable",
-            info(&[("retry_after", json!(retry_after))]),
-        ),
-        retry_after,
-    )
-}
-
-/// 500: logs the cause chain once, answers an opaque message.
-pub(crate) fn internal(cause: &Cause<'_>) -> HttpResponse {
-    tracing::error!(error = %cause, "unexpected error");
-    error(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        500,
-        "Internal server error",
-        Map::new(),
     )
 }

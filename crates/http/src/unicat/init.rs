@@ -1,7 +1,6 @@
 //! `GET /api/init` (JWT) — the session payload with a fresh token.
 
 use super::{auth::caller, envelope, session};
-use crate::cause::Cause;
 use crate::HttpState;
 use actix_web::{web, HttpRequest, HttpResponse};
 
@@ -12,9 +11,6 @@ pub(crate) async fn handle(req: HttpRequest, state: web::Data<HttpState>) -> Htt
     };
     match state.sessions.open(user).await {
         Ok(s) => session(&state, &s, true),
-        Err(accountd_ports::StoreError::Unavailable(e)) => {
-            envelope::unavailable(&Cause(e.as_ref()), 5)
-        }
-        Err(accountd_ports::StoreError::Unexpected(e)) => envelope::internal(&Cause(e.as_ref())),
+        Err(f) => envelope::failure(&f),
     }
 }

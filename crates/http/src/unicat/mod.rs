@@ -13,7 +13,6 @@ mod reset_password_request;
 mod signup;
 mod signup_request;
 
-use crate::cause::Cause;
 use crate::HttpState;
 use accountd_app::unicat::{
     LoginError, ResetError, ResetRequestError, ResetRequested, Session, SignupError,
@@ -55,11 +54,7 @@ fn map_signup_request(r: Result<String, SignupRequestError>) -> HttpResponse {
         Err(SignupRequestError::TooManyRequests {
             retry_after_seconds,
         }) => envelope::too_many_requests(retry_after_seconds),
-        Err(SignupRequestError::Overloaded {
-            retry_after_seconds,
-        }) => envelope::overloaded(retry_after_seconds),
-        Err(SignupRequestError::Unavailable(e)) => envelope::unavailable(&Cause(e.as_ref()), 5),
-        Err(SignupRequestError::Unexpected(e)) => envelope::internal(&Cause(e.as_ref())),
+        Err(SignupRequestError::Failure(f)) => envelope::failure(&f),
     }
 }
 
@@ -67,11 +62,7 @@ fn map_signup(state: &HttpState, r: Result<Session, SignupError>) -> HttpRespons
     match r {
         Ok(s) => session(state, &s, false),
         Err(SignupError::Invalid(i)) => envelope::validation(&i),
-        Err(SignupError::Overloaded {
-            retry_after_seconds,
-        }) => envelope::overloaded(retry_after_seconds),
-        Err(SignupError::Unavailable(e)) => envelope::unavailable(&Cause(e.as_ref()), 5),
-        Err(SignupError::Unexpected(e)) => envelope::internal(&Cause(e.as_ref())),
+        Err(SignupError::Failure(f)) => envelope::failure(&f),
     }
 }
 
@@ -89,8 +80,7 @@ fn map_reset_request(r: Result<ResetRequested, ResetRequestError>) -> HttpRespon
         Err(ResetRequestError::TooManyRequests {
             retry_after_seconds,
         }) => envelope::too_many_requests(retry_after_seconds),
-        Err(ResetRequestError::Unavailable(e)) => envelope::unavailable(&Cause(e.as_ref()), 5),
-        Err(ResetRequestError::Unexpected(e)) => envelope::internal(&Cause(e.as_ref())),
+        Err(ResetRequestError::Failure(f)) => envelope::failure(&f),
     }
 }
 
@@ -98,11 +88,7 @@ fn map_reset(state: &HttpState, r: Result<Session, ResetError>) -> HttpResponse 
     match r {
         Ok(s) => session(state, &s, false),
         Err(ResetError::Invalid(i)) => envelope::validation(&i),
-        Err(ResetError::Overloaded {
-            retry_after_seconds,
-        }) => envelope::overloaded(retry_after_seconds),
-        Err(ResetError::Unavailable(e)) => envelope::unavailable(&Cause(e.as_ref()), 5),
-        Err(ResetError::Unexpected(e)) => envelope::internal(&Cause(e.as_ref())),
+        Err(ResetError::Failure(f)) => envelope::failure(&f),
     }
 }
 
@@ -113,11 +99,7 @@ fn map_login(state: &HttpState, r: Result<Session, LoginError>) -> HttpResponse 
         Err(LoginError::Locked {
             retry_after_seconds,
         }) => envelope::too_many_requests(retry_after_seconds),
-        Err(LoginError::Overloaded {
-            retry_after_seconds,
-        }) => envelope::overloaded(retry_after_seconds),
-        Err(LoginError::Unavailable(e)) => envelope::unavailable(&Cause(e.as_ref()), 5),
-        Err(LoginError::Unexpected(e)) => envelope::internal(&Cause(e.as_ref())),
+        Err(LoginError::Failure(f)) => envelope::failure(&f),
     }
 }
 
