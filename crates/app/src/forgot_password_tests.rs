@@ -6,11 +6,12 @@
 use super::*;
 use crate::Ports;
 use accountd_domain::{
-    ChallengeState, CodeFormat, Email, OutgoingMail, PasswordHash, UserId, UserStatus, Username,
+    Attempt, ChallengeId, ChallengePolicy, ChallengeState, CodeFormat, Email, OutgoingMail,
+    PasswordHash, PasswordPolicy, UserId, UserStatus, Username,
 };
 use accountd_ports::{
-    HashError, MockChallengeRepository, MockClock, MockPasswordHasher, MockRandom, MockRateLimiter,
-    MockUserRepository, StoreError,
+    HashError, Limit, MockChallengeRepository, MockClock, MockPasswordHasher, MockRandom,
+    MockRateLimiter, MockUserRepository, RateDecision, StoreError,
 };
 use mockall::Sequence;
 use std::sync::{Arc, Mutex};
@@ -63,19 +64,24 @@ fn ann() -> User {
 
 fn settings() -> ForgotPasswordSettings {
     ForgotPasswordSettings {
-        code_ttl_seconds: 900,
-        codes_per_hour: 5,
-        codes_per_day: 10,
-        step1_per_ip_per_hour: 30,
-        enumeration_protection: false,
-        password_policy: PasswordPolicy::DEFAULT,
+        challenge: ChallengeSettings {
+            code_ttl_seconds: 900,
+            max_failures: 11,
+            codes_per_hour: 5,
+            codes_per_day: 10,
+            step1_per_ip_per_hour: 30,
+            enumeration_protection: false,
+            password_policy: PasswordPolicy::DEFAULT,
+        },
     }
 }
 
 fn protected() -> ForgotPasswordSettings {
     ForgotPasswordSettings {
-        enumeration_protection: true,
-        ..settings()
+        challenge: ChallengeSettings {
+            enumeration_protection: true,
+            ..settings().challenge
+        },
     }
 }
 
@@ -301,9 +307,9 @@ async fn a_client_over_its_hourly_limit_gets_too_many_requests_with_the_retry_ti
     assert!(
         matches!(
             r,
-            Err(SendEmailError::TooManyRequests {
+            Err(SendEmailError::TooManyRequests(RateLimited {
                 retry_after_seconds: 1234
-            })
+            }))
         ),
         "{r:?}"
     );
@@ -400,9 +406,9 @@ async fn with_enumeration_protection_an_unknown_user_is_rate_limited_like_a_real
     assert!(
         matches!(
             r,
-            Err(SendEmailError::TooManyRequests {
+            Err(SendEmailError::TooManyRequests(RateLimited {
                 retry_after_seconds: 600
-            })
+            }))
         ),
         "{r:?}"
     );
@@ -427,9 +433,9 @@ async fn an_account_over_its_code_limit_gets_too_many_requests_and_no_code() {
     assert!(
         matches!(
             r,
-            Err(SendEmailError::TooManyRequests {
+            Err(SendEmailError::TooManyRequests(RateLimited {
                 retry_after_seconds: 600
-            })
+            }))
         ),
         "{r:?}"
     );
@@ -869,8 +875,10 @@ async fn a_new_password_containing_the_username_is_rejected_and_the_code_is_not_
         .nothing_hashed()
         .nothing_consumed();
     let s = ForgotPasswordSettings {
-        password_policy: PasswordPolicy::new(8, 0),
-        ..settings()
+        challenge: ChallengeSettings {
+            password_policy: PasswordPolicy::new(8, 0),
+            ..settings().challenge
+        },
     };
 
     let r = m

@@ -3,14 +3,17 @@
 //! What belongs here: one service per capability ([`ForgotPassword`],
 //! [`AddUser`], the mail [`OutboxDispatcher`]), written against the traits of
 //! `accountd-ports`, each returning a domain result or its own error enum
-//! (the refusals a caller acts on, plus the one shared [`Failure`]); and the
-//! mail templates. Everything is unit-tested with mockall mocks of the
+//! (the refusals a caller acts on, plus the one shared [`Failure`]); the
+//! mechanics every emailed-code flow shares (`challenge_flow`: limits,
+//! drawing, trying a code, lost races), used by each flow with its own
+//! [`ChallengeSettings`]; and the mail templates. Everything is unit-tested with mockall mocks of the
 //! ports, failure paths included.
 //!
 //! What must not: HTTP (status codes, bodies), SQL, SMTP, or a runtime. The
 //! services are plain `async fn`s; the binary decides where they run.
 
 mod add_user;
+mod challenge_flow;
 mod dispatcher;
 mod failure;
 mod forgot_password;
@@ -19,6 +22,7 @@ mod ports;
 pub mod unicat;
 
 pub use add_user::{AddUser, AddUserError, AddUserInput};
+pub use challenge_flow::{ChallengeSettings, RateLimited};
 pub use dispatcher::{DispatchSettings, OutboxDispatcher, PassReport};
 pub use failure::Failure;
 pub use forgot_password::{

@@ -1,14 +1,11 @@
 //! `reset_password_request` and `reset_password`.
 
 use super::session::Session;
-use super::{
-    draw, from_limit_error, ip_limit, issuance_limits, limit, refusal_after_lost_race, try_code,
-    Invalid, LimitError, Reason, Sessions, UnicatSettings,
-};
-use crate::{mail, Failure, Ports};
+use super::{Invalid, Reason, Sessions, UnicatSettings};
+use crate::challenge_flow::{ChallengeFlow, Refused};
+use crate::{mail, Failure, Ports, RateLimited};
 use accountd_domain::{
-    Challenge, ChallengeEffect, ChallengePolicy, CodeMac, Email, MacKey, Purpose, Subject,
-    Timestamp, User, Username,
+    ChallengeEffect, Email, MacKey, Purpose, Subject, Timestamp, User, Username,
 };
 use accountd_ports::ConsumeOutcome;
 
@@ -38,10 +35,7 @@ pub enum ResetRequestError {
     NotFound,
     /// An issuance limit was reached.
     #[error("too many requests")]
-    TooManyRequests {
-        /// Seconds to wait.
-        retry_after_seconds: i64,
-    },
+    TooManyRequests(#[from] RateLimited),
     /// The service could not do its work.
     #[error(transparent)]
     Failure(#[from] Failure),
@@ -58,15 +52,12 @@ pub enum ResetError {
     Failure(#[from] Failure),
 }
 
-from_limit_error!(ResetRequestError);
-
 /// The Unicat password-reset use cases.
 #[derive(Debug, Clone)]
 pub struct PasswordReset {
     ports: Ports,
     sessions: Sessions,
-    mac_key: MacKey,
-    settings: UnicatSettings,
+    flow: ChallengeFlow,
 }
 
 impl PasswordReset {
@@ -78,10 +69,14 @@ impl PasswordReset {
         settings: UnicatSettings,
     ) -> Self {
         Self {
+            flow: ChallengeFlow::new(
+                ports.clone(),
+                mac_key,
+                settings.challenge,
+                Purpose::ResetPassword,
+            ),
             ports,
             sessions,
-            mac_key,
-            settings,
         }
     }
 
@@ -96,14 +91,8 @@ impl PasswordReset {
         client: &str,
     ) -> Result<ResetRequested, ResetRequestError> {
         let now = self.ports.clock.now();
-        let s = &self.settings;
-        limit(
-            &self.ports,
-            &format!("step1:ip:{client}"),
-            &ip_limit(s),
-            now,
-        )
-        .await?;
+        let s = self.flow.settings();
+        self.flow.limit_client(client, now).await??;
 
         let by_email = username_or_email.contains('@');
         let (subject, users, recipients) = if by_email {
@@ -145,24 +134,13 @@ impl PasswordReset {
             (Subject::Account { user: user.id }, vec![user], recipients)
         };
 
-        limit(
-            &self.ports,
-            &format!("challenges:{}", subject.key()),
-            &issuance_limits(s),
-            now,
-        )
-        .await?;
-        let drawn = draw(&self.ports, &self.mac_key, Purpose::ResetPassword)?;
-        let challenge = Challenge::issue(
-            drawn.id,
-            Purpose::ResetPassword,
-            subject,
-            &drawn.code,
-            &self.mac_key,
-            ChallengePolicy::unicat(s.code_ttl_seconds, s.max_failures),
-            now,
-        )
-        .with_lookup(drawn.lookup);
+        self.flow
+            .limit_issuance(&format!("challenges:{}", subject.key()), now)
+            .await??;
+        let (drawn, validation_code) = self.flow.draw_with_validation_code()?;
+        let challenge = self
+            .flow
+            .challenge(&drawn, Some(&validation_code), subject, now);
         let names: Vec<String> = users.iter().map(|u| u.username_str().to_owned()).collect();
         let mails = recipients
             .iter()
@@ -176,11 +154,7 @@ impl PasswordReset {
                 )
             })
             .collect();
-        self.ports
-            .challenges
-            .issue(challenge, mails)
-            .await
-            .map_err(Failure::from)?;
+        self.flow.issue(challenge, mails).await?;
         tracing::info!(accounts = names.len(), "reset code issued");
         let usernames = if s.enumeration_protection {
             // Never reveal names found by email.
@@ -193,7 +167,7 @@ impl PasswordReset {
             names
         };
         Ok(ResetRequested {
-            validation_code: drawn.validation_code,
+            validation_code,
             usernames,
         })
     }
@@ -206,14 +180,14 @@ impl PasswordReset {
         by_email: bool,
         now: Timestamp,
     ) -> Result<ResetRequested, ResetRequestError> {
-        if !self.settings.enumeration_protection {
+        if !self.flow.settings().enumeration_protection {
             return Err(ResetRequestError::NotFound);
         }
         let key = format!("challenges:decoy:{}", Username::typed_key(typed));
-        limit(&self.ports, &key, &issuance_limits(&self.settings), now).await?;
-        let drawn = draw(&self.ports, &self.mac_key, Purpose::ResetPassword)?;
+        self.flow.limit_issuance(&key, now).await??;
+        let (_, validation_code) = self.flow.draw_with_validation_code()?;
         Ok(ResetRequested {
-            validation_code: drawn.validation_code,
+            validation_code,
             usernames: if by_email {
                 Vec::new()
             } else {
@@ -235,19 +209,8 @@ impl PasswordReset {
         verification_code: &str,
     ) -> Result<Session, ResetError> {
         let now = self.ports.clock.now();
-        let lookup = Challenge::lookup_mac(&self.mac_key, Purpose::ResetPassword, validation_code);
-        let Some(challenge) = self
-            .ports
-            .challenges
-            .find_by_lookup(Purpose::ResetPassword, lookup)
-            .await
-            .map_err(Failure::from)?
-        else {
-            return Err(ResetError::Invalid(Invalid::code_invalid(0)));
-        };
-        challenge
-            .ensure_open(now)
-            .map_err(|e| ResetError::Invalid(Invalid::from_challenge(e)))?;
+        let at = self.flow.by_validation_code(validation_code);
+        let challenge = self.flow.open(&at, now).await?.map_err(refused)?;
         let covered = match challenge.subject() {
             Subject::Account { user } => vec![*user],
             Subject::Accounts { users, .. } => users.clone(),
@@ -270,23 +233,16 @@ impl PasswordReset {
             )));
         };
         let password = self
-            .settings
+            .flow
+            .settings()
             .password_policy
             .check(new_password, Some(user.username_str()), &user.emails)
             .map_err(|r| ResetError::Invalid(Invalid::password("new_password", r)))?;
 
-        if let Err(refusal) = try_code(
-            &self.ports,
-            &self.mac_key,
-            &challenge,
-            lookup,
-            verification_code,
-            now,
-        )
-        .await?
-        {
-            return Err(ResetError::Invalid(refusal));
-        }
+        self.flow
+            .try_code(&challenge, &at, verification_code, now)
+            .await?
+            .map_err(refused)?;
 
         let hash = self
             .ports
@@ -316,7 +272,7 @@ impl PasswordReset {
         match outcome {
             ConsumeOutcome::Applied => {}
             ConsumeOutcome::NotOpen | ConsumeOutcome::UsernameTaken => {
-                return Err(self.after_lost_race(lookup, now).await?)
+                return Err(refused(self.flow.refusal_after_lost_race(&at, now).await?))
             }
         }
         let Some(user) = self.ports.users.get(user.id).await.map_err(Failure::from)? else {
@@ -327,16 +283,10 @@ impl PasswordReset {
         tracing::info!(user.gid = %user.id, "password reset");
         Ok(self.sessions.open(user).await?)
     }
+}
 
-    async fn after_lost_race(
-        &self,
-        lookup: CodeMac,
-        now: Timestamp,
-    ) -> Result<ResetError, Failure> {
-        refusal_after_lost_race(&self.ports, Purpose::ResetPassword, lookup, now)
-            .await
-            .map(ResetError::Invalid)
-    }
+fn refused(r: Refused) -> ResetError {
+    ResetError::Invalid(Invalid::refused(r))
 }
 
 #[cfg(test)]

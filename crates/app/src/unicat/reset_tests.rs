@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::unicat::test_support::*;
-use accountd_domain::Attempt;
+use accountd_domain::{Attempt, Challenge};
 use accountd_domain::{
     ChallengeId, ChallengeState, OutgoingMail, PasswordHash, UserId, UserStatus,
 };
@@ -130,9 +130,9 @@ async fn a_client_over_its_step1_limit_gets_too_many_requests_with_the_retry_tim
     assert!(
         matches!(
             r,
-            Err(ResetRequestError::TooManyRequests {
+            Err(ResetRequestError::TooManyRequests(RateLimited {
                 retry_after_seconds: 99
-            })
+            }))
         ),
         "{r:?}"
     );
@@ -331,9 +331,9 @@ async fn an_account_over_its_code_limit_gets_too_many_requests_and_nothing_is_is
     assert!(
         matches!(
             r,
-            Err(ResetRequestError::TooManyRequests {
+            Err(ResetRequestError::TooManyRequests(RateLimited {
                 retry_after_seconds: 600
-            })
+            }))
         ),
         "{r:?}"
     );
@@ -354,9 +354,9 @@ async fn an_address_over_its_code_limit_gets_too_many_requests_and_nothing_is_is
     assert!(
         matches!(
             r,
-            Err(ResetRequestError::TooManyRequests {
+            Err(ResetRequestError::TooManyRequests(RateLimited {
                 retry_after_seconds: 60
-            })
+            }))
         ),
         "{r:?}"
     );
@@ -436,9 +436,9 @@ async fn with_enumeration_protection_a_decoy_is_rate_limited_like_a_real_account
     assert!(
         matches!(
             r,
-            Err(ResetRequestError::TooManyRequests {
+            Err(ResetRequestError::TooManyRequests(RateLimited {
                 retry_after_seconds: 600
-            })
+            }))
         ),
         "{r:?}"
     );

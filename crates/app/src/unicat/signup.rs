@@ -1,14 +1,11 @@
 //! `signup_request` and `signup`.
 
 use super::session::Session;
-use super::{
-    draw, from_limit_error, ip_limit, issuance_limits, limit, refusal_after_lost_race, try_code,
-    Invalid, LimitError, Reason, Sessions, UnicatSettings,
-};
-use crate::{mail, Failure, Ports};
+use super::{Invalid, Reason, Sessions, UnicatSettings};
+use crate::challenge_flow::{ChallengeFlow, Refused};
+use crate::{mail, Failure, Ports, RateLimited};
 use accountd_domain::{
-    Challenge, ChallengeEffect, ChallengePolicy, CodeMac, Email, MacKey, NewUser, Purpose, Subject,
-    Timestamp, UserId, Username,
+    ChallengeEffect, Email, MacKey, NewUser, Purpose, Subject, UserId, Username,
 };
 use accountd_ports::ConsumeOutcome;
 
@@ -20,10 +17,7 @@ pub enum SignupRequestError {
     Invalid(Invalid),
     /// An issuance limit was reached.
     #[error("too many requests")]
-    TooManyRequests {
-        /// Seconds to wait.
-        retry_after_seconds: i64,
-    },
+    TooManyRequests(#[from] RateLimited),
     /// The service could not do its work.
     #[error(transparent)]
     Failure(#[from] Failure),
@@ -40,15 +34,12 @@ pub enum SignupError {
     Failure(#[from] Failure),
 }
 
-from_limit_error!(SignupRequestError);
-
 /// The sign-up use cases.
 #[derive(Debug, Clone)]
 pub struct Signup {
     ports: Ports,
     sessions: Sessions,
-    mac_key: MacKey,
-    settings: UnicatSettings,
+    flow: ChallengeFlow,
 }
 
 impl Signup {
@@ -60,10 +51,9 @@ impl Signup {
         settings: UnicatSettings,
     ) -> Self {
         Self {
+            flow: ChallengeFlow::new(ports.clone(), mac_key, settings.challenge, Purpose::Signup),
             ports,
             sessions,
-            mac_key,
-            settings,
         }
     }
 
@@ -79,14 +69,8 @@ impl Signup {
         client: &str,
     ) -> Result<String, SignupRequestError> {
         let now = self.ports.clock.now();
-        let s = &self.settings;
-        limit(
-            &self.ports,
-            &format!("step1:ip:{client}"),
-            &ip_limit(s),
-            now,
-        )
-        .await?;
+        let s = self.flow.settings();
+        self.flow.limit_client(client, now).await??;
 
         let username = Username::parse(username).map_err(|e| {
             SignupRequestError::Invalid(Invalid::new(
@@ -119,13 +103,9 @@ impl Signup {
             SignupRequestError::Invalid(Invalid::new("email", Reason::EmailInvalid, e.to_string()))
         })?;
 
-        limit(
-            &self.ports,
-            &format!("challenges:{}", Subject::email_key(&email)),
-            &issuance_limits(s),
-            now,
-        )
-        .await?;
+        self.flow
+            .limit_issuance(&format!("challenges:{}", Subject::email_key(&email)), now)
+            .await??;
         let password_hash = self
             .ports
             .hasher
@@ -138,17 +118,10 @@ impl Signup {
             password_hash,
         };
 
-        let drawn = draw(&self.ports, &self.mac_key, Purpose::Signup)?;
-        let challenge = Challenge::issue(
-            drawn.id,
-            Purpose::Signup,
-            subject,
-            &drawn.code,
-            &self.mac_key,
-            ChallengePolicy::unicat(s.code_ttl_seconds, s.max_failures),
-            now,
-        )
-        .with_lookup(drawn.lookup);
+        let (drawn, validation_code) = self.flow.draw_with_validation_code()?;
+        let challenge = self
+            .flow
+            .challenge(&drawn, Some(&validation_code), subject, now);
         let mails = vec![mail::signup_code(
             username.as_str(),
             &email,
@@ -156,13 +129,9 @@ impl Signup {
             s.code_ttl_seconds,
             challenge.expires_at(),
         )];
-        self.ports
-            .challenges
-            .issue(challenge, mails)
-            .await
-            .map_err(Failure::from)?;
+        self.flow.issue(challenge, mails).await?;
         tracing::info!(to = %email.masked(), "signup code issued");
-        Ok(drawn.validation_code)
+        Ok(validation_code)
     }
 
     /// Step 2: every field must match step 1 (username exactly, email
@@ -179,26 +148,15 @@ impl Signup {
         verification_code: &str,
     ) -> Result<Session, SignupError> {
         let now = self.ports.clock.now();
-        let lookup = Challenge::lookup_mac(&self.mac_key, Purpose::Signup, validation_code);
-        let Some(challenge) = self
-            .ports
-            .challenges
-            .find_by_lookup(Purpose::Signup, lookup)
-            .await
-            .map_err(Failure::from)?
-        else {
-            return Err(SignupError::Invalid(Invalid::code_invalid(0)));
-        };
-        challenge
-            .ensure_open(now)
-            .map_err(|e| SignupError::Invalid(Invalid::from_challenge(e)))?;
+        let at = self.flow.by_validation_code(validation_code);
+        let challenge = self.flow.open(&at, now).await?.map_err(refused)?;
         let Subject::Signup {
             username: want_name,
             email: want_email,
             password_hash,
         } = challenge.subject().clone()
         else {
-            return Err(SignupError::Invalid(Invalid::code_invalid(0)));
+            return Err(refused(Refused::Missing));
         };
         let mismatch = |field| {
             SignupError::Invalid(Invalid::new(
@@ -223,18 +181,10 @@ impl Signup {
             return Err(mismatch("email"));
         }
 
-        if let Err(refusal) = try_code(
-            &self.ports,
-            &self.mac_key,
-            &challenge,
-            lookup,
-            verification_code,
-            now,
-        )
-        .await?
-        {
-            return Err(SignupError::Invalid(refusal));
-        }
+        self.flow
+            .try_code(&challenge, &at, verification_code, now)
+            .await?
+            .map_err(refused)?;
 
         let user = NewUser {
             id: UserId::from_random_bytes(self.ports.random.bytes16()),
@@ -267,21 +217,17 @@ impl Signup {
                     "The username was taken meanwhile.",
                 )))
             }
-            ConsumeOutcome::NotOpen => return Err(self.after_lost_race(lookup, now).await?),
+            ConsumeOutcome::NotOpen => {
+                return Err(refused(self.flow.refusal_after_lost_race(&at, now).await?))
+            }
         }
         tracing::info!(user.gid = %created.id, "signup");
         Ok(self.sessions.open(created).await?)
     }
+}
 
-    async fn after_lost_race(
-        &self,
-        lookup: CodeMac,
-        now: Timestamp,
-    ) -> Result<SignupError, Failure> {
-        refusal_after_lost_race(&self.ports, Purpose::Signup, lookup, now)
-            .await
-            .map(SignupError::Invalid)
-    }
+fn refused(r: Refused) -> SignupError {
+    SignupError::Invalid(Invalid::refused(r))
 }
 
 #[cfg(test)]

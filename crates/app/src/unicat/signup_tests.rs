@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::unicat::test_support::*;
-use accountd_domain::Attempt;
+use accountd_domain::{Attempt, Challenge};
 use accountd_domain::{
     ChallengeId, ChallengeState, OutgoingMail, PasswordHash, Timestamp, User, UserStatus,
 };
@@ -100,9 +100,9 @@ async fn a_client_over_its_step1_limit_gets_too_many_requests_with_the_retry_tim
     assert!(
         matches!(
             r,
-            Err(SignupRequestError::TooManyRequests {
+            Err(SignupRequestError::TooManyRequests(RateLimited {
                 retry_after_seconds: 1234
-            })
+            }))
         ),
         "{r:?}"
     );
@@ -271,9 +271,9 @@ async fn an_address_over_its_code_limit_gets_too_many_requests_counted_under_the
     assert!(
         matches!(
             r,
-            Err(SignupRequestError::TooManyRequests {
+            Err(SignupRequestError::TooManyRequests(RateLimited {
                 retry_after_seconds: 600
-            })
+            }))
         ),
         "{r:?}"
     );

@@ -206,9 +206,7 @@ fn map_send_email(r: Result<(), SendEmailError>) -> HttpResponse {
             "There are no email addresses for this account",
             Some("no_email_addresses"),
         ),
-        Err(SendEmailError::TooManyRequests {
-            retry_after_seconds,
-        }) => too_many_requests(retry_after_seconds),
+        Err(SendEmailError::TooManyRequests(r)) => too_many_requests(r.retry_after_seconds),
         Err(SendEmailError::Failure(f)) => failure(&f),
     }
 }

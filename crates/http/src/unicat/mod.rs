@@ -51,9 +51,9 @@ fn map_signup_request(r: Result<String, SignupRequestError>) -> HttpResponse {
     match r {
         Ok(code) => envelope::success(json!({"validation_code": code}), json!({}), None),
         Err(SignupRequestError::Invalid(i)) => envelope::validation(&i),
-        Err(SignupRequestError::TooManyRequests {
-            retry_after_seconds,
-        }) => envelope::too_many_requests(retry_after_seconds),
+        Err(SignupRequestError::TooManyRequests(r)) => {
+            envelope::too_many_requests(r.retry_after_seconds)
+        }
         Err(SignupRequestError::Failure(f)) => envelope::failure(&f),
     }
 }
@@ -77,9 +77,9 @@ fn map_reset_request(r: Result<ResetRequested, ResetRequestError>) -> HttpRespon
             None,
         ),
         Err(ResetRequestError::NotFound) => envelope::unprocessable(),
-        Err(ResetRequestError::TooManyRequests {
-            retry_after_seconds,
-        }) => envelope::too_many_requests(retry_after_seconds),
+        Err(ResetRequestError::TooManyRequests(r)) => {
+            envelope::too_many_requests(r.retry_after_seconds)
+        }
         Err(ResetRequestError::Failure(f)) => envelope::failure(&f),
     }
 }

@@ -9,7 +9,7 @@
 //! port with `.never()`.
 
 use crate::{configure, HttpSettings, HttpState};
-use accountd_app::{ForgotPassword, ForgotPasswordSettings, Ports};
+use accountd_app::{ChallengeSettings, ForgotPassword, ForgotPasswordSettings, Ports};
 use accountd_domain::{
     Challenge, ChallengeEffect, ChallengeId, ChallengePolicy, CodeFormat, Email, MacKey,
     Membership, MembershipStatus, Notifications, PasswordHash, PasswordPolicy, Project, ProjectId,
@@ -409,12 +409,15 @@ impl World {
                 ports,
                 key(),
                 ForgotPasswordSettings {
-                    code_ttl_seconds: 900,
-                    codes_per_hour: 5,
-                    codes_per_day: 10,
-                    step1_per_ip_per_hour: 30,
-                    enumeration_protection: false,
-                    password_policy: PasswordPolicy::DEFAULT,
+                    challenge: ChallengeSettings {
+                        code_ttl_seconds: 900,
+                        max_failures: 11,
+                        codes_per_hour: 5,
+                        codes_per_day: 10,
+                        step1_per_ip_per_hour: 30,
+                        enumeration_protection: false,
+                        password_policy: PasswordPolicy::DEFAULT,
+                    },
                 },
             ),
             signup: unicat.signup,
