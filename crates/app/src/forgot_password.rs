@@ -19,6 +19,43 @@ pub struct ForgotPasswordSettings {
     pub challenge: ChallengeSettings,
 }
 
+/// What `checkCode` is given. `Debug` leaves the code out.
+#[derive(Clone)]
+pub struct CheckCodeInput {
+    /// The account name, matched case-insensitively.
+    pub username: String,
+    /// The mailed code.
+    pub code: String,
+}
+
+impl std::fmt::Debug for CheckCodeInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CheckCodeInput")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What `resetPassword` is given. `Debug` leaves the code and the password
+/// out.
+#[derive(Clone)]
+pub struct ResetPasswordInput {
+    /// The account name, matched case-insensitively.
+    pub username: String,
+    /// The mailed code.
+    pub code: String,
+    /// The new password, in clear.
+    pub new_password: String,
+}
+
+impl std::fmt::Debug for ResetPasswordInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResetPasswordInput")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Why `sendEmail` did not send.
 #[derive(Debug, thiserror::Error)]
 pub enum SendEmailError {
@@ -233,9 +270,9 @@ impl ForgotPassword {
     /// `checkCode`: whether `code` is the user's live code. A correct code
     /// stays live and its failure count is unchanged.
     #[instrument(skip_all, fields(route = "forgotPassword.checkCode"))]
-    pub async fn check_code(&self, username: &str, code: &str) -> Result<(), CheckCodeError> {
+    pub async fn check_code(&self, input: CheckCodeInput) -> Result<(), CheckCodeError> {
         let now = self.ports.clock.now();
-        let Some(user) = self.active_user(username).await? else {
+        let Some(user) = self.active_user(&input.username).await? else {
             return Err(if self.flow.settings().enumeration_protection {
                 CheckCodeError::NoCode
             } else {
@@ -244,7 +281,9 @@ impl ForgotPassword {
         };
         let at = Self::code_of(&user);
         let challenge = self.flow.open(&at, now).await?.map_err(Refusal::from)?;
-        Ok(self.try_code(&user, &at, &challenge, code, now).await??)
+        Ok(self
+            .try_code(&user, &at, &challenge, &input.code, now)
+            .await??)
     }
 
     /// `resetPassword`: checks the new password against the policy (before
@@ -256,13 +295,11 @@ impl ForgotPassword {
     #[instrument(skip_all, fields(route = "forgotPassword.resetPassword"))]
     pub async fn reset_password(
         &self,
-        username: &str,
-        code: &str,
-        new_password: &str,
+        input: ResetPasswordInput,
     ) -> Result<(), ResetPasswordError> {
         let now = self.ports.clock.now();
         let s = self.flow.settings();
-        let Some(user) = self.active_user(username).await? else {
+        let Some(user) = self.active_user(&input.username).await? else {
             return Err(if s.enumeration_protection {
                 ResetPasswordError::NoCode
             } else {
@@ -278,12 +315,13 @@ impl ForgotPassword {
         let password = s
             .password_policy
             .check(
-                new_password,
+                &input.new_password,
                 user.username.as_ref().map(|u| u.as_str()),
                 &user.emails,
             )
             .map_err(ResetPasswordError::PasswordRejected)?;
-        self.try_code(&user, &at, &challenge, code, now).await??;
+        self.try_code(&user, &at, &challenge, &input.code, now)
+            .await??;
         let hash = self
             .ports
             .hasher

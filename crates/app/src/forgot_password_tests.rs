@@ -24,6 +24,21 @@ const CLIENT: &str = "203.0.113.7";
 const CHALLENGE_ID_BYTES: [u8; 16] = [2; 16];
 const NEW_HASH: &str = "$2b$04$newhashnewhashnewhashnewhash";
 
+fn code_input(username: &str, code: &str) -> CheckCodeInput {
+    CheckCodeInput {
+        username: username.to_owned(),
+        code: code.to_owned(),
+    }
+}
+
+fn reset_input(username: &str, code: &str, new_password: &str) -> ResetPasswordInput {
+    ResetPasswordInput {
+        username: username.to_owned(),
+        code: code.to_owned(),
+        new_password: new_password.to_owned(),
+    }
+}
+
 fn key() -> MacKey {
     MacKey::from_bytes([9; 32])
 }
@@ -577,7 +592,10 @@ async fn checking_a_code_for_an_unknown_user_is_unknown_username() {
         .code_never_loaded()
         .no_failure_counted();
 
-    let r = m.service(settings()).check_code("Ann", CODE).await;
+    let r = m
+        .service(settings())
+        .check_code(code_input("Ann", CODE))
+        .await;
 
     assert!(matches!(r, Err(CheckCodeError::UnknownUsername)), "{r:?}");
 }
@@ -590,7 +608,10 @@ async fn checking_a_code_for_an_inactive_user_is_unknown_username() {
         .code_never_loaded()
         .no_failure_counted();
 
-    let r = m.service(settings()).check_code("Ann", CODE).await;
+    let r = m
+        .service(settings())
+        .check_code(code_input("Ann", CODE))
+        .await;
 
     assert!(matches!(r, Err(CheckCodeError::UnknownUsername)), "{r:?}");
 }
@@ -603,7 +624,10 @@ async fn with_enumeration_protection_checking_for_an_unknown_user_is_no_code() {
         .code_never_loaded()
         .no_failure_counted();
 
-    let r = m.service(protected()).check_code("Ann", CODE).await;
+    let r = m
+        .service(protected())
+        .check_code(code_input("Ann", CODE))
+        .await;
 
     assert!(matches!(r, Err(CheckCodeError::NoCode)), "{r:?}");
 }
@@ -612,7 +636,10 @@ async fn with_enumeration_protection_checking_for_an_unknown_user_is_no_code() {
 async fn checking_a_code_when_none_was_ever_requested_is_no_code() {
     let m = check(Mocks::new()).latest(None).no_failure_counted();
 
-    let r = m.service(settings()).check_code("Ann", CODE).await;
+    let r = m
+        .service(settings())
+        .check_code(code_input("Ann", CODE))
+        .await;
 
     assert!(matches!(r, Err(CheckCodeError::NoCode)), "{r:?}");
 }
@@ -624,7 +651,10 @@ async fn the_right_code_is_confirmed_without_counting_a_failure() {
         .no_failure_counted()
         .nothing_consumed();
 
-    let r = m.service(settings()).check_code("Ann", CODE).await;
+    let r = m
+        .service(settings())
+        .check_code(code_input("Ann", CODE))
+        .await;
 
     assert!(r.is_ok(), "{r:?}");
 }
@@ -640,7 +670,10 @@ async fn a_wrong_code_counts_exactly_one_failure_and_is_incorrect() {
         .times(1)
         .returning(|_, _| Ok(Some(1)));
 
-    let r = m.service(settings()).check_code("Ann", WRONG_CODE).await;
+    let r = m
+        .service(settings())
+        .check_code(code_input("Ann", WRONG_CODE))
+        .await;
 
     assert!(matches!(r, Err(CheckCodeError::CodeIncorrect)), "{r:?}");
 }
@@ -653,7 +686,10 @@ async fn a_malformed_code_counts_as_a_wrong_one() {
         .times(1)
         .returning(|_, _| Ok(Some(1)));
 
-    let r = m.service(settings()).check_code("Ann", "48290x").await;
+    let r = m
+        .service(settings())
+        .check_code(code_input("Ann", "48290x"))
+        .await;
 
     assert!(matches!(r, Err(CheckCodeError::CodeIncorrect)), "{r:?}");
 }
@@ -666,7 +702,10 @@ async fn the_eleventh_wrong_code_is_still_just_incorrect() {
         .times(1)
         .returning(|_, _| Ok(Some(11)));
 
-    let r = m.service(settings()).check_code("Ann", WRONG_CODE).await;
+    let r = m
+        .service(settings())
+        .check_code(code_input("Ann", WRONG_CODE))
+        .await;
 
     assert!(matches!(r, Err(CheckCodeError::CodeIncorrect)), "{r:?}");
 }
@@ -694,7 +733,10 @@ async fn a_wrong_code_that_loses_the_race_for_the_last_try_is_rate_limited() {
         .in_sequence(&mut seq)
         .return_once(|_, _| Ok(Some(with_failures(11))));
 
-    let r = m.service(settings()).check_code("Ann", WRONG_CODE).await;
+    let r = m
+        .service(settings())
+        .check_code(code_input("Ann", WRONG_CODE))
+        .await;
 
     assert!(matches!(r, Err(CheckCodeError::RateLimitExceeded)), "{r:?}");
 }
@@ -719,7 +761,10 @@ async fn a_wrong_code_that_loses_the_race_to_a_newer_code_is_no_code() {
         .in_sequence(&mut seq)
         .return_once(|_, _| Ok(Some(newer())));
 
-    let r = m.service(settings()).check_code("Ann", WRONG_CODE).await;
+    let r = m
+        .service(settings())
+        .check_code(code_input("Ann", WRONG_CODE))
+        .await;
 
     assert!(matches!(r, Err(CheckCodeError::NoCode)), "{r:?}");
 }
@@ -733,7 +778,10 @@ async fn an_expired_code_is_no_code_even_when_right() {
             .latest(Some(issued()))
             .no_failure_counted();
 
-        let r = m.service(settings()).check_code("Ann", CODE).await;
+        let r = m
+            .service(settings())
+            .check_code(code_input("Ann", CODE))
+            .await;
 
         assert!(matches!(r, Err(CheckCodeError::NoCode)), "{now:?}: {r:?}");
     }
@@ -745,7 +793,10 @@ async fn a_used_code_is_no_code() {
         .latest(Some(issued().consumed(t(10)).unwrap()))
         .no_failure_counted();
 
-    let r = m.service(settings()).check_code("Ann", CODE).await;
+    let r = m
+        .service(settings())
+        .check_code(code_input("Ann", CODE))
+        .await;
 
     assert!(matches!(r, Err(CheckCodeError::NoCode)), "{r:?}");
 }
@@ -756,7 +807,10 @@ async fn a_superseded_code_is_no_code() {
         .latest(Some(issued().superseded()))
         .no_failure_counted();
 
-    let r = m.service(settings()).check_code("Ann", CODE).await;
+    let r = m
+        .service(settings())
+        .check_code(code_input("Ann", CODE))
+        .await;
 
     assert!(matches!(r, Err(CheckCodeError::NoCode)), "{r:?}");
 }
@@ -767,7 +821,10 @@ async fn a_twelfth_try_is_refused_even_with_the_right_code() {
         .latest(Some(with_failures(11)))
         .no_failure_counted();
 
-    let r = m.service(settings()).check_code("Ann", CODE).await;
+    let r = m
+        .service(settings())
+        .check_code(code_input("Ann", CODE))
+        .await;
 
     assert!(matches!(r, Err(CheckCodeError::RateLimitExceeded)), "{r:?}");
 }
@@ -780,7 +837,10 @@ async fn a_database_outage_while_loading_the_code_is_unavailable() {
         .times(1)
         .returning(|_, _| Err(unavailable()));
 
-    let r = m.service(settings()).check_code("Ann", CODE).await;
+    let r = m
+        .service(settings())
+        .check_code(code_input("Ann", CODE))
+        .await;
 
     assert!(
         matches!(r, Err(CheckCodeError::Failure(Failure::Unavailable(_)))),
@@ -796,7 +856,10 @@ async fn a_failure_to_count_a_failure_is_unexpected() {
         .times(1)
         .returning(|_, _| Err(unexpected()));
 
-    let r = m.service(settings()).check_code("Ann", WRONG_CODE).await;
+    let r = m
+        .service(settings())
+        .check_code(code_input("Ann", WRONG_CODE))
+        .await;
 
     assert!(
         matches!(r, Err(CheckCodeError::Failure(Failure::Unexpected(_)))),
@@ -817,7 +880,7 @@ async fn resetting_for_an_unknown_user_is_unknown_username() {
 
     let r = m
         .service(settings())
-        .reset_password("Ann", CODE, STRONG)
+        .reset_password(reset_input("Ann", CODE, STRONG))
         .await;
 
     assert!(
@@ -837,7 +900,7 @@ async fn with_enumeration_protection_resetting_for_an_unknown_user_is_no_code() 
 
     let r = m
         .service(protected())
-        .reset_password("Ann", CODE, STRONG)
+        .reset_password(reset_input("Ann", CODE, STRONG))
         .await;
 
     assert!(matches!(r, Err(ResetPasswordError::NoCode)), "{r:?}");
@@ -853,7 +916,7 @@ async fn a_weak_new_password_is_rejected_and_the_code_is_not_spent() {
 
     let r = m
         .service(settings())
-        .reset_password("Ann", CODE, WEAK)
+        .reset_password(reset_input("Ann", CODE, WEAK))
         .await;
 
     assert!(
@@ -883,7 +946,7 @@ async fn a_new_password_containing_the_username_is_rejected_and_the_code_is_not_
 
     let r = m
         .service(s)
-        .reset_password("Ann", CODE, "my-ANN-is-great")
+        .reset_password(reset_input("Ann", CODE, "my-ANN-is-great"))
         .await;
 
     assert!(
@@ -941,7 +1004,7 @@ async fn the_right_code_sets_the_hashed_password_and_notifies_every_address() {
 
     let r = m
         .service(settings())
-        .reset_password("Ann", CODE, STRONG)
+        .reset_password(reset_input("Ann", CODE, STRONG))
         .await;
 
     assert!(r.is_ok(), "{r:?}");
@@ -972,7 +1035,7 @@ async fn a_wrong_code_on_reset_counts_a_failure_and_changes_nothing() {
 
     let r = m
         .service(settings())
-        .reset_password("Ann", WRONG_CODE, STRONG)
+        .reset_password(reset_input("Ann", WRONG_CODE, STRONG))
         .await;
 
     assert!(matches!(r, Err(ResetPasswordError::CodeIncorrect)), "{r:?}");
@@ -988,7 +1051,7 @@ async fn resetting_with_no_code_requested_is_no_code() {
 
     let r = m
         .service(settings())
-        .reset_password("Ann", CODE, STRONG)
+        .reset_password(reset_input("Ann", CODE, STRONG))
         .await;
 
     assert!(matches!(r, Err(ResetPasswordError::NoCode)), "{r:?}");
@@ -1006,7 +1069,7 @@ async fn resetting_with_an_expired_code_is_no_code_even_when_right() {
 
     let r = m
         .service(settings())
-        .reset_password("Ann", CODE, STRONG)
+        .reset_password(reset_input("Ann", CODE, STRONG))
         .await;
 
     assert!(matches!(r, Err(ResetPasswordError::NoCode)), "{r:?}");
@@ -1022,7 +1085,7 @@ async fn resetting_with_an_exhausted_code_is_rate_limited_even_when_right() {
 
     let r = m
         .service(settings())
-        .reset_password("Ann", CODE, STRONG)
+        .reset_password(reset_input("Ann", CODE, STRONG))
         .await;
 
     assert!(
@@ -1059,7 +1122,7 @@ async fn losing_the_race_to_consume_the_code_is_no_code() {
 
     let r = m
         .service(settings())
-        .reset_password("Ann", CODE, STRONG)
+        .reset_password(reset_input("Ann", CODE, STRONG))
         .await;
 
     assert!(matches!(r, Err(ResetPasswordError::NoCode)), "{r:?}");
@@ -1079,7 +1142,7 @@ async fn an_overloaded_hasher_is_overloaded_with_its_retry_time_and_nothing_is_c
 
     let r = m
         .service(settings())
-        .reset_password("Ann", CODE, STRONG)
+        .reset_password(reset_input("Ann", CODE, STRONG))
         .await;
 
     assert!(
@@ -1106,7 +1169,7 @@ async fn a_hasher_failure_is_unexpected_and_nothing_is_consumed() {
 
     let r = m
         .service(settings())
-        .reset_password("Ann", CODE, STRONG)
+        .reset_password(reset_input("Ann", CODE, STRONG))
         .await;
 
     assert!(
@@ -1131,7 +1194,7 @@ async fn a_database_outage_while_consuming_is_unavailable() {
 
     let r = m
         .service(settings())
-        .reset_password("Ann", CODE, STRONG)
+        .reset_password(reset_input("Ann", CODE, STRONG))
         .await;
 
     assert!(
@@ -1156,7 +1219,7 @@ async fn an_unexpected_store_error_while_consuming_is_unexpected() {
 
     let r = m
         .service(settings())
-        .reset_password("Ann", CODE, STRONG)
+        .reset_password(reset_input("Ann", CODE, STRONG))
         .await;
 
     assert!(
@@ -1179,7 +1242,7 @@ async fn a_database_outage_while_loading_the_user_for_a_reset_is_unavailable() {
 
     let r = m
         .service(settings())
-        .reset_password("Ann", CODE, STRONG)
+        .reset_password(reset_input("Ann", CODE, STRONG))
         .await;
 
     assert!(

@@ -26,6 +26,7 @@ pub use challenge_flow::{ChallengeSettings, RateLimited};
 pub use dispatcher::{DispatchSettings, OutboxDispatcher, PassReport};
 pub use failure::Failure;
 pub use forgot_password::{
-    CheckCodeError, ForgotPassword, ForgotPasswordSettings, ResetPasswordError, SendEmailError,
+    CheckCodeError, CheckCodeInput, ForgotPassword, ForgotPasswordSettings, ResetPasswordError,
+    ResetPasswordInput, SendEmailError,
 };
 pub use ports::Ports;

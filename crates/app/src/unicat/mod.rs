@@ -8,9 +8,9 @@ mod signup;
 #[cfg(test)]
 mod test_support;
 
-pub use reset::{PasswordReset, ResetError, ResetRequestError, ResetRequested};
-pub use session::{AuthError, LoginError, Session, Sessions};
-pub use signup::{Signup, SignupError, SignupRequestError};
+pub use reset::{PasswordReset, ResetError, ResetInput, ResetRequestError, ResetRequested};
+pub use session::{AuthError, LoginError, LoginInput, Session, Sessions};
+pub use signup::{Signup, SignupError, SignupInput, SignupRequestError, SignupRequestInput};
 
 use crate::challenge_flow::Refused;
 use crate::ChallengeSettings;

@@ -27,6 +27,28 @@ impl std::fmt::Debug for ResetRequested {
     }
 }
 
+/// What `reset_password` is given. `Debug` leaves the password and the
+/// codes out.
+#[derive(Clone)]
+pub struct ResetInput {
+    /// One of the accounts of step 1.
+    pub username: String,
+    /// The new password, in clear.
+    pub new_password: String,
+    /// What step 1 answered.
+    pub validation_code: String,
+    /// What the mail carried.
+    pub verification_code: String,
+}
+
+impl std::fmt::Debug for ResetInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResetInput")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Why `reset_password_request` issued nothing.
 #[derive(Debug, thiserror::Error)]
 pub enum ResetRequestError {
@@ -201,15 +223,9 @@ impl PasswordReset {
     /// never spends a try); then the code. A right code consumes it, sets the
     /// password and revokes older tokens in one transaction.
     #[tracing::instrument(skip_all, fields(route = "unicat.reset_password"))]
-    pub async fn complete(
-        &self,
-        username: &str,
-        new_password: &str,
-        validation_code: &str,
-        verification_code: &str,
-    ) -> Result<Session, ResetError> {
+    pub async fn complete(&self, input: ResetInput) -> Result<Session, ResetError> {
         let now = self.ports.clock.now();
-        let at = self.flow.by_validation_code(validation_code);
+        let at = self.flow.by_validation_code(&input.validation_code);
         let challenge = self.flow.open(&at, now).await?.map_err(refused)?;
         let covered = match challenge.subject() {
             Subject::Account { user } => vec![*user],
@@ -219,7 +235,7 @@ impl PasswordReset {
         let mut user = None;
         for id in covered {
             if let Some(u) = self.ports.users.get(id).await.map_err(Failure::from)? {
-                if u.is_active() && u.username_str() == username {
+                if u.is_active() && u.username_str() == input.username {
                     user = Some(u);
                     break;
                 }
@@ -236,11 +252,11 @@ impl PasswordReset {
             .flow
             .settings()
             .password_policy
-            .check(new_password, Some(user.username_str()), &user.emails)
+            .check(&input.new_password, Some(user.username_str()), &user.emails)
             .map_err(|r| ResetError::Invalid(Invalid::password("new_password", r)))?;
 
         self.flow
-            .try_code(&challenge, &at, verification_code, now)
+            .try_code(&challenge, &at, &input.verification_code, now)
             .await?
             .map_err(refused)?;
 

@@ -587,7 +587,12 @@ async fn complete(
     code: &str,
 ) -> Result<Session, ResetError> {
     service(m, settings())
-        .complete(username, new_password, &held_validation_code(), code)
+        .complete(ResetInput {
+            username: username.to_owned(),
+            new_password: new_password.to_owned(),
+            validation_code: held_validation_code(),
+            verification_code: code.to_owned(),
+        })
         .await
 }
 

@@ -28,6 +28,23 @@ impl fmt::Debug for Session {
     }
 }
 
+/// What `login` is given. `Debug` leaves the password out.
+#[derive(Clone)]
+pub struct LoginInput {
+    /// The account name, matched exactly.
+    pub username: String,
+    /// The password, in clear.
+    pub password: String,
+}
+
+impl fmt::Debug for LoginInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoginInput")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Why a login failed.
 #[derive(Debug, thiserror::Error)]
 pub enum LoginError {
@@ -109,7 +126,8 @@ impl Sessions {
     /// failures soft-lock the name (see `login_locked_until`): while locked,
     /// no password is checked and the answer is `Locked`.
     #[tracing::instrument(skip_all, fields(route = "unicat.login"))]
-    pub async fn login(&self, username: &str, password: &str) -> Result<Session, LoginError> {
+    pub async fn login(&self, input: LoginInput) -> Result<Session, LoginError> {
+        let LoginInput { username, password } = &input;
         let now = self.ports.clock.now();
         let user = self
             .ports

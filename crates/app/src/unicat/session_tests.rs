@@ -41,7 +41,12 @@ fn verified(
 }
 
 async fn login(m: Mocks, username: &str, password: &str) -> Result<Session, LoginError> {
-    sessions(m).login(username, password).await
+    sessions(m)
+        .login(LoginInput {
+            username: username.to_owned(),
+            password: password.to_owned(),
+        })
+        .await
 }
 
 // --------------------------------------------------------------------- login

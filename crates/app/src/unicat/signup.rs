@@ -9,6 +9,51 @@ use accountd_domain::{
 };
 use accountd_ports::ConsumeOutcome;
 
+/// What `signup_request` is given. `Debug` leaves the password out.
+#[derive(Clone)]
+pub struct SignupRequestInput {
+    /// The requested name.
+    pub username: String,
+    /// The password, in clear.
+    pub password: String,
+    /// The address to verify.
+    pub email: String,
+}
+
+impl std::fmt::Debug for SignupRequestInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignupRequestInput")
+            .field("username", &self.username)
+            .field("email", &self.email)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What `signup` is given: the step-1 fields again and both codes. `Debug`
+/// leaves the password and the codes out.
+#[derive(Clone)]
+pub struct SignupInput {
+    /// The name of step 1.
+    pub username: String,
+    /// The password of step 1, in clear.
+    pub password: String,
+    /// The address of step 1.
+    pub email: String,
+    /// What step 1 answered.
+    pub validation_code: String,
+    /// What the mail carried.
+    pub verification_code: String,
+}
+
+impl std::fmt::Debug for SignupInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignupInput")
+            .field("username", &self.username)
+            .field("email", &self.email)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Why `signup_request` issued nothing.
 #[derive(Debug, thiserror::Error)]
 pub enum SignupRequestError {
@@ -63,16 +108,14 @@ impl Signup {
     #[tracing::instrument(skip_all, fields(route = "unicat.signup_request"))]
     pub async fn request(
         &self,
-        username: &str,
-        password: &str,
-        email: &str,
+        input: SignupRequestInput,
         client: &str,
     ) -> Result<String, SignupRequestError> {
         let now = self.ports.clock.now();
         let s = self.flow.settings();
         self.flow.limit_client(client, now).await??;
 
-        let username = Username::parse(username).map_err(|e| {
+        let username = Username::parse(&input.username).map_err(|e| {
             SignupRequestError::Invalid(Invalid::new(
                 "username",
                 Reason::UsernameInvalid,
@@ -93,11 +136,11 @@ impl Signup {
                 "The username is already taken.",
             )));
         }
-        let email = Email::parse(email);
+        let email = Email::parse(&input.email);
         let emails: Vec<Email> = email.iter().cloned().collect();
         let password = s
             .password_policy
-            .check(password, Some(username.as_str()), &emails)
+            .check(&input.password, Some(username.as_str()), &emails)
             .map_err(|r| SignupRequestError::Invalid(Invalid::password("password", r)))?;
         let email = email.map_err(|e| {
             SignupRequestError::Invalid(Invalid::new("email", Reason::EmailInvalid, e.to_string()))
@@ -139,16 +182,9 @@ impl Signup {
     /// verification code. A right code consumes the challenge and creates the
     /// account in one transaction; a wrong one counts a failure.
     #[tracing::instrument(skip_all, fields(route = "unicat.signup"))]
-    pub async fn complete(
-        &self,
-        username: &str,
-        password: &str,
-        email: &str,
-        validation_code: &str,
-        verification_code: &str,
-    ) -> Result<Session, SignupError> {
+    pub async fn complete(&self, input: SignupInput) -> Result<Session, SignupError> {
         let now = self.ports.clock.now();
-        let at = self.flow.by_validation_code(validation_code);
+        let at = self.flow.by_validation_code(&input.validation_code);
         let challenge = self.flow.open(&at, now).await?.map_err(refused)?;
         let Subject::Signup {
             username: want_name,
@@ -165,24 +201,24 @@ impl Signup {
                 "The request does not match the sign-up request.",
             ))
         };
-        if want_name.as_str() != username {
+        if want_name.as_str() != input.username {
             return Err(mismatch("username"));
         }
         if !self
             .ports
             .hasher
-            .verify(password, Some(password_hash.clone()))
+            .verify(&input.password, Some(password_hash.clone()))
             .await
             .map_err(Failure::from)?
         {
             return Err(mismatch("password"));
         }
-        if Email::parse(email).map(|e| e.key()).ok() != Some(want_email.key()) {
+        if Email::parse(&input.email).map(|e| e.key()).ok() != Some(want_email.key()) {
             return Err(mismatch("email"));
         }
 
         self.flow
-            .try_code(&challenge, &at, verification_code, now)
+            .try_code(&challenge, &at, &input.verification_code, now)
             .await?
             .map_err(refused)?;
 

@@ -2,6 +2,7 @@
 
 use super::{map_check_code, parse, Field};
 use crate::HttpState;
+use accountd_app::CheckCodeInput;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 pub(crate) async fn handle(
@@ -16,7 +17,10 @@ pub(crate) async fn handle(
     map_check_code(
         state
             .forgot_password
-            .check_code(&valid.username, &valid.code)
+            .check_code(CheckCodeInput {
+                username: valid.username,
+                code: valid.code,
+            })
             .await,
     )
 }

@@ -3,6 +3,7 @@
 
 use super::{map_reset_password, parse, Field};
 use crate::HttpState;
+use accountd_app::ResetPasswordInput;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 pub(crate) async fn handle(
@@ -18,7 +19,11 @@ pub(crate) async fn handle(
     map_reset_password(
         state
             .forgot_password
-            .reset_password(&valid.username, &valid.code, &valid.new_password)
+            .reset_password(ResetPasswordInput {
+                username: valid.username,
+                code: valid.code,
+                new_password: valid.new_password,
+            })
             .await,
     )
 }

@@ -5,6 +5,7 @@ use super::{
     params::{strings, Params},
 };
 use crate::HttpState;
+use accountd_app::unicat::LoginInput;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 pub(crate) async fn handle(
@@ -20,5 +21,9 @@ pub(crate) async fn handle(
         Ok(v) => v,
         Err(bad) => return bad.response(),
     };
-    map_login(&state, state.sessions.login(&username, &password).await)
+    let result = state
+        .sessions
+        .login(LoginInput { username, password })
+        .await;
+    map_login(&state, result)
 }

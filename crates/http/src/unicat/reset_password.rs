@@ -6,6 +6,7 @@ use super::{
     params::{strings, Params},
 };
 use crate::HttpState;
+use accountd_app::unicat::ResetInput;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 pub(crate) async fn handle(
@@ -23,13 +24,19 @@ pub(crate) async fn handle(
         "validation_code",
         "verification_code",
     ];
-    let [username, new_password, validation, verification] = match strings(&params, fields) {
-        Ok(v) => v,
-        Err(bad) => return bad.response(),
-    };
+    let [username, new_password, validation_code, verification_code] =
+        match strings(&params, fields) {
+            Ok(v) => v,
+            Err(bad) => return bad.response(),
+        };
     let result = state
         .reset
-        .complete(&username, &new_password, &validation, &verification)
+        .complete(ResetInput {
+            username,
+            new_password,
+            validation_code,
+            verification_code,
+        })
         .await;
     map_reset(&state, result)
 }

@@ -6,6 +6,7 @@ use super::{
     params::{strings, Params},
 };
 use crate::HttpState;
+use accountd_app::unicat::SignupInput;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 pub(crate) async fn handle(
@@ -24,13 +25,20 @@ pub(crate) async fn handle(
         "validation_code",
         "verification_code",
     ];
-    let [username, password, email, validation, verification] = match strings(&params, fields) {
-        Ok(v) => v,
-        Err(bad) => return bad.response(),
-    };
+    let [username, password, email, validation_code, verification_code] =
+        match strings(&params, fields) {
+            Ok(v) => v,
+            Err(bad) => return bad.response(),
+        };
     let result = state
         .signup
-        .complete(&username, &password, &email, &validation, &verification)
+        .complete(SignupInput {
+            username,
+            password,
+            email,
+            validation_code,
+            verification_code,
+        })
         .await;
     map_signup(&state, result)
 }

@@ -5,6 +5,7 @@ use super::{
     params::{strings, Params},
 };
 use crate::{client::client_addr, HttpState};
+use accountd_app::unicat::SignupRequestInput;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 pub(crate) async fn handle(
@@ -24,7 +25,14 @@ pub(crate) async fn handle(
     map_signup_request(
         state
             .signup
-            .request(&username, &password, &email, &client)
+            .request(
+                SignupRequestInput {
+                    username,
+                    password,
+                    email,
+                },
+                &client,
+            )
             .await,
     )
 }
