@@ -1,16 +1,14 @@
 //! `GET /api/init` (JWT) — the session payload with a fresh token.
 
-use super::{auth::caller, envelope, session};
+use super::auth::Caller;
+use super::{session, UnicatError};
 use crate::HttpState;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 
-pub(crate) async fn handle(req: HttpRequest, state: web::Data<HttpState>) -> HttpResponse {
-    let user = match caller(&req, &state).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    match state.sessions.open(user).await {
-        Ok(s) => session(&state, &s, true),
-        Err(f) => envelope::failure(&f),
-    }
+pub(crate) async fn handle(
+    Caller { user, params: () }: Caller,
+    state: web::Data<HttpState>,
+) -> Result<HttpResponse, UnicatError> {
+    let s = state.sessions.open(user).await?;
+    Ok(session(&state, &s, true))
 }

@@ -1,29 +1,24 @@
 //! `POST /api/login` — `username`, `password`.
 
-use super::{
-    map_login,
-    params::{strings, Params},
-};
+use super::params::{BadParam, Fields, FromFields, Params};
+use super::{session, UnicatError};
 use crate::HttpState;
 use accountd_app::unicat::LoginInput;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
+
+impl FromFields for LoginInput {
+    fn from_fields(f: &Fields) -> Result<Self, BadParam> {
+        Ok(Self {
+            username: f.string("username")?,
+            password: f.string("password")?,
+        })
+    }
+}
 
 pub(crate) async fn handle(
-    req: HttpRequest,
-    payload: web::Payload,
     state: web::Data<HttpState>,
-) -> HttpResponse {
-    let params = match Params::read(&req, payload, state.settings.max_body_bytes).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let [username, password] = match strings(&params, ["username", "password"]) {
-        Ok(v) => v,
-        Err(bad) => return bad.response(),
-    };
-    let result = state
-        .sessions
-        .login(LoginInput { username, password })
-        .await;
-    map_login(&state, result)
+    Params(input): Params<LoginInput>,
+) -> Result<HttpResponse, UnicatError> {
+    let s = state.sessions.login(input).await?;
+    Ok(session(&state, &s, true))
 }
