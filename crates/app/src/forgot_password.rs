@@ -1,7 +1,7 @@
 //! The forgotPassword capability: `sendEmail`, `checkCode`, `resetPassword`.
 
 use crate::challenge_flow::{ChallengeFlow, Locator, Refused};
-use crate::{mail, ChallengeSettings, Failure, Ports, RateLimited};
+use crate::{mail, ChallengeSettings, Failure, Ports, RateLimited, Secret};
 use accountd_domain::{
     Challenge, ChallengeEffect, ChallengeError, MacKey, PasswordRejection, Purpose, Subject,
     Timestamp, User,
@@ -19,41 +19,24 @@ pub struct ForgotPasswordSettings {
     pub challenge: ChallengeSettings,
 }
 
-/// What `checkCode` is given. `Debug` leaves the code out.
-#[derive(Clone)]
+/// What `checkCode` is given.
+#[derive(Debug, Clone)]
 pub struct CheckCodeInput {
     /// The account name, matched case-insensitively.
     pub username: String,
     /// The mailed code.
-    pub code: String,
+    pub code: Secret,
 }
 
-impl std::fmt::Debug for CheckCodeInput {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CheckCodeInput")
-            .field("username", &self.username)
-            .finish_non_exhaustive()
-    }
-}
-
-/// What `resetPassword` is given. `Debug` leaves the code and the password
-/// out.
-#[derive(Clone)]
+/// What `resetPassword` is given.
+#[derive(Debug, Clone)]
 pub struct ResetPasswordInput {
     /// The account name, matched case-insensitively.
     pub username: String,
     /// The mailed code.
-    pub code: String,
+    pub code: Secret,
     /// The new password, in clear.
-    pub new_password: String,
-}
-
-impl std::fmt::Debug for ResetPasswordInput {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ResetPasswordInput")
-            .field("username", &self.username)
-            .finish_non_exhaustive()
-    }
+    pub new_password: Secret,
 }
 
 /// Why `sendEmail` did not send.
@@ -282,7 +265,7 @@ impl ForgotPassword {
         let at = Self::code_of(&user);
         let challenge = self.flow.open(&at, now).await?.map_err(Refusal::from)?;
         Ok(self
-            .try_code(&user, &at, &challenge, &input.code, now)
+            .try_code(&user, &at, &challenge, input.code.expose(), now)
             .await??)
     }
 
@@ -315,12 +298,12 @@ impl ForgotPassword {
         let password = s
             .password_policy
             .check(
-                &input.new_password,
+                input.new_password.expose(),
                 user.username.as_ref().map(|u| u.as_str()),
                 &user.emails,
             )
             .map_err(ResetPasswordError::PasswordRejected)?;
-        self.try_code(&user, &at, &challenge, &input.code, now)
+        self.try_code(&user, &at, &challenge, input.code.expose(), now)
             .await??;
         let hash = self
             .ports

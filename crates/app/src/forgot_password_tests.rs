@@ -27,15 +27,15 @@ const NEW_HASH: &str = "$2b$04$newhashnewhashnewhashnewhash";
 fn code_input(username: &str, code: &str) -> CheckCodeInput {
     CheckCodeInput {
         username: username.to_owned(),
-        code: code.to_owned(),
+        code: code.into(),
     }
 }
 
 fn reset_input(username: &str, code: &str, new_password: &str) -> ResetPasswordInput {
     ResetPasswordInput {
         username: username.to_owned(),
-        code: code.to_owned(),
-        new_password: new_password.to_owned(),
+        code: code.into(),
+        new_password: new_password.into(),
     }
 }
 

@@ -19,6 +19,7 @@ mod failure;
 mod forgot_password;
 pub mod mail;
 mod ports;
+mod secret;
 pub mod unicat;
 
 pub use add_user::{AddUser, AddUserError, AddUserInput};
@@ -30,3 +31,4 @@ pub use forgot_password::{
     ResetPasswordInput, SendEmailError,
 };
 pub use ports::Ports;
+pub use secret::Secret;

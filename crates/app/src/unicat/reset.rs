@@ -3,7 +3,7 @@
 use super::session::Session;
 use super::{Invalid, Reason, Sessions, UnicatSettings};
 use crate::challenge_flow::{ChallengeFlow, Refused};
-use crate::{mail, Failure, Ports, RateLimited};
+use crate::{mail, Failure, Ports, RateLimited, Secret};
 use accountd_domain::{
     ChallengeEffect, Email, MacKey, Purpose, Subject, Timestamp, User, Username,
 };
@@ -27,26 +27,17 @@ impl std::fmt::Debug for ResetRequested {
     }
 }
 
-/// What `reset_password` is given. `Debug` leaves the password and the
-/// codes out.
-#[derive(Clone)]
+/// What `reset_password` is given.
+#[derive(Debug, Clone)]
 pub struct ResetInput {
     /// One of the accounts of step 1.
     pub username: String,
     /// The new password, in clear.
-    pub new_password: String,
+    pub new_password: Secret,
     /// What step 1 answered.
-    pub validation_code: String,
+    pub validation_code: Secret,
     /// What the mail carried.
-    pub verification_code: String,
-}
-
-impl std::fmt::Debug for ResetInput {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ResetInput")
-            .field("username", &self.username)
-            .finish_non_exhaustive()
-    }
+    pub verification_code: Secret,
 }
 
 /// Why `reset_password_request` issued nothing.
@@ -225,7 +216,7 @@ impl PasswordReset {
     #[tracing::instrument(skip_all, fields(route = "unicat.reset_password"))]
     pub async fn complete(&self, input: ResetInput) -> Result<Session, ResetError> {
         let now = self.ports.clock.now();
-        let at = self.flow.by_validation_code(&input.validation_code);
+        let at = self.flow.by_validation_code(input.validation_code.expose());
         let challenge = self.flow.open(&at, now).await?.map_err(refused)?;
         let covered = match challenge.subject() {
             Subject::Account { user } => vec![*user],
@@ -252,11 +243,15 @@ impl PasswordReset {
             .flow
             .settings()
             .password_policy
-            .check(&input.new_password, Some(user.username_str()), &user.emails)
+            .check(
+                input.new_password.expose(),
+                Some(user.username_str()),
+                &user.emails,
+            )
             .map_err(|r| ResetError::Invalid(Invalid::password("new_password", r)))?;
 
         self.flow
-            .try_code(&challenge, &at, &input.verification_code, now)
+            .try_code(&challenge, &at, input.verification_code.expose(), now)
             .await?
             .map_err(refused)?;
 

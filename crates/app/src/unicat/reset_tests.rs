@@ -589,9 +589,9 @@ async fn complete(
     service(m, settings())
         .complete(ResetInput {
             username: username.to_owned(),
-            new_password: new_password.to_owned(),
-            validation_code: held_validation_code(),
-            verification_code: code.to_owned(),
+            new_password: new_password.into(),
+            validation_code: held_validation_code().into(),
+            verification_code: code.into(),
         })
         .await
 }

@@ -1,6 +1,6 @@
 //! Login, token authentication and the session payload.
 
-use crate::{Failure, Ports};
+use crate::{Failure, Ports, Secret};
 use accountd_domain::{ProjectView, User};
 use accountd_ports::{LoginThrottle, ProjectRepository, TokenError, TokenService};
 use std::fmt;
@@ -28,21 +28,13 @@ impl fmt::Debug for Session {
     }
 }
 
-/// What `login` is given. `Debug` leaves the password out.
-#[derive(Clone)]
+/// What `login` is given.
+#[derive(Debug, Clone)]
 pub struct LoginInput {
     /// The account name, matched exactly.
     pub username: String,
     /// The password, in clear.
-    pub password: String,
-}
-
-impl fmt::Debug for LoginInput {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LoginInput")
-            .field("username", &self.username)
-            .finish_non_exhaustive()
-    }
+    pub password: Secret,
 }
 
 /// Why a login failed.
@@ -165,7 +157,7 @@ impl Sessions {
             });
         }
         let hash = user.as_ref().and_then(|u| u.password_hash.clone());
-        let ok = match self.ports.hasher.verify(password, hash).await {
+        let ok = match self.ports.hasher.verify(password.expose(), hash).await {
             Ok(ok) => ok,
             Err(e) => {
                 // Not checked: not a failure.

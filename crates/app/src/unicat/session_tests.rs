@@ -44,7 +44,7 @@ async fn login(m: Mocks, username: &str, password: &str) -> Result<Session, Logi
     sessions(m)
         .login(LoginInput {
             username: username.to_owned(),
-            password: password.to_owned(),
+            password: password.into(),
         })
         .await
 }

@@ -3,55 +3,36 @@
 use super::session::Session;
 use super::{Invalid, Reason, Sessions, UnicatSettings};
 use crate::challenge_flow::{ChallengeFlow, Refused};
-use crate::{mail, Failure, Ports, RateLimited};
+use crate::{mail, Failure, Ports, RateLimited, Secret};
 use accountd_domain::{
     ChallengeEffect, Email, MacKey, NewUser, Purpose, Subject, UserId, Username,
 };
 use accountd_ports::ConsumeOutcome;
 
-/// What `signup_request` is given. `Debug` leaves the password out.
-#[derive(Clone)]
+/// What `signup_request` is given.
+#[derive(Debug, Clone)]
 pub struct SignupRequestInput {
     /// The requested name.
     pub username: String,
     /// The password, in clear.
-    pub password: String,
+    pub password: Secret,
     /// The address to verify.
     pub email: String,
 }
 
-impl std::fmt::Debug for SignupRequestInput {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SignupRequestInput")
-            .field("username", &self.username)
-            .field("email", &self.email)
-            .finish_non_exhaustive()
-    }
-}
-
-/// What `signup` is given: the step-1 fields again and both codes. `Debug`
-/// leaves the password and the codes out.
-#[derive(Clone)]
+/// What `signup` is given: the step-1 fields again and both codes.
+#[derive(Debug, Clone)]
 pub struct SignupInput {
     /// The name of step 1.
     pub username: String,
     /// The password of step 1, in clear.
-    pub password: String,
+    pub password: Secret,
     /// The address of step 1.
     pub email: String,
     /// What step 1 answered.
-    pub validation_code: String,
+    pub validation_code: Secret,
     /// What the mail carried.
-    pub verification_code: String,
-}
-
-impl std::fmt::Debug for SignupInput {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SignupInput")
-            .field("username", &self.username)
-            .field("email", &self.email)
-            .finish_non_exhaustive()
-    }
+    pub verification_code: Secret,
 }
 
 /// Why `signup_request` issued nothing.
@@ -140,7 +121,7 @@ impl Signup {
         let emails: Vec<Email> = email.iter().cloned().collect();
         let password = s
             .password_policy
-            .check(&input.password, Some(username.as_str()), &emails)
+            .check(input.password.expose(), Some(username.as_str()), &emails)
             .map_err(|r| SignupRequestError::Invalid(Invalid::password("password", r)))?;
         let email = email.map_err(|e| {
             SignupRequestError::Invalid(Invalid::new("email", Reason::EmailInvalid, e.to_string()))
@@ -184,7 +165,7 @@ impl Signup {
     #[tracing::instrument(skip_all, fields(route = "unicat.signup"))]
     pub async fn complete(&self, input: SignupInput) -> Result<Session, SignupError> {
         let now = self.ports.clock.now();
-        let at = self.flow.by_validation_code(&input.validation_code);
+        let at = self.flow.by_validation_code(input.validation_code.expose());
         let challenge = self.flow.open(&at, now).await?.map_err(refused)?;
         let Subject::Signup {
             username: want_name,
@@ -207,7 +188,7 @@ impl Signup {
         if !self
             .ports
             .hasher
-            .verify(&input.password, Some(password_hash.clone()))
+            .verify(input.password.expose(), Some(password_hash.clone()))
             .await
             .map_err(Failure::from)?
         {
@@ -218,7 +199,7 @@ impl Signup {
         }
 
         self.flow
-            .try_code(&challenge, &at, &input.verification_code, now)
+            .try_code(&challenge, &at, input.verification_code.expose(), now)
             .await?
             .map_err(refused)?;
 

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 fn input(username: &str, password: &str, email: &str) -> SignupRequestInput {
     SignupRequestInput {
         username: username.to_owned(),
-        password: password.to_owned(),
+        password: password.into(),
         email: email.to_owned(),
     }
 }
@@ -535,10 +535,10 @@ async fn complete(
     service(m, settings())
         .complete(SignupInput {
             username: username.to_owned(),
-            password: password.to_owned(),
+            password: password.into(),
             email: address.to_owned(),
-            validation_code: held_validation_code(),
-            verification_code: code.to_owned(),
+            validation_code: held_validation_code().into(),
+            verification_code: code.into(),
         })
         .await
 }

@@ -11,7 +11,7 @@ impl FromValid for CheckCodeInput {
     fn from_valid(v: Valid) -> Self {
         Self {
             username: v.username,
-            code: v.code,
+            code: v.code.into(),
         }
     }
 }

@@ -12,8 +12,8 @@ impl FromValid for ResetPasswordInput {
     fn from_valid(v: Valid) -> Self {
         Self {
             username: v.username,
-            code: v.code,
-            new_password: v.new_password,
+            code: v.code.into(),
+            new_password: v.new_password.into(),
         }
     }
 }

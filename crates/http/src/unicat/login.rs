@@ -10,7 +10,7 @@ impl FromFields for LoginInput {
     fn from_fields(f: &Fields) -> Result<Self, BadParam> {
         Ok(Self {
             username: f.string("username")?,
-            password: f.string("password")?,
+            password: f.string("password")?.into(),
         })
     }
 }

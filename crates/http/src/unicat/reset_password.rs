@@ -11,9 +11,9 @@ impl FromFields for ResetInput {
     fn from_fields(f: &Fields) -> Result<Self, BadParam> {
         Ok(Self {
             username: f.string("username")?,
-            new_password: f.string("new_password")?,
-            validation_code: f.string("validation_code")?,
-            verification_code: f.string("verification_code")?,
+            new_password: f.string("new_password")?.into(),
+            validation_code: f.string("validation_code")?.into(),
+            verification_code: f.string("verification_code")?.into(),
         })
     }
 }

@@ -11,10 +11,10 @@ impl FromFields for SignupInput {
     fn from_fields(f: &Fields) -> Result<Self, BadParam> {
         Ok(Self {
             username: f.string("username")?,
-            password: f.string("password")?,
+            password: f.string("password")?.into(),
             email: f.string("email")?,
-            validation_code: f.string("validation_code")?,
-            verification_code: f.string("verification_code")?,
+            validation_code: f.string("validation_code")?.into(),
+            verification_code: f.string("verification_code")?.into(),
         })
     }
 }

@@ -11,7 +11,7 @@ impl FromFields for SignupRequestInput {
     fn from_fields(f: &Fields) -> Result<Self, BadParam> {
         Ok(Self {
             username: f.string("username")?,
-            password: f.string("password")?,
+            password: f.string("password")?.into(),
             email: f.string("email")?,
         })
     }
