@@ -7,9 +7,10 @@ use accountd_adapters::{
 };
 use accountd_app::unicat::{PasswordReset, Sessions, Signup, UnicatSettings};
 use accountd_app::{
-    AddUser, DispatchSettings, ForgotPassword, ForgotPasswordSettings, OutboxDispatcher, Ports,
+    AddUser, ChallengeSettings, DispatchSettings, ForgotPassword, ForgotPasswordSettings,
+    OutboxDispatcher, Ports,
 };
-use accountd_domain::{PasswordPolicy, ServerSecret};
+use accountd_domain::{ChallengePolicy, PasswordPolicy, ServerSecret};
 use accountd_ports::Mailer;
 use secrecy::ExposeSecret;
 use std::sync::Arc;
@@ -107,17 +108,27 @@ pub fn password_policy(config: &Config) -> PasswordPolicy {
     PasswordPolicy::new(config.password_min_length, config.password_min_score)
 }
 
+/// The numbers every emailed-code flow shares, with `max_failures` tries.
+fn challenge_settings(config: &Config, max_failures: u32) -> ChallengeSettings {
+    ChallengeSettings {
+        code_ttl_seconds: config.code_ttl_seconds,
+        max_failures,
+        codes_per_hour: config.codes_per_hour,
+        codes_per_day: config.codes_per_day,
+        step1_per_ip_per_hour: config.step1_per_ip_per_hour,
+        enumeration_protection: config.enumeration_protection,
+        password_policy: password_policy(config),
+    }
+}
+
 pub fn forgot_password(config: &Config, ports: Ports, secret: &ServerSecret) -> ForgotPassword {
+    // The route spec fixes the tries; only the Unicat ones are configured.
+    let tries = ChallengePolicy::forgot_password(config.code_ttl_seconds).max_failures;
     ForgotPassword::new(
         ports,
         secret.code_mac_key(),
         ForgotPasswordSettings {
-            code_ttl_seconds: config.code_ttl_seconds,
-            codes_per_hour: config.codes_per_hour,
-            codes_per_day: config.codes_per_day,
-            step1_per_ip_per_hour: config.step1_per_ip_per_hour,
-            enumeration_protection: config.enumeration_protection,
-            password_policy: password_policy(config),
+            challenge: challenge_settings(config, tries),
         },
     )
 }
@@ -176,13 +187,7 @@ pub fn unicat(config: &Config, ports: Ports, db: &Database, secret: &ServerSecre
         Arc::new(db.clone()),
     );
     let settings = UnicatSettings {
-        code_ttl_seconds: config.code_ttl_seconds,
-        max_failures: config.unicat_code_attempts,
-        codes_per_hour: config.codes_per_hour,
-        codes_per_day: config.codes_per_day,
-        step1_per_ip_per_hour: config.step1_per_ip_per_hour,
-        enumeration_protection: config.enumeration_protection,
-        password_policy: password_policy(config),
+        challenge: challenge_settings(config, config.unicat_code_attempts),
     };
     let key = secret.code_mac_key();
     Unicat {

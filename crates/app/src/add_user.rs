@@ -1,6 +1,6 @@
 //! Creating an active user directly (the `accountd user add` command).
 
-use crate::Ports;
+use crate::{Failure, Ports};
 use accountd_domain::{
     Email, EmailError, NewUser, PasswordPolicy, PasswordRejection, User, UserId, Username,
     UsernameError,
@@ -50,9 +50,11 @@ pub enum AddUserError {
     /// Another account has this name (case-insensitively).
     #[error("the username is taken")]
     UsernameTaken,
-    /// Storage or hashing failed.
+    /// Storage or hashing failed. The command runs once and is not
+    /// retried, so every such failure is [`Failure::Unexpected`], with its
+    /// cause.
     #[error(transparent)]
-    Unexpected(anyhow::Error),
+    Failure(#[from] Failure),
 }
 
 /// Creates active users.
@@ -93,9 +95,9 @@ impl AddUser {
             .await
             .map_err(|e| match e {
                 HashError::Overloaded { .. } => {
-                    AddUserError::Unexpected(anyhow::anyhow!("the password hasher is overloaded"))
+                    Failure::Unexpected(anyhow::anyhow!("the password hasher is overloaded"))
                 }
-                HashError::Unexpected(e) => AddUserError::Unexpected(e),
+                HashError::Unexpected(e) => Failure::Unexpected(e),
             })?;
         let user = NewUser {
             id: UserId::from_random_bytes(self.ports.random.bytes16()),
@@ -109,7 +111,7 @@ impl AddUser {
         };
         self.ports.users.create(user).await.map_err(|e| match e {
             CreateUserError::UsernameTaken => AddUserError::UsernameTaken,
-            CreateUserError::Store(e) => AddUserError::Unexpected(e.into()),
+            CreateUserError::Store(e) => Failure::Unexpected(e.into()).into(),
         })
     }
 }
@@ -329,7 +331,10 @@ mod tests {
 
         let r = m.service(PasswordPolicy::DEFAULT).add(ann()).await;
 
-        assert!(matches!(r, Err(AddUserError::Unexpected(_))), "{r:?}");
+        assert!(
+            matches!(r, Err(AddUserError::Failure(Failure::Unexpected(_)))),
+            "{r:?}"
+        );
     }
 
     #[tokio::test]
@@ -344,7 +349,10 @@ mod tests {
 
         let r = m.service(PasswordPolicy::DEFAULT).add(ann()).await;
 
-        assert!(matches!(r, Err(AddUserError::Unexpected(_))), "{r:?}");
+        assert!(
+            matches!(r, Err(AddUserError::Failure(Failure::Unexpected(_)))),
+            "{r:?}"
+        );
     }
 
     #[tokio::test]

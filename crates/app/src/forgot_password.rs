@@ -1,28 +1,42 @@
 //! The forgotPassword capability: `sendEmail`, `checkCode`, `resetPassword`.
 
-use crate::{mail, Ports};
+use crate::challenge_flow::{ChallengeFlow, Locator, Refused};
+use crate::{mail, ChallengeSettings, Failure, Ports, RateLimited, Secret};
 use accountd_domain::{
-    Attempt, Challenge, ChallengeEffect, ChallengeError, ChallengeId, ChallengePolicy, MacKey,
-    PasswordPolicy, PasswordRejection, Purpose, Subject, Timestamp, User,
+    Challenge, ChallengeEffect, ChallengeError, MacKey, PasswordRejection, Purpose, Subject,
+    Timestamp, User,
 };
-use accountd_ports::{ConsumeOutcome, HashError, Limit, RateDecision, StoreError};
+use accountd_ports::ConsumeOutcome;
 use tracing::{info, instrument};
 
 /// The numbers of the forgotPassword flow.
 #[derive(Debug, Clone)]
 pub struct ForgotPasswordSettings {
-    /// Life of a code.
-    pub code_ttl_seconds: i64,
-    /// Challenges per account per hour (0: off).
-    pub codes_per_hour: u32,
-    /// Challenges per account per day (0: off).
-    pub codes_per_day: u32,
-    /// Step-1 calls per client address per hour (0: off).
-    pub step1_per_ip_per_hour: u32,
-    /// Answer as if unknown accounts existed.
-    pub enumeration_protection: bool,
-    /// The password rules.
-    pub password_policy: PasswordPolicy,
+    /// The numbers of its challenges; the route spec wants `max_failures`
+    /// of [`ChallengePolicy::forgot_password`] (11).
+    ///
+    /// [`ChallengePolicy::forgot_password`]: accountd_domain::ChallengePolicy::forgot_password
+    pub challenge: ChallengeSettings,
+}
+
+/// What `checkCode` is given.
+#[derive(Debug, Clone)]
+pub struct CheckCodeInput {
+    /// The account name, matched case-insensitively.
+    pub username: String,
+    /// The mailed code.
+    pub code: Secret,
+}
+
+/// What `resetPassword` is given.
+#[derive(Debug, Clone)]
+pub struct ResetPasswordInput {
+    /// The account name, matched case-insensitively.
+    pub username: String,
+    /// The mailed code.
+    pub code: Secret,
+    /// The new password, in clear.
+    pub new_password: Secret,
 }
 
 /// Why `sendEmail` did not send.
@@ -36,16 +50,10 @@ pub enum SendEmailError {
     NoEmailAddresses,
     /// An issuance limit was reached.
     #[error("too many requests")]
-    TooManyRequests {
-        /// Seconds to wait.
-        retry_after_seconds: i64,
-    },
-    /// The database is unavailable.
-    #[error("service unavailable")]
-    Unavailable(#[source] anyhow::Error),
-    /// Anything else.
+    TooManyRequests(#[from] RateLimited),
+    /// The service could not do its work.
     #[error(transparent)]
-    Unexpected(anyhow::Error),
+    Failure(#[from] Failure),
 }
 
 /// Why `checkCode` did not confirm the code.
@@ -63,12 +71,9 @@ pub enum CheckCodeError {
     /// Wrong code (one failure counted).
     #[error("code incorrect")]
     CodeIncorrect,
-    /// The database is unavailable.
-    #[error("service unavailable")]
-    Unavailable(#[source] anyhow::Error),
-    /// Anything else.
+    /// The service could not do its work.
     #[error(transparent)]
-    Unexpected(anyhow::Error),
+    Failure(#[from] Failure),
 }
 
 /// Why `resetPassword` did not change the password.
@@ -89,41 +94,28 @@ pub enum ResetPasswordError {
     /// Wrong code (one failure counted).
     #[error("code incorrect")]
     CodeIncorrect,
-    /// The hash pool's queue is full.
-    #[error("overloaded")]
-    Overloaded {
-        /// Seconds to wait.
-        retry_after_seconds: i64,
-    },
-    /// The database is unavailable.
-    #[error("service unavailable")]
-    Unavailable(#[source] anyhow::Error),
-    /// Anything else.
+    /// The service could not do its work.
     #[error(transparent)]
-    Unexpected(anyhow::Error),
+    Failure(#[from] Failure),
 }
 
-crate::from_store_error!(SendEmailError, CheckCodeError, ResetPasswordError);
-
-/// What a code check concluded, shared by `checkCode` and `resetPassword`.
-enum Verdict {
-    Correct(Challenge),
-    Refused(Refusal),
-}
-
+/// How the route spec words a code that was not accepted; shared by
+/// `checkCode` and `resetPassword`.
 enum Refusal {
     NoCode,
     RateLimitExceeded,
     CodeIncorrect,
 }
 
-impl From<ChallengeError> for Refusal {
-    fn from(e: ChallengeError) -> Self {
-        match e {
-            ChallengeError::Exhausted => Self::RateLimitExceeded,
-            ChallengeError::Consumed | ChallengeError::Superseded | ChallengeError::Expired => {
-                Self::NoCode
-            }
+impl From<Refused> for Refusal {
+    fn from(r: Refused) -> Self {
+        match r {
+            Refused::Closed(ChallengeError::Exhausted) => Self::RateLimitExceeded,
+            Refused::Missing
+            | Refused::Closed(
+                ChallengeError::Consumed | ChallengeError::Superseded | ChallengeError::Expired,
+            ) => Self::NoCode,
+            Refused::Wrong { .. } => Self::CodeIncorrect,
         }
     }
 }
@@ -152,53 +144,30 @@ impl From<Refusal> for ResetPasswordError {
 #[derive(Debug, Clone)]
 pub struct ForgotPassword {
     ports: Ports,
-    mac_key: MacKey,
-    settings: ForgotPasswordSettings,
+    flow: ChallengeFlow,
 }
 
 impl ForgotPassword {
     /// Builds the service.
     pub fn new(ports: Ports, mac_key: MacKey, settings: ForgotPasswordSettings) -> Self {
         Self {
+            flow: ChallengeFlow::new(
+                ports.clone(),
+                mac_key,
+                settings.challenge,
+                Purpose::ForgotPassword,
+            ),
             ports,
-            mac_key,
-            settings,
         }
     }
 
-    fn policy(&self) -> ChallengePolicy {
-        ChallengePolicy::forgot_password(self.settings.code_ttl_seconds)
-    }
-
-    async fn active_user(&self, username: &str) -> Result<Option<User>, StoreError> {
+    async fn active_user(&self, username: &str) -> Result<Option<User>, Failure> {
         Ok(self
             .ports
             .users
             .find_by_username_ci(username)
             .await?
             .filter(User::is_active))
-    }
-
-    async fn limit(
-        &self,
-        key: &str,
-        limits: &[Limit],
-        now: Timestamp,
-    ) -> Result<(), SendEmailError> {
-        match self.ports.limiter.hit(key, limits, now).await? {
-            RateDecision::Allowed => Ok(()),
-            RateDecision::Limited {
-                retry_after_seconds,
-            } => {
-                info!(
-                    limit.key_kind = key.split(':').next().unwrap_or(""),
-                    "rate limit hit"
-                );
-                Err(SendEmailError::TooManyRequests {
-                    retry_after_seconds,
-                })
-            }
-        }
     }
 
     /// `sendEmail`: issues a new 6-digit code for `username` (matched
@@ -209,25 +178,10 @@ impl ForgotPassword {
     #[instrument(skip_all, fields(route = "forgotPassword.sendEmail"))]
     pub async fn send_email(&self, username: &str, client: &str) -> Result<(), SendEmailError> {
         let now = self.ports.clock.now();
-        let s = &self.settings;
+        let s = self.flow.settings();
         // The route spec's order: unknown user (404) and no address (400)
         // come before the issuance limits (429), the per-address one
         // included.
-        let ip_limit = [Limit {
-            window_seconds: 3600,
-            max: s.step1_per_ip_per_hour,
-        }];
-        let ip_key = format!("step1:ip:{client}");
-        let account_limits = [
-            Limit {
-                window_seconds: 3600,
-                max: s.codes_per_hour,
-            },
-            Limit {
-                window_seconds: 86_400,
-                max: s.codes_per_day,
-            },
-        ];
         let user = match self.active_user(username).await? {
             Some(u) if !u.emails.is_empty() => u,
             found => {
@@ -236,8 +190,8 @@ impl ForgotPassword {
                     // the same limits: otherwise only real accounts would ever
                     // get a 429, which tells them apart.
                     let key = format!("decoy:{}", accountd_domain::Username::typed_key(username));
-                    self.limit(&ip_key, &ip_limit, now).await?;
-                    self.limit(&key, &account_limits, now).await?;
+                    self.flow.limit_client(client, now).await??;
+                    self.flow.limit_issuance(&key, now).await??;
                     return Ok(());
                 }
                 return Err(match found {
@@ -247,32 +201,14 @@ impl ForgotPassword {
             }
         };
 
-        self.limit(&ip_key, &ip_limit, now).await?;
+        self.flow.limit_client(client, now).await??;
         let subject = Subject::Account { user: user.id };
-        self.limit(
-            &format!("challenges:{}", subject.key()),
-            &account_limits,
-            now,
-        )
-        .await?;
+        self.flow
+            .limit_issuance(&format!("challenges:{}", subject.key()), now)
+            .await??;
 
-        let format = Purpose::ForgotPassword.code_format();
-        let (lo, hi) = format.draw_range();
-        let draws: Vec<u32> = (0..format.draws())
-            .map(|_| self.ports.random.uniform(lo, hi))
-            .collect();
-        let code = format.code_from_draws(&draws).ok_or_else(|| {
-            SendEmailError::Unexpected(anyhow::anyhow!("random draw out of range"))
-        })?;
-        let challenge = Challenge::issue(
-            ChallengeId::from_random_bytes(self.ports.random.bytes16()),
-            Purpose::ForgotPassword,
-            subject,
-            &code,
-            &self.mac_key,
-            self.policy(),
-            now,
-        );
+        let drawn = self.flow.draw()?;
+        let challenge = self.flow.challenge(&drawn, None, subject, now);
         let mails = user
             .emails
             .iter()
@@ -280,114 +216,57 @@ impl ForgotPassword {
                 mail::forgot_password_code(
                     &user,
                     to,
-                    &code,
+                    &drawn.code,
                     s.code_ttl_seconds,
                     challenge.expires_at(),
                 )
             })
             .collect();
-        self.ports.challenges.issue(challenge, mails).await?;
+        self.flow.issue(challenge, mails).await?;
         info!(user.gid = %user.id, "forgotPassword code issued");
         Ok(())
     }
 
-    /// Presents `code` to the user's latest forgotPassword challenge,
-    /// counting a failure when it is wrong. A failure is counted with a
-    /// conditional update; when that loses a race, the reloaded challenge
-    /// says why (every losing condition is final).
-    async fn verify(&self, user: &User, code: &str, now: Timestamp) -> Result<Verdict, StoreError> {
-        match self.live(user, now).await? {
-            Ok(challenge) => self.attempt(user, challenge, code, now).await,
-            Err(r) => Ok(Verdict::Refused(r)),
-        }
+    /// Where the user's live code is: the latest forgotPassword challenge
+    /// of the account.
+    fn code_of(user: &User) -> Locator {
+        Locator::Latest(Subject::Account { user: user.id }.key())
     }
 
-    /// The user's live code (steps 3 and 4 of the route spec): no code, or
-    /// its tries spent, is a refusal.
-    async fn live(
+    /// Presents `code` to the user's live code, counting a failure when it
+    /// is wrong.
+    async fn try_code(
         &self,
         user: &User,
-        now: Timestamp,
-    ) -> Result<Result<Challenge, Refusal>, StoreError> {
-        let key = Subject::Account { user: user.id }.key();
-        let Some(challenge) = self
-            .ports
-            .challenges
-            .latest(Purpose::ForgotPassword, &key)
-            .await?
-        else {
-            return Ok(Err(Refusal::NoCode));
-        };
-        Ok(challenge
-            .ensure_open(now)
-            .map(|()| challenge)
-            .map_err(Refusal::from))
-    }
-
-    /// Presents `code` to a live challenge, counting a failure when wrong.
-    async fn attempt(
-        &self,
-        user: &User,
-        challenge: Challenge,
+        at: &Locator,
+        challenge: &Challenge,
         code: &str,
         now: Timestamp,
-    ) -> Result<Verdict, StoreError> {
-        let key = Subject::Account { user: user.id }.key();
-        match challenge.attempt(now, &self.mac_key, code) {
-            Err(e) => Ok(Verdict::Refused(e.into())),
-            Ok(Attempt::Correct) => Ok(Verdict::Correct(challenge)),
-            Ok(Attempt::Wrong) => {
-                if self
-                    .ports
-                    .challenges
-                    .record_failure(challenge.id(), now)
-                    .await?
-                    .is_some()
-                {
-                    info!(user.gid = %user.id, "forgotPassword code failure");
-                    Ok(Verdict::Refused(Refusal::CodeIncorrect))
-                } else {
-                    self.refusal_after_lost_race(&key, now)
-                        .await
-                        .map(Verdict::Refused)
-                }
-            }
+    ) -> Result<Result<(), Refusal>, Failure> {
+        let tried = self.flow.try_code(challenge, at, code, now).await?;
+        if let Err(Refused::Wrong { .. }) = tried {
+            info!(user.gid = %user.id, "forgotPassword code failure");
         }
-    }
-
-    async fn refusal_after_lost_race(
-        &self,
-        key: &str,
-        now: Timestamp,
-    ) -> Result<Refusal, StoreError> {
-        let reloaded = self
-            .ports
-            .challenges
-            .latest(Purpose::ForgotPassword, key)
-            .await?;
-        Ok(match reloaded.map(|c| c.ensure_open(now)) {
-            Some(Err(e)) => e.into(),
-            // Superseded by a newer open code meanwhile: the old one is gone.
-            Some(Ok(())) | None => Refusal::NoCode,
-        })
+        Ok(tried.map_err(Refusal::from))
     }
 
     /// `checkCode`: whether `code` is the user's live code. A correct code
     /// stays live and its failure count is unchanged.
     #[instrument(skip_all, fields(route = "forgotPassword.checkCode"))]
-    pub async fn check_code(&self, username: &str, code: &str) -> Result<(), CheckCodeError> {
+    pub async fn check_code(&self, input: CheckCodeInput) -> Result<(), CheckCodeError> {
         let now = self.ports.clock.now();
-        let Some(user) = self.active_user(username).await? else {
-            return Err(if self.settings.enumeration_protection {
+        let Some(user) = self.active_user(&input.username).await? else {
+            return Err(if self.flow.settings().enumeration_protection {
                 CheckCodeError::NoCode
             } else {
                 CheckCodeError::UnknownUsername
             });
         };
-        match self.verify(&user, code, now).await? {
-            Verdict::Correct(_) => Ok(()),
-            Verdict::Refused(r) => Err(r.into()),
-        }
+        let at = Self::code_of(&user);
+        let challenge = self.flow.open(&at, now).await?.map_err(Refusal::from)?;
+        Ok(self
+            .try_code(&user, &at, &challenge, input.code.expose(), now)
+            .await??)
     }
 
     /// `resetPassword`: checks the new password against the policy (before
@@ -399,13 +278,12 @@ impl ForgotPassword {
     #[instrument(skip_all, fields(route = "forgotPassword.resetPassword"))]
     pub async fn reset_password(
         &self,
-        username: &str,
-        code: &str,
-        new_password: &str,
+        input: ResetPasswordInput,
     ) -> Result<(), ResetPasswordError> {
         let now = self.ports.clock.now();
-        let Some(user) = self.active_user(username).await? else {
-            return Err(if self.settings.enumeration_protection {
+        let s = self.flow.settings();
+        let Some(user) = self.active_user(&input.username).await? else {
+            return Err(if s.enumeration_protection {
                 ResetPasswordError::NoCode
             } else {
                 ResetPasswordError::UnknownUsername
@@ -414,37 +292,25 @@ impl ForgotPassword {
         // Steps 3 and 4 first (no code, tries spent), as the route spec
         // orders them: a policy answer must not tell a real account from an
         // unknown one under enumeration protection.
-        let challenge = match self.live(&user, now).await? {
-            Ok(c) => c,
-            Err(r) => return Err(r.into()),
-        };
+        let at = Self::code_of(&user);
+        let challenge = self.flow.open(&at, now).await?.map_err(Refusal::from)?;
         // The policy before the code: a refused password never spends a try.
-        let password = self
-            .settings
+        let password = s
             .password_policy
             .check(
-                new_password,
+                input.new_password.expose(),
                 user.username.as_ref().map(|u| u.as_str()),
                 &user.emails,
             )
             .map_err(ResetPasswordError::PasswordRejected)?;
-        let challenge = match self.attempt(&user, challenge, code, now).await? {
-            Verdict::Correct(c) => c,
-            Verdict::Refused(r) => return Err(r.into()),
-        };
+        self.try_code(&user, &at, &challenge, input.code.expose(), now)
+            .await??;
         let hash = self
             .ports
             .hasher
             .hash(&password)
             .await
-            .map_err(|e| match e {
-                HashError::Overloaded {
-                    retry_after_seconds,
-                } => ResetPasswordError::Overloaded {
-                    retry_after_seconds,
-                },
-                HashError::Unexpected(e) => ResetPasswordError::Unexpected(e),
-            })?;
+            .map_err(Failure::from)?;
         let mails = user
             .emails
             .iter()
@@ -464,10 +330,11 @@ impl ForgotPassword {
                 },
                 mails,
             )
-            .await?;
+            .await
+            .map_err(Failure::from)?;
         if consumed != ConsumeOutcome::Applied {
-            let key = Subject::Account { user: user.id }.key();
-            return Err(self.refusal_after_lost_race(&key, now).await?.into());
+            let refused = self.flow.refusal_after_lost_race(&at, now).await?;
+            return Err(Refusal::from(refused).into());
         }
         info!(user.gid = %user.id, "password changed through forgotPassword");
         Ok(())

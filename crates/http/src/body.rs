@@ -1,7 +1,9 @@
 //! Reading a request body as a JSON object or a form, under the size cap.
 
-use actix_web::{http::header, web, HttpRequest};
+use accountd_app::Failure;
+use actix_web::{dev, http::header, web, FromRequest, HttpRequest};
 use serde_json::{Map, Value};
+use std::future::Future;
 
 /// Why a body could not be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -12,11 +14,30 @@ pub(crate) enum BodyError {
     Malformed,
 }
 
+/// Takes the body of `req` (an extractor must, before it awaits anything)
+/// and, when awaited, reads it under the configured cap
+/// (`HttpSettings::max_body_bytes`) as [`read_object`] does.
+pub(crate) fn take(
+    req: &HttpRequest,
+    payload: &mut dev::Payload,
+) -> impl Future<Output = Result<Result<Map<String, Value>, BodyError>, Failure>> + 'static {
+    let req = req.clone();
+    let payload = web::Payload::from_request(&req, payload);
+    async move {
+        let limit = crate::state_of(&req)?.settings.max_body_bytes;
+        Ok(match payload.await {
+            Ok(payload) => read_object(&req, payload, limit).await,
+            // Taking the payload cannot fail.
+            Err(_) => Err(BodyError::Malformed),
+        })
+    }
+}
+
 /// Reads the body under `limit` bytes and parses it: a form when the
 /// content type says `application/x-www-form-urlencoded`, JSON otherwise.
 /// An empty body is an empty object. Unknown fields are kept (and ignored
 /// by the callers).
-pub(crate) async fn read_object(
+async fn read_object(
     req: &HttpRequest,
     payload: web::Payload,
     limit: usize,

@@ -1,11 +1,13 @@
 //! accountd's HTTP layer on actix-web.
 //!
 //! What belongs here: the routes of both families (`unicat/` and
-//! `forgot_password/`, one thin handler per route: extract, convert to a
-//! domain command, call the service, map the result), the DTO parsing and
-//! validation of each family, each family's error envelope with its one
-//! exhaustive mapping from use-case errors, client-address extraction, and
-//! the health endpoints.
+//! `forgot_password/`, one thin handler per route: extract, call the
+//! service, answer, with `?` for refusals), each family's extractors (its
+//! parameters, read and validated by the family's rules into the service's
+//! input; the Unicat bearer-token `Caller`), each family's error type (an
+//! actix `ResponseError` that builds the family's envelope) with its one
+//! exhaustive mapping from every use-case error and from the shared
+//! `Failure`, client-address extraction, and the health endpoints.
 //!
 //! What must not: business rules (in `accountd-app` and `accountd-domain`)
 //! or any adapter: this crate knows ports and use cases only.
@@ -13,16 +15,18 @@
 mod body;
 mod cause;
 mod client;
+mod failure;
 mod forgot_password;
 mod health;
+mod retry;
 #[cfg(test)]
 mod testing;
 mod unicat;
 
 use accountd_app::unicat::{PasswordReset, Sessions, Signup};
-use accountd_app::ForgotPassword;
+use accountd_app::{Failure, ForgotPassword};
 use accountd_ports::HealthCheck;
-use actix_web::web;
+use actix_web::{web, HttpRequest};
 use std::fmt;
 use std::sync::Arc;
 
@@ -92,6 +96,13 @@ impl fmt::Debug for HttpState {
             .field("settings", &self.settings)
             .finish_non_exhaustive()
     }
+}
+
+/// The state [`configure`] registers, for the extractors.
+pub(crate) fn state_of(req: &HttpRequest) -> Result<web::Data<HttpState>, Failure> {
+    req.app_data::<web::Data<HttpState>>()
+        .cloned()
+        .ok_or_else(|| Failure::Unexpected(std::io::Error::other("no HttpState registered").into()))
 }
 
 /// Registers every route; unknown routes answer 404 in the Unicat envelope.

@@ -2,7 +2,7 @@
 
 use crate::UnicatInfo;
 use accountd_app::unicat::{PasswordReset, Sessions, Signup, UnicatSettings};
-use accountd_app::Ports;
+use accountd_app::{ChallengeSettings, Ports};
 use accountd_domain::PasswordPolicy;
 use accountd_ports::{ProjectRepository, TokenService};
 use std::sync::Arc;
@@ -15,13 +15,15 @@ pub(crate) struct UnicatServices {
 
 pub(crate) fn unicat_settings() -> UnicatSettings {
     UnicatSettings {
-        code_ttl_seconds: 900,
-        max_failures: 5,
-        codes_per_hour: 5,
-        codes_per_day: 10,
-        step1_per_ip_per_hour: 30,
-        enumeration_protection: false,
-        password_policy: PasswordPolicy::DEFAULT,
+        challenge: ChallengeSettings {
+            code_ttl_seconds: 900,
+            max_failures: 5,
+            codes_per_hour: 5,
+            codes_per_day: 10,
+            step1_per_ip_per_hour: 30,
+            enumeration_protection: false,
+            password_policy: PasswordPolicy::DEFAULT,
+        },
     }
 }
 

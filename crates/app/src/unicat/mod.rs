@@ -8,34 +8,19 @@ mod signup;
 #[cfg(test)]
 mod test_support;
 
-pub use reset::{PasswordReset, ResetError, ResetRequestError, ResetRequested};
-pub use session::{AuthError, LoginError, Session, Sessions};
-pub use signup::{Signup, SignupError, SignupRequestError};
+pub use reset::{PasswordReset, ResetError, ResetInput, ResetRequestError, ResetRequested};
+pub use session::{AuthError, LoginError, LoginInput, Session, Sessions};
+pub use signup::{Signup, SignupError, SignupInput, SignupRequestError, SignupRequestInput};
 
-use crate::Ports;
-use accountd_domain::{
-    Attempt, Challenge, ChallengeError, ChallengeId, CodeMac, MacKey, OneTimeCode, PasswordPolicy,
-    PasswordRejection, Purpose, Timestamp,
-};
-use accountd_ports::{Limit, RateDecision, StoreError};
+use crate::challenge_flow::Refused;
+use crate::ChallengeSettings;
+use accountd_domain::{ChallengeError, PasswordRejection};
 
 /// The numbers of the Unicat flows.
 #[derive(Debug, Clone)]
 pub struct UnicatSettings {
-    /// Life of a challenge.
-    pub code_ttl_seconds: i64,
-    /// Failed tries that exhaust a challenge.
-    pub max_failures: u32,
-    /// Challenges per account or address per hour (0: off).
-    pub codes_per_hour: u32,
-    /// Challenges per account or address per day (0: off).
-    pub codes_per_day: u32,
-    /// Step-1 calls per client address per hour (0: off).
-    pub step1_per_ip_per_hour: u32,
-    /// Answer reset requests as if unknown accounts existed.
-    pub enumeration_protection: bool,
-    /// The password rules.
-    pub password_policy: PasswordPolicy,
+    /// The numbers of the sign-up and reset challenges.
+    pub challenge: ChallengeSettings,
 }
 
 /// Why a value was refused (Unicat code 1001).
@@ -115,7 +100,7 @@ impl Invalid {
         }
     }
 
-    pub(crate) fn code_invalid(attempts_left: u32) -> Self {
+    fn code_invalid(attempts_left: u32) -> Self {
         Self {
             attempts_left: Some(attempts_left),
             ..Self::new(
@@ -126,8 +111,16 @@ impl Invalid {
         }
     }
 
-    /// The refusal for a challenge that does not accept tries.
-    pub(crate) fn from_challenge(e: ChallengeError) -> Self {
+    /// The refusal for a code that was not accepted.
+    pub(crate) fn refused(r: Refused) -> Self {
+        match r {
+            Refused::Missing => Self::code_invalid(0),
+            Refused::Closed(e) => Self::closed(e),
+            Refused::Wrong { attempts_left } => Self::code_invalid(attempts_left),
+        }
+    }
+
+    fn closed(e: ChallengeError) -> Self {
         match e {
             ChallengeError::Consumed | ChallengeError::Superseded => Self::code_invalid(0),
             ChallengeError::Expired => Self::new(
@@ -142,139 +135,4 @@ impl Invalid {
             ),
         }
     }
-}
-
-/// The parts a step-1 call draws: the mailed code, the returned validation
-/// code, and the challenge id.
-pub(crate) struct Drawn {
-    pub id: ChallengeId,
-    pub code: OneTimeCode,
-    pub validation_code: String,
-    pub lookup: CodeMac,
-}
-
-pub(crate) fn draw(ports: &Ports, key: &MacKey, purpose: Purpose) -> Result<Drawn, anyhow::Error> {
-    let format = purpose.code_format();
-    let (lo, hi) = format.draw_range();
-    let draws: Vec<u32> = (0..format.draws())
-        .map(|_| ports.random.uniform(lo, hi))
-        .collect();
-    let code = format
-        .code_from_draws(&draws)
-        .ok_or_else(|| anyhow::anyhow!("random draw out of range"))?;
-    let mut bytes = [0u8; 32];
-    bytes[..16].copy_from_slice(&ports.random.bytes16());
-    bytes[16..].copy_from_slice(&ports.random.bytes16());
-    let validation_code = accountd_domain::validation_code_text(&bytes);
-    Ok(Drawn {
-        id: ChallengeId::from_random_bytes(ports.random.bytes16()),
-        code,
-        lookup: Challenge::lookup_mac(key, purpose, &validation_code),
-        validation_code,
-    })
-}
-
-/// A rate-limit refusal, or a storage failure.
-pub(crate) enum LimitError {
-    Limited(i64),
-    Store(StoreError),
-}
-
-pub(crate) async fn limit(
-    ports: &Ports,
-    key: &str,
-    limits: &[Limit],
-    now: Timestamp,
-) -> Result<(), LimitError> {
-    match ports.limiter.hit(key, limits, now).await {
-        Ok(RateDecision::Allowed) => Ok(()),
-        Ok(RateDecision::Limited {
-            retry_after_seconds,
-        }) => {
-            tracing::info!(
-                limit.key_kind = key.split(':').next().unwrap_or(""),
-                "rate limit hit"
-            );
-            Err(LimitError::Limited(retry_after_seconds))
-        }
-        Err(e) => Err(LimitError::Store(e)),
-    }
-}
-
-/// `From<LimitError>` for step-1 errors with `TooManyRequests`.
-macro_rules! from_limit_error {
-    ($($t:ty),*) => {$(
-        impl From<LimitError> for $t {
-            fn from(e: LimitError) -> Self {
-                match e {
-                    LimitError::Limited(retry_after_seconds) => Self::TooManyRequests {
-                        retry_after_seconds,
-                    },
-                    LimitError::Store(e) => e.into(),
-                }
-            }
-        }
-    )*};
-}
-pub(crate) use from_limit_error;
-
-/// Presents `code` to an open challenge (found by its `lookup` MAC). A
-/// wrong code counts one failure with a conditional update; when that loses
-/// a race, the reloaded challenge says why (every losing condition is
-/// final). `Ok(Err(..))` is the refusal to answer.
-pub(crate) async fn try_code(
-    ports: &Ports,
-    key: &MacKey,
-    challenge: &Challenge,
-    lookup: CodeMac,
-    code: &str,
-    now: Timestamp,
-) -> Result<Result<(), Invalid>, StoreError> {
-    match challenge.attempt(now, key, code) {
-        Err(e) => Ok(Err(Invalid::from_challenge(e))),
-        Ok(Attempt::Correct) => Ok(Ok(())),
-        Ok(Attempt::Wrong) => match ports.challenges.record_failure(challenge.id(), now).await? {
-            Some(failures) => Ok(Err(Invalid::code_invalid(
-                challenge.max_failures().saturating_sub(failures),
-            ))),
-            None => refusal_after_lost_race(ports, challenge.purpose(), lookup, now)
-                .await
-                .map(Err),
-        },
-    }
-}
-
-/// Why a challenge refused a step after a conditional update lost a race:
-/// the reloaded state, or "invalid" when it is gone or was replaced.
-pub(crate) async fn refusal_after_lost_race(
-    ports: &Ports,
-    purpose: Purpose,
-    lookup: CodeMac,
-    now: Timestamp,
-) -> Result<Invalid, StoreError> {
-    let reloaded = ports.challenges.find_by_lookup(purpose, lookup).await?;
-    Ok(match reloaded.map(|c| c.ensure_open(now)) {
-        Some(Err(e)) => Invalid::from_challenge(e),
-        Some(Ok(())) | None => Invalid::code_invalid(0),
-    })
-}
-
-pub(crate) fn issuance_limits(s: &UnicatSettings) -> [Limit; 2] {
-    [
-        Limit {
-            window_seconds: 3600,
-            max: s.codes_per_hour,
-        },
-        Limit {
-            window_seconds: 86_400,
-            max: s.codes_per_day,
-        },
-    ]
-}
-
-pub(crate) fn ip_limit(s: &UnicatSettings) -> [Limit; 1] {
-    [Limit {
-        window_seconds: 3600,
-        max: s.step1_per_ip_per_hour,
-    }]
 }

@@ -1,16 +1,13 @@
 //! `reset_password_request` and `reset_password`.
 
 use super::session::Session;
-use super::{
-    draw, from_limit_error, ip_limit, issuance_limits, limit, refusal_after_lost_race, try_code,
-    Invalid, LimitError, Reason, Sessions, UnicatSettings,
-};
-use crate::{mail, Ports};
+use super::{Invalid, Reason, Sessions, UnicatSettings};
+use crate::challenge_flow::{ChallengeFlow, Refused};
+use crate::{mail, Failure, Ports, RateLimited, Secret};
 use accountd_domain::{
-    Challenge, ChallengeEffect, ChallengePolicy, CodeMac, Email, MacKey, Purpose, Subject,
-    Timestamp, User, Username,
+    ChallengeEffect, Email, MacKey, Purpose, Subject, Timestamp, User, Username,
 };
-use accountd_ports::{ConsumeOutcome, StoreError};
+use accountd_ports::ConsumeOutcome;
 
 /// What `reset_password_request` answers. `Debug` never shows the code.
 #[derive(Clone, PartialEq, Eq)]
@@ -30,6 +27,19 @@ impl std::fmt::Debug for ResetRequested {
     }
 }
 
+/// What `reset_password` is given.
+#[derive(Debug, Clone)]
+pub struct ResetInput {
+    /// One of the accounts of step 1.
+    pub username: String,
+    /// The new password, in clear.
+    pub new_password: Secret,
+    /// What step 1 answered.
+    pub validation_code: Secret,
+    /// What the mail carried.
+    pub verification_code: Secret,
+}
+
 /// Why `reset_password_request` issued nothing.
 #[derive(Debug, thiserror::Error)]
 pub enum ResetRequestError {
@@ -38,16 +48,10 @@ pub enum ResetRequestError {
     NotFound,
     /// An issuance limit was reached.
     #[error("too many requests")]
-    TooManyRequests {
-        /// Seconds to wait.
-        retry_after_seconds: i64,
-    },
-    /// The database is unavailable.
-    #[error("service unavailable")]
-    Unavailable(#[source] anyhow::Error),
-    /// Anything else.
+    TooManyRequests(#[from] RateLimited),
+    /// The service could not do its work.
     #[error(transparent)]
-    Unexpected(anyhow::Error),
+    Failure(#[from] Failure),
 }
 
 /// Why `reset_password` changed nothing.
@@ -56,32 +60,17 @@ pub enum ResetError {
     /// A value was refused (including every code failure).
     #[error("invalid: {0:?}")]
     Invalid(Invalid),
-    /// The hash pool's queue is full.
-    #[error("overloaded")]
-    Overloaded {
-        /// Seconds to wait.
-        retry_after_seconds: i64,
-    },
-    /// The database is unavailable.
-    #[error("service unavailable")]
-    Unavailable(#[source] anyhow::Error),
-    /// Anything else.
+    /// The service could not do its work.
     #[error(transparent)]
-    Unexpected(anyhow::Error),
+    Failure(#[from] Failure),
 }
-
-crate::from_store_error!(ResetRequestError, ResetError);
-crate::from_hash_error!(ResetError);
-
-from_limit_error!(ResetRequestError);
 
 /// The Unicat password-reset use cases.
 #[derive(Debug, Clone)]
 pub struct PasswordReset {
     ports: Ports,
     sessions: Sessions,
-    mac_key: MacKey,
-    settings: UnicatSettings,
+    flow: ChallengeFlow,
 }
 
 impl PasswordReset {
@@ -93,10 +82,14 @@ impl PasswordReset {
         settings: UnicatSettings,
     ) -> Self {
         Self {
+            flow: ChallengeFlow::new(
+                ports.clone(),
+                mac_key,
+                settings.challenge,
+                Purpose::ResetPassword,
+            ),
             ports,
             sessions,
-            mac_key,
-            settings,
         }
     }
 
@@ -111,14 +104,8 @@ impl PasswordReset {
         client: &str,
     ) -> Result<ResetRequested, ResetRequestError> {
         let now = self.ports.clock.now();
-        let s = &self.settings;
-        limit(
-            &self.ports,
-            &format!("step1:ip:{client}"),
-            &ip_limit(s),
-            now,
-        )
-        .await?;
+        let s = self.flow.settings();
+        self.flow.limit_client(client, now).await??;
 
         let by_email = username_or_email.contains('@');
         let (subject, users, recipients) = if by_email {
@@ -129,7 +116,8 @@ impl PasswordReset {
                 .ports
                 .users
                 .find_by_email(&email)
-                .await?
+                .await
+                .map_err(Failure::from)?
                 .into_iter()
                 .filter(|u| u.is_active() && u.username.is_some())
                 .collect();
@@ -147,7 +135,8 @@ impl PasswordReset {
                 .ports
                 .users
                 .find_by_username_ci(username_or_email)
-                .await?
+                .await
+                .map_err(Failure::from)?
                 .filter(|u| {
                     u.is_active() && u.username_str() == username_or_email && !u.emails.is_empty()
                 });
@@ -158,25 +147,13 @@ impl PasswordReset {
             (Subject::Account { user: user.id }, vec![user], recipients)
         };
 
-        limit(
-            &self.ports,
-            &format!("challenges:{}", subject.key()),
-            &issuance_limits(s),
-            now,
-        )
-        .await?;
-        let drawn = draw(&self.ports, &self.mac_key, Purpose::ResetPassword)
-            .map_err(ResetRequestError::Unexpected)?;
-        let challenge = Challenge::issue(
-            drawn.id,
-            Purpose::ResetPassword,
-            subject,
-            &drawn.code,
-            &self.mac_key,
-            ChallengePolicy::unicat(s.code_ttl_seconds, s.max_failures),
-            now,
-        )
-        .with_lookup(drawn.lookup);
+        self.flow
+            .limit_issuance(&format!("challenges:{}", subject.key()), now)
+            .await??;
+        let (drawn, validation_code) = self.flow.draw_with_validation_code()?;
+        let challenge = self
+            .flow
+            .challenge(&drawn, Some(&validation_code), subject, now);
         let names: Vec<String> = users.iter().map(|u| u.username_str().to_owned()).collect();
         let mails = recipients
             .iter()
@@ -190,7 +167,7 @@ impl PasswordReset {
                 )
             })
             .collect();
-        self.ports.challenges.issue(challenge, mails).await?;
+        self.flow.issue(challenge, mails).await?;
         tracing::info!(accounts = names.len(), "reset code issued");
         let usernames = if s.enumeration_protection {
             // Never reveal names found by email.
@@ -203,7 +180,7 @@ impl PasswordReset {
             names
         };
         Ok(ResetRequested {
-            validation_code: drawn.validation_code,
+            validation_code,
             usernames,
         })
     }
@@ -216,15 +193,14 @@ impl PasswordReset {
         by_email: bool,
         now: Timestamp,
     ) -> Result<ResetRequested, ResetRequestError> {
-        if !self.settings.enumeration_protection {
+        if !self.flow.settings().enumeration_protection {
             return Err(ResetRequestError::NotFound);
         }
         let key = format!("challenges:decoy:{}", Username::typed_key(typed));
-        limit(&self.ports, &key, &issuance_limits(&self.settings), now).await?;
-        let drawn = draw(&self.ports, &self.mac_key, Purpose::ResetPassword)
-            .map_err(ResetRequestError::Unexpected)?;
+        self.flow.limit_issuance(&key, now).await??;
+        let (_, validation_code) = self.flow.draw_with_validation_code()?;
         Ok(ResetRequested {
-            validation_code: drawn.validation_code,
+            validation_code,
             usernames: if by_email {
                 Vec::new()
             } else {
@@ -238,26 +214,10 @@ impl PasswordReset {
     /// never spends a try); then the code. A right code consumes it, sets the
     /// password and revokes older tokens in one transaction.
     #[tracing::instrument(skip_all, fields(route = "unicat.reset_password"))]
-    pub async fn complete(
-        &self,
-        username: &str,
-        new_password: &str,
-        validation_code: &str,
-        verification_code: &str,
-    ) -> Result<Session, ResetError> {
+    pub async fn complete(&self, input: ResetInput) -> Result<Session, ResetError> {
         let now = self.ports.clock.now();
-        let lookup = Challenge::lookup_mac(&self.mac_key, Purpose::ResetPassword, validation_code);
-        let Some(challenge) = self
-            .ports
-            .challenges
-            .find_by_lookup(Purpose::ResetPassword, lookup)
-            .await?
-        else {
-            return Err(ResetError::Invalid(Invalid::code_invalid(0)));
-        };
-        challenge
-            .ensure_open(now)
-            .map_err(|e| ResetError::Invalid(Invalid::from_challenge(e)))?;
+        let at = self.flow.by_validation_code(input.validation_code.expose());
+        let challenge = self.flow.open(&at, now).await?.map_err(refused)?;
         let covered = match challenge.subject() {
             Subject::Account { user } => vec![*user],
             Subject::Accounts { users, .. } => users.clone(),
@@ -265,8 +225,8 @@ impl PasswordReset {
         };
         let mut user = None;
         for id in covered {
-            if let Some(u) = self.ports.users.get(id).await? {
-                if u.is_active() && u.username_str() == username {
+            if let Some(u) = self.ports.users.get(id).await.map_err(Failure::from)? {
+                if u.is_active() && u.username_str() == input.username {
                     user = Some(u);
                     break;
                 }
@@ -280,25 +240,27 @@ impl PasswordReset {
             )));
         };
         let password = self
-            .settings
+            .flow
+            .settings()
             .password_policy
-            .check(new_password, Some(user.username_str()), &user.emails)
+            .check(
+                input.new_password.expose(),
+                Some(user.username_str()),
+                &user.emails,
+            )
             .map_err(|r| ResetError::Invalid(Invalid::password("new_password", r)))?;
 
-        if let Err(refusal) = try_code(
-            &self.ports,
-            &self.mac_key,
-            &challenge,
-            lookup,
-            verification_code,
-            now,
-        )
-        .await?
-        {
-            return Err(ResetError::Invalid(refusal));
-        }
+        self.flow
+            .try_code(&challenge, &at, input.verification_code.expose(), now)
+            .await?
+            .map_err(refused)?;
 
-        let hash = self.ports.hasher.hash(&password).await?;
+        let hash = self
+            .ports
+            .hasher
+            .hash(&password)
+            .await
+            .map_err(Failure::from)?;
         let mails = user
             .emails
             .iter()
@@ -316,31 +278,26 @@ impl PasswordReset {
                 },
                 mails,
             )
-            .await?;
+            .await
+            .map_err(Failure::from)?;
         match outcome {
             ConsumeOutcome::Applied => {}
             ConsumeOutcome::NotOpen | ConsumeOutcome::UsernameTaken => {
-                return Err(self.after_lost_race(lookup, now).await?)
+                return Err(refused(self.flow.refusal_after_lost_race(&at, now).await?))
             }
         }
-        let Some(user) = self.ports.users.get(user.id).await? else {
-            return Err(ResetError::Unexpected(anyhow::anyhow!(
-                "the user vanished after a reset"
-            )));
+        let Some(user) = self.ports.users.get(user.id).await.map_err(Failure::from)? else {
+            return Err(
+                Failure::Unexpected(anyhow::anyhow!("the user vanished after a reset")).into(),
+            );
         };
         tracing::info!(user.gid = %user.id, "password reset");
         Ok(self.sessions.open(user).await?)
     }
+}
 
-    async fn after_lost_race(
-        &self,
-        lookup: CodeMac,
-        now: Timestamp,
-    ) -> Result<ResetError, StoreError> {
-        refusal_after_lost_race(&self.ports, Purpose::ResetPassword, lookup, now)
-            .await
-            .map(ResetError::Invalid)
-    }
+fn refused(r: Refused) -> ResetError {
+    ResetError::Invalid(Invalid::refused(r))
 }
 
 #[cfg(test)]

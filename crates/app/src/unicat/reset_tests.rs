@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::unicat::test_support::*;
-use accountd_domain::Attempt;
+use accountd_domain::{Attempt, Challenge};
 use accountd_domain::{
     ChallengeId, ChallengeState, OutgoingMail, PasswordHash, UserId, UserStatus,
 };
@@ -130,9 +130,9 @@ async fn a_client_over_its_step1_limit_gets_too_many_requests_with_the_retry_tim
     assert!(
         matches!(
             r,
-            Err(ResetRequestError::TooManyRequests {
+            Err(ResetRequestError::TooManyRequests(RateLimited {
                 retry_after_seconds: 99
-            })
+            }))
         ),
         "{r:?}"
     );
@@ -331,9 +331,9 @@ async fn an_account_over_its_code_limit_gets_too_many_requests_and_nothing_is_is
     assert!(
         matches!(
             r,
-            Err(ResetRequestError::TooManyRequests {
+            Err(ResetRequestError::TooManyRequests(RateLimited {
                 retry_after_seconds: 600
-            })
+            }))
         ),
         "{r:?}"
     );
@@ -354,9 +354,9 @@ async fn an_address_over_its_code_limit_gets_too_many_requests_and_nothing_is_is
     assert!(
         matches!(
             r,
-            Err(ResetRequestError::TooManyRequests {
+            Err(ResetRequestError::TooManyRequests(RateLimited {
                 retry_after_seconds: 60
-            })
+            }))
         ),
         "{r:?}"
     );
@@ -436,9 +436,9 @@ async fn with_enumeration_protection_a_decoy_is_rate_limited_like_a_real_account
     assert!(
         matches!(
             r,
-            Err(ResetRequestError::TooManyRequests {
+            Err(ResetRequestError::TooManyRequests(RateLimited {
                 retry_after_seconds: 600
-            })
+            }))
         ),
         "{r:?}"
     );
@@ -493,7 +493,10 @@ async fn a_database_outage_during_the_email_lookup_is_unavailable() {
 
     let r = request(m, settings(), "ann@example.com").await;
 
-    assert!(matches!(r, Err(ResetRequestError::Unavailable(_))), "{r:?}");
+    assert!(
+        matches!(r, Err(ResetRequestError::Failure(Failure::Unavailable(_)))),
+        "{r:?}"
+    );
 }
 
 #[tokio::test]
@@ -511,7 +514,10 @@ async fn a_failed_issue_transaction_is_unexpected() {
 
     let r = request(m, settings(), "Ann").await;
 
-    assert!(matches!(r, Err(ResetRequestError::Unexpected(_))), "{r:?}");
+    assert!(
+        matches!(r, Err(ResetRequestError::Failure(Failure::Unexpected(_)))),
+        "{r:?}"
+    );
 }
 
 // ------------------------------------------------------------ reset_password
@@ -581,7 +587,12 @@ async fn complete(
     code: &str,
 ) -> Result<Session, ResetError> {
     service(m, settings())
-        .complete(username, new_password, &held_validation_code(), code)
+        .complete(ResetInput {
+            username: username.to_owned(),
+            new_password: new_password.into(),
+            validation_code: held_validation_code().into(),
+            verification_code: code.into(),
+        })
         .await
 }
 
@@ -935,9 +946,9 @@ async fn an_overloaded_hasher_is_overloaded_with_its_retry_time_and_nothing_is_c
     assert!(
         matches!(
             r,
-            Err(ResetError::Overloaded {
+            Err(ResetError::Failure(Failure::Overloaded {
                 retry_after_seconds: 7
-            })
+            }))
         ),
         "{r:?}"
     );
@@ -971,7 +982,10 @@ async fn a_user_who_vanished_after_the_reset_is_unexpected() {
 
     let r = complete(m, "Ann", STRONG, CODE).await;
 
-    assert!(matches!(r, Err(ResetError::Unexpected(_))), "{r:?}");
+    assert!(
+        matches!(r, Err(ResetError::Failure(Failure::Unexpected(_)))),
+        "{r:?}"
+    );
 }
 
 #[tokio::test]
@@ -984,7 +998,10 @@ async fn a_database_outage_while_loading_a_covered_account_is_unavailable() {
 
     let r = complete(m, "Ann", STRONG, CODE).await;
 
-    assert!(matches!(r, Err(ResetError::Unavailable(_))), "{r:?}");
+    assert!(
+        matches!(r, Err(ResetError::Failure(Failure::Unavailable(_)))),
+        "{r:?}"
+    );
 }
 
 fn decoy_key(typed: &str) -> String {

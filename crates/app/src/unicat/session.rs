@@ -1,10 +1,8 @@
 //! Login, token authentication and the session payload.
 
-use crate::Ports;
+use crate::{Failure, Ports, Secret};
 use accountd_domain::{ProjectView, User};
-use accountd_ports::{
-    HashError, LoginThrottle, ProjectRepository, StoreError, TokenError, TokenService,
-};
+use accountd_ports::{LoginThrottle, ProjectRepository, TokenError, TokenService};
 use std::fmt;
 use std::sync::Arc;
 
@@ -30,6 +28,15 @@ impl fmt::Debug for Session {
     }
 }
 
+/// What `login` is given.
+#[derive(Debug, Clone)]
+pub struct LoginInput {
+    /// The account name, matched exactly.
+    pub username: String,
+    /// The password, in clear.
+    pub password: Secret,
+}
+
 /// Why a login failed.
 #[derive(Debug, thiserror::Error)]
 pub enum LoginError {
@@ -43,18 +50,9 @@ pub enum LoginError {
         /// Seconds to wait.
         retry_after_seconds: i64,
     },
-    /// The hash pool's queue is full.
-    #[error("overloaded")]
-    Overloaded {
-        /// Seconds to wait.
-        retry_after_seconds: i64,
-    },
-    /// The database is unavailable.
-    #[error("service unavailable")]
-    Unavailable(#[source] anyhow::Error),
-    /// Anything else.
+    /// The service could not do its work.
     #[error(transparent)]
-    Unexpected(anyhow::Error),
+    Failure(#[from] Failure),
 }
 
 /// Why a token was refused.
@@ -63,15 +61,10 @@ pub enum AuthError {
     /// Missing, malformed, expired, revoked or badly signed.
     #[error("permission denied")]
     Denied,
-    /// The database is unavailable.
-    #[error("service unavailable")]
-    Unavailable(#[source] anyhow::Error),
-    /// Anything else.
+    /// The service could not do its work.
     #[error(transparent)]
-    Unexpected(anyhow::Error),
+    Failure(#[from] Failure),
 }
-
-crate::from_store_error!(LoginError, AuthError);
 
 /// Sessions: login, authentication, payloads.
 #[derive(Clone)]
@@ -106,11 +99,11 @@ impl Sessions {
 
     /// A session for `user`: a fresh token at the user's current credential
     /// version, and the projects of the payload.
-    pub async fn open(&self, user: User) -> Result<Session, StoreError> {
+    pub async fn open(&self, user: User) -> Result<Session, Failure> {
         let token = self
             .tokens
             .issue(user.id, user.credential_version, self.ports.clock.now())
-            .map_err(|e| StoreError::Unexpected(anyhow::Error::new(e).context("issue a token")))?;
+            .map_err(|e| Failure::Unexpected(anyhow::Error::new(e).context("issue a token")))?;
         let projects = self.projects.views_for(user.id).await?;
         Ok(Session {
             user,
@@ -125,13 +118,15 @@ impl Sessions {
     /// failures soft-lock the name (see `login_locked_until`): while locked,
     /// no password is checked and the answer is `Locked`.
     #[tracing::instrument(skip_all, fields(route = "unicat.login"))]
-    pub async fn login(&self, username: &str, password: &str) -> Result<Session, LoginError> {
+    pub async fn login(&self, input: LoginInput) -> Result<Session, LoginError> {
+        let LoginInput { username, password } = &input;
         let now = self.ports.clock.now();
         let user = self
             .ports
             .users
             .find_by_username_ci(username)
-            .await?
+            .await
+            .map_err(Failure::from)?
             .filter(|u| u.is_active() && u.username_str() == username);
         // Failures count per typed name and credential version: an unknown
         // name locks like a known one, and any password change starts a new
@@ -147,38 +142,32 @@ impl Sessions {
         let (attempt, failures) = self
             .throttle
             .begin(&key, now, now.plus_seconds(-86_400))
-            .await?;
+            .await
+            .map_err(Failure::from)?;
         let count = u32::try_from(failures.len()).unwrap_or(u32::MAX);
         if let Some(until) = failures
             .last()
             .and_then(|last| accountd_domain::login_locked_until(count, *last))
             .filter(|until| *until > now)
         {
-            self.throttle.forget(attempt).await?;
+            self.throttle.forget(attempt).await.map_err(Failure::from)?;
             tracing::info!("login refused: soft lock");
             return Err(LoginError::Locked {
                 retry_after_seconds: now.seconds_until_ceil(until),
             });
         }
         let hash = user.as_ref().and_then(|u| u.password_hash.clone());
-        let ok = match self.ports.hasher.verify(password, hash).await {
+        let ok = match self.ports.hasher.verify(password.expose(), hash).await {
             Ok(ok) => ok,
             Err(e) => {
                 // Not checked: not a failure.
-                self.throttle.forget(attempt).await?;
-                return Err(match e {
-                    HashError::Overloaded {
-                        retry_after_seconds,
-                    } => LoginError::Overloaded {
-                        retry_after_seconds,
-                    },
-                    HashError::Unexpected(e) => LoginError::Unexpected(e),
-                });
+                self.throttle.forget(attempt).await.map_err(Failure::from)?;
+                return Err(Failure::from(e).into());
             }
         };
         match user {
             Some(user) if ok => {
-                self.throttle.clear(&key).await?;
+                self.throttle.clear(&key).await.map_err(Failure::from)?;
                 tracing::info!(user.gid = %user.id, "login");
                 Ok(self.open(user).await?)
             }
@@ -195,9 +184,15 @@ impl Sessions {
         let claims = match self.tokens.verify(token, self.ports.clock.now()) {
             Ok(c) => c,
             Err(TokenError::Invalid | TokenError::Expired) => return Err(AuthError::Denied),
-            Err(TokenError::Unexpected(e)) => return Err(AuthError::Unexpected(e)),
+            Err(TokenError::Unexpected(e)) => return Err(Failure::Unexpected(e).into()),
         };
-        match self.ports.users.get(claims.user).await? {
+        match self
+            .ports
+            .users
+            .get(claims.user)
+            .await
+            .map_err(Failure::from)?
+        {
             Some(u) if u.is_active() && u.credential_version == claims.version => Ok(u),
             _ => Err(AuthError::Denied),
         }

@@ -41,7 +41,12 @@ fn verified(
 }
 
 async fn login(m: Mocks, username: &str, password: &str) -> Result<Session, LoginError> {
-    sessions(m).login(username, password).await
+    sessions(m)
+        .login(LoginInput {
+            username: username.to_owned(),
+            password: password.into(),
+        })
+        .await
 }
 
 // --------------------------------------------------------------------- login
@@ -161,9 +166,9 @@ async fn an_overloaded_hasher_is_overloaded_with_its_retry_time() {
     assert!(
         matches!(
             r,
-            Err(LoginError::Overloaded {
+            Err(LoginError::Failure(Failure::Overloaded {
                 retry_after_seconds: 5
-            })
+            }))
         ),
         "{r:?}"
     );
@@ -180,7 +185,10 @@ async fn a_hasher_failure_is_unexpected() {
 
     let r = login(m, "Ann", STRONG).await;
 
-    assert!(matches!(r, Err(LoginError::Unexpected(_))), "{r:?}");
+    assert!(
+        matches!(r, Err(LoginError::Failure(Failure::Unexpected(_)))),
+        "{r:?}"
+    );
 }
 
 #[tokio::test]
@@ -194,7 +202,10 @@ async fn a_database_outage_during_login_is_unavailable_and_no_hash_is_checked() 
 
     let r = login(m, "Ann", STRONG).await;
 
-    assert!(matches!(r, Err(LoginError::Unavailable(_))), "{r:?}");
+    assert!(
+        matches!(r, Err(LoginError::Failure(Failure::Unavailable(_)))),
+        "{r:?}"
+    );
 }
 
 #[tokio::test]
@@ -213,7 +224,10 @@ async fn a_token_that_cannot_be_signed_fails_the_login_as_unexpected() {
 
     let r = login(m, "Ann", STRONG).await;
 
-    assert!(matches!(r, Err(LoginError::Unexpected(_))), "{r:?}");
+    assert!(
+        matches!(r, Err(LoginError::Failure(Failure::Unexpected(_)))),
+        "{r:?}"
+    );
 }
 
 // -------------------------------------------------------------- authenticate
@@ -267,7 +281,10 @@ async fn a_token_service_failure_is_unexpected() {
 
     let r = sessions(m).authenticate("tok").await;
 
-    assert!(matches!(r, Err(AuthError::Unexpected(_))), "{r:?}");
+    assert!(
+        matches!(r, Err(AuthError::Failure(Failure::Unexpected(_)))),
+        "{r:?}"
+    );
 }
 
 #[tokio::test]
@@ -329,7 +346,10 @@ async fn a_database_outage_while_authenticating_is_unavailable() {
 
     let r = sessions(m).authenticate("tok").await;
 
-    assert!(matches!(r, Err(AuthError::Unavailable(_))), "{r:?}");
+    assert!(
+        matches!(r, Err(AuthError::Failure(Failure::Unavailable(_)))),
+        "{r:?}"
+    );
 }
 
 // ---------------------------------------------------------------------- open
@@ -356,7 +376,7 @@ async fn a_token_that_cannot_be_signed_is_an_unexpected_store_error_and_no_proje
 
     let r = sessions(m).open(ann()).await;
 
-    assert!(matches!(r, Err(StoreError::Unexpected(_))), "{r:?}");
+    assert!(matches!(r, Err(Failure::Unexpected(_))), "{r:?}");
 }
 
 #[tokio::test]
@@ -373,7 +393,7 @@ async fn a_database_outage_while_loading_the_projects_is_unavailable() {
 
     let r = sessions(m).open(ann()).await;
 
-    assert!(matches!(r, Err(StoreError::Unavailable(_))), "{r:?}");
+    assert!(matches!(r, Err(Failure::Unavailable(_))), "{r:?}");
 }
 
 // ----------------------------------------------------------------- soft lock
@@ -525,7 +545,7 @@ async fn an_attempt_the_hasher_could_not_check_is_not_a_failure() {
     });
     assert!(matches!(
         login(m, "Ann", STRONG).await,
-        Err(LoginError::Overloaded { .. })
+        Err(LoginError::Failure(Failure::Overloaded { .. }))
     ));
 }
 

@@ -1,16 +1,39 @@
 //! `signup_request` and `signup`.
 
 use super::session::Session;
-use super::{
-    draw, from_limit_error, ip_limit, issuance_limits, limit, refusal_after_lost_race, try_code,
-    Invalid, LimitError, Reason, Sessions, UnicatSettings,
-};
-use crate::{mail, Ports};
+use super::{Invalid, Reason, Sessions, UnicatSettings};
+use crate::challenge_flow::{ChallengeFlow, Refused};
+use crate::{mail, Failure, Ports, RateLimited, Secret};
 use accountd_domain::{
-    Challenge, ChallengeEffect, ChallengePolicy, CodeMac, Email, MacKey, NewUser, Purpose, Subject,
-    Timestamp, UserId, Username,
+    ChallengeEffect, Email, MacKey, NewUser, Purpose, Subject, UserId, Username,
 };
-use accountd_ports::{ConsumeOutcome, StoreError};
+use accountd_ports::ConsumeOutcome;
+
+/// What `signup_request` is given.
+#[derive(Debug, Clone)]
+pub struct SignupRequestInput {
+    /// The requested name.
+    pub username: String,
+    /// The password, in clear.
+    pub password: Secret,
+    /// The address to verify.
+    pub email: String,
+}
+
+/// What `signup` is given: the step-1 fields again and both codes.
+#[derive(Debug, Clone)]
+pub struct SignupInput {
+    /// The name of step 1.
+    pub username: String,
+    /// The password of step 1, in clear.
+    pub password: Secret,
+    /// The address of step 1.
+    pub email: String,
+    /// What step 1 answered.
+    pub validation_code: Secret,
+    /// What the mail carried.
+    pub verification_code: Secret,
+}
 
 /// Why `signup_request` issued nothing.
 #[derive(Debug, thiserror::Error)]
@@ -20,22 +43,10 @@ pub enum SignupRequestError {
     Invalid(Invalid),
     /// An issuance limit was reached.
     #[error("too many requests")]
-    TooManyRequests {
-        /// Seconds to wait.
-        retry_after_seconds: i64,
-    },
-    /// The hash pool's queue is full.
-    #[error("overloaded")]
-    Overloaded {
-        /// Seconds to wait.
-        retry_after_seconds: i64,
-    },
-    /// The database is unavailable.
-    #[error("service unavailable")]
-    Unavailable(#[source] anyhow::Error),
-    /// Anything else.
+    TooManyRequests(#[from] RateLimited),
+    /// The service could not do its work.
     #[error(transparent)]
-    Unexpected(anyhow::Error),
+    Failure(#[from] Failure),
 }
 
 /// Why `signup` created no account.
@@ -44,32 +55,17 @@ pub enum SignupError {
     /// A value was refused (including every code failure).
     #[error("invalid: {0:?}")]
     Invalid(Invalid),
-    /// The hash pool's queue is full.
-    #[error("overloaded")]
-    Overloaded {
-        /// Seconds to wait.
-        retry_after_seconds: i64,
-    },
-    /// The database is unavailable.
-    #[error("service unavailable")]
-    Unavailable(#[source] anyhow::Error),
-    /// Anything else.
+    /// The service could not do its work.
     #[error(transparent)]
-    Unexpected(anyhow::Error),
+    Failure(#[from] Failure),
 }
-
-crate::from_store_error!(SignupRequestError, SignupError);
-crate::from_hash_error!(SignupRequestError, SignupError);
-
-from_limit_error!(SignupRequestError);
 
 /// The sign-up use cases.
 #[derive(Debug, Clone)]
 pub struct Signup {
     ports: Ports,
     sessions: Sessions,
-    mac_key: MacKey,
-    settings: UnicatSettings,
+    flow: ChallengeFlow,
 }
 
 impl Signup {
@@ -81,10 +77,9 @@ impl Signup {
         settings: UnicatSettings,
     ) -> Self {
         Self {
+            flow: ChallengeFlow::new(ports.clone(), mac_key, settings.challenge, Purpose::Signup),
             ports,
             sessions,
-            mac_key,
-            settings,
         }
     }
 
@@ -94,22 +89,14 @@ impl Signup {
     #[tracing::instrument(skip_all, fields(route = "unicat.signup_request"))]
     pub async fn request(
         &self,
-        username: &str,
-        password: &str,
-        email: &str,
+        input: SignupRequestInput,
         client: &str,
     ) -> Result<String, SignupRequestError> {
         let now = self.ports.clock.now();
-        let s = &self.settings;
-        limit(
-            &self.ports,
-            &format!("step1:ip:{client}"),
-            &ip_limit(s),
-            now,
-        )
-        .await?;
+        let s = self.flow.settings();
+        self.flow.limit_client(client, now).await??;
 
-        let username = Username::parse(username).map_err(|e| {
+        let username = Username::parse(&input.username).map_err(|e| {
             SignupRequestError::Invalid(Invalid::new(
                 "username",
                 Reason::UsernameInvalid,
@@ -120,7 +107,8 @@ impl Signup {
             .ports
             .users
             .find_by_username_ci(username.as_str())
-            .await?
+            .await
+            .map_err(Failure::from)?
             .is_some()
         {
             return Err(SignupRequestError::Invalid(Invalid::new(
@@ -129,42 +117,35 @@ impl Signup {
                 "The username is already taken.",
             )));
         }
-        let email = Email::parse(email);
+        let email = Email::parse(&input.email);
         let emails: Vec<Email> = email.iter().cloned().collect();
         let password = s
             .password_policy
-            .check(password, Some(username.as_str()), &emails)
+            .check(input.password.expose(), Some(username.as_str()), &emails)
             .map_err(|r| SignupRequestError::Invalid(Invalid::password("password", r)))?;
         let email = email.map_err(|e| {
             SignupRequestError::Invalid(Invalid::new("email", Reason::EmailInvalid, e.to_string()))
         })?;
 
-        limit(
-            &self.ports,
-            &format!("challenges:{}", Subject::email_key(&email)),
-            &issuance_limits(s),
-            now,
-        )
-        .await?;
-        let password_hash = self.ports.hasher.hash(&password).await?;
+        self.flow
+            .limit_issuance(&format!("challenges:{}", Subject::email_key(&email)), now)
+            .await??;
+        let password_hash = self
+            .ports
+            .hasher
+            .hash(&password)
+            .await
+            .map_err(Failure::from)?;
         let subject = Subject::Signup {
             username: username.clone(),
             email: email.clone(),
             password_hash,
         };
 
-        let drawn = draw(&self.ports, &self.mac_key, Purpose::Signup)
-            .map_err(SignupRequestError::Unexpected)?;
-        let challenge = Challenge::issue(
-            drawn.id,
-            Purpose::Signup,
-            subject,
-            &drawn.code,
-            &self.mac_key,
-            ChallengePolicy::unicat(s.code_ttl_seconds, s.max_failures),
-            now,
-        )
-        .with_lookup(drawn.lookup);
+        let (drawn, validation_code) = self.flow.draw_with_validation_code()?;
+        let challenge = self
+            .flow
+            .challenge(&drawn, Some(&validation_code), subject, now);
         let mails = vec![mail::signup_code(
             username.as_str(),
             &email,
@@ -172,9 +153,9 @@ impl Signup {
             s.code_ttl_seconds,
             challenge.expires_at(),
         )];
-        self.ports.challenges.issue(challenge, mails).await?;
+        self.flow.issue(challenge, mails).await?;
         tracing::info!(to = %email.masked(), "signup code issued");
-        Ok(drawn.validation_code)
+        Ok(validation_code)
     }
 
     /// Step 2: every field must match step 1 (username exactly, email
@@ -182,34 +163,17 @@ impl Signup {
     /// verification code. A right code consumes the challenge and creates the
     /// account in one transaction; a wrong one counts a failure.
     #[tracing::instrument(skip_all, fields(route = "unicat.signup"))]
-    pub async fn complete(
-        &self,
-        username: &str,
-        password: &str,
-        email: &str,
-        validation_code: &str,
-        verification_code: &str,
-    ) -> Result<Session, SignupError> {
+    pub async fn complete(&self, input: SignupInput) -> Result<Session, SignupError> {
         let now = self.ports.clock.now();
-        let lookup = Challenge::lookup_mac(&self.mac_key, Purpose::Signup, validation_code);
-        let Some(challenge) = self
-            .ports
-            .challenges
-            .find_by_lookup(Purpose::Signup, lookup)
-            .await?
-        else {
-            return Err(SignupError::Invalid(Invalid::code_invalid(0)));
-        };
-        challenge
-            .ensure_open(now)
-            .map_err(|e| SignupError::Invalid(Invalid::from_challenge(e)))?;
+        let at = self.flow.by_validation_code(input.validation_code.expose());
+        let challenge = self.flow.open(&at, now).await?.map_err(refused)?;
         let Subject::Signup {
             username: want_name,
             email: want_email,
             password_hash,
         } = challenge.subject().clone()
         else {
-            return Err(SignupError::Invalid(Invalid::code_invalid(0)));
+            return Err(refused(Refused::Missing));
         };
         let mismatch = |field| {
             SignupError::Invalid(Invalid::new(
@@ -218,33 +182,26 @@ impl Signup {
                 "The request does not match the sign-up request.",
             ))
         };
-        if want_name.as_str() != username {
+        if want_name.as_str() != input.username {
             return Err(mismatch("username"));
         }
         if !self
             .ports
             .hasher
-            .verify(password, Some(password_hash.clone()))
-            .await?
+            .verify(input.password.expose(), Some(password_hash.clone()))
+            .await
+            .map_err(Failure::from)?
         {
             return Err(mismatch("password"));
         }
-        if Email::parse(email).map(|e| e.key()).ok() != Some(want_email.key()) {
+        if Email::parse(&input.email).map(|e| e.key()).ok() != Some(want_email.key()) {
             return Err(mismatch("email"));
         }
 
-        if let Err(refusal) = try_code(
-            &self.ports,
-            &self.mac_key,
-            &challenge,
-            lookup,
-            verification_code,
-            now,
-        )
-        .await?
-        {
-            return Err(SignupError::Invalid(refusal));
-        }
+        self.flow
+            .try_code(&challenge, &at, input.verification_code.expose(), now)
+            .await?
+            .map_err(refused)?;
 
         let user = NewUser {
             id: UserId::from_random_bytes(self.ports.random.bytes16()),
@@ -266,7 +223,8 @@ impl Signup {
                 ChallengeEffect::CreateUser(user),
                 Vec::new(),
             )
-            .await?
+            .await
+            .map_err(Failure::from)?
         {
             ConsumeOutcome::Applied => {}
             ConsumeOutcome::UsernameTaken => {
@@ -276,21 +234,17 @@ impl Signup {
                     "The username was taken meanwhile.",
                 )))
             }
-            ConsumeOutcome::NotOpen => return Err(self.after_lost_race(lookup, now).await?),
+            ConsumeOutcome::NotOpen => {
+                return Err(refused(self.flow.refusal_after_lost_race(&at, now).await?))
+            }
         }
         tracing::info!(user.gid = %created.id, "signup");
         Ok(self.sessions.open(created).await?)
     }
+}
 
-    async fn after_lost_race(
-        &self,
-        lookup: CodeMac,
-        now: Timestamp,
-    ) -> Result<SignupError, StoreError> {
-        refusal_after_lost_race(&self.ports, Purpose::Signup, lookup, now)
-            .await
-            .map(SignupError::Invalid)
-    }
+fn refused(r: Refused) -> SignupError {
+    SignupError::Invalid(Invalid::refused(r))
 }
 
 #[cfg(test)]

@@ -2,13 +2,22 @@
 
 use super::*;
 use crate::unicat::test_support::*;
-use accountd_domain::Attempt;
+use accountd_domain::{Attempt, Challenge};
 use accountd_domain::{
     ChallengeId, ChallengeState, OutgoingMail, PasswordHash, Timestamp, User, UserStatus,
 };
 use accountd_ports::{HashError, RateDecision};
 use mockall::Sequence;
 use std::sync::{Arc, Mutex};
+
+/// The step-1 fields.
+fn input(username: &str, password: &str, email: &str) -> SignupRequestInput {
+    SignupRequestInput {
+        username: username.to_owned(),
+        password: password.into(),
+        email: email.to_owned(),
+    }
+}
 
 const NAME: &str = "Ann";
 const ADDRESS: &str = "ann@example.com";
@@ -94,15 +103,15 @@ async fn a_client_over_its_step1_limit_gets_too_many_requests_with_the_retry_tim
     m.users.expect_find_by_username_ci().never();
 
     let r = service(m, settings())
-        .request(NAME, STRONG, ADDRESS, CLIENT)
+        .request(input(NAME, STRONG, ADDRESS), CLIENT)
         .await;
 
     assert!(
         matches!(
             r,
-            Err(SignupRequestError::TooManyRequests {
+            Err(SignupRequestError::TooManyRequests(RateLimited {
                 retry_after_seconds: 1234
-            })
+            }))
         ),
         "{r:?}"
     );
@@ -115,7 +124,7 @@ async fn an_invalid_username_is_username_invalid_and_never_looked_up() {
         m.users.expect_find_by_username_ci().never();
 
         let r = service(m, settings())
-            .request(bad, STRONG, ADDRESS, CLIENT)
+            .request(input(bad, STRONG, ADDRESS), CLIENT)
             .await;
 
         let i = refused(r);
@@ -134,7 +143,7 @@ async fn a_username_taken_in_another_case_is_unavailable_and_the_password_is_nev
     let m = refused_before_hashing(name_lookup(step1(), NAME, Some(taken)));
 
     let r = service(m, settings())
-        .request(NAME, STRONG, ADDRESS, CLIENT)
+        .request(input(NAME, STRONG, ADDRESS), CLIENT)
         .await;
 
     let i = refused(r);
@@ -150,7 +159,7 @@ async fn a_username_held_by_a_deleted_account_is_still_unavailable() {
     let m = refused_before_hashing(name_lookup(step1(), NAME, Some(deleted)));
 
     let r = service(m, settings())
-        .request(NAME, STRONG, ADDRESS, CLIENT)
+        .request(input(NAME, STRONG, ADDRESS), CLIENT)
         .await;
 
     assert_eq!(refused(r).reason, Reason::UsernameUnavailable);
@@ -161,7 +170,7 @@ async fn a_weak_password_is_password_weak_with_the_estimators_suggestions() {
     let m = refused_before_hashing(name_lookup(step1(), NAME, None));
 
     let r = service(m, settings())
-        .request(NAME, WEAK, ADDRESS, CLIENT)
+        .request(input(NAME, WEAK, ADDRESS), CLIENT)
         .await;
 
     let i = refused(r);
@@ -178,7 +187,7 @@ async fn a_password_over_72_bytes_is_password_too_long_never_truncated() {
     let m = refused_before_hashing(name_lookup(step1(), NAME, None));
 
     let r = service(m, settings())
-        .request(NAME, &long, ADDRESS, CLIENT)
+        .request(input(NAME, &long, ADDRESS), CLIENT)
         .await;
 
     let i = refused(r);
@@ -191,7 +200,7 @@ async fn a_password_containing_the_username_in_any_case_is_password_weak() {
     let m = refused_before_hashing(name_lookup(step1(), NAME, None));
 
     let r = service(m, settings())
-        .request(NAME, "my-ANN-horse-battery-staple", ADDRESS, CLIENT)
+        .request(input(NAME, "my-ANN-horse-battery-staple", ADDRESS), CLIENT)
         .await;
 
     let i = refused(r);
@@ -205,9 +214,7 @@ async fn a_password_containing_the_emails_local_part_is_password_weak() {
 
     let r = service(m, settings())
         .request(
-            "zed",
-            "horse-lee.ann-battery",
-            "Lee.Ann@example.com",
+            input("zed", "horse-lee.ann-battery", "Lee.Ann@example.com"),
             CLIENT,
         )
         .await;
@@ -223,7 +230,7 @@ async fn an_invalid_email_is_email_invalid_when_username_and_password_are_fine()
         let m = refused_before_hashing(name_lookup(step1(), NAME, None));
 
         let r = service(m, settings())
-            .request(NAME, STRONG, bad, CLIENT)
+            .request(input(NAME, STRONG, bad), CLIENT)
             .await;
 
         let i = refused(r);
@@ -241,14 +248,14 @@ async fn the_first_bad_field_is_reported_in_the_order_username_password_email() 
     let mut m = refused_before_hashing(step1());
     m.users.expect_find_by_username_ci().never();
     let r = service(m, settings())
-        .request("ann b", WEAK, "not-an-address", CLIENT)
+        .request(input("ann b", WEAK, "not-an-address"), CLIENT)
         .await;
     assert_eq!(refused(r).field, "username");
 
     // Password and email wrong: the password.
     let m = refused_before_hashing(name_lookup(step1(), NAME, None));
     let r = service(m, settings())
-        .request(NAME, WEAK, "not-an-address", CLIENT)
+        .request(input(NAME, WEAK, "not-an-address"), CLIENT)
         .await;
     assert_eq!(refused(r).field, "password");
 }
@@ -265,15 +272,15 @@ async fn an_address_over_its_code_limit_gets_too_many_requests_counted_under_the
     ));
 
     let r = service(m, settings())
-        .request(NAME, STRONG, "Ann@Example.COM", CLIENT)
+        .request(input(NAME, STRONG, "Ann@Example.COM"), CLIENT)
         .await;
 
     assert!(
         matches!(
             r,
-            Err(SignupRequestError::TooManyRequests {
+            Err(SignupRequestError::TooManyRequests(RateLimited {
                 retry_after_seconds: 600
-            })
+            }))
         ),
         "{r:?}"
     );
@@ -295,15 +302,15 @@ async fn an_overloaded_hasher_is_overloaded_with_its_retry_time_and_nothing_is_i
     });
 
     let r = service(m, settings())
-        .request(NAME, STRONG, ADDRESS, CLIENT)
+        .request(input(NAME, STRONG, ADDRESS), CLIENT)
         .await;
 
     assert!(
         matches!(
             r,
-            Err(SignupRequestError::Overloaded {
+            Err(SignupRequestError::Failure(Failure::Overloaded {
                 retry_after_seconds: 7
-            })
+            }))
         ),
         "{r:?}"
     );
@@ -324,10 +331,13 @@ async fn a_hasher_failure_is_unexpected_and_nothing_is_issued() {
         .returning(|_| Err(HashError::Unexpected(anyhow::anyhow!("pool gone"))));
 
     let r = service(m, settings())
-        .request(NAME, STRONG, ADDRESS, CLIENT)
+        .request(input(NAME, STRONG, ADDRESS), CLIENT)
         .await;
 
-    assert!(matches!(r, Err(SignupRequestError::Unexpected(_))), "{r:?}");
+    assert!(
+        matches!(r, Err(SignupRequestError::Failure(Failure::Unexpected(_)))),
+        "{r:?}"
+    );
 }
 
 /// What one `issue` call stored.
@@ -353,7 +363,7 @@ async fn a_sign_up_request_issues_one_challenge_bound_to_every_field_and_mails_t
         });
 
     let validation_code = service(m, settings())
-        .request(NAME, STRONG, typed_email, CLIENT)
+        .request(input(NAME, STRONG, typed_email), CLIENT)
         .await
         .unwrap();
 
@@ -416,11 +426,11 @@ async fn a_database_outage_during_the_username_lookup_is_unavailable() {
         .returning(|_| Err(unavailable()));
 
     let r = service(m, settings())
-        .request(NAME, STRONG, ADDRESS, CLIENT)
+        .request(input(NAME, STRONG, ADDRESS), CLIENT)
         .await;
 
     assert!(
-        matches!(r, Err(SignupRequestError::Unavailable(_))),
+        matches!(r, Err(SignupRequestError::Failure(Failure::Unavailable(_)))),
         "{r:?}"
     );
 }
@@ -435,10 +445,13 @@ async fn a_rate_limiter_failure_is_unexpected() {
     m.users.expect_find_by_username_ci().never();
 
     let r = service(m, settings())
-        .request(NAME, STRONG, ADDRESS, CLIENT)
+        .request(input(NAME, STRONG, ADDRESS), CLIENT)
         .await;
 
-    assert!(matches!(r, Err(SignupRequestError::Unexpected(_))), "{r:?}");
+    assert!(
+        matches!(r, Err(SignupRequestError::Failure(Failure::Unexpected(_)))),
+        "{r:?}"
+    );
 }
 
 #[tokio::test]
@@ -456,16 +469,19 @@ async fn a_failed_issue_transaction_is_reported_as_its_store_error() {
             .return_once(move |_, _| Err(err));
 
         let r = service(m, settings())
-            .request(NAME, STRONG, ADDRESS, CLIENT)
+            .request(input(NAME, STRONG, ADDRESS), CLIENT)
             .await;
 
         if unavailable_expected {
             assert!(
-                matches!(r, Err(SignupRequestError::Unavailable(_))),
+                matches!(r, Err(SignupRequestError::Failure(Failure::Unavailable(_)))),
                 "{r:?}"
             );
         } else {
-            assert!(matches!(r, Err(SignupRequestError::Unexpected(_))), "{r:?}");
+            assert!(
+                matches!(r, Err(SignupRequestError::Failure(Failure::Unexpected(_)))),
+                "{r:?}"
+            );
         }
     }
 }
@@ -517,7 +533,13 @@ async fn complete(
     code: &str,
 ) -> Result<Session, SignupError> {
     service(m, settings())
-        .complete(username, password, address, &held_validation_code(), code)
+        .complete(SignupInput {
+            username: username.to_owned(),
+            password: password.into(),
+            email: address.to_owned(),
+            validation_code: held_validation_code().into(),
+            verification_code: code.into(),
+        })
         .await
 }
 
@@ -830,9 +852,9 @@ async fn an_overloaded_hasher_during_the_password_check_is_overloaded_and_spends
     assert!(
         matches!(
             r,
-            Err(SignupError::Overloaded {
+            Err(SignupError::Failure(Failure::Overloaded {
                 retry_after_seconds: 3
-            })
+            }))
         ),
         "{r:?}"
     );
@@ -848,7 +870,10 @@ async fn a_database_outage_while_loading_the_challenge_is_unavailable() {
 
     let r = complete(m, NAME, STRONG, ADDRESS, CODE).await;
 
-    assert!(matches!(r, Err(SignupError::Unavailable(_))), "{r:?}");
+    assert!(
+        matches!(r, Err(SignupError::Failure(Failure::Unavailable(_)))),
+        "{r:?}"
+    );
 }
 
 #[tokio::test]
@@ -863,7 +888,10 @@ async fn a_failure_to_count_a_failure_is_its_store_error() {
 
     let r = complete(m, NAME, STRONG, ADDRESS, WRONG_CODE).await;
 
-    assert!(matches!(r, Err(SignupError::Unavailable(_))), "{r:?}");
+    assert!(
+        matches!(r, Err(SignupError::Failure(Failure::Unavailable(_)))),
+        "{r:?}"
+    );
 }
 
 #[tokio::test]
@@ -878,5 +906,8 @@ async fn an_unexpected_store_error_while_consuming_is_unexpected_and_no_session_
 
     let r = complete(m, NAME, STRONG, ADDRESS, CODE).await;
 
-    assert!(matches!(r, Err(SignupError::Unexpected(_))), "{r:?}");
+    assert!(
+        matches!(r, Err(SignupError::Failure(Failure::Unexpected(_)))),
+        "{r:?}"
+    );
 }

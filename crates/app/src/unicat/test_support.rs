@@ -6,7 +6,7 @@
 //! `.times(n)` or `.never()`.
 
 use super::{Sessions, UnicatSettings};
-use crate::Ports;
+use crate::{ChallengeSettings, Ports};
 use accountd_domain::{
     validation_code_text, Challenge, ChallengeId, ChallengePolicy, CodeFormat, Membership,
     MembershipStatus, Notifications, PasswordPolicy, Project, ProjectId, ProjectStatus,
@@ -35,20 +35,24 @@ pub(crate) const CHALLENGE_ID_BYTES: [u8; 16] = [2; 16];
 
 pub(crate) fn settings() -> UnicatSettings {
     UnicatSettings {
-        code_ttl_seconds: 900,
-        max_failures: 5,
-        codes_per_hour: 5,
-        codes_per_day: 10,
-        step1_per_ip_per_hour: 30,
-        enumeration_protection: false,
-        password_policy: PasswordPolicy::DEFAULT,
+        challenge: ChallengeSettings {
+            code_ttl_seconds: 900,
+            max_failures: 5,
+            codes_per_hour: 5,
+            codes_per_day: 10,
+            step1_per_ip_per_hour: 30,
+            enumeration_protection: false,
+            password_policy: PasswordPolicy::DEFAULT,
+        },
     }
 }
 
 pub(crate) fn protected() -> UnicatSettings {
     UnicatSettings {
-        enumeration_protection: true,
-        ..settings()
+        challenge: ChallengeSettings {
+            enumeration_protection: true,
+            ..settings().challenge
+        },
     }
 }
 

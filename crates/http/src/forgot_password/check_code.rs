@@ -1,22 +1,25 @@
 //! `POST /api/auth/forgotPassword/checkCode` — body: `username`, `code`.
 
-use super::{map_check_code, parse, Field};
+use super::{success, Field, ForgotPasswordError, FromValid, Valid, Validated};
 use crate::HttpState;
-use actix_web::{web, HttpRequest, HttpResponse};
+use accountd_app::CheckCodeInput;
+use actix_web::{web, HttpResponse};
+
+impl FromValid for CheckCodeInput {
+    const FIELDS: &'static [Field] = &[Field::Code, Field::Username];
+
+    fn from_valid(v: Valid) -> Self {
+        Self {
+            username: v.username,
+            code: v.code.into(),
+        }
+    }
+}
 
 pub(crate) async fn handle(
-    req: HttpRequest,
-    payload: web::Payload,
     state: web::Data<HttpState>,
-) -> HttpResponse {
-    let valid = match parse(&req, payload, &state, &[Field::Code, Field::Username]).await {
-        Ok(v) => v,
-        Err(response) => return response,
-    };
-    map_check_code(
-        state
-            .forgot_password
-            .check_code(&valid.username, &valid.code)
-            .await,
-    )
+    Validated(input): Validated<CheckCodeInput>,
+) -> Result<HttpResponse, ForgotPasswordError> {
+    state.forgot_password.check_code(input).await?;
+    Ok(success("Code correct", Some("code_correct")))
 }

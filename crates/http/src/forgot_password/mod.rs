@@ -1,21 +1,21 @@
 //! The forgotPassword route family (`/api/auth/forgotPassword/*`), with its
-//! envelopes: `{"msg"}`, `{"msg","error_code"}`, `{"msg","success_code"}`,
-//! and the flat 422 validation map. Every use-case error is mapped in one
-//! exhaustive `match` per use case, below.
+//! bodies: `{"msg"}`, `{"msg","error_code"}`, `{"msg","success_code"}`, and
+//! the flat 422 validation map. A handler extracts its validated body
+//! ([`Validated`], `validation.rs`), calls the service and answers; every
+//! refusal is one [`ForgotPasswordError`] (`error.rs`, with the one
+//! exhaustive mapping per use case), which builds its body.
 
 mod check_code;
+mod error;
 mod reset_password;
 mod send_email;
 mod validation;
 
-use crate::body::{read_object, BodyError};
-use crate::HttpState;
-use accountd_app::{CheckCodeError, ResetPasswordError, SendEmailError};
-use accountd_domain::PasswordRejection;
-use actix_web::{http::StatusCode, web, HttpRequest, HttpResponse};
+use actix_web::{http::StatusCode, web, HttpResponse};
 use serde::Serialize;
-use serde_json::{Map, Value};
-use validation::{validate, Field, Valid};
+
+pub(crate) use error::ForgotPasswordError;
+pub(crate) use validation::{Field, FromValid, Valid, Validated};
 
 pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -54,181 +54,6 @@ fn success(msg: &'static str, success_code: Option<&'static str>) -> HttpRespons
         error_code: None,
         success_code,
     })
-}
-
-fn with_retry_after(mut r: HttpResponse, seconds: i64) -> HttpResponse {
-    if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&seconds.max(1).to_string()) {
-        r.headers_mut()
-            .insert(actix_web::http::header::RETRY_AFTER, v);
-    }
-    r
-}
-
-fn unknown_username() -> HttpResponse {
-    respond(
-        StatusCode::NOT_FOUND,
-        "Unknown username",
-        Some("unknown_username"),
-    )
-}
-fn no_code() -> HttpResponse {
-    respond(
-        StatusCode::BAD_REQUEST,
-        "There was no code for a password reset requested",
-        None,
-    )
-}
-fn rate_limit_exceeded() -> HttpResponse {
-    respond(
-        StatusCode::BAD_REQUEST,
-        "Rate limit exceeded",
-        Some("rate_limit_exceeded"),
-    )
-}
-fn code_incorrect() -> HttpResponse {
-    respond(
-        StatusCode::BAD_REQUEST,
-        "The code is incorrect",
-        Some("code_incorrect"),
-    )
-}
-fn too_many_requests(retry_after: i64) -> HttpResponse {
-    with_retry_after(
-        respond(
-            StatusCode::TOO_MANY_REQUESTS,
-            "Too many requests",
-            Some("too_many_requests"),
-        ),
-        retry_after,
-    )
-}
-fn unavailable(cause: &Cause<'_>, retry_after: i64) -> HttpResponse {
-    tracing::warn!(error = %cause, "service unavailable");
-    with_retry_after(
-        respond(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Service unavailable",
-            Some("service_unavailable"),
-        ),
-        retry_after,
-    )
-}
-fn internal(cause: &Cause<'_>) -> HttpResponse {
-    tracing::error!(error = %cause, "unexpected error");
-    respond(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "Internal server error",
-        Some("internal_error"),
-    )
-}
-
-use crate::cause::Cause;
-
-/// Reads and validates the body: 413 over the cap; a malformed body is an
-/// empty one (every field missing); 422 with the failures map.
-async fn parse(
-    req: &HttpRequest,
-    payload: web::Payload,
-    state: &HttpState,
-    fields: &[Field],
-) -> Result<Valid, HttpResponse> {
-    let body = match read_object(req, payload, state.settings.max_body_bytes).await {
-        Ok(map) => map,
-        Err(BodyError::Malformed) => Map::new(),
-        Err(BodyError::TooLarge) => {
-            return Err(respond(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "Payload too large",
-                Some("payload_too_large"),
-            ))
-        }
-    };
-    validate(&body, fields).map_err(|failures| {
-        HttpResponse::build(StatusCode::UNPROCESSABLE_ENTITY).json(Value::Object(failures))
-    })
-}
-
-/// The 422 for a new password that the policy refuses.
-fn password_rejected(r: &PasswordRejection) -> HttpResponse {
-    let attr = Field::NewPassword.attribute();
-    let message = match r {
-        PasswordRejection::TooShort { min } => {
-            format!("The {attr} must be at least {min} characters.")
-        }
-        PasswordRejection::TooLong { max } => {
-            format!("The {attr} may not be greater than {max} bytes.")
-        }
-        PasswordRejection::ContainsUsername => format!("The {attr} must not contain the username."),
-        PasswordRejection::ContainsEmail => {
-            format!("The {attr} must not contain the email address.")
-        }
-        PasswordRejection::Weak { suggestions } => {
-            let mut m = format!("The {attr} is too easy to guess.");
-            for s in suggestions {
-                m.push(' ');
-                m.push_str(s);
-            }
-            m
-        }
-    };
-    let mut map = Map::new();
-    map.insert(
-        Field::NewPassword.key().to_owned(),
-        Value::Array(vec![Value::String(message)]),
-    );
-    HttpResponse::build(StatusCode::UNPROCESSABLE_ENTITY).json(Value::Object(map))
-}
-
-fn map_send_email(r: Result<(), SendEmailError>) -> HttpResponse {
-    match r {
-        Ok(()) => success("Sent", None),
-        Err(SendEmailError::UnknownUsername) => unknown_username(),
-        Err(SendEmailError::NoEmailAddresses) => respond(
-            StatusCode::BAD_REQUEST,
-            "There are no email addresses for this account",
-            Some("no_email_addresses"),
-        ),
-        Err(SendEmailError::TooManyRequests {
-            retry_after_seconds,
-        }) => too_many_requests(retry_after_seconds),
-        Err(SendEmailError::Unavailable(e)) => unavailable(&Cause(e.as_ref()), 5),
-        Err(SendEmailError::Unexpected(e)) => internal(&Cause(e.as_ref())),
-    }
-}
-
-fn map_check_code(r: Result<(), CheckCodeError>) -> HttpResponse {
-    match r {
-        Ok(()) => success("Code correct", Some("code_correct")),
-        Err(CheckCodeError::UnknownUsername) => unknown_username(),
-        Err(CheckCodeError::NoCode) => no_code(),
-        Err(CheckCodeError::RateLimitExceeded) => rate_limit_exceeded(),
-        Err(CheckCodeError::CodeIncorrect) => code_incorrect(),
-        Err(CheckCodeError::Unavailable(e)) => unavailable(&Cause(e.as_ref()), 5),
-        Err(CheckCodeError::Unexpected(e)) => internal(&Cause(e.as_ref())),
-    }
-}
-
-fn map_reset_password(r: Result<(), ResetPasswordError>) -> HttpResponse {
-    match r {
-        Ok(()) => success("Changed password successful", None),
-        Err(ResetPasswordError::UnknownUsername) => unknown_username(),
-        Err(ResetPasswordError::PasswordRejected(r)) => password_rejected(&r),
-        Err(ResetPasswordError::NoCode) => no_code(),
-        Err(ResetPasswordError::RateLimitExceeded) => rate_limit_exceeded(),
-        Err(ResetPasswordError::CodeIncorrect) => code_incorrect(),
-        Err(ResetPasswordError::Overloaded {
-            retry_after_seconds,
-        }) => with_retry_after(
-            respond(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Service unavailable",
-                Some("service_unavailable"),
-            ),
-            retry_after_seconds,
-        ),
-        Err(ResetPasswordError::Unavailable(e)) => unavailable(&Cause(e.as_ref()), 5),
-        Err(ResetPasswordError::Unexpected(e)) => internal(&Cause(e.as_ref())),
-    }
 }
 
 #[cfg(test)]

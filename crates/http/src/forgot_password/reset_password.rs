@@ -1,24 +1,27 @@
 //! `POST /api/auth/forgotPassword/resetPassword` — body: `username`, `code`,
 //! `new_password`.
 
-use super::{map_reset_password, parse, Field};
+use super::{success, Field, ForgotPasswordError, FromValid, Valid, Validated};
 use crate::HttpState;
-use actix_web::{web, HttpRequest, HttpResponse};
+use accountd_app::ResetPasswordInput;
+use actix_web::{web, HttpResponse};
+
+impl FromValid for ResetPasswordInput {
+    const FIELDS: &'static [Field] = &[Field::Code, Field::Username, Field::NewPassword];
+
+    fn from_valid(v: Valid) -> Self {
+        Self {
+            username: v.username,
+            code: v.code.into(),
+            new_password: v.new_password.into(),
+        }
+    }
+}
 
 pub(crate) async fn handle(
-    req: HttpRequest,
-    payload: web::Payload,
     state: web::Data<HttpState>,
-) -> HttpResponse {
-    let fields = [Field::Code, Field::Username, Field::NewPassword];
-    let valid = match parse(&req, payload, &state, &fields).await {
-        Ok(v) => v,
-        Err(response) => return response,
-    };
-    map_reset_password(
-        state
-            .forgot_password
-            .reset_password(&valid.username, &valid.code, &valid.new_password)
-            .await,
-    )
+    Validated(input): Validated<ResetPasswordInput>,
+) -> Result<HttpResponse, ForgotPasswordError> {
+    state.forgot_password.reset_password(input).await?;
+    Ok(success("Changed password successful", None))
 }

@@ -1,23 +1,26 @@
 //! `POST /api/auth/forgotPassword/sendEmail` — body: `username`.
 
-use super::{map_send_email, parse, Field};
+use super::{success, Field, ForgotPasswordError, FromValid, Valid, Validated};
 use crate::{client::client_addr, HttpState};
 use actix_web::{web, HttpRequest, HttpResponse};
 
+/// The one field.
+pub(crate) struct Username(String);
+
+impl FromValid for Username {
+    const FIELDS: &'static [Field] = &[Field::Username];
+
+    fn from_valid(v: Valid) -> Self {
+        Self(v.username)
+    }
+}
+
 pub(crate) async fn handle(
     req: HttpRequest,
-    payload: web::Payload,
     state: web::Data<HttpState>,
-) -> HttpResponse {
-    let valid = match parse(&req, payload, &state, &[Field::Username]).await {
-        Ok(v) => v,
-        Err(response) => return response,
-    };
+    Validated(Username(username)): Validated<Username>,
+) -> Result<HttpResponse, ForgotPasswordError> {
     let client = client_addr(&req, &state.settings.trusted_proxies);
-    map_send_email(
-        state
-            .forgot_password
-            .send_email(&valid.username, &client)
-            .await,
-    )
+    state.forgot_password.send_email(&username, &client).await?;
+    Ok(success("Sent", None))
 }

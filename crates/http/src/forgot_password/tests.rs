@@ -8,7 +8,7 @@
 
 use super::*;
 use crate::{configure, HttpSettings, HttpState, IpNet};
-use accountd_app::{ForgotPassword, ForgotPasswordSettings, Ports};
+use accountd_app::{ChallengeSettings, ForgotPassword, ForgotPasswordSettings, Ports};
 use accountd_domain::{
     Challenge, ChallengeId, ChallengePolicy, CodeFormat, PasswordHash, PasswordPolicy, Purpose,
     Subject, Timestamp, User, UserId, UserStatus,
@@ -120,12 +120,15 @@ impl World {
             random: MockRandom::new(),
             health: MockHealthCheck::new(),
             forgot: ForgotPasswordSettings {
-                code_ttl_seconds: 900,
-                codes_per_hour: 5,
-                codes_per_day: 10,
-                step1_per_ip_per_hour: 30,
-                enumeration_protection: false,
-                password_policy: PasswordPolicy::DEFAULT,
+                challenge: ChallengeSettings {
+                    code_ttl_seconds: 900,
+                    max_failures: 11,
+                    codes_per_hour: 5,
+                    codes_per_day: 10,
+                    step1_per_ip_per_hour: 30,
+                    enumeration_protection: false,
+                    password_policy: PasswordPolicy::DEFAULT,
+                },
             },
             http: HttpSettings {
                 max_body_bytes: 16 * 1024,
@@ -385,7 +388,7 @@ async fn send_email_for_a_user_without_addresses_answers_400_no_email_addresses(
 async fn send_email_with_enumeration_protection_answers_sent_for_an_unknown_username() {
     let a = call(
         |w| {
-            w.forgot.enumeration_protection = true;
+            w.forgot.challenge.enumeration_protection = true;
             w.ip_allowed().finds(None);
             w.limiter
                 .expect_hit()

@@ -1,8 +1,14 @@
 //! The forgotPassword request rules, as DatePoll (Laravel) applies them:
 //! every failing field listed, keys in rule order (`code`, `username`,
-//! `new_password`), one message per field, `required` first.
+//! `new_password`), one message per field, `required` first; and
+//! [`Validated`], the extractor that reads a route's body and applies them.
 
+use super::ForgotPasswordError;
+use crate::body::{self, BodyError};
+use actix_web::{dev, FromRequest, HttpRequest};
 use serde_json::{Map, Value};
+use std::future::Future;
+use std::pin::Pin;
 
 /// The fields of the family, in rule order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,6 +142,39 @@ pub(crate) fn validate(body: &Map<String, Value>, fields: &[Field]) -> Result<Va
         Ok(valid)
     } else {
         Err(failures)
+    }
+}
+
+/// A route's body: the fields it validates, in rule order, and what it
+/// makes of the valid values.
+pub(crate) trait FromValid: Sized + 'static {
+    /// The route's fields, in rule order.
+    const FIELDS: &'static [Field];
+
+    /// The route's input from the valid values.
+    fn from_valid(valid: Valid) -> Self;
+}
+
+/// A route's validated body: 413 over the cap; a malformed body is an empty
+/// one (every field missing); 422 with the failures map.
+#[derive(Debug)]
+pub(crate) struct Validated<T>(pub T);
+
+impl<T: FromValid> FromRequest for Validated<T> {
+    type Error = ForgotPasswordError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ForgotPasswordError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut dev::Payload) -> Self::Future {
+        let body = body::take(req, payload);
+        Box::pin(async move {
+            let body = match body.await? {
+                Ok(map) => map,
+                Err(BodyError::Malformed) => Map::new(),
+                Err(BodyError::TooLarge) => return Err(ForgotPasswordError::PayloadTooLarge),
+            };
+            let valid = validate(&body, T::FIELDS).map_err(ForgotPasswordError::Invalid)?;
+            Ok(Self(T::from_valid(valid)))
+        })
     }
 }
 

@@ -1,13 +1,47 @@
 //! `Authorization: Bearer <JWT>` on authenticated calls.
 
-use super::envelope;
+use super::params::{self, FromFields};
+use super::UnicatError;
 use crate::HttpState;
-use accountd_app::unicat::AuthError;
 use accountd_domain::User;
-use actix_web::{http::header::AUTHORIZATION, HttpRequest, HttpResponse};
+use actix_web::{dev, http::header::AUTHORIZATION, FromRequest, HttpRequest};
+use std::future::Future;
+use std::pin::Pin;
 
-/// The caller, or the answer to send instead (401, 503 or 500).
-pub(crate) async fn caller(req: &HttpRequest, state: &HttpState) -> Result<User, HttpResponse> {
+/// The authenticated caller of a route, and the route's parameters `P`
+/// (none by default). Refusals come in the spec's order: 413 for a body
+/// over the cap, then 401 (with `WWW-Authenticate`) for a missing,
+/// malformed, expired, revoked or badly signed token, then 400 for the
+/// parameters.
+#[derive(Debug)]
+pub(crate) struct Caller<P = ()> {
+    /// The active user the token belongs to.
+    pub user: User,
+    /// The route's parameters.
+    pub params: P,
+}
+
+impl<P: FromFields> FromRequest for Caller<P> {
+    type Error = UnicatError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, UnicatError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut dev::Payload) -> Self::Future {
+        let req = req.clone();
+        let body = params::take::<P>(&req, payload);
+        Box::pin(async move {
+            let state = crate::state_of(&req)?;
+            let body = body.await?;
+            if let Err(crate::body::BodyError::TooLarge) = body {
+                return Err(UnicatError::PayloadTooLarge);
+            }
+            let user = authenticate(&req, &state).await?;
+            let params = params::parse(body)?;
+            Ok(Self { user, params })
+        })
+    }
+}
+
+async fn authenticate(req: &HttpRequest, state: &HttpState) -> Result<User, UnicatError> {
     let token = req
         .headers()
         .get(AUTHORIZATION)
@@ -16,16 +50,7 @@ pub(crate) async fn caller(req: &HttpRequest, state: &HttpState) -> Result<User,
             let (scheme, token) = v.trim().split_once(' ')?;
             scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
         })
-        .filter(|t| !t.is_empty());
-    let Some(token) = token else {
-        return Err(envelope::permission_denied());
-    };
-    match state.sessions.authenticate(token).await {
-        Ok(user) => Ok(user),
-        Err(AuthError::Denied) => Err(envelope::permission_denied()),
-        Err(AuthError::Unavailable(e)) => {
-            Err(envelope::unavailable(&crate::cause::Cause(e.as_ref()), 5))
-        }
-        Err(AuthError::Unexpected(e)) => Err(envelope::internal(&crate::cause::Cause(e.as_ref()))),
-    }
+        .filter(|t| !t.is_empty())
+        .ok_or(UnicatError::PermissionDenied)?;
+    Ok(state.sessions.authenticate(token).await?)
 }

@@ -1,9 +1,11 @@
 //! The Unicat envelopes and the status/code/message table of the spec
 //! (section 2). Every Unicat answer is built here.
 
-use crate::cause::Cause;
+use crate::failure::{triage, FailureAnswer};
+use crate::retry::with_retry_after;
 use accountd_app::unicat::Invalid;
-use actix_web::http::header::{HeaderValue, AUTHORIZATION, RETRY_AFTER, WWW_AUTHENTICATE};
+use accountd_app::Failure;
+use actix_web::http::header::{HeaderValue, AUTHORIZATION, WWW_AUTHENTICATE};
 use actix_web::{http::StatusCode, HttpResponse};
 use serde_json::{json, Map, Value};
 
@@ -47,13 +49,6 @@ pub(crate) fn error(
         "result": {"code": code, "message": message, "info": info},
         "data": {},
     }))
-}
-
-fn with_retry_after(mut r: HttpResponse, seconds: i64) -> HttpResponse {
-    if let Ok(v) = HeaderValue::from_str(&seconds.max(1).to_string()) {
-        r.headers_mut().insert(RETRY_AFTER, v);
-    }
-    r
 }
 
 fn info(pairs: &[(&str, Value)]) -> Map<String, Value> {
@@ -139,54 +134,43 @@ pub(crate) fn validation(invalid: &Invalid) -> HttpResponse {
 
 /// 429 with `Retry-After` and `info.retry_after`.
 pub(crate) fn too_many_requests(retry_after: i64) -> HttpResponse {
-    let retry_after = retry_after.max(1);
-    with_retry_after(
-        error(
-            StatusCode::TOO_MANY_REQUESTS,
-            429,
-            "Too many requests",
-            info(&[("retry_after", json!(retry_after))]),
-        ),
+    retry_later(
+        StatusCode::TOO_MANY_REQUESTS,
+        "Too many requests",
         retry_after,
     )
 }
 
-/// 503 with `Retry-After` and `info.retry_after`.
-pub(crate) fn unavailable(cause: &Cause<'_>, retry_after: i64) -> HttpResponse {
-    tracing::warn!(error = %cause, "service unavailable");
-    let retry_after = retry_after.max(1);
-    with_retry_after(
-        error(
+/// The one mapping of a [`Failure`] (see `crate::failure`): 503 with
+/// `Retry-After` and `info.retry_after`, or the opaque 500.
+pub(crate) fn failure(f: &Failure) -> HttpResponse {
+    match triage(f) {
+        FailureAnswer::ServiceUnavailable {
+            retry_after_seconds,
+        } => retry_later(
             StatusCode::SERVICE_UNAVAILABLE,
-            503,
             "Service unavailable",
-            info(&[("retry_after", json!(retry_after))]),
+            retry_after_seconds,
         ),
-        retry_after,
-    )
+        FailureAnswer::Internal => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            500,
+            "Internal server error",
+            Map::new(),
+        ),
+    }
 }
 
-/// 503 for a full hash queue (nothing to log).
-pub(crate) fn overloaded(retry_after: i64) -> HttpResponse {
+/// A 429 or 503: `Retry-After` and `info.retry_after` (at least 1).
+fn retry_later(status: StatusCode, message: &str, retry_after: i64) -> HttpResponse {
     let retry_after = retry_after.max(1);
     with_retry_after(
         error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            503,
-            "Service unavailable",
+            status,
+            status.as_u16(),
+            message,
             info(&[("retry_after", json!(retry_after))]),
         ),
         retry_after,
-    )
-}
-
-/// 500: logs the cause chain once, answers an opaque message.
-pub(crate) fn internal(cause: &Cause<'_>) -> HttpResponse {
-    tracing::error!(error = %cause, "unexpected error");
-    error(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        500,
-        "Internal server error",
-        Map::new(),
     )
 }

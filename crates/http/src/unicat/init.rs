@@ -1,20 +1,14 @@
 //! `GET /api/init` (JWT) — the session payload with a fresh token.
 
-use super::{auth::caller, envelope, session};
-use crate::cause::Cause;
+use super::auth::Caller;
+use super::{session, UnicatError};
 use crate::HttpState;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 
-pub(crate) async fn handle(req: HttpRequest, state: web::Data<HttpState>) -> HttpResponse {
-    let user = match caller(&req, &state).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    match state.sessions.open(user).await {
-        Ok(s) => session(&state, &s, true),
-        Err(accountd_ports::StoreError::Unavailable(e)) => {
-            envelope::unavailable(&Cause(e.as_ref()), 5)
-        }
-        Err(accountd_ports::StoreError::Unexpected(e)) => envelope::internal(&Cause(e.as_ref())),
-    }
+pub(crate) async fn handle(
+    Caller { user, params: () }: Caller,
+    state: web::Data<HttpState>,
+) -> Result<HttpResponse, UnicatError> {
+    let s = state.sessions.open(user).await?;
+    Ok(session(&state, &s, true))
 }

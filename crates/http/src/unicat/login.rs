@@ -1,24 +1,24 @@
 //! `POST /api/login` — `username`, `password`.
 
-use super::{
-    map_login,
-    params::{strings, Params},
-};
+use super::params::{BadParam, Fields, FromFields, Params};
+use super::{session, UnicatError};
 use crate::HttpState;
-use actix_web::{web, HttpRequest, HttpResponse};
+use accountd_app::unicat::LoginInput;
+use actix_web::{web, HttpResponse};
+
+impl FromFields for LoginInput {
+    fn from_fields(f: &Fields) -> Result<Self, BadParam> {
+        Ok(Self {
+            username: f.string("username")?,
+            password: f.string("password")?.into(),
+        })
+    }
+}
 
 pub(crate) async fn handle(
-    req: HttpRequest,
-    payload: web::Payload,
     state: web::Data<HttpState>,
-) -> HttpResponse {
-    let params = match Params::read(&req, payload, state.settings.max_body_bytes).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let [username, password] = match strings(&params, ["username", "password"]) {
-        Ok(v) => v,
-        Err(bad) => return bad.response(),
-    };
-    map_login(&state, state.sessions.login(&username, &password).await)
+    Params(input): Params<LoginInput>,
+) -> Result<HttpResponse, UnicatError> {
+    let s = state.sessions.login(input).await?;
+    Ok(session(&state, &s, true))
 }

@@ -1,9 +1,12 @@
-//! The Unicat route family (`/api/...`): envelopes in `envelope.rs`, one
-//! thin handler per route, and below, one exhaustive mapping per use case
-//! from its result to the family's envelope.
+//! The Unicat route family (`/api/...`): one thin handler per route, which
+//! extracts its parameters ([`params::Params`]) or its caller and parameters
+//! ([`auth::Caller`]), calls the service and answers; refusals are one
+//! [`UnicatError`] (`error.rs`, with the one exhaustive mapping per use
+//! case), whose envelope `envelope.rs` builds.
 
 mod auth;
 mod envelope;
+mod error;
 mod init;
 mod login;
 mod params;
@@ -13,14 +16,11 @@ mod reset_password_request;
 mod signup;
 mod signup_request;
 
-use crate::cause::Cause;
 use crate::HttpState;
-use accountd_app::unicat::{
-    LoginError, ResetError, ResetRequestError, ResetRequested, Session, SignupError,
-    SignupRequestError,
-};
+use accountd_app::unicat::Session;
 use actix_web::{web, HttpResponse};
-use serde_json::json;
+
+pub(crate) use error::UnicatError;
 
 pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -46,79 +46,6 @@ pub(crate) async fn not_found() -> HttpResponse {
 fn session(state: &HttpState, s: &Session, with_version: bool) -> HttpResponse {
     let (result, data) = payload::session(state, s, with_version);
     envelope::success(result, data, Some(&s.token))
-}
-
-fn map_signup_request(r: Result<String, SignupRequestError>) -> HttpResponse {
-    match r {
-        Ok(code) => envelope::success(json!({"validation_code": code}), json!({}), None),
-        Err(SignupRequestError::Invalid(i)) => envelope::validation(&i),
-        Err(SignupRequestError::TooManyRequests {
-            retry_after_seconds,
-        }) => envelope::too_many_requests(retry_after_seconds),
-        Err(SignupRequestError::Overloaded {
-            retry_after_seconds,
-        }) => envelope::overloaded(retry_after_seconds),
-        Err(SignupRequestError::Unavailable(e)) => envelope::unavailable(&Cause(e.as_ref()), 5),
-        Err(SignupRequestError::Unexpected(e)) => envelope::internal(&Cause(e.as_ref())),
-    }
-}
-
-fn map_signup(state: &HttpState, r: Result<Session, SignupError>) -> HttpResponse {
-    match r {
-        Ok(s) => session(state, &s, false),
-        Err(SignupError::Invalid(i)) => envelope::validation(&i),
-        Err(SignupError::Overloaded {
-            retry_after_seconds,
-        }) => envelope::overloaded(retry_after_seconds),
-        Err(SignupError::Unavailable(e)) => envelope::unavailable(&Cause(e.as_ref()), 5),
-        Err(SignupError::Unexpected(e)) => envelope::internal(&Cause(e.as_ref())),
-    }
-}
-
-fn map_reset_request(r: Result<ResetRequested, ResetRequestError>) -> HttpResponse {
-    match r {
-        Ok(ResetRequested {
-            validation_code,
-            usernames,
-        }) => envelope::success(
-            json!({"validation_code": validation_code, "usernames": usernames}),
-            json!({}),
-            None,
-        ),
-        Err(ResetRequestError::NotFound) => envelope::unprocessable(),
-        Err(ResetRequestError::TooManyRequests {
-            retry_after_seconds,
-        }) => envelope::too_many_requests(retry_after_seconds),
-        Err(ResetRequestError::Unavailable(e)) => envelope::unavailable(&Cause(e.as_ref()), 5),
-        Err(ResetRequestError::Unexpected(e)) => envelope::internal(&Cause(e.as_ref())),
-    }
-}
-
-fn map_reset(state: &HttpState, r: Result<Session, ResetError>) -> HttpResponse {
-    match r {
-        Ok(s) => session(state, &s, false),
-        Err(ResetError::Invalid(i)) => envelope::validation(&i),
-        Err(ResetError::Overloaded {
-            retry_after_seconds,
-        }) => envelope::overloaded(retry_after_seconds),
-        Err(ResetError::Unavailable(e)) => envelope::unavailable(&Cause(e.as_ref()), 5),
-        Err(ResetError::Unexpected(e)) => envelope::internal(&Cause(e.as_ref())),
-    }
-}
-
-fn map_login(state: &HttpState, r: Result<Session, LoginError>) -> HttpResponse {
-    match r {
-        Ok(s) => session(state, &s, true),
-        Err(LoginError::UnknownUser) => envelope::unknown_user(),
-        Err(LoginError::Locked {
-            retry_after_seconds,
-        }) => envelope::too_many_requests(retry_after_seconds),
-        Err(LoginError::Overloaded {
-            retry_after_seconds,
-        }) => envelope::overloaded(retry_after_seconds),
-        Err(LoginError::Unavailable(e)) => envelope::unavailable(&Cause(e.as_ref()), 5),
-        Err(LoginError::Unexpected(e)) => envelope::internal(&Cause(e.as_ref())),
-    }
 }
 
 #[cfg(test)]

@@ -1,38 +1,31 @@
 //! Request parameters of the Unicat family: a JSON object body (or a form),
-//! read under the size cap; the first offending parameter, in the order the
-//! handler asks for them, gives the 400.
+//! read under the size cap; each route's parameters are taken from it in
+//! the order the spec lists them, and the first offending one gives the
+//! 400. [`Params`] extracts them for a route without a token; [`Caller`]
+//! (in `auth.rs`) for one with.
+//!
+//! [`Caller`]: super::auth::Caller
 
-use super::envelope;
-use crate::body::{read_object, BodyError};
-use actix_web::{web, HttpRequest, HttpResponse};
+use super::UnicatError;
+use crate::body::{self, BodyError};
+use accountd_app::Failure;
+use actix_web::{dev, FromRequest, HttpRequest};
 use serde_json::{Map, Value};
+use std::future::Future;
+use std::pin::Pin;
 
 /// A parsed body (it may hold passwords and codes: `Debug` shows the keys only).
-pub(crate) struct Params(Map<String, Value>);
+pub(crate) struct Fields(Map<String, Value>);
 
-impl std::fmt::Debug for Params {
+impl std::fmt::Debug for Fields {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("Params")
+        f.debug_tuple("Fields")
             .field(&self.0.keys().collect::<Vec<_>>())
             .finish()
     }
 }
 
-impl Params {
-    /// Reads the body: 413 over the cap, 400 `malformed_body` for anything
-    /// that is not a JSON object (an empty body is `{}`).
-    pub(crate) async fn read(
-        req: &HttpRequest,
-        payload: web::Payload,
-        limit: usize,
-    ) -> Result<Self, HttpResponse> {
-        match read_object(req, payload, limit).await {
-            Ok(map) => Ok(Self(map)),
-            Err(BodyError::TooLarge) => Err(envelope::payload_too_large()),
-            Err(BodyError::Malformed) => Err(envelope::bad_request("body", "malformed_body")),
-        }
-    }
-
+impl Fields {
     /// A required string: `missing` when absent or null, `invalid_type`
     /// when not a string.
     pub(crate) fn string(&self, name: &'static str) -> Result<String, BadParam> {
@@ -57,21 +50,68 @@ pub(crate) struct BadParam {
     pub reason: &'static str,
 }
 
-impl BadParam {
-    /// The 400 answer.
-    pub(crate) fn response(self) -> HttpResponse {
-        envelope::bad_request(self.name, self.reason)
+/// A route's parameters, taken from the body in the order the spec lists
+/// them (read each with [`Fields::string`] and `?`, in that order).
+pub(crate) trait FromFields: Sized + 'static {
+    /// Whether the route reads a body at all.
+    const READS_BODY: bool = true;
+
+    /// The parameters, or the first offending one.
+    fn from_fields(fields: &Fields) -> Result<Self, BadParam>;
+}
+
+/// No parameters: the body is not read.
+impl FromFields for () {
+    const READS_BODY: bool = false;
+
+    fn from_fields(_: &Fields) -> Result<Self, BadParam> {
+        Ok(())
     }
 }
 
-/// Reads several required strings in order; the first failure answers.
-pub(crate) fn strings<const N: usize>(
-    p: &Params,
-    names: [&'static str; N],
-) -> Result<[String; N], BadParam> {
-    let mut out: [String; N] = std::array::from_fn(|_| String::new());
-    for (slot, name) in out.iter_mut().zip(names) {
-        *slot = p.string(name)?;
+/// The body as a route reads it; its errors answer in [`parse`].
+pub(crate) type Body = Result<Map<String, Value>, BodyError>;
+
+/// Takes the body (an extractor must, before it awaits anything), to be read
+/// when awaited; a route with no parameters reads none.
+pub(crate) fn take<T: FromFields>(
+    req: &HttpRequest,
+    payload: &mut dev::Payload,
+) -> impl Future<Output = Result<Body, Failure>> + 'static {
+    let body = T::READS_BODY.then(|| body::take(req, payload));
+    async move {
+        match body {
+            Some(body) => body.await,
+            None => Ok(Ok(Map::new())),
+        }
     }
-    Ok(out)
+}
+
+/// The parameters of a body: 413 over the cap, 400 `malformed_body` for
+/// anything that is not a JSON object (an empty body is `{}`), 400 for the
+/// first offending parameter.
+pub(crate) fn parse<T: FromFields>(body: Body) -> Result<T, UnicatError> {
+    match body {
+        Ok(map) => Ok(T::from_fields(&Fields(map))?),
+        Err(BodyError::TooLarge) => Err(UnicatError::PayloadTooLarge),
+        Err(BodyError::Malformed) => Err(BadParam {
+            name: "body",
+            reason: "malformed_body",
+        }
+        .into()),
+    }
+}
+
+/// The parameters of a route without a token.
+#[derive(Debug)]
+pub(crate) struct Params<T>(pub T);
+
+impl<T: FromFields> FromRequest for Params<T> {
+    type Error = UnicatError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, UnicatError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut dev::Payload) -> Self::Future {
+        let body = take::<T>(req, payload);
+        Box::pin(async move { parse(body.await?).map(Params) })
+    }
 }

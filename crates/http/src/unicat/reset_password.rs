@@ -1,35 +1,27 @@
 //! `POST /api/reset_password` — `username`, `new_password`,
 //! `validation_code`, `verification_code`.
 
-use super::{
-    map_reset,
-    params::{strings, Params},
-};
+use super::params::{BadParam, Fields, FromFields, Params};
+use super::{session, UnicatError};
 use crate::HttpState;
-use actix_web::{web, HttpRequest, HttpResponse};
+use accountd_app::unicat::ResetInput;
+use actix_web::{web, HttpResponse};
+
+impl FromFields for ResetInput {
+    fn from_fields(f: &Fields) -> Result<Self, BadParam> {
+        Ok(Self {
+            username: f.string("username")?,
+            new_password: f.string("new_password")?.into(),
+            validation_code: f.string("validation_code")?.into(),
+            verification_code: f.string("verification_code")?.into(),
+        })
+    }
+}
 
 pub(crate) async fn handle(
-    req: HttpRequest,
-    payload: web::Payload,
     state: web::Data<HttpState>,
-) -> HttpResponse {
-    let params = match Params::read(&req, payload, state.settings.max_body_bytes).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let fields = [
-        "username",
-        "new_password",
-        "validation_code",
-        "verification_code",
-    ];
-    let [username, new_password, validation, verification] = match strings(&params, fields) {
-        Ok(v) => v,
-        Err(bad) => return bad.response(),
-    };
-    let result = state
-        .reset
-        .complete(&username, &new_password, &validation, &verification)
-        .await;
-    map_reset(&state, result)
+    Params(input): Params<ResetInput>,
+) -> Result<HttpResponse, UnicatError> {
+    let s = state.reset.complete(input).await?;
+    Ok(session(&state, &s, false))
 }

@@ -1,25 +1,31 @@
 //! `POST /api/reset_password_request` — `username_or_email`.
 
-use super::{
-    map_reset_request,
-    params::{strings, Params},
-};
+use super::params::{BadParam, Fields, FromFields, Params};
+use super::{envelope, UnicatError};
 use crate::{client::client_addr, HttpState};
+use accountd_app::unicat::ResetRequested;
 use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::json;
+
+/// The one parameter.
+pub(crate) struct UsernameOrEmail(String);
+
+impl FromFields for UsernameOrEmail {
+    fn from_fields(f: &Fields) -> Result<Self, BadParam> {
+        Ok(Self(f.string("username_or_email")?))
+    }
+}
 
 pub(crate) async fn handle(
     req: HttpRequest,
-    payload: web::Payload,
     state: web::Data<HttpState>,
-) -> HttpResponse {
-    let params = match Params::read(&req, payload, state.settings.max_body_bytes).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let [username_or_email] = match strings(&params, ["username_or_email"]) {
-        Ok(v) => v,
-        Err(bad) => return bad.response(),
-    };
+    Params(UsernameOrEmail(username_or_email)): Params<UsernameOrEmail>,
+) -> Result<HttpResponse, UnicatError> {
     let client = client_addr(&req, &state.settings.trusted_proxies);
-    map_reset_request(state.reset.request(&username_or_email, &client).await)
+    let ResetRequested {
+        validation_code,
+        usernames,
+    } = state.reset.request(&username_or_email, &client).await?;
+    let result = json!({"validation_code": validation_code, "usernames": usernames});
+    Ok(envelope::success(result, json!({}), None))
 }

@@ -1,36 +1,28 @@
 //! `POST /api/signup` — `username`, `password`, `email`, `validation_code`,
 //! `verification_code`.
 
-use super::{
-    map_signup,
-    params::{strings, Params},
-};
+use super::params::{BadParam, Fields, FromFields, Params};
+use super::{session, UnicatError};
 use crate::HttpState;
-use actix_web::{web, HttpRequest, HttpResponse};
+use accountd_app::unicat::SignupInput;
+use actix_web::{web, HttpResponse};
+
+impl FromFields for SignupInput {
+    fn from_fields(f: &Fields) -> Result<Self, BadParam> {
+        Ok(Self {
+            username: f.string("username")?,
+            password: f.string("password")?.into(),
+            email: f.string("email")?,
+            validation_code: f.string("validation_code")?.into(),
+            verification_code: f.string("verification_code")?.into(),
+        })
+    }
+}
 
 pub(crate) async fn handle(
-    req: HttpRequest,
-    payload: web::Payload,
     state: web::Data<HttpState>,
-) -> HttpResponse {
-    let params = match Params::read(&req, payload, state.settings.max_body_bytes).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let fields = [
-        "username",
-        "password",
-        "email",
-        "validation_code",
-        "verification_code",
-    ];
-    let [username, password, email, validation, verification] = match strings(&params, fields) {
-        Ok(v) => v,
-        Err(bad) => return bad.response(),
-    };
-    let result = state
-        .signup
-        .complete(&username, &password, &email, &validation, &verification)
-        .await;
-    map_signup(&state, result)
+    Params(input): Params<SignupInput>,
+) -> Result<HttpResponse, UnicatError> {
+    let s = state.signup.complete(input).await?;
+    Ok(session(&state, &s, false))
 }

@@ -1,30 +1,29 @@
 //! `POST /api/signup_request` — `username`, `password`, `email`.
 
-use super::{
-    map_signup_request,
-    params::{strings, Params},
-};
+use super::params::{BadParam, Fields, FromFields, Params};
+use super::{envelope, UnicatError};
 use crate::{client::client_addr, HttpState};
+use accountd_app::unicat::SignupRequestInput;
 use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::json;
+
+impl FromFields for SignupRequestInput {
+    fn from_fields(f: &Fields) -> Result<Self, BadParam> {
+        Ok(Self {
+            username: f.string("username")?,
+            password: f.string("password")?.into(),
+            email: f.string("email")?,
+        })
+    }
+}
 
 pub(crate) async fn handle(
     req: HttpRequest,
-    payload: web::Payload,
     state: web::Data<HttpState>,
-) -> HttpResponse {
-    let params = match Params::read(&req, payload, state.settings.max_body_bytes).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let [username, password, email] = match strings(&params, ["username", "password", "email"]) {
-        Ok(v) => v,
-        Err(bad) => return bad.response(),
-    };
+    Params(input): Params<SignupRequestInput>,
+) -> Result<HttpResponse, UnicatError> {
     let client = client_addr(&req, &state.settings.trusted_proxies);
-    map_signup_request(
-        state
-            .signup
-            .request(&username, &password, &email, &client)
-            .await,
-    )
+    let validation_code = state.signup.request(input, &client).await?;
+    let result = json!({"validation_code": validation_code});
+    Ok(envelope::success(result, json!({}), None))
 }

@@ -9,7 +9,7 @@
 //! port with `.never()`.
 
 use crate::{configure, HttpSettings, HttpState};
-use accountd_app::{ForgotPassword, ForgotPasswordSettings, Ports};
+use accountd_app::{ChallengeSettings, ForgotPassword, ForgotPasswordSettings, Ports};
 use accountd_domain::{
     Challenge, ChallengeEffect, ChallengeId, ChallengePolicy, CodeFormat, Membership,
     MembershipStatus, Notifications, PasswordHash, PasswordPolicy, Project, ProjectId,
@@ -399,12 +399,15 @@ impl World {
                 ports,
                 key(),
                 ForgotPasswordSettings {
-                    code_ttl_seconds: 900,
-                    codes_per_hour: 5,
-                    codes_per_day: 10,
-                    step1_per_ip_per_hour: 30,
-                    enumeration_protection: false,
-                    password_policy: PasswordPolicy::DEFAULT,
+                    challenge: ChallengeSettings {
+                        code_ttl_seconds: 900,
+                        max_failures: 11,
+                        codes_per_hour: 5,
+                        codes_per_day: 10,
+                        step1_per_ip_per_hour: 30,
+                        enumeration_protection: false,
+                        password_policy: PasswordPolicy::DEFAULT,
+                    },
                 },
             ),
             signup: unicat.signup,
@@ -672,10 +675,20 @@ async fn call_with(
     req: TestRequest,
     tweak: impl FnOnce(&mut HeaderMap),
 ) -> Answer {
+    call_app(setup, |_| {}, req, tweak).await
+}
+
+/// As [`call_with`], with `routes` registered before the real ones.
+async fn call_app(
+    setup: impl FnOnce(&mut World),
+    routes: impl FnOnce(&mut web::ServiceConfig),
+    req: TestRequest,
+    tweak: impl FnOnce(&mut HeaderMap),
+) -> Answer {
     let mut world = World::new();
     setup(&mut world);
     let state = web::Data::new(world.into_state());
-    let app = test::init_service(App::new().configure(configure(state))).await;
+    let app = test::init_service(App::new().configure(routes).configure(configure(state))).await;
     let mut req = req.to_request();
     tweak(req.headers_mut());
     let res = test::call_service(&app, req).await;
@@ -1843,4 +1856,99 @@ async fn a_wrong_method_or_an_unknown_route_answers_the_404_envelope() {
 
         assert_answer(&a, 404, NOT_FOUND);
     }
+}
+
+// ------------------------------------------- an authenticated route's order
+
+/// What a future authenticated route with a body reads: one parameter.
+struct Probe {
+    name: String,
+}
+
+impl super::params::FromFields for Probe {
+    fn from_fields(f: &super::params::Fields) -> Result<Self, super::params::BadParam> {
+        Ok(Self {
+            name: f.string("name")?,
+        })
+    }
+}
+
+/// An authenticated route with a body, the way a new one is written.
+async fn probe(
+    super::auth::Caller { user, params }: super::auth::Caller<Probe>,
+) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok().body(format!("{} {}", user.username_str(), params.name))
+}
+
+const PROBE: &str = "/test/probe";
+
+/// As [`call`], with the app serving [`probe`] at [`PROBE`] too.
+async fn call_probe(setup: impl FnOnce(&mut World), req: TestRequest) -> Answer {
+    let routes = |cfg: &mut web::ServiceConfig| {
+        cfg.route(PROBE, web::post().to(probe));
+    };
+    call_app(setup, routes, req, |_| {}).await
+}
+
+#[actix_rt::test]
+async fn an_authenticated_route_refuses_a_body_over_the_cap_before_it_looks_at_the_token() {
+    let body = format!(r#"{{"name":"{}"}}"#, "a".repeat(100));
+    let a = call_probe(
+        |w| {
+            w.http.max_body_bytes = 64;
+            w.untouched();
+        },
+        post(PROBE, &body),
+    )
+    .await;
+
+    assert_answer(&a, 413, TOO_LARGE);
+}
+
+#[actix_rt::test]
+async fn an_authenticated_route_refuses_a_missing_token_before_it_reads_the_parameters() {
+    for body in ["[1]", "{}", r#"{"name":42}"#] {
+        let a = call_probe(
+            |w| {
+                w.untouched();
+            },
+            post(PROBE, body),
+        )
+        .await;
+
+        assert_denied(&a);
+    }
+}
+
+#[actix_rt::test]
+async fn an_authenticated_route_names_the_first_offending_parameter_once_the_token_is_good() {
+    for (body, want) in [
+        ("[1]", MALFORMED.to_owned()),
+        ("{}", bad_request("name", "missing")),
+        (r#"{"name":42}"#, bad_request("name", "invalid_type")),
+    ] {
+        let a = call_probe(
+            |w| {
+                w.token_verifies(3).gets_ann(Some(ann()));
+                w.tokens.expect_issue().never();
+            },
+            post(PROBE, body).insert_header((header::AUTHORIZATION, bearer())),
+        )
+        .await;
+
+        assert_answer(&a, 400, &want);
+    }
+}
+
+#[actix_rt::test]
+async fn an_authenticated_route_gets_the_caller_and_its_parameters() {
+    let a = call_probe(
+        |w| {
+            w.token_verifies(3).gets_ann(Some(ann()));
+        },
+        post(PROBE, r#"{"name":"Zed"}"#).insert_header((header::AUTHORIZATION, bearer())),
+    )
+    .await;
+
+    assert_eq!((a.status, a.body.as_str()), (200, "ann Zed"));
 }

@@ -1,0 +1,180 @@
+//! Every refusal of the Unicat family as one error type, which a handler
+//! or an extractor returns and whose [`ResponseError::error_response`]
+//! builds the envelope of `envelope.rs`; and, below, the one exhaustive
+//! mapping of each use-case error onto it.
+
+use super::envelope;
+use super::params::BadParam;
+use accountd_app::unicat::{
+    AuthError, Invalid, LoginError, ResetError, ResetRequestError, SignupError, SignupRequestError,
+};
+use accountd_app::{Failure, RateLimited};
+use actix_web::{http::StatusCode, HttpResponse, ResponseError};
+
+/// Why a Unicat call is refused, as the spec's status table names it.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum UnicatError {
+    /// 400: the first offending parameter.
+    #[error("bad request: {} is {}", .0.name, .0.reason)]
+    BadRequest(BadParam),
+    /// 401 with `WWW-Authenticate`.
+    #[error("permission denied")]
+    PermissionDenied,
+    /// 403 for a failed login.
+    #[error("unknown user")]
+    UnknownUser,
+    /// 413.
+    #[error("payload too large")]
+    PayloadTooLarge,
+    /// 422 code 422.
+    #[error("unprocessable entity")]
+    Unprocessable,
+    /// 422 code 1001.
+    #[error("validation error: {0:?}")]
+    Validation(Invalid),
+    /// 429 with `Retry-After`.
+    #[error(transparent)]
+    TooManyRequests(#[from] RateLimited),
+    /// 503 or 500.
+    #[error(transparent)]
+    Failure(#[from] Failure),
+}
+
+impl ResponseError for UnicatError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::PermissionDenied => StatusCode::UNAUTHORIZED,
+            Self::UnknownUser => StatusCode::FORBIDDEN,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Unprocessable | Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Failure(Failure::Overloaded { .. } | Failure::Unavailable(_)) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            Self::Failure(Failure::Unexpected(_)) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The envelope (actix calls this once per refused request, so a
+    /// failure's cause chain is logged once).
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            Self::BadRequest(p) => envelope::bad_request(p.name, p.reason),
+            Self::PermissionDenied => envelope::permission_denied(),
+            Self::UnknownUser => envelope::unknown_user(),
+            Self::PayloadTooLarge => envelope::payload_too_large(),
+            Self::Unprocessable => envelope::unprocessable(),
+            Self::Validation(i) => envelope::validation(i),
+            Self::TooManyRequests(r) => envelope::too_many_requests(r.retry_after_seconds),
+            Self::Failure(f) => envelope::failure(f),
+        }
+    }
+}
+
+impl From<BadParam> for UnicatError {
+    fn from(p: BadParam) -> Self {
+        Self::BadRequest(p)
+    }
+}
+
+impl From<SignupRequestError> for UnicatError {
+    fn from(e: SignupRequestError) -> Self {
+        match e {
+            SignupRequestError::Invalid(i) => Self::Validation(i),
+            SignupRequestError::TooManyRequests(r) => r.into(),
+            SignupRequestError::Failure(f) => f.into(),
+        }
+    }
+}
+
+impl From<SignupError> for UnicatError {
+    fn from(e: SignupError) -> Self {
+        match e {
+            SignupError::Invalid(i) => Self::Validation(i),
+            SignupError::Failure(f) => f.into(),
+        }
+    }
+}
+
+impl From<ResetRequestError> for UnicatError {
+    fn from(e: ResetRequestError) -> Self {
+        match e {
+            ResetRequestError::NotFound => Self::Unprocessable,
+            ResetRequestError::TooManyRequests(r) => r.into(),
+            ResetRequestError::Failure(f) => f.into(),
+        }
+    }
+}
+
+impl From<ResetError> for UnicatError {
+    fn from(e: ResetError) -> Self {
+        match e {
+            ResetError::Invalid(i) => Self::Validation(i),
+            ResetError::Failure(f) => f.into(),
+        }
+    }
+}
+
+impl From<LoginError> for UnicatError {
+    fn from(e: LoginError) -> Self {
+        match e {
+            LoginError::UnknownUser => Self::UnknownUser,
+            LoginError::Locked {
+                retry_after_seconds,
+            } => RateLimited {
+                retry_after_seconds,
+            }
+            .into(),
+            LoginError::Failure(f) => f.into(),
+        }
+    }
+}
+
+impl From<AuthError> for UnicatError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::Denied => Self::PermissionDenied,
+            AuthError::Failure(f) => f.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use accountd_app::unicat::Reason;
+
+    #[test]
+    fn the_status_code_is_the_status_of_the_envelope() {
+        let errors = [
+            UnicatError::BadRequest(BadParam {
+                name: "username",
+                reason: "missing",
+            }),
+            UnicatError::PermissionDenied,
+            UnicatError::UnknownUser,
+            UnicatError::PayloadTooLarge,
+            UnicatError::Unprocessable,
+            UnicatError::Validation(Invalid {
+                field: "email",
+                reason: Reason::EmailInvalid,
+                detail: "Not an address.".into(),
+                suggestions: None,
+                attempts_left: None,
+            }),
+            UnicatError::TooManyRequests(RateLimited {
+                retry_after_seconds: 3,
+            }),
+            Failure::Overloaded {
+                retry_after_seconds: 3,
+            }
+            .into(),
+            Failure::Unavailable(std::io::Error::other("down").into()).into(),
+            Failure::Unexpected(std::io::Error::other("bug").into()).into(),
+        ];
+        for e in errors {
+            assert_eq!(e.error_response().status(), e.status_code(), "{e:?}");
+        }
+    }
+}
