@@ -97,6 +97,7 @@ pub fn ports(db: &Database, hasher: BcryptPool) -> Ports {
     Ports {
         users: db.clone(),
         challenges: db.clone(),
+        changes: db.clone(),
         limiter: db,
         hasher: Arc::new(hasher),
         clock: Arc::new(SystemClock),

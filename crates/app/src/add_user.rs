@@ -2,10 +2,10 @@
 
 use crate::{Failure, Ports};
 use accountd_domain::{
-    Email, EmailError, NewUser, PasswordPolicy, PasswordRejection, User, UserId, Username,
-    UsernameError,
+    Change, ChangeSet, Conflict, Email, EmailError, NewUser, PasswordPolicy, PasswordRejection,
+    User, UserId, Username, UsernameError,
 };
-use accountd_ports::{CreateUserError, HashError};
+use accountd_ports::HashError;
 
 /// What `accountd user add` was given. `Debug` leaves the password out.
 #[derive(Clone)]
@@ -109,16 +109,28 @@ impl AddUser {
             timezone: "UTC".to_owned(),
             created_at: self.ports.clock.now(),
         };
-        self.ports.users.create(user).await.map_err(|e| match e {
-            CreateUserError::UsernameTaken => AddUserError::UsernameTaken,
-            CreateUserError::Store(e) => Failure::Unexpected(e.into()).into(),
-        })
+        let user = user.into_user();
+        let set = ChangeSet::new().with(Change::CreateUser(user.clone()));
+        match self.ports.apply(set, user.created_at).await {
+            Ok(Ok(())) => Ok(user),
+            Ok(Err(Conflict::UsernameTaken)) => Err(AddUserError::UsernameTaken),
+            Ok(Err(other)) => Err(Failure::Unexpected(anyhow::anyhow!(
+                "creating a user was refused: {other:?}"
+            ))
+            .into()),
+            // A command run once: no retry, so no 503-style answer either.
+            Err(Failure::Unavailable(e) | Failure::Unexpected(e)) => {
+                Err(Failure::Unexpected(e).into())
+            }
+            Err(f @ Failure::Overloaded { .. }) => Err(f.into()),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_writes::{CreateUserError, MockWrites};
     use accountd_domain::{PasswordHash, Timestamp, UserStatus};
     use accountd_ports::{
         MockChallengeRepository, MockClock, MockPasswordHasher, MockRandom, MockRateLimiter,
@@ -164,6 +176,7 @@ mod tests {
 
     struct Mocks {
         users: MockUserRepository,
+        writes: MockWrites,
         hasher: MockPasswordHasher,
         clock: MockClock,
         random: MockRandom,
@@ -177,6 +190,7 @@ mod tests {
             random.expect_bytes16().return_const([5u8; 16]);
             Self {
                 users: MockUserRepository::new(),
+                writes: MockWrites::new(),
                 hasher: MockPasswordHasher::new(),
                 clock,
                 random,
@@ -187,7 +201,7 @@ mod tests {
         fn refused() -> Self {
             let mut m = Self::new();
             m.hasher.expect_hash().never();
-            m.users.expect_create().never();
+            m.writes.expect_create().never();
             m
         }
 
@@ -206,6 +220,7 @@ mod tests {
                 Ports {
                     users: Arc::new(self.users),
                     challenges: Arc::new(MockChallengeRepository::new()),
+                    changes: Arc::new(self.writes),
                     limiter: Arc::new(MockRateLimiter::new()),
                     hasher: Arc::new(self.hasher),
                     clock: Arc::new(self.clock),
@@ -310,7 +325,7 @@ mod tests {
     #[tokio::test]
     async fn a_taken_username_is_reported_as_taken() {
         let mut m = Mocks::new().hashing();
-        m.users
+        m.writes
             .expect_create()
             .times(1)
             .returning(|_| Err(CreateUserError::UsernameTaken));
@@ -323,7 +338,7 @@ mod tests {
     #[tokio::test]
     async fn a_store_failure_while_creating_is_unexpected() {
         let mut m = Mocks::new().hashing();
-        m.users.expect_create().times(1).returning(|_| {
+        m.writes.expect_create().times(1).returning(|_| {
             Err(CreateUserError::Store(StoreError::Unavailable(
                 anyhow::anyhow!("locked"),
             )))
@@ -345,7 +360,7 @@ mod tests {
                 retry_after_seconds: 3,
             })
         });
-        m.users.expect_create().never();
+        m.writes.expect_create().never();
 
         let r = m.service(PasswordPolicy::DEFAULT).add(ann()).await;
 
@@ -358,7 +373,7 @@ mod tests {
     #[tokio::test]
     async fn a_new_user_is_stored_with_the_hashed_password_and_returned() {
         let mut m = Mocks::new().hashing();
-        m.users
+        m.writes
             .expect_create()
             .withf(|u| *u == expected_new_user())
             .times(1)

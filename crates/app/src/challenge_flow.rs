@@ -15,8 +15,8 @@
 
 use crate::{Failure, Ports};
 use accountd_domain::{
-    Attempt, Challenge, ChallengeError, ChallengeId, ChallengePolicy, CodeMac, MacKey, OneTimeCode,
-    OutgoingMail, PasswordPolicy, Purpose, Subject, Timestamp,
+    Attempt, Challenge, ChallengeError, ChallengeId, ChallengePolicy, Change, ChangeSet, CodeMac,
+    MacKey, OneTimeCode, OutgoingMail, PasswordPolicy, Purpose, Subject, Timestamp,
 };
 use accountd_ports::{Limit, RateDecision};
 
@@ -251,7 +251,15 @@ impl ChallengeFlow {
         challenge: Challenge,
         mails: Vec<OutgoingMail>,
     ) -> Result<(), Failure> {
-        Ok(self.ports.challenges.issue(challenge, mails).await?)
+        let now = challenge.issued_at();
+        let set = ChangeSet::new()
+            .with(Change::IssueChallenge(challenge))
+            .mail(mails);
+        self.ports.apply(set, now).await?.map_err(|conflict| {
+            Failure::Unexpected(anyhow::anyhow!(
+                "issuing a challenge has no guard, yet it was refused: {conflict:?}"
+            ))
+        })
     }
 
     /// Where step 2 finds the challenge whose validation code this is.
@@ -383,6 +391,7 @@ mod tests {
             Ports {
                 users: Arc::new(MockUserRepository::new()),
                 challenges: Arc::new(challenges),
+                changes: Arc::new(accountd_ports::MockChanges::new()),
                 limiter: Arc::new(MockRateLimiter::new()),
                 hasher: Arc::new(MockPasswordHasher::new()),
                 clock: Arc::new(MockClock::new()),

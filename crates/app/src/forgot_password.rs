@@ -3,10 +3,9 @@
 use crate::challenge_flow::{ChallengeFlow, Locator, Refused};
 use crate::{mail, ChallengeSettings, Failure, Ports, RateLimited, Secret};
 use accountd_domain::{
-    Challenge, ChallengeEffect, ChallengeError, MacKey, PasswordRejection, Purpose, Subject,
+    Challenge, ChallengeError, Change, ChangeSet, MacKey, PasswordRejection, Purpose, Subject,
     Timestamp, User,
 };
-use accountd_ports::ConsumeOutcome;
 use tracing::{info, instrument};
 
 /// The numbers of the forgotPassword flow.
@@ -311,28 +310,20 @@ impl ForgotPassword {
             .hash(&password)
             .await
             .map_err(Failure::from)?;
-        let mails = user
+        let mails: Vec<_> = user
             .emails
             .iter()
             .map(|to| mail::password_changed(&user, to))
             .collect();
         // The hash may have taken a while: judge expiry at commit time.
         let now = self.ports.clock.now();
-        let consumed = self
-            .ports
-            .challenges
-            .consume(
-                challenge.id(),
-                now,
-                ChallengeEffect::SetPassword {
-                    user: user.id,
-                    hash,
-                },
-                mails,
-            )
-            .await
-            .map_err(Failure::from)?;
-        if consumed != ConsumeOutcome::Applied {
+        let set = ChangeSet::new()
+            .with(Change::ConsumeChallenge(challenge.id()))
+            .set_password(&user, hash)
+            .mail(mails);
+        if self.ports.apply(set, now).await?.is_err() {
+            // Another request won: the code was used or replaced meanwhile,
+            // or the password changed (which closes every reset code).
             let refused = self.flow.refusal_after_lost_race(&at, now).await?;
             return Err(Refusal::from(refused).into());
         }

@@ -4,6 +4,7 @@
 //! expectation that matters is pinned with `.times(n)` or `.never()`.
 
 use super::*;
+use crate::test_writes::{ChallengeEffect, ConsumeOutcome, MockWrites};
 use crate::Ports;
 use accountd_domain::{
     Attempt, ChallengeId, ChallengePolicy, ChallengeState, CodeFormat, OutgoingMail, PasswordHash,
@@ -150,6 +151,7 @@ fn code_in(text: &str) -> String {
 struct Mocks {
     users: MockUserRepository,
     challenges: MockChallengeRepository,
+    writes: MockWrites,
     limiter: MockRateLimiter,
     hasher: MockPasswordHasher,
     clock: MockClock,
@@ -161,6 +163,7 @@ impl Mocks {
         Self {
             users: MockUserRepository::new(),
             challenges: MockChallengeRepository::new(),
+            writes: MockWrites::new(),
             limiter: MockRateLimiter::new(),
             hasher: MockPasswordHasher::new(),
             clock: MockClock::new(),
@@ -211,7 +214,7 @@ impl Mocks {
     }
 
     fn no_challenge_issued(mut self) -> Self {
-        self.challenges.expect_issue().never();
+        self.writes.expect_issue().never();
         self.random.expect_uniform().never();
         self.random.expect_bytes16().never();
         self
@@ -228,7 +231,7 @@ impl Mocks {
     }
 
     fn nothing_consumed(mut self) -> Self {
-        self.challenges.expect_consume().never();
+        self.writes.expect_consume().never();
         self
     }
 
@@ -242,6 +245,7 @@ impl Mocks {
             Ports {
                 users: Arc::new(self.users),
                 challenges: Arc::new(self.challenges),
+                changes: Arc::new(self.writes),
                 limiter: Arc::new(self.limiter),
                 hasher: Arc::new(self.hasher),
                 clock: Arc::new(self.clock),
@@ -444,13 +448,10 @@ async fn a_send_issues_exactly_one_challenge_and_mails_its_code_to_every_address
         .return_const(CHALLENGE_ID_BYTES);
     let stored: Arc<Mutex<Vec<Issued>>> = Arc::default();
     let sink = Arc::clone(&stored);
-    m.challenges
-        .expect_issue()
-        .times(1)
-        .returning(move |c, mails| {
-            sink.lock().unwrap().push((c, mails));
-            Ok(())
-        });
+    m.writes.expect_issue().times(1).returning(move |c, mails| {
+        sink.lock().unwrap().push((c, mails));
+        Ok(())
+    });
 
     let r = m.service(settings()).send_email("Ann", CLIENT).await;
 
@@ -534,7 +535,7 @@ async fn a_failed_issue_transaction_is_reported_as_unavailable() {
         .expect_bytes16()
         .times(1)
         .return_const(CHALLENGE_ID_BYTES);
-    m.challenges
+    m.writes
         .expect_issue()
         .times(1)
         .returning(|_, _| Err(unavailable()));
@@ -954,7 +955,7 @@ async fn the_right_code_sets_the_hashed_password_and_notifies_every_address() {
         .returning(|_| Ok(new_hash()));
     let queued: Arc<Mutex<Vec<OutgoingMail>>> = Arc::default();
     let sink = Arc::clone(&queued);
-    m.challenges
+    m.writes
         .expect_consume()
         .withf(|id, now, effect, _| {
             *id == issued().id()
@@ -1077,7 +1078,7 @@ async fn losing_the_race_to_consume_the_code_is_no_code() {
         .times(1)
         .in_sequence(&mut seq)
         .returning(|_| Ok(new_hash()));
-    m.challenges
+    m.writes
         .expect_consume()
         .times(1)
         .in_sequence(&mut seq)
@@ -1156,7 +1157,7 @@ async fn a_database_outage_while_consuming_is_unavailable() {
         .expect_hash()
         .times(1)
         .returning(|_| Ok(new_hash()));
-    m.challenges
+    m.writes
         .expect_consume()
         .times(1)
         .returning(|_, _, _, _| Err(unavailable()));
@@ -1181,7 +1182,7 @@ async fn an_unexpected_store_error_while_consuming_is_unexpected() {
         .expect_hash()
         .times(1)
         .returning(|_| Ok(new_hash()));
-    m.challenges
+    m.writes
         .expect_consume()
         .times(1)
         .returning(|_, _, _, _| Err(unexpected()));

@@ -20,6 +20,8 @@ mod forgot_password;
 pub mod mail;
 mod ports;
 mod secret;
+#[cfg(test)]
+mod test_writes;
 pub mod unicat;
 
 pub use add_user::{AddUser, AddUserError, AddUserInput};

@@ -1,5 +1,8 @@
+use crate::Failure;
+use accountd_domain::{ChangeSet, Conflict, Timestamp};
 use accountd_ports::{
-    ChallengeRepository, Clock, PasswordHasher, Random, RateLimiter, UserRepository,
+    Applied, ChallengeRepository, Changes, Clock, PasswordHasher, Random, RateLimiter,
+    UserRepository,
 };
 use std::fmt;
 use std::sync::Arc;
@@ -9,10 +12,12 @@ use std::sync::Arc;
 /// I/O behind each call, and keeps the services free of six type parameters.)
 #[derive(Clone)]
 pub struct Ports {
-    /// Users.
+    /// Reading users.
     pub users: Arc<dyn UserRepository>,
-    /// Challenges and their mail.
+    /// Reading challenges and counting failed tries.
     pub challenges: Arc<dyn ChallengeRepository>,
+    /// The one write of every use case.
+    pub changes: Arc<dyn Changes>,
     /// Issuance limits.
     pub limiter: Arc<dyn RateLimiter>,
     /// The bcrypt pool.
@@ -26,5 +31,21 @@ pub struct Ports {
 impl fmt::Debug for Ports {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Ports { .. }")
+    }
+}
+
+impl Ports {
+    /// Applies `set`, a use case's one write, at `now`: `Ok(Err(conflict))`
+    /// when a guard no longer held (another request won) and nothing was
+    /// changed.
+    pub(crate) async fn apply(
+        &self,
+        set: ChangeSet,
+        now: Timestamp,
+    ) -> Result<Result<(), Conflict>, Failure> {
+        Ok(match self.changes.apply(set, now).await? {
+            Applied::Committed => Ok(()),
+            Applied::Refused(conflict) => Err(conflict),
+        })
     }
 }

@@ -8,8 +8,8 @@
 //! a code twice.
 
 use crate::{
-    ChallengeId, CodeFormat, CodeMac, Email, MacKey, NewUser, OneTimeCode, PasswordHash, Timestamp,
-    UserId, Username,
+    ChallengeId, CodeFormat, CodeMac, Email, MacKey, OneTimeCode, PasswordHash, Timestamp, UserId,
+    Username,
 };
 use serde::{Deserialize, Serialize};
 
@@ -219,23 +219,6 @@ pub enum Attempt {
     Correct,
     /// The code does not match: a failure must be recorded.
     Wrong,
-}
-
-/// What consuming a challenge does, in the same transaction.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ChallengeEffect {
-    /// Replace the user's password, bump their credential version (revoking
-    /// every older token) and consume every other open challenge of the same
-    /// purpose for that user.
-    SetPassword {
-        /// The account.
-        user: UserId,
-        /// The new hash.
-        hash: PasswordHash,
-    },
-    /// Create an active account (a completed sign-up). A username taken
-    /// meanwhile undoes the whole transaction, the consumption included.
-    CreateUser(NewUser),
 }
 
 /// One issued challenge.

@@ -12,8 +12,8 @@
 //! same transaction as the change they record.
 
 use crate::{
-    Challenge, ChallengeId, Membership, MembershipStatus, OutgoingMail, Project, ProjectId,
-    Purpose, User, UserId,
+    Challenge, ChallengeId, Membership, MembershipStatus, OutgoingMail, PasswordHash, Project,
+    ProjectId, Purpose, Subject, User, UserId,
 };
 
 /// One row-level change, with the guard it is applied under.
@@ -110,6 +110,23 @@ impl ChangeSet {
         self
     }
 
+    /// A new password for `user` (as loaded): the user under its version
+    /// guard with the version bumped, so every older token is refused, and
+    /// every open reset code of the account consumed, forgotPassword and
+    /// Unicat alike: a password change closes every reset path.
+    #[must_use]
+    pub fn set_password(self, user: &User, hash: PasswordHash) -> Self {
+        let key = Subject::Account { user: user.id }.key();
+        self.with(Change::UpdateUser {
+            user: user.clone().with_password(hash),
+            expected_version: user.credential_version,
+        })
+        .with(Change::ConsumeOpenChallenges {
+            key,
+            purposes: vec![Purpose::ForgotPassword, Purpose::ResetPassword],
+        })
+    }
+
     /// Queues mail in the same transaction.
     #[must_use]
     pub fn mail(mut self, mails: impl IntoIterator<Item = OutgoingMail>) -> Self {
@@ -163,5 +180,42 @@ mod tests {
         let to: Vec<&str> = set.mails().iter().map(|m| m.to.as_str()).collect();
         assert_eq!(to, ["a@example.com", "b@example.com"]);
         assert!(ChangeSet::new().is_empty());
+    }
+
+    #[test]
+    fn a_password_change_bumps_the_version_under_its_guard_and_closes_every_reset_path() {
+        let user = crate::NewUser {
+            id: UserId::from_random_bytes([4; 16]),
+            username: crate::Username::parse("ann").unwrap(),
+            emails: Vec::new(),
+            name: String::new(),
+            password_hash: PasswordHash::new("old".to_owned()),
+            language: "en".to_owned(),
+            timezone: "UTC".to_owned(),
+            created_at: crate::Timestamp::from_millis(0),
+        }
+        .into_user();
+        let user = User {
+            credential_version: 7,
+            ..user
+        };
+        let set = ChangeSet::new().set_password(&user, PasswordHash::new("new".to_owned()));
+        assert_eq!(
+            set.changes(),
+            [
+                Change::UpdateUser {
+                    user: User {
+                        credential_version: 8,
+                        password_hash: Some(PasswordHash::new("new".to_owned())),
+                        ..user.clone()
+                    },
+                    expected_version: 7,
+                },
+                Change::ConsumeOpenChallenges {
+                    key: format!("user:{}", user.id),
+                    purposes: vec![Purpose::ForgotPassword, Purpose::ResetPassword],
+                },
+            ]
+        );
     }
 }

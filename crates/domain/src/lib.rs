@@ -27,8 +27,7 @@ mod user;
 mod username;
 
 pub use challenge::{
-    Attempt, Challenge, ChallengeEffect, ChallengeError, ChallengePolicy, ChallengeState, Purpose,
-    Subject,
+    Attempt, Challenge, ChallengeError, ChallengePolicy, ChallengeState, Purpose, Subject,
 };
 pub use change::{Change, ChangeSet, Conflict};
 pub use code::{validation_code_text, CodeFormat, CodeMac, OneTimeCode};

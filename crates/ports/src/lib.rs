@@ -10,9 +10,8 @@
 //! `mock` feature every trait gets a mockall mock (`MockUserRepository`, …).
 
 use accountd_domain::{
-    Challenge, ChallengeEffect, ChallengeId, ChangeSet, CodeMac, Conflict, Email, Membership,
-    NewUser, OutgoingMail, Password, PasswordHash, Project, ProjectView, Purpose, Timestamp, User,
-    UserId,
+    Challenge, ChallengeId, ChangeSet, CodeMac, Conflict, Email, OutgoingMail, Password,
+    PasswordHash, ProjectView, Purpose, Timestamp, User, UserId,
 };
 use async_trait::async_trait;
 
@@ -28,18 +27,7 @@ pub enum StoreError {
     Unexpected(#[from] anyhow::Error),
 }
 
-/// Why a user could not be created.
-#[derive(Debug, thiserror::Error)]
-pub enum CreateUserError {
-    /// Another account has the same username, compared case-insensitively.
-    #[error("the username is taken")]
-    UsernameTaken,
-    /// A storage failure.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-/// Users.
+/// Reading users (written through [`Changes`]).
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait UserRepository: Send + Sync {
@@ -53,38 +41,13 @@ pub trait UserRepository: Send + Sync {
     /// Every user, in any status, with this address among theirs (compared
     /// case-insensitively), oldest first.
     async fn find_by_email(&self, email: &Email) -> Result<Vec<User>, StoreError>;
-
-    /// Stores a new active user with credential version 1. A username that
-    /// equals an existing one case-insensitively must give
-    /// [`CreateUserError::UsernameTaken`] (a unique-index violation, also
-    /// under a race), and nothing is stored.
-    async fn create(&self, user: NewUser) -> Result<User, CreateUserError>;
 }
 
-/// What consuming a challenge came to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConsumeOutcome {
-    /// Consumed, and its effect applied.
-    Applied,
-    /// Not open at `now` (used, replaced, exhausted, expired): nothing changed.
-    NotOpen,
-    /// The effect would create an account whose username is taken
-    /// (case-insensitively): the transaction was undone, the challenge is
-    /// still open.
-    UsernameTaken,
-}
-
-/// Challenges, and the mail that goes with them.
+/// Reading challenges, and counting failed tries (the rest of a
+/// challenge's life is written through [`Changes`]).
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait ChallengeRepository: Send + Sync {
-    /// In one transaction: marks superseded every open challenge of the
-    /// same purpose sharing any of the subject's keys (`Subject::keys`),
-    /// stores `challenge`, and queues `mails` in the outbox (waking the
-    /// dispatcher after commit). Either all of it is stored or none.
-    async fn issue(&self, challenge: Challenge, mails: Vec<OutgoingMail>)
-        -> Result<(), StoreError>;
-
     /// The most recently issued challenge with this purpose carrying this
     /// subject key, in any state; `Ok(None)` when none was ever issued.
     /// An open one, if any, counts as the most recent.
@@ -113,22 +76,6 @@ pub trait ChallengeRepository: Send + Sync {
         id: ChallengeId,
         now: Timestamp,
     ) -> Result<Option<u32>, StoreError>;
-
-    /// In one transaction: consumes the challenge only while it is open at
-    /// `now` (the same condition as `record_failure`), applies `effect`, and
-    /// queues `mails`. Answers [`ConsumeOutcome::NotOpen`], with nothing
-    /// changed, when the condition did not hold, so that of parallel calls
-    /// exactly one wins. `SetPassword` also consumes every other open
-    /// forgotPassword or reset challenge carrying the user's key;
-    /// `CreateUser` with a taken username undoes everything and answers
-    /// [`ConsumeOutcome::UsernameTaken`].
-    async fn consume(
-        &self,
-        id: ChallengeId,
-        now: Timestamp,
-        effect: ChallengeEffect,
-        mails: Vec<OutgoingMail>,
-    ) -> Result<ConsumeOutcome, StoreError>;
 }
 
 /// What applying a change set came to.
@@ -157,17 +104,10 @@ pub trait Changes: Send + Sync {
     async fn apply(&self, changes: ChangeSet, now: Timestamp) -> Result<Applied, StoreError>;
 }
 
-/// Projects and memberships.
+/// Reading projects and memberships (written through [`Changes`]).
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait ProjectRepository: Send + Sync {
-    /// Stores a project with its owner's membership, in one transaction.
-    async fn create(&self, project: Project, owner: Membership) -> Result<(), StoreError>;
-
-    /// Stores a membership (an invitation, for instance); replaces the row
-    /// of the same project and user.
-    async fn save_membership(&self, membership: Membership) -> Result<(), StoreError>;
-
     /// Every project `user` is an active or invited member of, with the
     /// user's own row and the owner's row (when it is someone else's),
     /// ordered by project name then gid.

@@ -1,36 +1,16 @@
 //! Challenges (one-time codes) and their subject keys.
 
-use super::conn::{lock_key, write_tx, DbConn};
+use super::conn::DbConn;
 use super::rows::ChallengeRow;
 use super::schema::{challenge_keys, challenges};
-use super::{outbox, users, Database, DbError};
-use accountd_domain::{
-    Challenge, ChallengeEffect, ChallengeId, Change, ChangeSet, CodeMac, OutgoingMail, Purpose,
-    Timestamp,
-};
-use accountd_ports::{Applied, ChallengeRepository, Changes, ConsumeOutcome, StoreError};
+use super::{Database, DbError};
+use accountd_domain::{Challenge, ChallengeId, CodeMac, Purpose, Timestamp};
+use accountd_ports::{ChallengeRepository, StoreError};
 use async_trait::async_trait;
 use diesel::prelude::*;
 
 #[async_trait]
 impl ChallengeRepository for Database {
-    async fn issue(
-        &self,
-        challenge: Challenge,
-        mails: Vec<OutgoingMail>,
-    ) -> Result<(), StoreError> {
-        let now = challenge.issued_at();
-        let set = ChangeSet::new()
-            .with(Change::IssueChallenge(challenge))
-            .mail(mails);
-        match self.apply(set, now).await? {
-            Applied::Committed => Ok(()),
-            Applied::Refused(c) => Err(StoreError::Unexpected(anyhow::anyhow!(
-                "issuing a challenge has no guard, yet it was refused: {c:?}"
-            ))),
-        }
-    }
-
     async fn latest(
         &self,
         purpose: Purpose,
@@ -57,65 +37,6 @@ impl ChallengeRepository for Database {
         let id = id.to_string();
         self.run(move |c| record_failure(c, &id, now.as_millis()))
             .await
-    }
-
-    async fn consume(
-        &self,
-        id: ChallengeId,
-        now: Timestamp,
-        effect: ChallengeEffect,
-        mails: Vec<OutgoingMail>,
-    ) -> Result<ConsumeOutcome, StoreError> {
-        let id = id.to_string();
-        let creates_user = matches!(effect, ChallengeEffect::CreateUser(_));
-        let queued = !mails.is_empty();
-        let now = now.as_millis();
-        let result = self
-            .run_raw(move |c| {
-                write_tx(c, |c| {
-                    // Both reset families consume a user's codes: take the
-                    // user's lock first so two of them cannot lock each
-                    // other's rows in opposite orders.
-                    if let ChallengeEffect::SetPassword { user, .. } = &effect {
-                        lock_key(c, &format!("user:{user}"))?;
-                    }
-                    if !consume(c, &id, now)? {
-                        return Ok(false);
-                    }
-                    match &effect {
-                        ChallengeEffect::SetPassword { user, hash } => {
-                            let user_id = user.to_string();
-                            users::set_password(c, &user_id, hash.expose())?;
-                            // Any password-reset code issued before the
-                            // change is stale.
-                            consume_open(
-                                c,
-                                &format!("user:{user_id}"),
-                                &[Purpose::ForgotPassword, Purpose::ResetPassword],
-                            )?;
-                        }
-                        ChallengeEffect::CreateUser(user) => {
-                            users::insert(c, &user.clone().into_user())?
-                        }
-                    }
-                    outbox::queue(c, &mails, now)?;
-                    Ok(true)
-                })
-            })
-            .await;
-        match result {
-            Ok(true) => {
-                if queued {
-                    self.mail_queued.notify_one();
-                }
-                Ok(ConsumeOutcome::Applied)
-            }
-            Ok(false) => Ok(ConsumeOutcome::NotOpen),
-            // The insert failed inside the transaction: nothing was kept,
-            // the challenge included.
-            Err(e) if creates_user && e.is_unique_violation() => Ok(ConsumeOutcome::UsernameTaken),
-            Err(e) => Err(e.into()),
-        }
     }
 }
 

@@ -173,33 +173,3 @@ pub(crate) fn migrate(conn: &mut DbConn) -> Result<Vec<String>, String> {
     };
     applied.map_err(|e| e.to_string())
 }
-
-/// Inserts the membership row, or replaces the one of the same project and
-/// user. One statement: a delete then insert lets parallel saves of the same
-/// row fail on the primary key under PostgreSQL. The SQL is the same on both
-/// backends, but diesel's `MultiConnection` has no `ON CONFLICT`, so the
-/// statement is built for each connection type.
-pub(crate) fn upsert_membership(
-    conn: &mut DbConn,
-    row: &super::rows::MembershipRow,
-) -> Result<(), DbError> {
-    use super::schema::memberships;
-    use diesel::upsert::excluded;
-    let upsert = diesel::insert_into(memberships::table)
-        .values(row)
-        .on_conflict((memberships::project_id, memberships::user_id))
-        .do_update()
-        .set((
-            memberships::status.eq(excluded(memberships::status)),
-            memberships::roles.eq(excluded(memberships::roles)),
-            memberships::notify_email.eq(excluded(memberships::notify_email)),
-            memberships::notify_events.eq(excluded(memberships::notify_events)),
-            memberships::notify_frequency.eq(excluded(memberships::notify_frequency)),
-            memberships::rate_limit_per_second.eq(excluded(memberships::rate_limit_per_second)),
-        ));
-    match conn {
-        DbConn::Pg(c) => upsert.execute(c)?,
-        DbConn::Sqlite(c) => upsert.execute(c)?,
-    };
-    Ok(())
-}

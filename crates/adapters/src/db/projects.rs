@@ -1,6 +1,6 @@
 //! Projects and memberships.
 
-use super::conn::{upsert_membership, write_tx, DbConn};
+use super::conn::DbConn;
 use super::rows::{MembershipRow, ProjectRow};
 use super::schema::{memberships, projects};
 use super::{Database, DbError};
@@ -11,22 +11,6 @@ use diesel::prelude::*;
 
 #[async_trait]
 impl ProjectRepository for Database {
-    async fn create(&self, project: Project, owner: Membership) -> Result<(), StoreError> {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-        self.run(move |c| write_tx(c, |c| insert(c, &project, &owner, now)))
-            .await
-    }
-
-    async fn save_membership(&self, membership: Membership) -> Result<(), StoreError> {
-        self.run(move |c| {
-            let row = MembershipRow::from_membership(&membership)?;
-            upsert_membership(c, &row)
-        })
-        .await
-    }
-
     async fn views_for(&self, user: UserId) -> Result<Vec<ProjectView>, StoreError> {
         let id = user.to_string();
         self.run(move |c| views_for(c, &id)).await

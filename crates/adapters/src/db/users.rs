@@ -1,11 +1,11 @@
 //! Users and their addresses.
 
-use super::conn::{write_tx, DbConn};
+use super::conn::DbConn;
 use super::rows::{email_rows, EmailRow, UserRow};
 use super::schema::{user_emails, users};
 use super::{Database, DbError};
-use accountd_domain::{Email, NewUser, User, UserId};
-use accountd_ports::{CreateUserError, StoreError, UserRepository};
+use accountd_domain::{Email, User, UserId};
+use accountd_ports::{StoreError, UserRepository};
 use async_trait::async_trait;
 use diesel::prelude::*;
 
@@ -24,19 +24,6 @@ impl UserRepository for Database {
     async fn find_by_email(&self, email: &Email) -> Result<Vec<User>, StoreError> {
         let key = email.key();
         self.run(move |c| by_email_key(c, &key)).await
-    }
-
-    async fn create(&self, user: NewUser) -> Result<User, CreateUserError> {
-        let user = user.into_user();
-        let stored = user.clone();
-        match self
-            .run_raw(move |c| write_tx(c, |c| insert(c, &stored)))
-            .await
-        {
-            Ok(()) => Ok(user),
-            Err(e) if e.is_unique_violation() => Err(CreateUserError::UsernameTaken),
-            Err(e) => Err(CreateUserError::Store(e.into())),
-        }
     }
 }
 
@@ -127,23 +114,6 @@ fn insert_emails(conn: &mut DbConn, user: &User) -> Result<(), DbError> {
         diesel::insert_into(user_emails::table)
             .values(e)
             .execute(conn)?;
-    }
-    Ok(())
-}
-
-/// Sets the password hash and bumps the credential version; an error when
-/// the user is gone.
-pub(crate) fn set_password(conn: &mut DbConn, user_id: &str, hash: &str) -> Result<(), DbError> {
-    let changed = diesel::update(users::table.find(user_id))
-        .set((
-            users::password_hash.eq(hash),
-            users::credential_version.eq(users::credential_version + 1),
-        ))
-        .execute(conn)?;
-    if changed != 1 {
-        return Err(DbError::Corrupt(format!(
-            "user {user_id} vanished while its password was set"
-        )));
     }
     Ok(())
 }

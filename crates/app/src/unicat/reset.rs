@@ -5,9 +5,8 @@ use super::{Invalid, Reason, Sessions, UnicatSettings};
 use crate::challenge_flow::{ChallengeFlow, Refused};
 use crate::{mail, Failure, Ports, RateLimited, Secret};
 use accountd_domain::{
-    ChallengeEffect, Email, MacKey, Purpose, Subject, Timestamp, User, Username,
+    Change, ChangeSet, Email, MacKey, Purpose, Subject, Timestamp, User, Username,
 };
-use accountd_ports::ConsumeOutcome;
 
 /// What `reset_password_request` answers. `Debug` never shows the code.
 #[derive(Clone, PartialEq, Eq)]
@@ -261,36 +260,27 @@ impl PasswordReset {
             .hash(&password)
             .await
             .map_err(Failure::from)?;
-        let mails = user
+        let mails: Vec<_> = user
             .emails
             .iter()
             .map(|to| mail::password_changed(&user, to))
             .collect();
-        let outcome = self
+        let changed = user.clone().with_password(hash.clone());
+        let set = ChangeSet::new()
+            .with(Change::ConsumeChallenge(challenge.id()))
+            .set_password(&user, hash)
+            .mail(mails);
+        if self
             .ports
-            .challenges
-            .consume(
-                challenge.id(),
-                self.ports.clock.now(),
-                ChallengeEffect::SetPassword {
-                    user: user.id,
-                    hash,
-                },
-                mails,
-            )
-            .await
-            .map_err(Failure::from)?;
-        match outcome {
-            ConsumeOutcome::Applied => {}
-            ConsumeOutcome::NotOpen | ConsumeOutcome::UsernameTaken => {
-                return Err(refused(self.flow.refusal_after_lost_race(&at, now).await?))
-            }
+            .apply(set, self.ports.clock.now())
+            .await?
+            .is_err()
+        {
+            // The code was used, replaced or ran out meanwhile, or the
+            // password changed (which closes every reset code).
+            return Err(refused(self.flow.refusal_after_lost_race(&at, now).await?));
         }
-        let Some(user) = self.ports.users.get(user.id).await.map_err(Failure::from)? else {
-            return Err(
-                Failure::Unexpected(anyhow::anyhow!("the user vanished after a reset")).into(),
-            );
-        };
+        let user = changed;
         tracing::info!(user.gid = %user.id, "password reset");
         Ok(self.sessions.open(user).await?)
     }

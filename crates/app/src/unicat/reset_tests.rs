@@ -2,6 +2,7 @@
 //! port mocked.
 
 use super::*;
+use crate::test_writes::{ChallengeEffect, ConsumeOutcome};
 use crate::unicat::test_support::*;
 use accountd_domain::{Attempt, Challenge};
 use accountd_domain::{
@@ -50,13 +51,10 @@ type Issued = (Challenge, Vec<OutgoingMail>);
 
 /// Captures the one challenge issued.
 fn issued_into(mut m: Mocks, sink: Arc<Mutex<Vec<Issued>>>) -> Mocks {
-    m.challenges
-        .expect_issue()
-        .times(1)
-        .returning(move |c, mails| {
-            sink.lock().unwrap().push((c, mails));
-            Ok(())
-        });
+    m.writes.expect_issue().times(1).returning(move |c, mails| {
+        sink.lock().unwrap().push((c, mails));
+        Ok(())
+    });
     m
 }
 
@@ -507,7 +505,7 @@ async fn a_failed_issue_transaction_is_unexpected() {
         RateDecision::Allowed,
     )
     .draws();
-    m.challenges
+    m.writes
         .expect_issue()
         .times(1)
         .returning(|_, _| Err(unexpected()));
@@ -802,7 +800,7 @@ async fn the_right_code_sets_the_new_hash_notifies_every_address_and_opens_a_ses
         .returning(|_| Ok(new_hash()));
     let queued: Arc<Mutex<Vec<OutgoingMail>>> = Arc::default();
     let sink = Arc::clone(&queued);
-    m.challenges
+    m.writes
         .expect_consume()
         .withf(|id, now, effect, _| {
             *id == for_ann().id()
@@ -819,17 +817,15 @@ async fn the_right_code_sets_the_new_hash_notifies_every_address_and_opens_a_ses
             sink.lock().unwrap().extend(mails);
             Ok(ConsumeOutcome::Applied)
         });
-    m.users
-        .expect_get()
-        .withf(|id| *id == user_id(1))
-        .times(1)
-        .in_sequence(&mut seq)
-        .return_once(|_| Ok(Some(ann_after_reset())));
 
     let session = complete(m, "Ann", STRONG, "10-amyz").await.unwrap();
 
     assert_eq!(session.token, TOKEN);
-    assert_eq!(session.user, ann_after_reset(), "the user as stored after");
+    assert_eq!(
+        session.user,
+        ann_after_reset(),
+        "the user as the write stored it"
+    );
     assert_eq!(session.projects, vec![project_of(user_id(1))]);
     let mails = queued.lock().unwrap().clone();
     let recipients: Vec<&str> = mails.iter().map(|m| m.to.as_str()).collect();
@@ -860,7 +856,7 @@ async fn a_reset_by_email_sets_the_password_of_the_named_account_only() {
         .returning(|_| Ok(new_hash()));
     let queued: Arc<Mutex<Vec<OutgoingMail>>> = Arc::default();
     let sink = Arc::clone(&queued);
-    m.challenges
+    m.writes
         .expect_consume()
         .withf(|_, _, effect, _| {
             *effect
@@ -874,20 +870,18 @@ async fn a_reset_by_email_sets_the_password_of_the_named_account_only() {
             sink.lock().unwrap().extend(mails);
             Ok(ConsumeOutcome::Applied)
         });
-    // The reload after consuming: bob at his bumped version.
-    let bob_after = User {
-        credential_version: 4,
-        ..bob()
-    };
-    m.users
-        .expect_get()
-        .withf(|id| *id == user_id(2))
-        .times(1)
-        .return_once(move |_| Ok(Some(bob_after)));
-
     let session = complete(m, "bob", STRONG, CODE).await.unwrap();
 
     assert_eq!(session.user.id, user_id(2));
+    assert_eq!(
+        session.user,
+        User {
+            credential_version: 4,
+            password_hash: Some(new_hash()),
+            ..bob()
+        },
+        "bob at his bumped version"
+    );
     let recipients: Vec<String> = queued
         .lock()
         .unwrap()
@@ -912,7 +906,7 @@ async fn losing_the_race_to_consume_reports_the_state_of_the_reloaded_challenge(
         .times(1)
         .in_sequence(&mut seq)
         .return_once(|_, _| Ok(Some(for_ann())));
-    m.challenges
+    m.writes
         .expect_consume()
         .times(1)
         .in_sequence(&mut seq)
@@ -955,10 +949,14 @@ async fn an_overloaded_hasher_is_overloaded_with_its_retry_time_and_nothing_is_c
 }
 
 #[tokio::test]
-async fn a_user_who_vanished_after_the_reset_is_unexpected() {
+async fn a_password_changed_meanwhile_refuses_the_reset_as_a_lost_race() {
     let mut m = Mocks::new().at(t(60)).no_failure_counted().no_session();
-    m = m.lookup(Purpose::ResetPassword, Some(for_ann()));
     let mut seq = Sequence::new();
+    m.challenges
+        .expect_find_by_lookup()
+        .times(1)
+        .in_sequence(&mut seq)
+        .return_once(|_, _| Ok(Some(for_ann())));
     m.users
         .expect_get()
         .times(1)
@@ -969,23 +967,21 @@ async fn a_user_who_vanished_after_the_reset_is_unexpected() {
         .times(1)
         .in_sequence(&mut seq)
         .returning(|_| Ok(new_hash()));
-    m.challenges
+    m.writes
         .expect_consume()
         .times(1)
         .in_sequence(&mut seq)
-        .returning(|_, _, _, _| Ok(ConsumeOutcome::Applied));
-    m.users
-        .expect_get()
+        .returning(|_, _, _, _| Ok(ConsumeOutcome::UserChanged));
+    // The other change consumed this code too: reloaded, it is used.
+    m.challenges
+        .expect_find_by_lookup()
         .times(1)
         .in_sequence(&mut seq)
-        .return_once(|_| Ok(None));
+        .return_once(|_, _| Ok(Some(for_ann().consumed(t(59)).unwrap())));
 
-    let r = complete(m, "Ann", STRONG, CODE).await;
+    let i = refused(complete(m, "Ann", STRONG, CODE).await);
 
-    assert!(
-        matches!(r, Err(ResetError::Failure(Failure::Unexpected(_)))),
-        "{r:?}"
-    );
+    assert_eq!((i.reason, i.attempts_left), (Reason::CodeInvalid, Some(0)));
 }
 
 #[tokio::test]

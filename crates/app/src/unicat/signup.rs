@@ -5,9 +5,8 @@ use super::{Invalid, Reason, Sessions, UnicatSettings};
 use crate::challenge_flow::{ChallengeFlow, Refused};
 use crate::{mail, Failure, Ports, RateLimited, Secret};
 use accountd_domain::{
-    ChallengeEffect, Email, MacKey, NewUser, Purpose, Subject, UserId, Username,
+    Change, ChangeSet, Conflict, Email, MacKey, NewUser, Purpose, Subject, UserId, Username,
 };
-use accountd_ports::ConsumeOutcome;
 
 /// What `signup_request` is given.
 #[derive(Debug, Clone)]
@@ -213,30 +212,21 @@ impl Signup {
             timezone: "UTC".to_owned(),
             created_at: now,
         };
-        let created = user.clone().into_user();
-        match self
-            .ports
-            .challenges
-            .consume(
-                challenge.id(),
-                self.ports.clock.now(),
-                ChallengeEffect::CreateUser(user),
-                Vec::new(),
-            )
-            .await
-            .map_err(Failure::from)?
-        {
-            ConsumeOutcome::Applied => {}
-            ConsumeOutcome::UsernameTaken => {
+        let created = user.into_user();
+        let set = ChangeSet::new()
+            .with(Change::ConsumeChallenge(challenge.id()))
+            .with(Change::CreateUser(created.clone()));
+        match self.ports.apply(set, self.ports.clock.now()).await? {
+            Ok(()) => {}
+            Err(Conflict::UsernameTaken) => {
                 return Err(SignupError::Invalid(Invalid::new(
                     "username",
                     Reason::UsernameUnavailable,
                     "The username was taken meanwhile.",
                 )))
             }
-            ConsumeOutcome::NotOpen => {
-                return Err(refused(self.flow.refusal_after_lost_race(&at, now).await?))
-            }
+            // The code was used, replaced or ran out meanwhile.
+            Err(_) => return Err(refused(self.flow.refusal_after_lost_race(&at, now).await?)),
         }
         tracing::info!(user.gid = %created.id, "signup");
         Ok(self.sessions.open(created).await?)

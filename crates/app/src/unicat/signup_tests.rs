@@ -1,6 +1,7 @@
 //! Unit tests of `signup_request` and `signup`, with every port mocked.
 
 use super::*;
+use crate::test_writes::{ChallengeEffect, ConsumeOutcome};
 use crate::unicat::test_support::*;
 use accountd_domain::{Attempt, Challenge};
 use accountd_domain::{
@@ -354,13 +355,10 @@ async fn a_sign_up_request_issues_one_challenge_bound_to_every_field_and_mails_t
     .draws();
     let stored: Arc<Mutex<Vec<Issued>>> = Arc::default();
     let sink = Arc::clone(&stored);
-    m.challenges
-        .expect_issue()
-        .times(1)
-        .returning(move |c, mails| {
-            sink.lock().unwrap().push((c, mails));
-            Ok(())
-        });
+    m.writes.expect_issue().times(1).returning(move |c, mails| {
+        sink.lock().unwrap().push((c, mails));
+        Ok(())
+    });
 
     let validation_code = service(m, settings())
         .request(input(NAME, STRONG, typed_email), CLIENT)
@@ -463,7 +461,7 @@ async fn a_failed_issue_transaction_is_reported_as_its_store_error() {
             RateDecision::Allowed,
         ))
         .draws();
-        m.challenges
+        m.writes
             .expect_issue()
             .times(1)
             .return_once(move |_, _| Err(err));
@@ -746,7 +744,7 @@ async fn the_right_code_creates_the_account_from_the_step1_data_and_opens_a_sess
         .session_for(new_id, 1, t(60));
     let effects: Arc<Mutex<Vec<ChallengeEffect>>> = Arc::default();
     let sink = Arc::clone(&effects);
-    m.challenges
+    m.writes
         .expect_consume()
         .withf(|id, now, _, mails| *id == pending().id() && *now == t(60) && mails.is_empty())
         .times(1)
@@ -783,7 +781,7 @@ async fn a_username_taken_meanwhile_is_username_unavailable_and_no_session_opens
     let mut m = new_user_drawn(verified(step2(0), STRONG, true))
         .no_failure_counted()
         .no_session();
-    m.challenges
+    m.writes
         .expect_consume()
         .times(1)
         .returning(|_, _, _, _| Ok(ConsumeOutcome::UsernameTaken));
@@ -817,7 +815,7 @@ async fn losing_the_race_to_consume_reports_the_state_of_the_reloaded_challenge(
             .times(1)
             .in_sequence(&mut seq)
             .return_once(|_, _| Ok(Some(pending())));
-        m.challenges
+        m.writes
             .expect_consume()
             .times(1)
             .in_sequence(&mut seq)
@@ -899,7 +897,7 @@ async fn an_unexpected_store_error_while_consuming_is_unexpected_and_no_session_
     let mut m = new_user_drawn(verified(step2(0), STRONG, true))
         .no_failure_counted()
         .no_session();
-    m.challenges
+    m.writes
         .expect_consume()
         .times(1)
         .returning(|_, _, _, _| Err(unexpected()));

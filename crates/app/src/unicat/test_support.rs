@@ -6,6 +6,7 @@
 //! `.times(n)` or `.never()`.
 
 use super::{Sessions, UnicatSettings};
+use crate::test_writes::MockWrites;
 use crate::{ChallengeSettings, Ports};
 use accountd_domain::{
     validation_code_text, Challenge, ChallengeId, ChallengePolicy, CodeFormat, Membership,
@@ -193,6 +194,7 @@ pub(crate) fn is_validation_code(s: &str) -> bool {
 pub(crate) struct Mocks {
     pub users: MockUserRepository,
     pub challenges: MockChallengeRepository,
+    pub writes: MockWrites,
     pub limiter: MockRateLimiter,
     pub hasher: MockPasswordHasher,
     pub clock: MockClock,
@@ -217,6 +219,7 @@ impl Mocks {
         Self {
             users: MockUserRepository::new(),
             challenges: MockChallengeRepository::new(),
+            writes: MockWrites::new(),
             limiter: MockRateLimiter::new(),
             hasher: MockPasswordHasher::new(),
             clock: MockClock::new(),
@@ -289,7 +292,7 @@ impl Mocks {
     }
 
     pub(crate) fn no_challenge_issued(mut self) -> Self {
-        self.challenges.expect_issue().never();
+        self.writes.expect_issue().never();
         self
     }
 
@@ -299,7 +302,7 @@ impl Mocks {
     }
 
     pub(crate) fn nothing_consumed(mut self) -> Self {
-        self.challenges.expect_consume().never();
+        self.writes.expect_consume().never();
         self
     }
 
@@ -347,6 +350,7 @@ impl Mocks {
         let ports = Ports {
             users: Arc::new(self.users),
             challenges: Arc::new(self.challenges),
+            changes: Arc::new(self.writes),
             limiter: Arc::new(self.limiter),
             hasher: Arc::new(self.hasher),
             clock: Arc::new(self.clock),

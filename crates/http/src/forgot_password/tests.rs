@@ -10,12 +10,12 @@ use super::*;
 use crate::{configure, HttpSettings, HttpState, IpNet};
 use accountd_app::{ChallengeSettings, ForgotPassword, ForgotPasswordSettings, Ports};
 use accountd_domain::{
-    Challenge, ChallengeId, ChallengePolicy, CodeFormat, PasswordHash, PasswordPolicy, Purpose,
-    Subject, Timestamp, User, UserId, UserStatus,
+    Challenge, ChallengeId, ChallengePolicy, Change, CodeFormat, PasswordHash, PasswordPolicy,
+    Purpose, Subject, Timestamp, User, UserId, UserStatus,
 };
 use accountd_ports::{
-    HashError, Limit, MockChallengeRepository, MockClock, MockHealthCheck, MockPasswordHasher,
-    MockRandom, MockRateLimiter, MockUserRepository, RateDecision, StoreError,
+    Applied, HashError, Limit, MockChallengeRepository, MockChanges, MockClock, MockHealthCheck,
+    MockPasswordHasher, MockRandom, MockRateLimiter, MockUserRepository, RateDecision, StoreError,
 };
 use accountd_testkit::{ann, key, STRONG};
 use actix_web::http::header::{self, ContentType, HeaderMap, HeaderValue};
@@ -100,6 +100,7 @@ fn unexpected() -> StoreError {
 struct World {
     users: MockUserRepository,
     challenges: MockChallengeRepository,
+    changes: MockChanges,
     limiter: MockRateLimiter,
     hasher: MockPasswordHasher,
     clock: MockClock,
@@ -114,6 +115,7 @@ impl World {
         Self {
             users: MockUserRepository::new(),
             challenges: MockChallengeRepository::new(),
+            changes: MockChanges::new(),
             limiter: MockRateLimiter::new(),
             hasher: MockPasswordHasher::new(),
             clock: MockClock::new(),
@@ -141,6 +143,7 @@ impl World {
         let ports = Ports {
             users: Arc::new(self.users),
             challenges: Arc::new(self.challenges),
+            changes: Arc::new(self.changes),
             limiter: Arc::new(self.limiter),
             hasher: Arc::new(self.hasher),
             clock: Arc::new(self.clock),
@@ -212,7 +215,7 @@ impl World {
     fn code_untouched(&mut self) -> &mut Self {
         self.challenges.expect_latest().never();
         self.challenges.expect_record_failure().never();
-        self.challenges.expect_consume().never();
+        self.changes.expect_apply().never();
         self.hasher.expect_hash().never();
         self
     }
@@ -221,11 +224,10 @@ impl World {
     fn untouched(&mut self) -> &mut Self {
         self.users.expect_find_by_username_ci().never();
         self.users.expect_get().never();
-        self.users.expect_create().never();
-        self.challenges.expect_issue().never();
         self.challenges.expect_latest().never();
         self.challenges.expect_record_failure().never();
-        self.challenges.expect_consume().never();
+        // Every write (a user created, a challenge issued or consumed).
+        self.changes.expect_apply().never();
         self.limiter.expect_hit().never();
         self.hasher.expect_hash().never();
         self.hasher.expect_verify().never();
@@ -343,11 +345,16 @@ async fn send_email_for_a_known_user_issues_a_code_mailed_to_every_address_and_a
                 .times(1)
                 .return_const(482_901u32);
             w.random.expect_bytes16().times(1).return_const([2u8; 16]);
-            w.challenges
-                .expect_issue()
-                .withf(|c, mails| c.purpose() == Purpose::ForgotPassword && mails.len() == 2)
+            w.changes
+                .expect_apply()
+                .withf(|set, t| {
+                    matches!(set.changes(), [Change::IssueChallenge(c)]
+                        if c.purpose() == Purpose::ForgotPassword && c.issued_at() == *t)
+                        && *t == now()
+                        && set.mails().len() == 2
+                })
                 .times(1)
-                .returning(|_, _| Ok(()));
+                .returning(|_, _| Ok(Applied::Committed));
         },
         post(SEND, r#"{"username":"Ann"}"#),
     )
@@ -361,7 +368,7 @@ async fn send_email_for_an_unknown_username_answers_404_unknown_username() {
     let a = call(
         |w| {
             w.ip_allowed().finds(None);
-            w.challenges.expect_issue().never();
+            w.changes.expect_apply().never();
         },
         post(SEND, r#"{"username":"Ann"}"#),
     )
@@ -375,7 +382,7 @@ async fn send_email_for_a_user_without_addresses_answers_400_no_email_addresses(
     let a = call(
         |w| {
             w.ip_allowed().finds(Some(ann_with(&[])));
-            w.challenges.expect_issue().never();
+            w.changes.expect_apply().never();
         },
         post(SEND, r#"{"username":"Ann"}"#),
     )
@@ -397,7 +404,7 @@ async fn send_email_with_enumeration_protection_answers_sent_for_an_unknown_user
                 })
                 .times(1)
                 .returning(|_, _, _| Ok(RateDecision::Allowed));
-            w.challenges.expect_issue().never();
+            w.changes.expect_apply().never();
         },
         post(SEND, r#"{"username":"Ann"}"#),
     )
@@ -439,7 +446,7 @@ async fn send_email_over_the_per_account_limit_answers_429_with_retry_after() {
                         retry_after_seconds: 600,
                     })
                 });
-            w.challenges.expect_issue().never();
+            w.changes.expect_apply().never();
         },
         post(SEND, r#"{"username":"Ann"}"#),
     )
@@ -509,7 +516,7 @@ async fn check_code_with_the_right_code_answers_code_correct_and_counts_no_failu
         |w| {
             w.ann().latest(Some(issued()));
             w.challenges.expect_record_failure().never();
-            w.challenges.expect_consume().never();
+            w.changes.expect_apply().never();
         },
         check_right_code(),
     )
@@ -622,13 +629,31 @@ async fn reset_password_with_the_right_code_and_a_strong_password_answers_change
                 .withf(|p| p.expose() == STRONG)
                 .times(1)
                 .returning(|_| Ok(PasswordHash::new("$2b$04$newhashnewhashnewhash".into())));
-            w.challenges
-                .expect_consume()
-                .times(1)
-                .returning(|_, _, _, mails| {
-                    assert_eq!(mails.len(), 2);
-                    Ok(accountd_ports::ConsumeOutcome::Applied)
-                });
+            w.changes.expect_apply().times(1).returning(|set, t| {
+                assert_eq!(set.mails().len(), 2);
+                assert_eq!(t, now());
+                assert_eq!(
+                    set.changes(),
+                    [
+                        Change::ConsumeChallenge(issued().id()),
+                        Change::UpdateUser {
+                            user: User {
+                                credential_version: 4,
+                                password_hash: Some(PasswordHash::new(
+                                    "$2b$04$newhashnewhashnewhash".into()
+                                )),
+                                ..ann()
+                            },
+                            expected_version: 3,
+                        },
+                        Change::ConsumeOpenChallenges {
+                            key: format!("user:{}", user_id()),
+                            purposes: vec![Purpose::ForgotPassword, Purpose::ResetPassword],
+                        },
+                    ]
+                );
+                Ok(Applied::Committed)
+            });
         },
         reset_with(STRONG),
     )
@@ -709,7 +734,7 @@ async fn rejected(new_password: &str) -> Answer {
             // never tried, counted or consumed.
             w.ann().latest(Some(issued()));
             w.challenges.expect_record_failure().never();
-            w.challenges.expect_consume().never();
+            w.changes.expect_apply().never();
             w.hasher.expect_hash().never();
         },
         reset_with(new_password),
@@ -785,7 +810,7 @@ async fn reset_password_with_the_hasher_overloaded_answers_503_with_its_retry_af
                     retry_after_seconds: 7,
                 })
             });
-            w.challenges.expect_consume().never();
+            w.changes.expect_apply().never();
         },
         reset_with(STRONG),
     )
@@ -803,10 +828,10 @@ async fn reset_password_with_the_database_unavailable_answers_503_with_retry_aft
                 .expect_hash()
                 .times(1)
                 .returning(|_| Ok(PasswordHash::new("$2b$04$newhashnewhashnewhash".into())));
-            w.challenges
-                .expect_consume()
+            w.changes
+                .expect_apply()
                 .times(1)
-                .returning(|_, _, _, _| Err(unavailable()));
+                .returning(|_, _| Err(unavailable()));
         },
         reset_with(STRONG),
     )
@@ -843,7 +868,7 @@ async fn reset_password_with_an_unexpected_hasher_error_answers_500_without_leak
                     std::io::Error::other(INNER_ERROR).into(),
                 ))
             });
-            w.challenges.expect_consume().never();
+            w.changes.expect_apply().never();
         },
         reset_with(STRONG),
     )

@@ -11,13 +11,12 @@
 use crate::{configure, HttpSettings, HttpState};
 use accountd_app::{ChallengeSettings, ForgotPassword, ForgotPasswordSettings, Ports};
 use accountd_domain::{
-    Challenge, ChallengeEffect, ChallengeId, ChallengePolicy, CodeFormat, Membership,
-    MembershipStatus, Notifications, PasswordHash, PasswordPolicy, Project, ProjectId,
-    ProjectStatus, ProjectView, Purpose, Role, Subject, Timestamp, User, UserId, UserStatus,
-    Username,
+    Challenge, ChallengeId, ChallengePolicy, Change, CodeFormat, Membership, MembershipStatus,
+    Notifications, PasswordHash, PasswordPolicy, Project, ProjectId, ProjectStatus, ProjectView,
+    Purpose, Role, Subject, Timestamp, User, UserId, UserStatus, Username,
 };
 use accountd_ports::{
-    ConsumeOutcome, HashError, MockChallengeRepository, MockClock, MockHealthCheck,
+    Applied, HashError, MockChallengeRepository, MockChanges, MockClock, MockHealthCheck,
     MockPasswordHasher, MockProjectRepository, MockRandom, MockRateLimiter, MockTokenService,
     MockUserRepository, RateDecision, StoreError, TokenClaims, TokenError,
 };
@@ -351,6 +350,7 @@ fn unexpected() -> StoreError {
 struct World {
     users: MockUserRepository,
     challenges: MockChallengeRepository,
+    changes: MockChanges,
     limiter: MockRateLimiter,
     hasher: MockPasswordHasher,
     clock: MockClock,
@@ -366,6 +366,7 @@ impl World {
         Self {
             users: MockUserRepository::new(),
             challenges: MockChallengeRepository::new(),
+            changes: MockChanges::new(),
             limiter: MockRateLimiter::new(),
             hasher: MockPasswordHasher::new(),
             clock: MockClock::new(),
@@ -384,6 +385,7 @@ impl World {
         let ports = Ports {
             users: Arc::new(self.users),
             challenges: Arc::new(self.challenges),
+            changes: Arc::new(self.changes),
             limiter: Arc::new(self.limiter),
             hasher: Arc::new(self.hasher),
             clock: Arc::new(self.clock),
@@ -552,12 +554,12 @@ impl World {
         self.users.expect_find_by_username_ci().never();
         self.users.expect_get().never();
         self.users.expect_find_by_email().never();
-        self.users.expect_create().never();
-        self.challenges.expect_issue().never();
         self.challenges.expect_latest().never();
         self.challenges.expect_find_by_lookup().never();
         self.challenges.expect_record_failure().never();
-        self.challenges.expect_consume().never();
+        // Every write (a user or project created, a membership saved, a
+        // challenge issued or consumed).
+        self.changes.expect_apply().never();
         self.limiter.expect_hit().never();
         self.hasher.expect_hash().never();
         self.hasher.expect_verify().never();
@@ -566,8 +568,6 @@ impl World {
         self.random.expect_bytes16().never();
         self.tokens.expect_issue().never();
         self.tokens.expect_verify().never();
-        self.projects.expect_create().never();
-        self.projects.expect_save_membership().never();
         self.projects.expect_views_for().never();
         self.health.expect_ready().never();
         self
@@ -772,16 +772,19 @@ async fn signup_request_answers_the_validation_code_with_empty_data_and_no_token
                 .times(1)
                 .returning(|_| Ok(old_hash()));
             w.draws();
-            w.challenges
-                .expect_issue()
-                .withf(|c, mails| {
-                    c.purpose() == Purpose::Signup
-                        && c.lookup()
-                            == Some(&Challenge::lookup_mac(&key(), Purpose::Signup, VALIDATION))
-                        && mails.len() == 1
+            w.changes
+                .expect_apply()
+                .withf(|set, t| {
+                    matches!(set.changes(), [Change::IssueChallenge(c)]
+                        if c.purpose() == Purpose::Signup
+                            && c.lookup()
+                                == Some(&Challenge::lookup_mac(&key(), Purpose::Signup, VALIDATION))
+                            && c.issued_at() == *t)
+                        && *t == now()
+                        && set.mails().len() == 1
                 })
                 .times(1)
-                .returning(|_, _| Ok(()));
+                .returning(|_, _| Ok(Applied::Committed));
         },
         post_json(SIGNUP_REQUEST, &signup_request_body()),
     )
@@ -800,7 +803,7 @@ async fn signup_request_with_a_weak_password_answers_1001_password_weak_with_sug
         |w| {
             w.ip_allowed().finds("ann", None);
             w.hasher.expect_hash().never();
-            w.challenges.expect_issue().never();
+            w.changes.expect_apply().never();
         },
         post_json(
             SIGNUP_REQUEST,
@@ -912,7 +915,7 @@ async fn signup_request_with_the_hasher_overloaded_answers_503_with_its_retry_af
                     retry_after_seconds: 7,
                 })
             });
-            w.challenges.expect_issue().never();
+            w.changes.expect_apply().never();
         },
         post_json(SIGNUP_REQUEST, &signup_request_body()),
     )
@@ -954,8 +957,8 @@ async fn signup_request_with_an_unexpected_store_error_answers_500_without_leaki
                 .times(1)
                 .returning(|_| Ok(old_hash()));
             w.draws();
-            w.challenges
-                .expect_issue()
+            w.changes
+                .expect_apply()
                 .times(1)
                 .returning(|_, _| Err(unexpected()));
         },
@@ -977,16 +980,18 @@ async fn signup_creates_the_account_and_answers_the_session_with_pending_invitat
                 .finds_challenge(Purpose::Signup, Some(signup_challenge(0)))
                 .verifies(STRONG, true);
             w.random.expect_bytes16().times(1).return_const([5u8; 16]);
-            w.challenges
-                .expect_consume()
-                .withf(|id, _, effect, mails| {
-                    *id == signup_challenge(0).id()
-                        && matches!(effect, ChallengeEffect::CreateUser(u)
-                            if u.id == new_id() && u.username.as_str() == "ann")
-                        && mails.is_empty()
+            w.changes
+                .expect_apply()
+                .withf(|set, t| {
+                    matches!(set.changes(), [Change::ConsumeChallenge(id), Change::CreateUser(u)]
+                        if *id == signup_challenge(0).id()
+                            && u.id == new_id()
+                            && u.username_str() == "ann")
+                        && *t == now()
+                        && set.mails().is_empty()
                 })
                 .times(1)
-                .returning(|_, _, _, _| Ok(ConsumeOutcome::Applied));
+                .returning(|_, _| Ok(Applied::Committed));
             w.issues(new_id(), 1)
                 .views(new_id(), vec![zephyr_invitation(new_id())]);
         },
@@ -1017,7 +1022,7 @@ async fn signup_with_a_wrong_code_counts_a_failure_and_answers_1001_code_invalid
                 .withf(|id, t| *id == signup_challenge(0).id() && *t == now())
                 .times(1)
                 .returning(|_, _| Ok(Some(1)));
-            w.challenges.expect_consume().never();
+            w.changes.expect_apply().never();
         },
         post_json(SIGNUP, &signup_body("ZZZZZZ")),
     )
@@ -1129,11 +1134,16 @@ async fn reset_password_request_by_email_answers_the_validation_code_then_every_
                 .returning(|_| Ok(vec![annie(), ann()]));
             w.issuance("challenges:email:ann@example.com", RateDecision::Allowed);
             w.draws();
-            w.challenges
-                .expect_issue()
-                .withf(|c, mails| c.purpose() == Purpose::ResetPassword && mails.len() == 1)
+            w.changes
+                .expect_apply()
+                .withf(|set, t| {
+                    matches!(set.changes(), [Change::IssueChallenge(c)]
+                        if c.purpose() == Purpose::ResetPassword && c.issued_at() == *t)
+                        && *t == now()
+                        && set.mails().len() == 1
+                })
                 .times(1)
-                .returning(|_, _| Ok(()));
+                .returning(|_, _| Ok(Applied::Committed));
         },
         post_json(
             RESET_REQUEST,
@@ -1159,11 +1169,16 @@ async fn reset_password_request_by_username_answers_that_username() {
                 RateDecision::Allowed,
             );
             w.draws();
-            w.challenges
-                .expect_issue()
-                .withf(|c, mails| c.purpose() == Purpose::ResetPassword && mails.len() == 1)
+            w.changes
+                .expect_apply()
+                .withf(|set, t| {
+                    matches!(set.changes(), [Change::IssueChallenge(c)]
+                        if c.purpose() == Purpose::ResetPassword && c.issued_at() == *t)
+                        && *t == now()
+                        && set.mails().len() == 1
+                })
                 .times(1)
-                .returning(|_, _| Ok(()));
+                .returning(|_, _| Ok(Applied::Committed));
         },
         post_json(
             RESET_REQUEST,
@@ -1184,7 +1199,7 @@ async fn reset_password_request_for_an_unknown_account_answers_422_code_422_not_
     let a = call(
         |w| {
             w.ip_allowed().finds("nobody", None);
-            w.challenges.expect_issue().never();
+            w.changes.expect_apply().never();
         },
         post_json(
             RESET_REQUEST,
@@ -1207,7 +1222,7 @@ async fn reset_password_request_over_the_per_account_limit_answers_429_with_retr
                     retry_after_seconds: 600,
                 },
             );
-            w.challenges.expect_issue().never();
+            w.changes.expect_apply().never();
         },
         post_json(
             RESET_REQUEST,
@@ -1249,33 +1264,42 @@ async fn reset_password_sets_the_password_and_answers_the_session_with_a_token_o
         |w| {
             w.clock()
                 .finds_challenge(Purpose::ResetPassword, Some(reset_challenge()));
-            let mut loads = 0;
-            w.users
-                .expect_get()
-                .withf(|id| *id == ann_id())
-                .times(2)
-                .returning(move |_| {
-                    loads += 1;
-                    Ok(Some(ann_at(if loads == 1 { 3 } else { 4 })))
-                });
+            // Ann is loaded once, at version 3; the session is opened with
+            // the user as written (version 4, see the token below), not
+            // reloaded.
+            w.gets_ann(Some(ann_at(3)));
             w.hasher
                 .expect_hash()
                 .withf(|p| p.expose() == OTHER_STRONG)
                 .times(1)
                 .returning(|_| Ok(new_hash()));
-            w.challenges
-                .expect_consume()
-                .withf(|id, _, effect, mails| {
-                    *id == reset_challenge().id()
-                        && *effect
-                            == ChallengeEffect::SetPassword {
-                                user: ann_id(),
-                                hash: new_hash(),
-                            }
-                        && mails.len() == 1
+            w.changes
+                .expect_apply()
+                .withf(|set, t| {
+                    set.changes()
+                        == [
+                            Change::ConsumeChallenge(reset_challenge().id()),
+                            // The new hash, the version bumped under the
+                            // guard of the loaded one.
+                            Change::UpdateUser {
+                                user: User {
+                                    password_hash: Some(new_hash()),
+                                    ..ann_at(4)
+                                },
+                                expected_version: 3,
+                            },
+                            // Every other open reset code of Ann consumed.
+                            Change::ConsumeOpenChallenges {
+                                key: format!("user:{ANN_GID}"),
+                                purposes: vec![Purpose::ForgotPassword, Purpose::ResetPassword],
+                            },
+                        ]
+                        && *t == now()
+                        && set.mails().len() == 1
                 })
                 .times(1)
-                .returning(|_, _, _, _| Ok(ConsumeOutcome::Applied));
+                .returning(|_, _| Ok(Applied::Committed));
+            // The token is issued at the bumped credential version.
             w.issues(ann_id(), 4).views(ann_id(), ann_views());
         },
         post_json(RESET, &reset_body(OTHER_STRONG, CODE)),

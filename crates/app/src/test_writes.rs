@@ -1,0 +1,137 @@
+//! Test support: the writes the service tests were written against
+//! (issuing a challenge, consuming one with its effect, creating a user),
+//! as a mock behind the one write port.
+//!
+//! [`MockWrites`] implements `Changes`: it recognises each change set a
+//! service builds, checks its shape exactly (a password change bumps the
+//! version under its guard and closes both reset purposes; an issue is
+//! applied at the challenge's own issue time; a sign-up creates an active
+//! account at version 1) and calls the matching mocked method, so each
+//! test keeps its expectations on the challenge, the effect and the mail.
+//! A set of any other shape fails the test.
+
+use accountd_domain::{
+    Challenge, ChallengeId, Change, ChangeSet, Conflict, NewUser, OutgoingMail, PasswordHash,
+    Purpose, Timestamp, User, UserId, UserStatus,
+};
+use accountd_ports::{Applied, Changes, StoreError};
+use async_trait::async_trait;
+
+/// What consuming a challenge does besides consuming it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ChallengeEffect {
+    /// A new password: version bumped, every reset code closed.
+    SetPassword { user: UserId, hash: PasswordHash },
+    /// A completed sign-up.
+    CreateUser(NewUser),
+}
+
+/// How a consuming set ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ConsumeOutcome {
+    Applied,
+    NotOpen,
+    UsernameTaken,
+    /// The user's credential version moved meanwhile.
+    UserChanged,
+}
+
+/// Why a user was not created.
+#[derive(Debug)]
+pub(crate) enum CreateUserError {
+    UsernameTaken,
+    Store(StoreError),
+}
+
+mockall::mock! {
+    pub(crate) Writes {
+        pub(crate) fn issue(
+            &self,
+            challenge: Challenge,
+            mails: Vec<OutgoingMail>,
+        ) -> Result<(), StoreError>;
+        pub(crate) fn consume(
+            &self,
+            id: ChallengeId,
+            now: Timestamp,
+            effect: ChallengeEffect,
+            mails: Vec<OutgoingMail>,
+        ) -> Result<ConsumeOutcome, StoreError>;
+        pub(crate) fn create(&self, user: NewUser) -> Result<User, CreateUserError>;
+    }
+}
+
+/// The new account a sign-up or `user add` creates, as it was given.
+fn new_user_of(user: &User) -> NewUser {
+    assert_eq!(user.status, UserStatus::Active, "a new account is active");
+    assert_eq!(user.credential_version, 1, "a new account starts at 1");
+    NewUser {
+        id: user.id,
+        username: user.username.clone().expect("a new account has a name"),
+        emails: user.emails.clone(),
+        name: user.name.clone(),
+        password_hash: user
+            .password_hash
+            .clone()
+            .expect("a new account has a hash"),
+        language: user.language.clone(),
+        timezone: user.timezone.clone(),
+        created_at: user.created_at,
+    }
+}
+
+fn applied(outcome: ConsumeOutcome) -> Applied {
+    match outcome {
+        ConsumeOutcome::Applied => Applied::Committed,
+        ConsumeOutcome::NotOpen => Applied::Refused(Conflict::ChallengeNotOpen),
+        ConsumeOutcome::UsernameTaken => Applied::Refused(Conflict::UsernameTaken),
+        ConsumeOutcome::UserChanged => Applied::Refused(Conflict::UserChanged),
+    }
+}
+
+#[async_trait]
+impl Changes for MockWrites {
+    async fn apply(&self, set: ChangeSet, now: Timestamp) -> Result<Applied, StoreError> {
+        let mails = set.mails().to_vec();
+        match set.changes() {
+            [Change::IssueChallenge(c)] => {
+                assert_eq!(now, c.issued_at(), "issued at its own issue time");
+                self.issue(c.clone(), mails)?;
+                Ok(Applied::Committed)
+            }
+            [Change::ConsumeChallenge(id), Change::UpdateUser {
+                user,
+                expected_version,
+            }, Change::ConsumeOpenChallenges { key, purposes }] => {
+                assert_eq!(user.credential_version, expected_version + 1);
+                assert_eq!(key, &format!("user:{}", user.id));
+                assert_eq!(
+                    purposes,
+                    &[Purpose::ForgotPassword, Purpose::ResetPassword],
+                    "a password change closes every reset path"
+                );
+                let hash = user.password_hash.clone().expect("a new hash");
+                let effect = ChallengeEffect::SetPassword {
+                    user: user.id,
+                    hash,
+                };
+                Ok(applied(self.consume(*id, now, effect, mails)?))
+            }
+            [Change::ConsumeChallenge(id), Change::CreateUser(user)] => {
+                let effect = ChallengeEffect::CreateUser(new_user_of(user));
+                Ok(applied(self.consume(*id, now, effect, mails)?))
+            }
+            [Change::CreateUser(user)] => {
+                assert!(mails.is_empty());
+                match self.create(new_user_of(user)) {
+                    Ok(_) => Ok(Applied::Committed),
+                    Err(CreateUserError::UsernameTaken) => {
+                        Ok(Applied::Refused(Conflict::UsernameTaken))
+                    }
+                    Err(CreateUserError::Store(e)) => Err(e),
+                }
+            }
+            other => panic!("a change set no service builds: {other:?}"),
+        }
+    }
+}
