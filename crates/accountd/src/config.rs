@@ -105,8 +105,10 @@ pub struct Options {
         value_parser = secret
     )]
     pub secret: Option<SecretString>,
-    /// smtp://[user:pass@]host[:port][?tls=required|opportunistic] or smtps://... [default: console mailer]
+    // The help text as an attribute, not a doc comment: rustdoc would read
+    // its brackets as links.
     #[arg(
+        help = "smtp://[user:pass@]host[:port][?tls=required|opportunistic] or smtps://... [default: console mailer]",
         long,
         env = "ACCOUNTD_SMTP_URL",
         global = true,

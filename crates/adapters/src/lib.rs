@@ -1,12 +1,15 @@
 //! accountd's adapters: the implementations of `accountd-ports`.
 //!
 //! What belongs here: diesel + r2d2 repositories on PostgreSQL and SQLite
-//! (chosen from the URL scheme, migrations embedded), the lettre SMTP mailer
+//! (one file per aggregate over diesel's `MultiConnection`, chosen from the
+//! URL scheme, migrations embedded; a use case's change set applied in one
+//! transaction), the lettre SMTP mailer
 //! and the console mailer, the system clock, OS randomness and the bounded
 //! bcrypt pool. Blocking work (diesel, bcrypt) never runs on an async worker.
 //!
 //! What must not: business rules (they are in `accountd-domain` and
-//! `accountd-app`) or HTTP.
+//! `accountd-app`), reading the clock for a stored value (`now` comes from
+//! the app), or HTTP.
 
 pub mod db;
 mod hasher;

@@ -4,7 +4,9 @@
 //! `Password`, one-time codes), the password policy, the user aggregate, the
 //! outgoing-mail value, key derivation from the server secret, and the
 //! **challenge state machine** shared by every two-step flow (forgotPassword,
-//! and the Unicat signup, reset and email-change flows).
+//! and the Unicat signup, reset and email-change flows), and the
+//! **change set** ([`ChangeSet`]) in which a use case describes everything
+//! it writes, with the guards that keep parallel requests exact.
 //!
 //! What must not: I/O, async, reading a clock or drawing randomness. Time is
 //! passed in as a [`Timestamp`]; random values are passed in by the caller.

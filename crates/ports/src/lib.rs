@@ -1,9 +1,11 @@
 //! The traits accountd's core needs from the outside world.
 //!
-//! What belongs here: one trait per outside capability (user and challenge
-//! repositories, the outbox, the rate limiter, the mailer, the clock,
-//! randomness, password hashing), each method documenting the error an
-//! adapter must return when; and the small error types of that contract.
+//! What belongs here: one trait per outside capability (the reads of users,
+//! challenges and projects; [`Changes`], the one transactional write of
+//! every use case; the outbox, the rate limiter and login throttle, the
+//! mailer, the clock, randomness, password hashing), each method documenting
+//! the error an adapter must return when; and the small error types of that
+//! contract.
 //!
 //! What must not: implementations (they live in `accountd-adapters`) or
 //! business rules (in `accountd-domain` and `accountd-app`). With the

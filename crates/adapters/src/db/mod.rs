@@ -2,7 +2,7 @@
 //!
 //! One file per aggregate (`users`, `challenges`, `projects`, `outbox`,
 //! `limits`, `housekeeping`; `changes` applies a use case's change set), each holding that aggregate's port
-//! implementations and one plain function per query over [`conn::DbConn`],
+//! implementations and one plain function per query over `conn::DbConn`,
 //! diesel's `MultiConnection` of the two backends: every SQL text is written
 //! once. The few real differences between the backends live in `conn.rs`.
 //! Every call runs on tokio's blocking pool, never on an async worker.
