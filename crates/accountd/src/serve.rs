@@ -43,6 +43,7 @@ async fn dispatch_loop(
 /// start) until `stop` flips.
 async fn purge_loop(db: accountd_adapters::Database, mut stop: watch::Receiver<bool>) {
     use accountd_ports::Clock;
+    const DAY: i64 = 86_400;
     let mut wait = Duration::from_secs(60);
     loop {
         tokio::select! {
@@ -50,7 +51,16 @@ async fn purge_loop(db: accountd_adapters::Database, mut stop: watch::Receiver<b
             _ = stop.changed() => return,
         }
         wait = Duration::from_secs(600);
-        match db.purge(accountd_adapters::SystemClock.now()).await {
+        let now = accountd_adapters::SystemClock.now();
+        // Rate and login-failure windows are a day at most; finished mail
+        // is kept a week for inspection; an expired challenge is kept a day
+        // so a late step 2 still learns it expired rather than "no code".
+        let before = accountd_adapters::PurgeBefore {
+            rate_events: now.plus_seconds(-DAY),
+            finished_mail: now.plus_seconds(-7 * DAY),
+            expired_challenges: now.plus_seconds(-DAY),
+        };
+        match db.purge(before).await {
             Ok(p) => tracing::info!(
                 rate_events = p.rate_events,
                 outbox = p.outbox,

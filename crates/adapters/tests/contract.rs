@@ -2183,7 +2183,7 @@ async fn a_purge_removes_only_what_no_rule_needs_any_more(db: &Database) {
         .unwrap();
     db.mark_sent(sent[0].id, at(DAY + 1003)).await.unwrap();
 
-    let p = db.purge(at(DAY + 1100)).await.unwrap();
+    let p = db.purge(purge_before(at(DAY + 1100))).await.unwrap();
     assert_eq!((p.rate_events, p.challenges, p.outbox), (1, 1, 0));
     assert!(latest_opt(db, Purpose::ForgotPassword, &account_key(ann))
         .await
@@ -2209,9 +2209,19 @@ async fn a_purge_removes_only_what_no_rule_needs_any_more(db: &Database) {
     );
 
     // A week after it was sent, the sent row goes; the pending one stays.
-    let p = db.purge(at(8 * DAY + 1100)).await.unwrap();
+    let p = db.purge(purge_before(at(8 * DAY + 1100))).await.unwrap();
     assert_eq!(p.outbox, 1);
     assert_eq!(db.outbox_pending().await.unwrap(), 1);
+}
+
+/// The server's cut-offs at `now`: a day for rate events and expired
+/// challenges, a week for finished mail.
+fn purge_before(now: Timestamp) -> accountd_adapters::PurgeBefore {
+    accountd_adapters::PurgeBefore {
+        rate_events: now.plus_seconds(-86_400),
+        finished_mail: now.plus_seconds(-7 * 86_400),
+        expired_challenges: now.plus_seconds(-86_400),
+    }
 }
 
 async fn latest_opt(db: &Database, purpose: Purpose, key: &str) -> Option<Challenge> {

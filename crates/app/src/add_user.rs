@@ -119,9 +119,10 @@ impl AddUser {
             ))
             .into()),
             // A command run once: no retry, so no 503-style answer either.
-            Err(Failure::Unavailable(e) | Failure::Unexpected(e)) => {
-                Err(Failure::Unexpected(e).into())
+            Err(Failure::Unavailable(e)) => {
+                Err(Failure::Unexpected(e.context("the database is unavailable")).into())
             }
+            Err(Failure::Unexpected(e)) => Err(Failure::Unexpected(e).into()),
             Err(f @ Failure::Overloaded { .. }) => Err(f.into()),
         }
     }
@@ -346,9 +347,12 @@ mod tests {
 
         let r = m.service(PasswordPolicy::DEFAULT).add(ann()).await;
 
+        let Err(AddUserError::Failure(Failure::Unexpected(e))) = r else {
+            panic!("{r:?}");
+        };
         assert!(
-            matches!(r, Err(AddUserError::Failure(Failure::Unexpected(_)))),
-            "{r:?}"
+            format!("{e:#}").starts_with("the database is unavailable"),
+            "the line `user add` prints says why: {e:#}"
         );
     }
 

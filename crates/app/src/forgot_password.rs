@@ -1,10 +1,11 @@
 //! The forgotPassword capability: `sendEmail`, `checkCode`, `resetPassword`.
 
 use crate::challenge_flow::{ChallengeFlow, Locator, Refused};
+use crate::ports::unexpected_conflict;
 use crate::{mail, ChallengeSettings, Failure, Ports, RateLimited, Secret};
 use accountd_domain::{
-    Challenge, ChallengeError, Change, ChangeSet, MacKey, PasswordRejection, Purpose, Subject,
-    Timestamp, User,
+    Challenge, ChallengeError, Change, ChangeSet, Conflict, MacKey, PasswordRejection, Purpose,
+    Subject, Timestamp, User,
 };
 use tracing::{info, instrument};
 
@@ -321,11 +322,15 @@ impl ForgotPassword {
             .with(Change::ConsumeChallenge(challenge.id()))
             .set_password(&user, hash)
             .mail(mails);
-        if self.ports.apply(set, now).await?.is_err() {
-            // Another request won: the code was used or replaced meanwhile,
-            // or the password changed (which closes every reset code).
-            let refused = self.flow.refusal_after_lost_race(&at, now).await?;
-            return Err(Refusal::from(refused).into());
+        match self.ports.apply(set, now).await? {
+            Ok(()) => {}
+            // Another request won: the code was used, replaced or ran out
+            // meanwhile (a password change consumes every reset code).
+            Err(Conflict::ChallengeNotOpen) => {
+                let refused = self.flow.refusal_after_lost_race(&at, now).await?;
+                return Err(Refusal::from(refused).into());
+            }
+            Err(conflict) => return Err(unexpected_conflict(conflict).into()),
         }
         info!(user.gid = %user.id, "password changed through forgotPassword");
         Ok(())

@@ -34,6 +34,21 @@ impl fmt::Debug for Ports {
     }
 }
 
+/// A conflict a use case's set does not expect. Its guards are the
+/// challenge's, and whoever else writes the same rows consumes that
+/// challenge first (a password change closes every reset code), so this is
+/// a rule broken somewhere else; nothing was written and the code is still
+/// live, so it is answered 503 (`Unavailable`): trying again is right.
+pub(crate) fn unexpected_conflict(conflict: Conflict) -> Failure {
+    tracing::warn!(
+        ?conflict,
+        "a change set met a conflict its use case does not expect"
+    );
+    Failure::Unavailable(anyhow::anyhow!(
+        "the account changed while the request was served: {conflict:?}"
+    ))
+}
+
 impl Ports {
     /// Applies `set`, a use case's one write, at `now`: `Ok(Err(conflict))`
     /// when a guard no longer held (another request won) and nothing was

@@ -99,21 +99,20 @@ impl Changes for MockWrites {
                 self.issue(c.clone(), mails)?;
                 Ok(Applied::Committed)
             }
-            [Change::ConsumeChallenge(id), Change::UpdateUser {
+            [Change::ConsumeChallenge(id), Change::SetPassword {
                 user,
-                expected_version,
+                hash,
+                expected_version: _,
             }, Change::ConsumeOpenChallenges { key, purposes }] => {
-                assert_eq!(user.credential_version, expected_version + 1);
-                assert_eq!(key, &format!("user:{}", user.id));
+                assert_eq!(key, &format!("user:{user}"));
                 assert_eq!(
                     purposes,
                     &[Purpose::ForgotPassword, Purpose::ResetPassword],
                     "a password change closes every reset path"
                 );
-                let hash = user.password_hash.clone().expect("a new hash");
                 let effect = ChallengeEffect::SetPassword {
-                    user: user.id,
-                    hash,
+                    user: *user,
+                    hash: hash.clone(),
                 };
                 Ok(applied(self.consume(*id, now, effect, mails)?))
             }

@@ -39,10 +39,25 @@ pub enum Change {
     /// user has the same username case-insensitively, else
     /// [`Conflict::UsernameTaken`].
     CreateUser(User),
+    /// Sets the user's password hash and bumps the credential version by
+    /// one (so every older token is refused), touching no other column.
+    /// Guard: the stored credential version is still `expected_version`,
+    /// else [`Conflict::UserChanged`].
+    SetPassword {
+        /// The account.
+        user: UserId,
+        /// The new hash.
+        hash: PasswordHash,
+        /// The credential version the stored row must still have.
+        expected_version: i64,
+    },
     /// Replaces the stored user by `user`, every field and address
     /// included. Guard: the stored credential version is still
     /// `expected_version`, else [`Conflict::UserChanged`]; a username taken
-    /// by another user gives [`Conflict::UsernameTaken`].
+    /// by another user gives [`Conflict::UsernameTaken`]. A change that does
+    /// not bump the version is not guarded against another such change
+    /// (the last one wins, whole): a use case that must not lose a
+    /// concurrent edit bumps the version or uses a narrower change.
     UpdateUser {
         /// The new state.
         user: User,
@@ -110,15 +125,17 @@ impl ChangeSet {
         self
     }
 
-    /// A new password for `user` (as loaded): the user under its version
-    /// guard with the version bumped, so every older token is refused, and
+    /// A new password for `user` (as loaded): the hash under the user's
+    /// version guard with the version bumped, so every older token is
+    /// refused (the stored user is then `user.with_password(hash)`), and
     /// every open reset code of the account consumed, forgotPassword and
     /// Unicat alike: a password change closes every reset path.
     #[must_use]
     pub fn set_password(self, user: &User, hash: PasswordHash) -> Self {
         let key = Subject::Account { user: user.id }.key();
-        self.with(Change::UpdateUser {
-            user: user.clone().with_password(hash),
+        self.with(Change::SetPassword {
+            user: user.id,
+            hash,
             expected_version: user.credential_version,
         })
         .with(Change::ConsumeOpenChallenges {
@@ -203,12 +220,9 @@ mod tests {
         assert_eq!(
             set.changes(),
             [
-                Change::UpdateUser {
-                    user: User {
-                        credential_version: 8,
-                        password_hash: Some(PasswordHash::new("new".to_owned())),
-                        ..user.clone()
-                    },
+                Change::SetPassword {
+                    user: user.id,
+                    hash: PasswordHash::new("new".to_owned()),
                     expected_version: 7,
                 },
                 Change::ConsumeOpenChallenges {

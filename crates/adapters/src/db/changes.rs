@@ -1,7 +1,7 @@
 //! The one write of every use case: a domain `ChangeSet` applied in one
 //! transaction, each change under its guard.
 
-use super::conn::{lock_key, write_tx, DbConn};
+use super::conn::{lock_id, lock_id_now, write_tx, DbConn};
 use super::{challenges, outbox, projects, users, Database, DbError};
 use accountd_domain::{Change, ChangeSet, Conflict, Timestamp};
 use accountd_ports::{Applied, Changes, StoreError};
@@ -33,8 +33,8 @@ impl Changes for Database {
 /// guard that fails returns [`DbError::Conflict`], which rolls everything
 /// back.
 pub(crate) fn apply(conn: &mut DbConn, set: &ChangeSet, now: i64) -> Result<(), DbError> {
-    for key in lock_keys(set) {
-        lock_key(conn, &key)?;
+    for id in lock_ids(set) {
+        lock_id_now(conn, id)?;
     }
     for change in set.changes() {
         apply_one(conn, change, now)?;
@@ -53,6 +53,14 @@ fn apply_one(conn: &mut DbConn, change: &Change, now: i64) -> Result<(), DbError
             challenges::consume_open(conn, key, purposes)
         }
         Change::CreateUser(user) => unique(users::insert(conn, user), Conflict::UsernameTaken),
+        Change::SetPassword {
+            user,
+            hash,
+            expected_version,
+        } => guard(
+            users::set_password(conn, &user.to_string(), hash.expose(), *expected_version)?,
+            Conflict::UserChanged,
+        ),
         Change::UpdateUser {
             user,
             expected_version,
@@ -85,8 +93,12 @@ fn apply_one(conn: &mut DbConn, change: &Change, now: i64) -> Result<(), DbError
     }
 }
 
-/// The advisory locks a set takes, sorted and without repeats.
-fn lock_keys(set: &ChangeSet) -> Vec<String> {
+/// The advisory locks a set takes, as sorted lock ids without repeats:
+/// the keys of every issued challenge (what issuing supersedes), the user of
+/// a password change or update, and the project of a project or membership
+/// change (so sets writing several rows of one project never take their
+/// row locks in opposite orders).
+fn lock_ids(set: &ChangeSet) -> Vec<i64> {
     let mut keys = Vec::new();
     for change in set.changes() {
         match change {
@@ -96,18 +108,22 @@ fn lock_keys(set: &ChangeSet) -> Vec<String> {
                     .into_iter()
                     .map(|k| format!("challenge:{}:{k}", c.purpose().as_str())),
             ),
+            Change::SetPassword { user, .. } => keys.push(format!("user:{user}")),
             Change::UpdateUser { user, .. } => keys.push(format!("user:{}", user.id)),
-            Change::ConsumeOpenChallenges { key, .. } => keys.push(format!("subject:{key}")),
+            Change::CreateProject { project, .. } => keys.push(format!("project:{}", project.id)),
+            Change::PutMembership { membership, .. } => {
+                keys.push(format!("project:{}", membership.project));
+            }
+            Change::RemoveMembership { project, .. } => keys.push(format!("project:{project}")),
             Change::ConsumeChallenge(_)
-            | Change::CreateUser(_)
-            | Change::CreateProject { .. }
-            | Change::PutMembership { .. }
-            | Change::RemoveMembership { .. } => {}
+            | Change::ConsumeOpenChallenges { .. }
+            | Change::CreateUser(_) => {}
         }
     }
-    keys.sort();
-    keys.dedup();
-    keys
+    let mut ids: Vec<i64> = keys.iter().map(|k| lock_id(k)).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
 }
 
 fn guard(held: bool, conflict: Conflict) -> Result<(), DbError> {

@@ -8,8 +8,8 @@
 //! - how a write transaction starts ([`write_tx`]: `BEGIN IMMEDIATE` on
 //!   SQLite, so a read-then-write transaction never fails on lock upgrade);
 //! - how a key is serialised across instances ([`lock_key`]:
-//!   `pg_advisory_xact_lock` on PostgreSQL; SQLite's single writer already
-//!   serialises);
+//!   `pg_advisory_xact_lock` on the key's 64-bit hash on PostgreSQL;
+//!   SQLite's single writer already serialises);
 //! - how due outbox rows are locked ([`due_outbox_ids`]: `FOR UPDATE SKIP
 //!   LOCKED` on PostgreSQL);
 //! - how a connection is opened ([`Manager`]: the backend comes from the URL
@@ -24,7 +24,7 @@ use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionMa
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::r2d2::R2D2Connection;
-use diesel::sql_types::Text;
+use diesel::sql_types::BigInt;
 use diesel::sqlite::SqliteConnection;
 
 /// A connection to either backend.
@@ -36,7 +36,8 @@ pub(crate) enum DbConn {
     Sqlite(SqliteConnection),
 }
 
-/// Opens connections for the pool, for the backend the URL names.
+/// Opens connections for the pool, for the backend the URL names. Its
+/// `Debug` (shown by the pool's) is the URL's, which hides a password.
 #[derive(Debug)]
 pub(crate) struct Manager {
     url: DatabaseUrl,
@@ -90,13 +91,9 @@ pub(crate) fn write_tx<T>(
         DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
     }
     match f(conn) {
-        Ok(value) => match commit(conn) {
-            Ok(()) => Ok(value),
-            Err(e) => {
-                let _ = rollback(conn);
-                Err(e.into())
-            }
-        },
+        // A failed COMMIT is rolled back by diesel itself (or the connection
+        // is marked broken and dropped by the pool).
+        Ok(value) => commit(conn).map(|()| value).map_err(DbError::from),
         Err(e) => {
             // The error that ended the transaction is the one to report.
             let _ = rollback(conn);
@@ -119,12 +116,31 @@ fn rollback(conn: &mut DbConn) -> QueryResult<()> {
     }
 }
 
+/// The advisory-lock id of `key`: its 64-bit FNV-1a hash, computed here
+/// (not by the server) so that a change set can take its locks sorted by
+/// the very ids the server locks, and so every instance agrees.
+pub(crate) fn lock_id(key: &str) -> i64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in key.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    i64::from_ne_bytes(hash.to_ne_bytes())
+}
+
 /// Serialises writers of `key` until the transaction ends.
 pub(crate) fn lock_key(conn: &mut DbConn, key: &str) -> Result<(), DbError> {
+    lock_id_now(conn, lock_id(key))
+}
+
+/// Takes the advisory lock `id` until the transaction ends. A caller taking
+/// several takes them in ascending order, so two transactions never wait on
+/// each other's locks.
+pub(crate) fn lock_id_now(conn: &mut DbConn, id: i64) -> Result<(), DbError> {
     match conn {
         DbConn::Pg(c) => {
-            diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
-                .bind::<Text, _>(key)
+            diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+                .bind::<BigInt, _>(id)
                 .execute(c)?;
         }
         // BEGIN IMMEDIATE already holds the database's only write lock.
@@ -172,4 +188,17 @@ pub(crate) fn migrate(conn: &mut DbConn) -> Result<Vec<String>, String> {
             .map(|v| v.iter().map(ToString::to_string).collect()),
     };
     applied.map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lock_id;
+
+    #[test]
+    fn lock_ids_are_the_fnv_1a_hash_of_the_key() {
+        // Published FNV-1a 64 test vectors.
+        assert_eq!(lock_id("") as u64, 0xcbf2_9ce4_8422_2325);
+        assert_eq!(lock_id("a") as u64, 0xaf63_dc4c_8601_ec8c);
+        assert_ne!(lock_id("user:1"), lock_id("user:2"));
+    }
 }

@@ -3,9 +3,22 @@
 use super::conn::{write_tx, DbConn};
 use super::schema::{challenge_keys, challenges, outbox, rate_events};
 use super::{Database, DbError};
+use accountd_domain::Timestamp;
 use accountd_ports::{HealthCheck, StoreError};
 use async_trait::async_trait;
 use diesel::prelude::*;
+
+/// What a purge removes: rows that no rule needs any more, by the cut-offs
+/// the caller decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PurgeBefore {
+    /// Rate-limit and login-failure entries at or before this instant.
+    pub rate_events: Timestamp,
+    /// Sent or dead outbox rows finished at or before this instant.
+    pub finished_mail: Timestamp,
+    /// Challenges (with their keys) expired at or before this instant.
+    pub expired_challenges: Timestamp,
+}
 
 /// What one purge removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -32,24 +45,26 @@ pub(crate) fn ping(conn: &mut DbConn) -> Result<(), DbError> {
 }
 
 /// Removes what no rule needs any more (see `Database::purge`).
-pub(crate) fn purge(conn: &mut DbConn, now: i64) -> Result<Purged, DbError> {
-    const DAY: i64 = 86_400_000;
+pub(crate) fn purge(conn: &mut DbConn, before: PurgeBefore) -> Result<Purged, DbError> {
+    let events = before.rate_events.as_millis();
+    let mail = before.finished_mail.as_millis();
+    let expired = before.expired_challenges.as_millis();
     write_tx(conn, |c| {
         let rate_events =
-            diesel::delete(rate_events::table.filter(rate_events::at.le(now - DAY))).execute(c)?;
+            diesel::delete(rate_events::table.filter(rate_events::at.le(events))).execute(c)?;
         let outbox = diesel::delete(
             outbox::table
                 .filter(outbox::state.ne("pending"))
-                .filter(outbox::finished_at.le(now - 7 * DAY)),
+                .filter(outbox::finished_at.le(mail)),
         )
         .execute(c)?;
         let old = challenges::table
-            .filter(challenges::expires_at.le(now - DAY))
+            .filter(challenges::expires_at.le(expired))
             .select(challenges::id);
         diesel::delete(challenge_keys::table.filter(challenge_keys::challenge_id.eq_any(old)))
             .execute(c)?;
         let challenges =
-            diesel::delete(challenges::table.filter(challenges::expires_at.le(now - DAY)))
+            diesel::delete(challenges::table.filter(challenges::expires_at.le(expired)))
                 .execute(c)?;
         Ok(Purged {
             rate_events,

@@ -18,7 +18,6 @@ mod rows;
 mod schema;
 mod users;
 
-use accountd_domain::Timestamp;
 use accountd_ports::StoreError;
 use conn::{DbConn, Manager};
 use diesel::r2d2::Pool;
@@ -29,7 +28,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
 
-pub use housekeeping::Purged;
+pub use housekeeping::{PurgeBefore, Purged};
 #[cfg(feature = "test-support")]
 pub use rows::OutboxSnapshot;
 
@@ -85,8 +84,9 @@ impl From<DbError> for StoreError {
     }
 }
 
-/// Which backend a database URL names.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Which backend a database URL names. `Debug` never shows a PostgreSQL
+/// URL, which may hold a password.
+#[derive(Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {
     /// `postgres://…` or `postgresql://…`, passed to libpq as is.
     Postgres(String),
@@ -115,6 +115,15 @@ pub enum ConnectError {
     /// Migrations failed.
     #[error("migrations failed: {0}")]
     Migrate(String),
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Postgres(_) => f.write_str("Postgres(\"postgres://…\")"),
+            Self::Sqlite(path) => f.debug_tuple("Sqlite").field(path).finish(),
+        }
+    }
 }
 
 impl DatabaseUrl {
@@ -218,13 +227,11 @@ impl Database {
         self.run(housekeeping::ping).await
     }
 
-    /// Removes what no rule needs any more: rate-limit and login-failure
-    /// entries older than a day (the longest window), sent or dead outbox
-    /// rows finished more than a week ago, and challenges expired more than
-    /// a day ago. Run periodically by the server.
-    pub async fn purge(&self, now: Timestamp) -> Result<Purged, StoreError> {
-        self.run(move |c| housekeeping::purge(c, now.as_millis()))
-            .await
+    /// Removes what no rule needs any more, by the caller's cut-offs:
+    /// rate-limit and login-failure entries, sent or dead outbox rows and
+    /// expired challenges (with their keys). Run periodically by the server.
+    pub async fn purge(&self, before: PurgeBefore) -> Result<Purged, StoreError> {
+        self.run(move |c| housekeeping::purge(c, before)).await
     }
 
     /// Messages waiting in the outbox.
@@ -262,5 +269,23 @@ impl Database {
             f(&mut c)
         })
         .await?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_url_never_shows_its_password_in_debug() {
+        let url = DatabaseUrl::parse("postgres://ann:hunter2@db.example/accountd").unwrap();
+        let shown = format!("{url:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(!shown.contains("ann"), "{shown}");
+        let db = Database::open(&url, 1, Duration::from_secs(1)).unwrap();
+        let pool = format!("{:?}", db.pool);
+        assert!(!pool.contains("hunter2"), "{pool}");
+        let sqlite = DatabaseUrl::parse("sqlite:///tmp/x.db").unwrap();
+        assert_eq!(format!("{sqlite:?}"), "Sqlite(\"/tmp/x.db\")");
     }
 }

@@ -109,6 +109,27 @@ pub(crate) fn update(
     Ok(true)
 }
 
+/// Sets the password hash and bumps the credential version while it is
+/// still `expected_version`; whether it was.
+pub(crate) fn set_password(
+    conn: &mut DbConn,
+    user_id: &str,
+    hash: &str,
+    expected_version: i64,
+) -> Result<bool, DbError> {
+    let updated = diesel::update(
+        users::table
+            .filter(users::id.eq(user_id))
+            .filter(users::credential_version.eq(expected_version)),
+    )
+    .set((
+        users::password_hash.eq(hash),
+        users::credential_version.eq(users::credential_version + 1),
+    ))
+    .execute(conn)?;
+    Ok(updated == 1)
+}
+
 fn insert_emails(conn: &mut DbConn, user: &User) -> Result<(), DbError> {
     for e in &email_rows(user) {
         diesel::insert_into(user_emails::table)

@@ -191,14 +191,7 @@ async fn of_eight_parallel_updates_from_one_version_exactly_one_wins(db: &Databa
 fn reset_set(c: &Challenge, user: &User, n: u8) -> ChangeSet {
     ChangeSet::new()
         .with(Change::ConsumeChallenge(c.id()))
-        .with(Change::UpdateUser {
-            user: user.clone().with_password(hash(&format!("hash {n}"))),
-            expected_version: user.credential_version,
-        })
-        .with(Change::ConsumeOpenChallenges {
-            key: account_key(user.id),
-            purposes: vec![Purpose::ForgotPassword, Purpose::ResetPassword],
-        })
+        .set_password(user, hash(&format!("hash {n}")))
         .mail([code_mail("ann@example.com", "changed", None)])
 }
 
@@ -376,7 +369,41 @@ async fn of_eight_parallel_accepts_of_one_invitation_exactly_one_applies(db: &Da
     assert_eq!(db.outbox_pending().await.unwrap(), 1);
 }
 
+async fn a_password_change_writes_only_the_hash_and_the_version_under_its_guard(db: &Database) {
+    let ann = create_user(db, 1, "ann").await;
+    // Another change, which does not move the version, lands first.
+    let renamed = User {
+        name: "Ann Renamed".to_owned(),
+        language: "nl".to_owned(),
+        ..ann.clone()
+    };
+    let rename = ChangeSet::new().with(Change::UpdateUser {
+        user: renamed.clone(),
+        expected_version: 1,
+    });
+    assert_eq!(apply(db, rename, at(0)).await, Applied::Committed);
+    // A reset built on the user as loaded before the rename keeps it.
+    let new_hash = hash("$2b$04$resetresetresetresetresetresetresetresetresetreset");
+    let reset = ChangeSet::new().set_password(&ann, new_hash.clone());
+    assert_eq!(apply(db, reset, at(1)).await, Applied::Committed);
+    assert_eq!(
+        db.get(ann.id).await.unwrap(),
+        Some(renamed.clone().with_password(new_hash.clone()))
+    );
+    // A second reset from the same, now stale, version is refused.
+    let again = ChangeSet::new().set_password(&ann, hash("$2b$04$other"));
+    assert_eq!(
+        apply(db, again, at(2)).await,
+        Applied::Refused(Conflict::UserChanged)
+    );
+    assert_eq!(
+        db.get(ann.id).await.unwrap(),
+        Some(renamed.with_password(new_hash))
+    );
+}
+
 contracts!(
+    a_password_change_writes_only_the_hash_and_the_version_under_its_guard,
     a_change_set_applies_every_change_and_queues_its_mail_in_one_transaction,
     a_guard_that_fails_undoes_every_earlier_change_and_the_mail,
     creating_a_user_whose_name_is_taken_in_another_case_is_a_conflict,

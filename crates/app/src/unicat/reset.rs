@@ -3,9 +3,10 @@
 use super::session::Session;
 use super::{Invalid, Reason, Sessions, UnicatSettings};
 use crate::challenge_flow::{ChallengeFlow, Refused};
+use crate::ports::unexpected_conflict;
 use crate::{mail, Failure, Ports, RateLimited, Secret};
 use accountd_domain::{
-    Change, ChangeSet, Email, MacKey, Purpose, Subject, Timestamp, User, Username,
+    Change, ChangeSet, Conflict, Email, MacKey, Purpose, Subject, Timestamp, User, Username,
 };
 
 /// What `reset_password_request` answers. `Debug` never shows the code.
@@ -270,15 +271,14 @@ impl PasswordReset {
             .with(Change::ConsumeChallenge(challenge.id()))
             .set_password(&user, hash)
             .mail(mails);
-        if self
-            .ports
-            .apply(set, self.ports.clock.now())
-            .await?
-            .is_err()
-        {
-            // The code was used, replaced or ran out meanwhile, or the
-            // password changed (which closes every reset code).
-            return Err(refused(self.flow.refusal_after_lost_race(&at, now).await?));
+        match self.ports.apply(set, self.ports.clock.now()).await? {
+            Ok(()) => {}
+            // The code was used, replaced or ran out meanwhile (a password
+            // change consumes every reset code).
+            Err(Conflict::ChallengeNotOpen) => {
+                return Err(refused(self.flow.refusal_after_lost_race(&at, now).await?))
+            }
+            Err(conflict) => return Err(unexpected_conflict(conflict).into()),
         }
         let user = changed;
         tracing::info!(user.gid = %user.id, "password reset");

@@ -3,6 +3,7 @@
 use super::session::Session;
 use super::{Invalid, Reason, Sessions, UnicatSettings};
 use crate::challenge_flow::{ChallengeFlow, Refused};
+use crate::ports::unexpected_conflict;
 use crate::{mail, Failure, Ports, RateLimited, Secret};
 use accountd_domain::{
     Change, ChangeSet, Conflict, Email, MacKey, NewUser, Purpose, Subject, UserId, Username,
@@ -226,7 +227,10 @@ impl Signup {
                 )))
             }
             // The code was used, replaced or ran out meanwhile.
-            Err(_) => return Err(refused(self.flow.refusal_after_lost_race(&at, now).await?)),
+            Err(Conflict::ChallengeNotOpen) => {
+                return Err(refused(self.flow.refusal_after_lost_race(&at, now).await?))
+            }
+            Err(conflict) => return Err(unexpected_conflict(conflict).into()),
         }
         tracing::info!(user.gid = %created.id, "signup");
         Ok(self.sessions.open(created).await?)

@@ -636,14 +636,9 @@ async fn reset_password_with_the_right_code_and_a_strong_password_answers_change
                     set.changes(),
                     [
                         Change::ConsumeChallenge(issued().id()),
-                        Change::UpdateUser {
-                            user: User {
-                                credential_version: 4,
-                                password_hash: Some(PasswordHash::new(
-                                    "$2b$04$newhashnewhashnewhash".into()
-                                )),
-                                ..ann()
-                            },
+                        Change::SetPassword {
+                            user: user_id(),
+                            hash: PasswordHash::new("$2b$04$newhashnewhashnewhash".into()),
                             expected_version: 3,
                         },
                         Change::ConsumeOpenChallenges {

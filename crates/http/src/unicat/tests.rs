@@ -1281,11 +1281,9 @@ async fn reset_password_sets_the_password_and_answers_the_session_with_a_token_o
                             Change::ConsumeChallenge(reset_challenge().id()),
                             // The new hash, the version bumped under the
                             // guard of the loaded one.
-                            Change::UpdateUser {
-                                user: User {
-                                    password_hash: Some(new_hash()),
-                                    ..ann_at(4)
-                                },
+                            Change::SetPassword {
+                                user: ann_at(3).id,
+                                hash: new_hash(),
                                 expected_version: 3,
                             },
                             // Every other open reset code of Ann consumed.
