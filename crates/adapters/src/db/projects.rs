@@ -1,6 +1,6 @@
 //! Projects and memberships.
 
-use super::conn::DbConn;
+use super::conn::{columns, load, DbConn};
 use super::rows::{MembershipRow, ProjectRow};
 use super::schema::{memberships, projects};
 use super::{Database, DbError};
@@ -87,27 +87,31 @@ pub(crate) fn remove_membership(
 /// Every project the user is an active or invited member of, with the
 /// user's row and the owner's, by project name then gid.
 pub(crate) fn views_for(conn: &mut DbConn, user_id: &str) -> Result<Vec<ProjectView>, DbError> {
-    let own: Vec<(MembershipRow, ProjectRow)> = memberships::table
-        .inner_join(projects::table)
-        .filter(memberships::user_id.eq(user_id))
-        // Active or invited. Not `eq_any`: diesel cannot cache a statement
-        // with an IN list, and this runs on every init.
-        .filter(memberships::status.ne(MembershipStatus::Declined.as_str()))
-        .order((projects::name.asc(), projects::id.asc()))
-        .select((MembershipRow::as_select(), ProjectRow::as_select()))
-        .load(conn)?;
+    let own: Vec<(MembershipRow, ProjectRow)> = load(
+        conn,
+        memberships::table
+            .inner_join(projects::table)
+            .filter(memberships::user_id.eq(user_id))
+            // Active or invited. Not `eq_any`: diesel cannot cache a
+            // statement with an IN list, and this runs on every init.
+            .filter(memberships::status.ne(MembershipStatus::Declined.as_str()))
+            .order((projects::name.asc(), projects::id.asc()))
+            .select((columns::<MembershipRow>(), columns::<ProjectRow>())),
+    )?;
     let mut views = Vec::with_capacity(own.len());
     for (member, project) in own {
         let owner_row = if project.owner_id == user_id {
             None
         } else {
-            memberships::table
-                .find((&project.id, &project.owner_id))
-                .select(MembershipRow::as_select())
-                .first(conn)
-                .optional()?
-                .map(MembershipRow::into_membership)
-                .transpose()?
+            load(
+                conn,
+                memberships::table
+                    .find((&project.id, &project.owner_id))
+                    .select(columns::<MembershipRow>()),
+            )?
+            .pop()
+            .map(MembershipRow::into_membership)
+            .transpose()?
         };
         views.push(ProjectView {
             project: project.into_project()?,

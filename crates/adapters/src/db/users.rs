@@ -1,6 +1,6 @@
 //! Users and their addresses.
 
-use super::conn::DbConn;
+use super::conn::{columns, load, DbConn};
 use super::rows::{email_rows, EmailRow, UserRow};
 use super::schema::{user_emails, users};
 use super::{Database, DbError};
@@ -31,11 +31,8 @@ impl UserRepository for Database {
 pub(crate) fn by_id(conn: &mut DbConn, id: &str) -> Result<Option<User>, DbError> {
     // A key lookup: load, not `first`, whose bound LIMIT makes SQLite
     // recompile the statement on every call.
-    let row: Option<UserRow> = users::table
-        .find(id)
-        .select(UserRow::as_select())
-        .load(conn)?
-        .pop();
+    let row: Option<UserRow> =
+        load(conn, users::table.find(id).select(columns::<UserRow>()))?.pop();
     hydrate(conn, row)
 }
 
@@ -141,10 +138,12 @@ fn insert_emails(conn: &mut DbConn, user: &User) -> Result<(), DbError> {
 
 fn hydrate(conn: &mut DbConn, row: Option<UserRow>) -> Result<Option<User>, DbError> {
     let Some(row) = row else { return Ok(None) };
-    let emails: Vec<EmailRow> = user_emails::table
-        .filter(user_emails::user_id.eq(&row.id))
-        .order(user_emails::position)
-        .select(EmailRow::as_select())
-        .load(conn)?;
+    let emails: Vec<EmailRow> = load(
+        conn,
+        user_emails::table
+            .filter(user_emails::user_id.eq(&row.id))
+            .order(user_emails::position)
+            .select(columns::<EmailRow>()),
+    )?;
     row.into_user(emails).map(Some)
 }
