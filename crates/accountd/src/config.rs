@@ -553,25 +553,24 @@ fn refusal(error: clap::Error, command: &clap::Command) -> Refusal {
     if error.kind() != ErrorKind::ValueValidation {
         return Refusal::Other(error);
     }
-    let Some(ContextValue::String(failed)) = error.get(ContextKind::InvalidArg) else {
-        return Refusal::Other(error);
+    // clap's own wording of a refused value repeats the value, which may be
+    // a secret: a value error is always reworded, naming the flag when its
+    // variable cannot be found.
+    let failed = match error.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(failed)) => failed.clone(),
+        _ => "a value".to_owned(),
     };
-    let Some(variable) = command
+    let variable = command
         .get_arguments()
-        .find(|arg| arg.to_string() == *failed)
+        .find(|arg| arg.to_string() == failed)
         .and_then(clap::Arg::get_env)
-    else {
-        return Refusal::Other(error);
-    };
+        .map_or(failed, |env| env.to_string_lossy().into_owned());
     let message = match error.get(ContextKind::Custom) {
         Some(ContextValue::String(why)) => why.clone(),
         _ => std::error::Error::source(&error)
             .map_or_else(|| "is not a valid value".to_owned(), ToString::to_string),
     };
-    Refusal::Value(ConfigError {
-        variable: variable.to_string_lossy().into_owned(),
-        message,
-    })
+    Refusal::Value(ConfigError { variable, message })
 }
 
 /// The configuration the binary runs with. Its `Debug` shows the secret and
