@@ -4,16 +4,16 @@ use crate::challenge_flow::{ChallengeFlow, Locator, Refused};
 use crate::ports::unexpected_conflict;
 use crate::{mail, ChallengeSettings, Failure, Ports, RateLimited, Secret};
 use accountd_domain::{
-    Challenge, ChallengeError, Change, ChangeSet, Conflict, MacKey, PasswordRejection, Purpose,
-    Subject, Timestamp, User,
+    Challenge, ChallengeError, ChallengePolicy, Change, ChangeSet, Conflict, MacKey,
+    PasswordRejection, Purpose, Subject, Timestamp, User,
 };
 use tracing::{info, instrument};
 
 /// The numbers of the forgotPassword flow.
 #[derive(Debug, Clone)]
 pub struct ForgotPasswordSettings {
-    /// The numbers of its challenges; the route spec wants `max_failures`
-    /// of [`ChallengePolicy::forgot_password`] (11).
+    /// The numbers of its challenges; `max_failures` is always the route
+    /// spec's, that of [`ChallengePolicy::forgot_password`] (11).
     ///
     /// [`ChallengePolicy::forgot_password`]: accountd_domain::ChallengePolicy::forgot_password
     pub challenge: ChallengeSettings,
@@ -150,13 +150,12 @@ pub struct ForgotPassword {
 impl ForgotPassword {
     /// Builds the service.
     pub fn new(ports: Ports, mac_key: MacKey, settings: ForgotPasswordSettings) -> Self {
+        let mut challenge = settings.challenge;
+        // The route spec's tries, whatever an embedder passed.
+        challenge.max_failures =
+            ChallengePolicy::forgot_password(challenge.code_ttl_seconds).max_failures;
         Self {
-            flow: ChallengeFlow::new(
-                ports.clone(),
-                mac_key,
-                settings.challenge,
-                Purpose::ForgotPassword,
-            ),
+            flow: ChallengeFlow::new(ports.clone(), mac_key, challenge, Purpose::ForgotPassword),
             ports,
         }
     }
