@@ -116,6 +116,21 @@ pub(crate) fn write_tx<T>(
     conn: &mut DbConn,
     f: impl FnOnce(&mut DbConn) -> Result<T, DbError>,
 ) -> Result<T, DbError> {
+    // Never nested: on PostgreSQL a nested call would silently become a
+    // savepoint, on SQLite it would fail; every write is one transaction.
+    let depth = match conn {
+        DbConn::Pg(c) => {
+            AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth()?
+        }
+        DbConn::Sqlite(c) => {
+            AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth()?
+        }
+    };
+    if depth.is_some() {
+        return Err(DbError::Corrupt(
+            "a write transaction was started inside another".to_owned(),
+        ));
+    }
     match conn {
         DbConn::Pg(c) => AnsiTransactionManager::begin_transaction(c)?,
         DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
@@ -222,7 +237,29 @@ pub(crate) fn migrate(conn: &mut DbConn) -> Result<Vec<String>, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::lock_id;
+    use super::*;
+
+    #[test]
+    fn a_write_transaction_is_never_nested_and_rolls_back_on_error() {
+        let mut conn = DbConn::Sqlite(SqliteConnection::establish(":memory:").unwrap());
+        conn.batch_execute("CREATE TABLE t (x INTEGER)").unwrap();
+        let nested = write_tx(&mut conn, |c| write_tx(c, |_| Ok(())));
+        assert!(matches!(nested, Err(DbError::Corrupt(_))), "{nested:?}");
+        // The outer one was rolled back and the connection is usable again.
+        let failed: Result<(), DbError> = write_tx(&mut conn, |c| {
+            c.batch_execute("INSERT INTO t VALUES (1)")?;
+            Err(DbError::Corrupt("stop".to_owned()))
+        });
+        assert!(failed.is_err());
+        write_tx(&mut conn, |c| {
+            Ok(c.batch_execute("INSERT INTO t VALUES (2)")?)
+        })
+        .unwrap();
+        let rows: i64 = diesel::select(diesel::dsl::sql::<BigInt>("(SELECT count(*) FROM t)"))
+            .get_result(&mut conn)
+            .unwrap();
+        assert_eq!(rows, 1, "only the committed row");
+    }
 
     #[test]
     fn lock_ids_are_the_fnv_1a_hash_of_the_key() {
