@@ -1472,3 +1472,18 @@ fn the_secret_generated_in_the_data_dir_keeps_tokens_valid_across_a_restart(db: 
     assert_denied(&init(&server, &token));
 }
 on_both_backends!(the_secret_generated_in_the_data_dir_keeps_tokens_valid_across_a_restart);
+
+fn ping_answers_pong_and_the_version_of_the_binary(db: &TestDb) {
+    let server = Setup::new(db).start();
+    let want = format!(
+        r#"{{"success":true,"result":{{"pong":true,"cc.version":"{}"}},"data":{{}}}}"#,
+        env!("CARGO_PKG_VERSION")
+    );
+    for reply in [
+        server.get("/api/ping"),
+        server.post_json("/api/ping", &serde_json::json!({})),
+    ] {
+        assert_eq!((reply.status, reply.body.as_str()), (200, want.as_str()));
+    }
+}
+on_both_backends!(ping_answers_pong_and_the_version_of_the_binary);

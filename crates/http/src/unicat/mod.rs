@@ -11,6 +11,7 @@ mod init;
 mod login;
 mod params;
 mod payload;
+mod ping;
 mod reset_password;
 mod reset_password_request;
 mod signup;
@@ -33,7 +34,9 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
             )
             .route("/reset_password", web::post().to(reset_password::handle))
             .route("/login", web::post().to(login::handle))
-            .route("/init", web::get().to(init::handle)),
+            .route("/init", web::get().to(init::handle))
+            .route("/ping", web::get().to(ping::handle))
+            .route("/ping", web::post().to(ping::handle)),
     );
 }
 

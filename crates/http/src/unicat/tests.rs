@@ -1856,6 +1856,34 @@ async fn a_body_of_exactly_the_cap_is_read() {
     assert_answer(&a, 403, UNKNOWN_USER);
 }
 
+// ---------------------------------------------------------------------- ping
+
+#[actix_rt::test]
+async fn ping_answers_pong_and_the_version_to_get_and_post_without_a_token() {
+    for req in [
+        TestRequest::get().uri("/api/ping"),
+        TestRequest::post().uri("/api/ping"),
+        TestRequest::post()
+            .uri("/api/ping")
+            .insert_header((header::CONTENT_TYPE, "application/json"))
+            .set_payload("{not json"),
+        // A token, even a bad one, changes nothing.
+        TestRequest::get()
+            .uri("/api/ping")
+            .insert_header((header::AUTHORIZATION, "Bearer nonsense")),
+    ] {
+        let a = refused(req).await;
+
+        assert_answer(
+            &a,
+            200,
+            r#"{"success":true,"result":{"pong":true,"cc.version":"0.1.0"},"data":{}}"#,
+        );
+    }
+    let a = refused(TestRequest::put().uri("/api/ping")).await;
+    assert_answer(&a, 404, NOT_FOUND);
+}
+
 // ------------------------------------------------------- methods and routes
 
 #[actix_rt::test]

@@ -1,0 +1,16 @@
+//! `GET or POST /api/ping` (no JWT) — answers that the server is up, with
+//! its version. Any body and any `Authorization` header are ignored; no
+//! port is called.
+
+use super::envelope;
+use crate::HttpState;
+use actix_web::{web, HttpResponse};
+use serde_json::json;
+
+pub(crate) async fn handle(state: web::Data<HttpState>) -> HttpResponse {
+    envelope::success(
+        json!({"pong": true, "cc.version": state.unicat.version}),
+        json!({}),
+        None,
+    )
+}
