@@ -13,10 +13,11 @@
 //! `code_invalid` with `attempts_left`, `code_expired`, `code_exhausted`).
 //! Each flow keeps its own order of steps, its subjects and its mail.
 
+use crate::ports::unexpected_conflict;
 use crate::{Failure, Ports};
 use accountd_domain::{
     Attempt, Challenge, ChallengeError, ChallengeId, ChallengePolicy, Change, ChangeSet, CodeMac,
-    MacKey, OneTimeCode, OutgoingMail, PasswordPolicy, Purpose, Subject, Timestamp,
+    Conflict, MacKey, OneTimeCode, OutgoingMail, PasswordPolicy, Purpose, Subject, Timestamp,
 };
 use accountd_ports::{Limit, RateDecision};
 
@@ -99,6 +100,17 @@ pub(crate) enum Refused {
         /// Tries left before the challenge is exhausted.
         attempts_left: u32,
     },
+}
+
+/// Why step 2's write did not land; nothing was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NotConsumed {
+    /// The challenge was used, replaced or ran out meanwhile: the reloaded
+    /// challenge's refusal.
+    Refused(Refused),
+    /// The account the write creates has a name taken meanwhile; the
+    /// challenge is still live.
+    UsernameTaken,
 }
 
 /// What step 1 draws for a challenge: its id and the mailed code.
@@ -259,6 +271,32 @@ impl ChallengeFlow {
             Failure::Unexpected(anyhow::anyhow!(
                 "issuing a challenge has no guard, yet it was refused: {conflict:?}"
             ))
+        })
+    }
+
+    /// Step 2's one write, at `now`: consumes `challenge` (found at `at`)
+    /// and, in the same change set, applies what `effect` adds (the flow's
+    /// change and its mail). A lost race is answered from the reloaded
+    /// challenge; a conflict no step 2 expects is a [`Failure`].
+    pub(crate) async fn consume(
+        &self,
+        challenge: &Challenge,
+        at: &Locator,
+        now: Timestamp,
+        effect: impl FnOnce(ChangeSet) -> ChangeSet,
+    ) -> Result<Result<(), NotConsumed>, Failure> {
+        let set = effect(ChangeSet::new().with(Change::ConsumeChallenge(challenge.id())));
+        Ok(match self.ports.apply(set, now).await? {
+            Ok(()) => Ok(()),
+            // A password change also consumes every reset code, so whoever
+            // else changed the account won this race too.
+            Err(Conflict::ChallengeNotOpen) => Err(NotConsumed::Refused(
+                self.refusal_after_lost_race(at, now).await?,
+            )),
+            Err(Conflict::UsernameTaken) => Err(NotConsumed::UsernameTaken),
+            Err(conflict @ (Conflict::UserChanged | Conflict::MembershipChanged)) => {
+                return Err(unexpected_conflict(conflict))
+            }
         })
     }
 

@@ -1,11 +1,11 @@
 //! The forgotPassword capability: `sendEmail`, `checkCode`, `resetPassword`.
 
-use crate::challenge_flow::{ChallengeFlow, Locator, Refused};
+use crate::challenge_flow::{ChallengeFlow, Locator, NotConsumed, Refused};
 use crate::ports::unexpected_conflict;
 use crate::{mail, ChallengeSettings, Failure, Ports, RateLimited, Secret};
 use accountd_domain::{
-    Challenge, ChallengeError, ChallengePolicy, Change, ChangeSet, Conflict, MacKey,
-    PasswordRejection, Purpose, Subject, Timestamp, User,
+    Challenge, ChallengeError, ChallengePolicy, Conflict, MacKey, PasswordRejection, Purpose,
+    Subject, Timestamp, User,
 };
 use tracing::{info, instrument};
 
@@ -317,19 +317,18 @@ impl ForgotPassword {
             .collect();
         // The hash may have taken a while: judge expiry at commit time.
         let now = self.ports.clock.now();
-        let set = ChangeSet::new()
-            .with(Change::ConsumeChallenge(challenge.id()))
-            .set_password(&user, hash)
-            .mail(mails);
-        match self.ports.apply(set, now).await? {
+        let written = self
+            .flow
+            .consume(&challenge, &at, now, |set| {
+                set.set_password(&user, hash).mail(mails)
+            })
+            .await?;
+        match written {
             Ok(()) => {}
-            // Another request won: the code was used, replaced or ran out
-            // meanwhile (a password change consumes every reset code).
-            Err(Conflict::ChallengeNotOpen) => {
-                let refused = self.flow.refusal_after_lost_race(&at, now).await?;
-                return Err(Refusal::from(refused).into());
+            Err(NotConsumed::Refused(refused)) => return Err(Refusal::from(refused).into()),
+            Err(NotConsumed::UsernameTaken) => {
+                return Err(unexpected_conflict(Conflict::UsernameTaken).into())
             }
-            Err(conflict) => return Err(unexpected_conflict(conflict).into()),
         }
         info!(user.gid = %user.id, "password changed through forgotPassword");
         Ok(())

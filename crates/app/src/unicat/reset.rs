@@ -2,12 +2,10 @@
 
 use super::session::Session;
 use super::{Invalid, Reason, Sessions, UnicatSettings};
-use crate::challenge_flow::{ChallengeFlow, Refused};
+use crate::challenge_flow::{ChallengeFlow, NotConsumed, Refused};
 use crate::ports::unexpected_conflict;
 use crate::{mail, Failure, Ports, RateLimited, Secret};
-use accountd_domain::{
-    Change, ChangeSet, Conflict, Email, MacKey, Purpose, Subject, Timestamp, User, Username,
-};
+use accountd_domain::{Conflict, Email, MacKey, Purpose, Subject, Timestamp, User, Username};
 
 /// What `reset_password_request` answers. `Debug` never shows the code.
 #[derive(Clone, PartialEq, Eq)]
@@ -267,18 +265,18 @@ impl PasswordReset {
             .map(|to| mail::password_changed(&user, to))
             .collect();
         let changed = user.clone().with_password(hash.clone());
-        let set = ChangeSet::new()
-            .with(Change::ConsumeChallenge(challenge.id()))
-            .set_password(&user, hash)
-            .mail(mails);
-        match self.ports.apply(set, self.ports.clock.now()).await? {
+        let written = self
+            .flow
+            .consume(&challenge, &at, self.ports.clock.now(), |set| {
+                set.set_password(&user, hash).mail(mails)
+            })
+            .await?;
+        match written {
             Ok(()) => {}
-            // The code was used, replaced or ran out meanwhile (a password
-            // change consumes every reset code).
-            Err(Conflict::ChallengeNotOpen) => {
-                return Err(refused(self.flow.refusal_after_lost_race(&at, now).await?))
+            Err(NotConsumed::Refused(r)) => return Err(refused(r)),
+            Err(NotConsumed::UsernameTaken) => {
+                return Err(unexpected_conflict(Conflict::UsernameTaken).into())
             }
-            Err(conflict) => return Err(unexpected_conflict(conflict).into()),
         }
         let user = changed;
         tracing::info!(user.gid = %user.id, "password reset");

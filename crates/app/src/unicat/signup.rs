@@ -2,12 +2,9 @@
 
 use super::session::Session;
 use super::{Invalid, Reason, Sessions, UnicatSettings};
-use crate::challenge_flow::{ChallengeFlow, Refused};
-use crate::ports::unexpected_conflict;
+use crate::challenge_flow::{ChallengeFlow, NotConsumed, Refused};
 use crate::{mail, Failure, Ports, RateLimited, Secret};
-use accountd_domain::{
-    Change, ChangeSet, Conflict, Email, MacKey, NewUser, Purpose, Subject, UserId, Username,
-};
+use accountd_domain::{Change, Email, MacKey, NewUser, Purpose, Subject, UserId, Username};
 
 /// What `signup_request` is given.
 #[derive(Debug, Clone)]
@@ -214,23 +211,22 @@ impl Signup {
             created_at: now,
         };
         let created = user.into_user();
-        let set = ChangeSet::new()
-            .with(Change::ConsumeChallenge(challenge.id()))
-            .with(Change::CreateUser(created.clone()));
-        match self.ports.apply(set, self.ports.clock.now()).await? {
+        let written = self
+            .flow
+            .consume(&challenge, &at, self.ports.clock.now(), |set| {
+                set.with(Change::CreateUser(created.clone()))
+            })
+            .await?;
+        match written {
             Ok(()) => {}
-            Err(Conflict::UsernameTaken) => {
+            Err(NotConsumed::UsernameTaken) => {
                 return Err(SignupError::Invalid(Invalid::new(
                     "username",
                     Reason::UsernameUnavailable,
                     "The username was taken meanwhile.",
                 )))
             }
-            // The code was used, replaced or ran out meanwhile.
-            Err(Conflict::ChallengeNotOpen) => {
-                return Err(refused(self.flow.refusal_after_lost_race(&at, now).await?))
-            }
-            Err(conflict) => return Err(unexpected_conflict(conflict).into()),
+            Err(NotConsumed::Refused(r)) => return Err(refused(r)),
         }
         tracing::info!(user.gid = %created.id, "signup");
         Ok(self.sessions.open(created).await?)
