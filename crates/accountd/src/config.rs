@@ -14,6 +14,7 @@
 //! them.
 
 use accountd_adapters::Mailbox;
+use accountd_domain::TimeZone;
 use accountd_http::IpNet;
 use clap::builder::{RangedI64ValueParser, StringValueParser, TypedValueParser};
 use clap::error::{ContextKind, ContextValue, ErrorKind};
@@ -297,6 +298,54 @@ pub struct Options {
         value_parser = languages
     )]
     pub languages: Languages,
+    /// Seconds a credential proof counts as recent for the routes marked
+    /// recent auth (password, email, deletion).
+    #[arg(
+        long,
+        env = "ACCOUNTD_REAUTH_SECONDS",
+        default_value = "900",
+        global = true,
+        value_parser = int::<i64>(0..=31_536_000)
+    )]
+    pub reauth_seconds: i64,
+    /// `/api/username` calls per client address per hour; 0 switches the
+    /// limit off.
+    #[arg(
+        long,
+        env = "ACCOUNTD_LOOKUPS_PER_IP_PER_HOUR",
+        default_value = "600",
+        global = true,
+        value_parser = int::<u32>(0..=1_000_000)
+    )]
+    pub lookups_per_ip_per_hour: u32,
+    /// Time zone of new accounts (an IANA name of the tz database).
+    #[arg(
+        long,
+        env = "ACCOUNTD_DEFAULT_TIMEZONE",
+        default_value = "Europe/Amsterdam",
+        global = true,
+        value_parser = time_zone
+    )]
+    pub default_timezone: TimeZone,
+    /// The values `options.language` may take: comma-separated ISO 639-1
+    /// codes, each with mail templates.
+    #[arg(
+        long,
+        env = "ACCOUNTD_UI_LANGUAGES",
+        default_value = "en,de,nl",
+        global = true,
+        value_parser = ui_languages
+    )]
+    pub ui_languages: UiLanguages,
+    /// Life of the revert link in an email-change notice, in seconds.
+    #[arg(
+        long,
+        env = "ACCOUNTD_EMAIL_REVERT_SECONDS",
+        default_value = "604800",
+        global = true,
+        value_parser = int::<i64>(60..=31_536_000)
+    )]
+    pub email_revert_seconds: i64,
     /// Log filter (tracing's EnvFilter syntax).
     #[arg(
         long,
@@ -480,6 +529,36 @@ fn languages(text: &str) -> Result<Languages, String> {
     Ok(Languages(out))
 }
 
+fn time_zone(text: &str) -> Result<TimeZone, String> {
+    TimeZone::parse(text.trim())
+        .ok_or_else(|| format!("{text:?} is not a time zone of the tz database"))
+}
+
+/// `ACCOUNTD_UI_LANGUAGES`: lower-case ISO 639-1 codes, in the order given,
+/// each one a language the mail templates exist in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UiLanguages(pub Vec<String>);
+
+fn ui_languages(text: &str) -> Result<UiLanguages, String> {
+    let mut out: Vec<String> = Vec::new();
+    for code in text.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+        let code = code.to_ascii_lowercase();
+        if !accountd_app::mail::LANGUAGES.contains(&code.as_str()) {
+            return Err(format!(
+                "{code:?} has no mail templates (there are: {})",
+                accountd_app::mail::LANGUAGES.join(", ")
+            ));
+        }
+        if !out.contains(&code) {
+            out.push(code);
+        }
+    }
+    if out.is_empty() {
+        return Err("must name at least one language".to_owned());
+    }
+    Ok(UiLanguages(out))
+}
+
 /// Checked here so that a bad filter is refused with the other values;
 /// the filter itself is built when logging starts.
 fn log_filter(text: &str) -> Result<String, String> {
@@ -601,6 +680,12 @@ pub struct Config {
     pub hash_workers: usize,
     pub hash_queue: usize,
     pub db_pool_size: u32,
+    pub public_url: String,
+    pub reauth_seconds: i64,
+    pub lookups_per_ip_per_hour: u32,
+    pub default_timezone: TimeZone,
+    pub ui_languages: Vec<String>,
+    pub email_revert_seconds: i64,
 }
 
 impl Config {
@@ -637,6 +722,12 @@ impl Config {
             hash_workers: o.hash_workers.unwrap_or(cores),
             hash_queue: o.hash_queue,
             db_pool_size: o.db_pool_size.unwrap_or(default_pool),
+            public_url: o.public_url.trim_end_matches('/').to_owned(),
+            reauth_seconds: o.reauth_seconds,
+            lookups_per_ip_per_hour: o.lookups_per_ip_per_hour,
+            default_timezone: o.default_timezone,
+            ui_languages: o.ui_languages.0,
+            email_revert_seconds: o.email_revert_seconds,
         }
     }
 }
@@ -688,6 +779,11 @@ mod tests {
         );
         assert_eq!(c.mail_from.to_string(), "accountd <no-reply@localhost>");
         assert!(c.trusted_proxies.is_empty());
+        assert_eq!(c.public_url, "http://127.0.0.1:8080");
+        assert_eq!((c.reauth_seconds, c.lookups_per_ip_per_hour), (900, 600));
+        assert_eq!(c.default_timezone.as_str(), "Europe/Amsterdam");
+        assert_eq!(c.ui_languages, ["en", "de", "nl"]);
+        assert_eq!(c.email_revert_seconds, 604_800);
         let cli = parse_args(["accountd"]).unwrap();
         assert_eq!(cli.options.public_url, "http://127.0.0.1:8080");
         assert_eq!(
@@ -727,6 +823,40 @@ mod tests {
         assert_eq!(
             parse(&["--smtp-url", "http://x"]).unwrap_err().variable,
             "ACCOUNTD_SMTP_URL"
+        );
+        assert_eq!(
+            parse(&["--default-timezone", "Europe/Atlantis"])
+                .unwrap_err()
+                .to_string(),
+            "ACCOUNTD_DEFAULT_TIMEZONE: \"Europe/Atlantis\" is not a time zone of the tz database"
+        );
+        assert_eq!(
+            parse(&["--ui-languages", "en,xx"]).unwrap_err().to_string(),
+            "ACCOUNTD_UI_LANGUAGES: \"xx\" has no mail templates (there are: en, de, nl)"
+        );
+        assert_eq!(
+            parse(&["--reauth-seconds=-1"]).unwrap_err().variable,
+            "ACCOUNTD_REAUTH_SECONDS"
+        );
+    }
+
+    #[test]
+    fn ui_languages_keep_their_order_and_drop_repeats() {
+        let c = parse(&[
+            "--ui-languages",
+            " NL, en,nl ",
+            "--public-url",
+            "https://a.example/",
+        ])
+        .unwrap();
+        assert_eq!(c.ui_languages, ["nl", "en"]);
+        assert_eq!(c.public_url, "https://a.example");
+        assert_eq!(
+            parse(&["--default-timezone", "Asia/Tokyo"])
+                .unwrap()
+                .default_timezone
+                .as_str(),
+            "Asia/Tokyo"
         );
     }
 

@@ -135,7 +135,11 @@ pub fn forgot_password(config: &Config, ports: Ports, secret: &ServerSecret) -> 
 }
 
 pub fn add_user(config: &Config, ports: Ports) -> AddUser {
-    AddUser::new(ports, password_policy(config))
+    AddUser::new(
+        ports,
+        password_policy(config),
+        config.default_timezone.clone(),
+    )
 }
 
 /// The mailer: SMTP when configured, else the console mailer (the caller
@@ -186,9 +190,15 @@ pub fn unicat(config: &Config, ports: Ports, db: &Database, secret: &ServerSecre
         tokens,
         Arc::new(db.clone()),
         Arc::new(db.clone()),
+        config.reauth_seconds,
     );
     let settings = UnicatSettings {
         challenge: challenge_settings(config, config.unicat_code_attempts),
+        default_timezone: config.default_timezone.clone(),
+        ui_languages: config.ui_languages.clone(),
+        email_revert_seconds: config.email_revert_seconds,
+        lookups_per_ip_per_hour: config.lookups_per_ip_per_hour,
+        public_url: config.public_url.clone(),
     };
     let key = secret.code_mac_key();
     Unicat {

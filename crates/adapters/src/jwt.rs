@@ -15,6 +15,10 @@ struct Claims {
     exp: i64,
     jti: String,
     ver: i64,
+    /// Seconds since the epoch of the last credential proof; absent in
+    /// tokens issued before the claim existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    auth_time: Option<i64>,
 }
 
 /// Issues and verifies HS256 tokens. The verifier accepts HS256 only, with
@@ -62,7 +66,13 @@ impl JwtTokens {
 }
 
 impl TokenService for JwtTokens {
-    fn issue(&self, user: UserId, version: i64, now: Timestamp) -> Result<String, TokenError> {
+    fn issue(
+        &self,
+        user: UserId,
+        version: i64,
+        auth_time: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Result<String, TokenError> {
         let iat = now.as_millis().div_euclid(1000);
         let claims = Claims {
             iss: self.issuer.clone(),
@@ -72,6 +82,7 @@ impl TokenService for JwtTokens {
             exp: iat + self.ttl_seconds,
             jti: UserId::from_random_bytes(rand::random()).to_string(),
             ver: version,
+            auth_time: auth_time.map(|t| t.as_millis().div_euclid(1000)),
         };
         encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| TokenError::Unexpected(anyhow::Error::new(e).context("sign a token")))
@@ -87,6 +98,10 @@ impl TokenService for JwtTokens {
         Ok(TokenClaims {
             user,
             version: data.claims.ver,
+            auth_time: data
+                .claims
+                .auth_time
+                .map(|s| Timestamp::from_millis(s.saturating_mul(1000))),
         })
     }
 }
@@ -121,14 +136,44 @@ mod tests {
     #[test]
     fn an_issued_token_verifies_to_its_user_and_version() {
         let t = tokens();
-        let token = t.issue(user(), 3, NOW).unwrap();
+        let token = t
+            .issue(user(), 3, Some(NOW.plus_seconds(-60)), NOW)
+            .unwrap();
         assert!(!token.starts_with("Bearer"));
         let c = t.verify(&token, NOW.plus_seconds(10)).unwrap();
         assert_eq!(
             c,
             TokenClaims {
                 user: user(),
-                version: 3
+                version: 3,
+                auth_time: Some(NOW.plus_seconds(-60)),
+            }
+        );
+    }
+
+    #[test]
+    fn a_token_without_auth_time_verifies_without_one() {
+        let t = tokens();
+        let token = t.issue(user(), 2, None, NOW).unwrap();
+        let payload = token.split('.').nth(1).unwrap();
+        assert!(!payload.is_empty());
+        let c = t.verify(&token, NOW).unwrap();
+        assert_eq!(c.auth_time, None);
+        // A token of the old shape (no claim at all) is accepted the same way.
+        let old = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &serde_json::json!({"iss": "accountd", "aud": "accountd",
+                "sub": user().to_string(), "iat": 1, "exp": 1_900_000_000_i64,
+                "jti": "j", "ver": 2}),
+            &EncodingKey::from_secret(&[7; 32]),
+        )
+        .unwrap();
+        assert_eq!(
+            t.verify(&old, NOW).unwrap(),
+            TokenClaims {
+                user: user(),
+                version: 2,
+                auth_time: None,
             }
         );
     }
@@ -136,7 +181,7 @@ mod tests {
     #[test]
     fn a_token_is_refused_from_its_expiry_on() {
         let t = tokens();
-        let token = t.issue(user(), 1, NOW).unwrap();
+        let token = t.issue(user(), 1, None, NOW).unwrap();
         assert!(t.verify(&token, NOW.plus_seconds(3599)).is_ok());
         assert!(matches!(
             t.verify(&token, NOW.plus_seconds(3600)),
@@ -147,21 +192,21 @@ mod tests {
     #[test]
     fn a_token_signed_with_another_key_or_for_another_audience_is_invalid() {
         let token = JwtTokens::new(&[8; 32], "accountd", "accountd", 3600)
-            .issue(user(), 1, NOW)
+            .issue(user(), 1, None, NOW)
             .unwrap();
         assert!(matches!(
             tokens().verify(&token, NOW),
             Err(TokenError::Invalid)
         ));
         let token = JwtTokens::new(&[7; 32], "accountd", "other", 3600)
-            .issue(user(), 1, NOW)
+            .issue(user(), 1, None, NOW)
             .unwrap();
         assert!(matches!(
             tokens().verify(&token, NOW),
             Err(TokenError::Invalid)
         ));
         let token = JwtTokens::new(&[7; 32], "evil", "accountd", 3600)
-            .issue(user(), 1, NOW)
+            .issue(user(), 1, None, NOW)
             .unwrap();
         assert!(matches!(
             tokens().verify(&token, NOW),
@@ -172,7 +217,7 @@ mod tests {
     #[test]
     fn alg_none_and_tampered_tokens_are_invalid() {
         let t = tokens();
-        let token = t.issue(user(), 1, NOW).unwrap();
+        let token = t.issue(user(), 1, None, NOW).unwrap();
         let parts: Vec<&str> = token.split('.').collect();
         let none = format!("{}.{}.", b64(br#"{"alg":"none","typ":"JWT"}"#), parts[1]);
         assert!(matches!(t.verify(&none, NOW), Err(TokenError::Invalid)));

@@ -3,7 +3,7 @@
 use crate::{Failure, Ports};
 use accountd_domain::{
     Change, ChangeSet, Conflict, Email, EmailError, NewUser, PasswordPolicy, PasswordRejection,
-    User, UserId, Username, UsernameError,
+    TimeZone, User, UserId, Username, UsernameError,
 };
 use accountd_ports::HashError;
 
@@ -62,12 +62,18 @@ pub enum AddUserError {
 pub struct AddUser {
     ports: Ports,
     policy: PasswordPolicy,
+    timezone: TimeZone,
 }
 
 impl AddUser {
-    /// Builds the service.
-    pub fn new(ports: Ports, policy: PasswordPolicy) -> Self {
-        Self { ports, policy }
+    /// Builds the service; new accounts get `timezone`
+    /// (`ACCOUNTD_DEFAULT_TIMEZONE`) and language `en`.
+    pub fn new(ports: Ports, policy: PasswordPolicy, timezone: TimeZone) -> Self {
+        Self {
+            ports,
+            policy,
+            timezone,
+        }
     }
 
     /// Validates every field, hashes the password, stores the user.
@@ -106,7 +112,7 @@ impl AddUser {
             name: input.name,
             password_hash,
             language: "en".to_owned(),
-            timezone: "UTC".to_owned(),
+            timezone: self.timezone.as_str().to_owned(),
             created_at: self.ports.clock.now(),
         };
         let user = user.into_user();
@@ -170,7 +176,7 @@ mod tests {
             name: "Ann Lee".into(),
             password_hash: PasswordHash::new(HASH.into()),
             language: "en".into(),
-            timezone: "UTC".into(),
+            timezone: "Europe/Amsterdam".into(),
             created_at: now(),
         }
     }
@@ -228,6 +234,7 @@ mod tests {
                     random: Arc::new(self.random),
                 },
                 policy,
+                TimeZone::parse("Europe/Amsterdam").unwrap(),
             )
         }
     }

@@ -6,7 +6,7 @@
 use accountd_domain::{Email, OneTimeCode, OutgoingMail, Timestamp, User};
 
 /// Languages with templates of their own.
-pub const LANGUAGES: &[&str] = &["en"];
+pub const LANGUAGES: &[&str] = &["en", "de", "nl"];
 
 fn minutes(ttl_seconds: i64) -> String {
     match (ttl_seconds + 59) / 60 {
@@ -136,6 +136,109 @@ pub fn password_changed(user: &User, to: &Email) -> OutgoingMail {
     OutgoingMail {
         to: to.clone(),
         subject: "Your password was changed".to_owned(),
+        text,
+        not_after: None,
+    }
+}
+
+/// The email-change code mail, to the new address `to` of `user`.
+pub fn email_change_code(
+    user: &User,
+    to: &Email,
+    code: &OneTimeCode,
+    ttl_seconds: i64,
+    expires_at: Timestamp,
+) -> OutgoingMail {
+    let minutes = minutes(ttl_seconds);
+    let text = format!(
+        "{greeting}\n\
+         \n\
+         someone asked to make this the address of your account.\n\
+         To confirm the change, enter this verification code:\n\
+         \n\
+         {code}\n\
+         \n\
+         The code is valid for {minutes} and can be used once.\n\
+         If you did not ask for it, ignore this message: nothing changes.\n",
+        greeting = greeting(user.username_str()),
+        code = code.expose(),
+    );
+    OutgoingMail {
+        to: to.clone(),
+        subject: "Confirm your new email address".to_owned(),
+        text,
+        not_after: Some(expires_at),
+    }
+}
+
+/// The notice to the old address `to` after the account's address became
+/// `new_email`, with the link that undoes the change (valid
+/// `valid_seconds`).
+pub fn email_changed(
+    user: &User,
+    to: &Email,
+    new_email: &Email,
+    revert_link: &str,
+    valid_seconds: i64,
+) -> OutgoingMail {
+    let days = (valid_seconds + 86_399) / 86_400;
+    let text = format!(
+        "{greeting}\n\
+         \n\
+         the email address of your account was changed to\n\
+         {new_email}.\n\
+         \n\
+         If you did not do this, open the link below within {days} day(s)\n\
+         to undo the change and sign every session out:\n\
+         \n\
+         {revert_link}\n",
+        greeting = greeting(user.username_str()),
+        new_email = new_email.as_str(),
+    );
+    OutgoingMail {
+        to: to.clone(),
+        subject: "Your email address was changed".to_owned(),
+        text,
+        not_after: None,
+    }
+}
+
+/// The mail to the restored address `to` once an email change was undone.
+pub fn email_reverted(user: &User, to: &Email) -> OutgoingMail {
+    let text = format!(
+        "{greeting}\n\
+         \n\
+         the change of your account's email address was undone: this\n\
+         address is the account's address again, and every session was\n\
+         signed out.\n\
+         \n\
+         If someone else changed it, they may know your password: choose a\n\
+         new one now with \"Forgot password\" at sign-in.\n",
+        greeting = greeting(user.username_str()),
+    );
+    OutgoingMail {
+        to: to.clone(),
+        subject: "The change of your email address was undone".to_owned(),
+        text,
+        not_after: None,
+    }
+}
+
+/// The last notice of a deleted account, to an address `to` it had
+/// (`user` as it was before the deletion).
+pub fn account_deleted(user: &User, to: &Email) -> OutgoingMail {
+    let text = format!(
+        "{greeting}\n\
+         \n\
+         your account was deleted, with its name, its addresses and its\n\
+         memberships. Its username stays reserved.\n\
+         \n\
+         If you did not do this, tell your administrator at once.\n",
+        greeting = greeting(user.username_str()),
+    );
+    OutgoingMail {
+        to: to.clone(),
+        subject: "Your account was deleted".to_owned(),
         text,
         not_after: None,
     }

@@ -25,6 +25,7 @@ mod password;
 mod project;
 mod secret;
 mod time;
+mod timezone;
 mod user;
 mod username;
 
@@ -44,5 +45,6 @@ pub use project::{
 };
 pub use secret::{MacKey, SecretError, ServerSecret};
 pub use time::Timestamp;
+pub use timezone::TimeZone;
 pub use user::{NewUser, User, UserStatus};
 pub use username::{Username, UsernameError};

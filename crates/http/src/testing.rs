@@ -24,6 +24,12 @@ pub(crate) fn unicat_settings() -> UnicatSettings {
             enumeration_protection: false,
             password_policy: PasswordPolicy::DEFAULT,
         },
+        default_timezone: accountd_domain::TimeZone::parse("Europe/Amsterdam")
+            .expect("a zone of the tz database"),
+        ui_languages: vec!["en".to_owned(), "de".to_owned(), "nl".to_owned()],
+        email_revert_seconds: 604_800,
+        lookups_per_ip_per_hour: 600,
+        public_url: "https://accounts.example.com".to_owned(),
     }
 }
 
@@ -40,7 +46,7 @@ pub(crate) fn unicat_services(
         .returning(|_, _, _| Ok((1, Vec::new())));
     throttle.expect_forget().returning(|_| Ok(()));
     throttle.expect_clear().returning(|_| Ok(()));
-    let sessions = Sessions::new(ports.clone(), tokens, projects, Arc::new(throttle));
+    let sessions = Sessions::new(ports.clone(), tokens, projects, Arc::new(throttle), 900);
     UnicatServices {
         signup: Signup::new(
             ports.clone(),

@@ -273,6 +273,10 @@ pub struct TokenClaims {
     pub user: UserId,
     /// The user's credential version when the token was issued (`ver`).
     pub version: i64,
+    /// The time of the last credential proof (`auth_time`), copied
+    /// unchanged on renewal; `None` for tokens issued before the claim
+    /// existed (they count as not recent).
+    pub auth_time: Option<Timestamp>,
 }
 
 /// Why a token was refused or not issued.
@@ -293,8 +297,16 @@ pub enum TokenError {
 /// `alg` choice (including `none`) is never trusted.
 #[cfg_attr(feature = "mock", mockall::automock)]
 pub trait TokenService: Send + Sync {
-    /// A fresh token for `user` at credential `version`, issued at `now`.
-    fn issue(&self, user: UserId, version: i64, now: Timestamp) -> Result<String, TokenError>;
+    /// A fresh token for `user` at credential `version`, issued at `now`,
+    /// carrying `auth_time` (the last credential proof; `None` keeps a
+    /// token that never had one without it).
+    fn issue(
+        &self,
+        user: UserId,
+        version: i64,
+        auth_time: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Result<String, TokenError>;
     /// The claims of a valid, unexpired token.
     fn verify(&self, token: &str, now: Timestamp) -> Result<TokenClaims, TokenError>;
 }

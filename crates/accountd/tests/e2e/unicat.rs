@@ -306,7 +306,7 @@ fn assert_session(
             "name": "",
             "avatar": null,
             "status": "active",
-            "options": {"language": "en", "timezone": "UTC"},
+            "options": {"language": "en", "timezone": "Europe/Amsterdam"},
         }),
     );
     let languages: serde_json::Map<String, Value> = EU_LANGUAGES
@@ -1122,7 +1122,8 @@ fn forged_tokens_get_401_with_the_realm(db: &TestDb) {
     let parts: Vec<&str> = token.split('.').collect();
     let (header, payload) = (parts[0], parts[1]);
     let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
-    // The claims of the security spec, one hour of life by default.
+    // The claims of the security spec, one hour of life by default, and
+    // the time of the last credential proof (this login: when it was issued).
     let names: BTreeSet<&str> = claims
         .as_object()
         .unwrap()
@@ -1131,9 +1132,10 @@ fn forged_tokens_get_401_with_the_realm(db: &TestDb) {
         .collect();
     assert_eq!(
         names,
-        BTreeSet::from(["aud", "exp", "iat", "iss", "jti", "sub", "ver"]),
+        BTreeSet::from(["aud", "auth_time", "exp", "iat", "iss", "jti", "sub", "ver"]),
         "{claims}"
     );
+    assert_eq!(claims["auth_time"], claims["iat"], "{claims}");
     assert_eq!(claims["sub"], json!(gid));
     assert_eq!(
         claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),

@@ -9,18 +9,34 @@ mod signup;
 mod test_support;
 
 pub use reset::{PasswordReset, ResetError, ResetInput, ResetRequestError, ResetRequested};
-pub use session::{AuthError, LoginError, LoginInput, Session, Sessions};
+pub use session::{
+    AuthError, Authenticated, LoginError, LoginInput, RecentAuthError, Session, Sessions,
+};
 pub use signup::{Signup, SignupError, SignupInput, SignupRequestError, SignupRequestInput};
 
 use crate::challenge_flow::Refused;
 use crate::ChallengeSettings;
-use accountd_domain::{ChallengeError, PasswordRejection};
+use accountd_domain::{ChallengeError, PasswordRejection, TimeZone};
 
 /// The numbers of the Unicat flows.
 #[derive(Debug, Clone)]
 pub struct UnicatSettings {
-    /// The numbers of the sign-up and reset challenges.
+    /// The numbers of the sign-up, reset and email-change challenges.
     pub challenge: ChallengeSettings,
+    /// The time zone of new accounts (`ACCOUNTD_DEFAULT_TIMEZONE`).
+    pub default_timezone: TimeZone,
+    /// The values `options.language` may take (`ACCOUNTD_UI_LANGUAGES`),
+    /// each with mail templates.
+    pub ui_languages: Vec<String>,
+    /// Life of the revert link of an email-change notice
+    /// (`ACCOUNTD_EMAIL_REVERT_SECONDS`).
+    pub email_revert_seconds: i64,
+    /// `/api/username` calls per client address per hour
+    /// (`ACCOUNTD_LOOKUPS_PER_IP_PER_HOUR`; 0 switches the limit off).
+    pub lookups_per_ip_per_hour: u32,
+    /// The base of links in mail (`ACCOUNTD_PUBLIC_URL`), without a
+    /// trailing slash.
+    pub public_url: String,
 }
 
 /// Why a value was refused (Unicat code 1001).

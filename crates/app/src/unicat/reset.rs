@@ -280,7 +280,7 @@ impl PasswordReset {
         }
         let user = changed;
         tracing::info!(user.gid = %user.id, "password reset");
-        Ok(self.sessions.open(user).await?)
+        Ok(self.sessions.open(user, Some(now)).await?)
     }
 }
 

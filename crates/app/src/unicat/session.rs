@@ -1,7 +1,7 @@
 //! Login, token authentication and the session payload.
 
 use crate::{Failure, Ports, Secret};
-use accountd_domain::{ProjectView, User};
+use accountd_domain::{ProjectView, Timestamp, User};
 use accountd_ports::{LoginThrottle, ProjectRepository, TokenError, TokenService};
 use std::fmt;
 use std::sync::Arc;
@@ -66,6 +66,34 @@ pub enum AuthError {
     Failure(#[from] Failure),
 }
 
+/// What a valid token proves: its active user, and when that user last
+/// proved a credential.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    /// The user, as stored.
+    pub user: User,
+    /// The token's `auth_time` (`None`: issued before the claim existed).
+    pub auth_time: Option<Timestamp>,
+}
+
+/// Why a route marked recent auth refused to run.
+#[derive(Debug, thiserror::Error)]
+pub enum RecentAuthError {
+    /// The session is stale and no (or a wrong) `current_password` came
+    /// with it: 403 `reauthentication_required`.
+    #[error("reauthentication required")]
+    Required,
+    /// The account's name is soft-locked: try again later.
+    #[error("soft-locked")]
+    Locked {
+        /// Seconds to wait.
+        retry_after_seconds: i64,
+    },
+    /// The service could not do its work.
+    #[error(transparent)]
+    Failure(#[from] Failure),
+}
+
 /// Sessions: login, authentication, payloads.
 #[derive(Clone)]
 pub struct Sessions {
@@ -73,6 +101,7 @@ pub struct Sessions {
     tokens: Arc<dyn TokenService>,
     projects: Arc<dyn ProjectRepository>,
     throttle: Arc<dyn LoginThrottle>,
+    reauth_seconds: i64,
 }
 
 impl fmt::Debug for Sessions {
@@ -82,34 +111,47 @@ impl fmt::Debug for Sessions {
 }
 
 impl Sessions {
-    /// Builds the service.
+    /// Builds the service; a session counts as recent for
+    /// `reauth_seconds` after its last credential proof.
     pub fn new(
         ports: Ports,
         tokens: Arc<dyn TokenService>,
         projects: Arc<dyn ProjectRepository>,
         throttle: Arc<dyn LoginThrottle>,
+        reauth_seconds: i64,
     ) -> Self {
         Self {
             ports,
             tokens,
             projects,
             throttle,
+            reauth_seconds,
         }
     }
 
     /// A session for `user`: a fresh token at the user's current credential
-    /// version, and the projects of the payload.
-    pub async fn open(&self, user: User) -> Result<Session, Failure> {
-        let token = self
-            .tokens
-            .issue(user.id, user.credential_version, self.ports.clock.now())
-            .map_err(|e| Failure::Unexpected(anyhow::Error::new(e).context("issue a token")))?;
+    /// version carrying `auth_time`, and the projects of the payload.
+    pub async fn open(&self, user: User, auth_time: Option<Timestamp>) -> Result<Session, Failure> {
+        let token = self.token(&user, auth_time)?;
         let projects = self.projects.views_for(user.id).await?;
         Ok(Session {
             user,
             token,
             projects,
         })
+    }
+
+    /// A fresh token for `user` at its current credential version, carrying
+    /// `auth_time` (renewal copies the caller's unchanged).
+    pub fn token(&self, user: &User, auth_time: Option<Timestamp>) -> Result<String, Failure> {
+        self.tokens
+            .issue(
+                user.id,
+                user.credential_version,
+                auth_time,
+                self.ports.clock.now(),
+            )
+            .map_err(|e| Failure::Unexpected(anyhow::Error::new(e).context("issue a token")))
     }
 
     /// `login`: the active user with exactly this username (case-sensitive)
@@ -128,13 +170,39 @@ impl Sessions {
             .await
             .map_err(Failure::from)?
             .filter(|u| u.is_active() && u.username_str() == username);
+        let ok = self
+            .check_password(username, user.as_ref(), password, now)
+            .await?;
+        match user {
+            Some(user) if ok => {
+                tracing::info!(user.gid = %user.id, "login");
+                Ok(self.open(user, Some(now)).await?)
+            }
+            _ => {
+                tracing::info!("login refused");
+                Err(LoginError::UnknownUser)
+            }
+        }
+    }
+
+    /// Checks `password` against `user`'s hash (a dummy hash when `None`)
+    /// under the soft lock of the typed name `name`: while locked nothing
+    /// is checked (`Locked`); a wrong password counts one failure, a right
+    /// one clears the count.
+    async fn check_password(
+        &self,
+        name: &str,
+        user: Option<&User>,
+        password: &Secret,
+        now: Timestamp,
+    ) -> Result<bool, LoginError> {
         // Failures count per typed name and credential version: an unknown
         // name locks like a known one, and any password change starts a new
         // count. Failures older than a day no longer count.
         let key = format!(
             "login-fail:{}:v{}",
-            accountd_domain::Username::typed_key(username),
-            user.as_ref().map_or(0, |u| u.credential_version)
+            accountd_domain::Username::typed_key(name),
+            user.map_or(0, |u| u.credential_version)
         );
         // This attempt is recorded as a failure before the password is
         // checked, atomically with reading the earlier ones: parallel
@@ -151,12 +219,12 @@ impl Sessions {
             .filter(|until| *until > now)
         {
             self.throttle.forget(attempt).await.map_err(Failure::from)?;
-            tracing::info!("login refused: soft lock");
+            tracing::info!("password refused: soft lock");
             return Err(LoginError::Locked {
                 retry_after_seconds: now.seconds_until_ceil(until),
             });
         }
-        let hash = user.as_ref().and_then(|u| u.password_hash.clone());
+        let hash = user.and_then(|u| u.password_hash.clone());
         let ok = match self.ports.hasher.verify(password.expose(), hash).await {
             Ok(ok) => ok,
             Err(e) => {
@@ -165,22 +233,61 @@ impl Sessions {
                 return Err(Failure::from(e).into());
             }
         };
-        match user {
-            Some(user) if ok => {
-                self.throttle.clear(&key).await.map_err(Failure::from)?;
-                tracing::info!(user.gid = %user.id, "login");
-                Ok(self.open(user).await?)
+        if ok && user.is_some() {
+            self.throttle.clear(&key).await.map_err(Failure::from)?;
+        }
+        Ok(ok)
+    }
+
+    /// Recent authentication (spec 4, "Recent authentication"): passes when
+    /// `auth_time` is at most `reauth_seconds` old, answering it unchanged;
+    /// otherwise only with a `current_password` that verifies (on the hash
+    /// pool, under the login soft lock of the account's name), answering
+    /// `now` as the new `auth_time`. A stale session without a password, or
+    /// with a wrong one (one failure counted), is `Required`; a soft-locked
+    /// account is `Locked`. A token without `auth_time` is never recent.
+    pub async fn ensure_recent(
+        &self,
+        user: &User,
+        auth_time: Option<Timestamp>,
+        current_password: Option<&Secret>,
+    ) -> Result<Option<Timestamp>, RecentAuthError> {
+        let now = self.ports.clock.now();
+        let recent = auth_time
+            .is_some_and(|t| t <= now && now.as_millis() - t.as_millis() <= self.reauth_millis());
+        if recent {
+            return Ok(auth_time);
+        }
+        let Some(password) = current_password else {
+            return Err(RecentAuthError::Required);
+        };
+        match self
+            .check_password(user.username_str(), Some(user), password, now)
+            .await
+        {
+            Ok(true) => Ok(Some(now)),
+            Ok(false) => {
+                tracing::info!(user.gid = %user.id, "reauthentication refused");
+                Err(RecentAuthError::Required)
             }
-            _ => {
-                tracing::info!("login refused");
-                Err(LoginError::UnknownUser)
-            }
+            Err(LoginError::Locked {
+                retry_after_seconds,
+            }) => Err(RecentAuthError::Locked {
+                retry_after_seconds,
+            }),
+            Err(LoginError::UnknownUser) => Err(RecentAuthError::Required),
+            Err(LoginError::Failure(f)) => Err(f.into()),
         }
     }
 
+    fn reauth_millis(&self) -> i64 {
+        self.reauth_seconds.saturating_mul(1000)
+    }
+
     /// The active user a token belongs to, if the token is valid, unexpired
-    /// and issued at the user's current credential version.
-    pub async fn authenticate(&self, token: &str) -> Result<User, AuthError> {
+    /// and issued at the user's current credential version, with the
+    /// token's `auth_time`.
+    pub async fn authenticate(&self, token: &str) -> Result<Authenticated, AuthError> {
         let claims = match self.tokens.verify(token, self.ports.clock.now()) {
             Ok(c) => c,
             Err(TokenError::Invalid | TokenError::Expired) => return Err(AuthError::Denied),
@@ -193,7 +300,12 @@ impl Sessions {
             .await
             .map_err(Failure::from)?
         {
-            Some(u) if u.is_active() && u.credential_version == claims.version => Ok(u),
+            Some(u) if u.is_active() && u.credential_version == claims.version => {
+                Ok(Authenticated {
+                    user: u,
+                    auth_time: claims.auth_time,
+                })
+            }
             _ => Err(AuthError::Denied),
         }
     }

@@ -219,7 +219,7 @@ async fn a_token_that_cannot_be_signed_fails_the_login_as_unexpected() {
     m.tokens
         .expect_issue()
         .times(1)
-        .returning(|_, _, _| Err(TokenError::Unexpected(anyhow::anyhow!("no key"))));
+        .returning(|_, _, _, _| Err(TokenError::Unexpected(anyhow::anyhow!("no key"))));
     m.projects.expect_views_for().never();
 
     let r = login(m, "Ann", STRONG).await;
@@ -246,6 +246,7 @@ fn claims(version: i64) -> TokenClaims {
     TokenClaims {
         user: user_id(1),
         version,
+        auth_time: Some(t(-30)),
     }
 }
 
@@ -331,9 +332,10 @@ async fn a_token_at_the_users_current_version_authenticates_the_user() {
         Some(ann()),
     );
 
-    let user = sessions(m).authenticate("tok").await.unwrap();
+    let a = sessions(m).authenticate("tok").await.unwrap();
 
-    assert_eq!(user, ann());
+    assert_eq!(a.user, ann());
+    assert_eq!(a.auth_time, Some(t(-30)));
 }
 
 #[tokio::test]
@@ -358,7 +360,7 @@ async fn a_database_outage_while_authenticating_is_unavailable() {
 async fn opening_a_session_issues_a_token_at_the_users_version_and_loads_the_projects() {
     let m = Mocks::new().at(t(5)).session_for(user_id(1), 3, t(5));
 
-    let session = sessions(m).open(ann()).await.unwrap();
+    let session = sessions(m).open(ann(), Some(t(5))).await.unwrap();
 
     assert_eq!(session.user, ann());
     assert_eq!(session.token, TOKEN);
@@ -371,10 +373,10 @@ async fn a_token_that_cannot_be_signed_is_an_unexpected_store_error_and_no_proje
     m.tokens
         .expect_issue()
         .times(1)
-        .returning(|_, _, _| Err(TokenError::Unexpected(anyhow::anyhow!("no key"))));
+        .returning(|_, _, _, _| Err(TokenError::Unexpected(anyhow::anyhow!("no key"))));
     m.projects.expect_views_for().never();
 
-    let r = sessions(m).open(ann()).await;
+    let r = sessions(m).open(ann(), Some(t(5))).await;
 
     assert!(matches!(r, Err(Failure::Unexpected(_))), "{r:?}");
 }
@@ -385,13 +387,13 @@ async fn a_database_outage_while_loading_the_projects_is_unavailable() {
     m.tokens
         .expect_issue()
         .times(1)
-        .returning(|_, _, _| Ok(TOKEN.to_owned()));
+        .returning(|_, _, _, _| Ok(TOKEN.to_owned()));
     m.projects
         .expect_views_for()
         .times(1)
         .returning(|_| Err(unavailable()));
 
-    let r = sessions(m).open(ann()).await;
+    let r = sessions(m).open(ann(), Some(t(5))).await;
 
     assert!(matches!(r, Err(Failure::Unavailable(_))), "{r:?}");
 }
@@ -574,4 +576,126 @@ fn fail_key(name: &str, version: i64) -> String {
         "login-fail:{}:v{version}",
         accountd_domain::Username::typed_key(name)
     )
+}
+
+// ------------------------------------------------------------- recent auth
+
+async fn recent(
+    m: Mocks,
+    auth_time: Option<Timestamp>,
+    password: Option<&str>,
+) -> Result<Option<Timestamp>, RecentAuthError> {
+    let password = password.map(Secret::from);
+    sessions(m)
+        .ensure_recent(&ann(), auth_time, password.as_ref())
+        .await
+}
+
+/// Nothing is checked and no failure is counted.
+fn no_check(mut m: Mocks) -> Mocks {
+    m.hasher.expect_verify().never();
+    m.throttle = MockLoginThrottle::new();
+    m.throttle.expect_begin().never();
+    m
+}
+
+#[tokio::test]
+async fn a_proof_at_most_reauth_seconds_old_is_recent_and_kept_unchanged() {
+    for age in [0, 1, 899, 900] {
+        let m = no_check(Mocks::new().at(t(0)));
+        // A password sent along is not even looked at.
+        let r = recent(m, Some(t(-age)), Some("whatever")).await;
+        assert_eq!(r.unwrap(), Some(t(-age)), "age {age}");
+    }
+}
+
+#[tokio::test]
+async fn a_stale_or_missing_proof_without_a_password_is_refused_without_a_check() {
+    for auth_time in [Some(t(-901)), None, Some(t(5))] {
+        let m = no_check(Mocks::new().at(t(0)));
+        let r = recent(m, auth_time, None).await;
+        assert!(
+            matches!(r, Err(RecentAuthError::Required)),
+            "{auth_time:?}: {r:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_stale_session_with_the_right_password_passes_and_proves_now() {
+    let mut m = verified(Mocks::new().at(t(0)), STRONG, ann_hash(), true);
+    m.throttle = throttle_with(&fail_key("Ann", 3), Vec::new());
+    m.throttle.expect_forget().never();
+    m.throttle
+        .expect_clear()
+        .withf(|k| k == fail_key("Ann", 3))
+        .times(1)
+        .returning(|_| Ok(()));
+
+    let r = recent(m, None, Some(STRONG)).await;
+
+    assert_eq!(r.unwrap(), Some(t(0)));
+}
+
+#[tokio::test]
+async fn a_wrong_current_password_is_refused_and_counts_one_login_failure() {
+    let mut m = verified(Mocks::new().at(t(0)), "nope", ann_hash(), false);
+    m.throttle = throttle_with(&fail_key("Ann", 3), vec![t(-50)]);
+    // The failure `begin` recorded stays.
+    m.throttle.expect_forget().never();
+    m.throttle.expect_clear().never();
+
+    let r = recent(m, Some(t(-4000)), Some("nope")).await;
+
+    assert!(matches!(r, Err(RecentAuthError::Required)), "{r:?}");
+}
+
+#[tokio::test]
+async fn a_soft_locked_account_is_locked_and_its_password_not_checked() {
+    let mut m = Mocks::new().at(t(0));
+    m.hasher.expect_verify().never();
+    m.throttle = throttle_with(
+        &fail_key("Ann", 3),
+        vec![t(-40), t(-30), t(-20), t(0).plus_millis(-300)],
+    );
+    m.throttle
+        .expect_forget()
+        .withf(|id| *id == 7)
+        .times(1)
+        .returning(|_| Ok(()));
+
+    let r = recent(m, None, Some(STRONG)).await;
+
+    assert!(
+        matches!(
+            r,
+            Err(RecentAuthError::Locked {
+                retry_after_seconds: 1
+            })
+        ),
+        "{r:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_overloaded_hasher_while_reauthenticating_is_a_failure_and_no_failure_is_counted() {
+    let mut m = Mocks::new().at(t(0));
+    m.hasher.expect_verify().times(1).returning(|_, _| {
+        Err(HashError::Overloaded {
+            retry_after_seconds: 1,
+        })
+    });
+    m.throttle = throttle_with(&fail_key("Ann", 3), Vec::new());
+    m.throttle
+        .expect_forget()
+        .withf(|id| *id == 7)
+        .times(1)
+        .returning(|_| Ok(()));
+
+    let r = recent(m, None, Some(STRONG)).await;
+
+    assert!(
+        matches!(r, Err(RecentAuthError::Failure(Failure::Overloaded { .. }))),
+        "{r:?}"
+    );
 }

@@ -4,7 +4,9 @@ use super::session::Session;
 use super::{Invalid, Reason, Sessions, UnicatSettings};
 use crate::challenge_flow::{ChallengeFlow, NotConsumed, Refused};
 use crate::{mail, Failure, Ports, RateLimited, Secret};
-use accountd_domain::{Change, Email, MacKey, NewUser, Purpose, Subject, UserId, Username};
+use accountd_domain::{
+    Change, Email, MacKey, NewUser, Purpose, Subject, TimeZone, UserId, Username,
+};
 
 /// What `signup_request` is given.
 #[derive(Debug, Clone)]
@@ -63,6 +65,7 @@ pub struct Signup {
     ports: Ports,
     sessions: Sessions,
     flow: ChallengeFlow,
+    timezone: TimeZone,
 }
 
 impl Signup {
@@ -77,6 +80,7 @@ impl Signup {
             flow: ChallengeFlow::new(ports.clone(), mac_key, settings.challenge, Purpose::Signup),
             ports,
             sessions,
+            timezone: settings.default_timezone,
         }
     }
 
@@ -207,7 +211,7 @@ impl Signup {
             name: String::new(),
             password_hash,
             language: "en".to_owned(),
-            timezone: "UTC".to_owned(),
+            timezone: self.timezone.as_str().to_owned(),
             created_at: now,
         };
         let created = user.into_user();
@@ -229,7 +233,7 @@ impl Signup {
             Err(NotConsumed::Refused(r)) => return Err(refused(r)),
         }
         tracing::info!(user.gid = %created.id, "signup");
-        Ok(self.sessions.open(created).await?)
+        Ok(self.sessions.open(created, Some(now)).await?)
     }
 }
 

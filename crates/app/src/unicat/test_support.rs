@@ -45,6 +45,12 @@ pub(crate) fn settings() -> UnicatSettings {
             enumeration_protection: false,
             password_policy: PasswordPolicy::DEFAULT,
         },
+        default_timezone: accountd_domain::TimeZone::parse("Europe/Amsterdam")
+            .expect("a zone of the tz database"),
+        ui_languages: vec!["en".to_owned(), "de".to_owned(), "nl".to_owned()],
+        email_revert_seconds: 604_800,
+        lookups_per_ip_per_hour: 600,
+        public_url: "https://accounts.example.com".to_owned(),
     }
 }
 
@@ -54,6 +60,7 @@ pub(crate) fn protected() -> UnicatSettings {
             enumeration_protection: true,
             ..settings().challenge
         },
+        ..settings()
     }
 }
 
@@ -334,9 +341,9 @@ impl Mocks {
     pub(crate) fn session_for(mut self, user: UserId, version: i64, now: Timestamp) -> Self {
         self.tokens
             .expect_issue()
-            .withf(move |u, v, n| *u == user && *v == version && *n == now)
+            .withf(move |u, v, a, n| *u == user && *v == version && *a == Some(now) && *n == now)
             .times(1)
-            .returning(|_, _, _| Ok(TOKEN.to_owned()));
+            .returning(|_, _, _, _| Ok(TOKEN.to_owned()));
         self.projects
             .expect_views_for()
             .withf(move |u| *u == user)
@@ -361,6 +368,7 @@ impl Mocks {
             Arc::new(self.tokens),
             Arc::new(self.projects),
             Arc::new(self.throttle),
+            900,
         );
         (ports, sessions)
     }

@@ -3,7 +3,8 @@
 use super::params::{self, FromFields};
 use super::UnicatError;
 use crate::HttpState;
-use accountd_domain::User;
+use accountd_app::unicat::Authenticated;
+use accountd_domain::{Timestamp, User};
 use actix_web::{dev, http::header::AUTHORIZATION, FromRequest, HttpRequest};
 use std::future::Future;
 use std::pin::Pin;
@@ -17,6 +18,8 @@ use std::pin::Pin;
 pub(crate) struct Caller<P = ()> {
     /// The active user the token belongs to.
     pub user: User,
+    /// The token's `auth_time` (copied into the renewed token).
+    pub auth_time: Option<Timestamp>,
     /// The route's parameters.
     pub params: P,
 }
@@ -34,14 +37,18 @@ impl<P: FromFields> FromRequest for Caller<P> {
             if let Err(crate::body::BodyError::TooLarge) = body {
                 return Err(UnicatError::PayloadTooLarge);
             }
-            let user = authenticate(&req, &state).await?;
+            let Authenticated { user, auth_time } = authenticate(&req, &state).await?;
             let params = params::parse(body)?;
-            Ok(Self { user, params })
+            Ok(Self {
+                user,
+                auth_time,
+                params,
+            })
         })
     }
 }
 
-async fn authenticate(req: &HttpRequest, state: &HttpState) -> Result<User, UnicatError> {
+async fn authenticate(req: &HttpRequest, state: &HttpState) -> Result<Authenticated, UnicatError> {
     let token = req
         .headers()
         .get(AUTHORIZATION)

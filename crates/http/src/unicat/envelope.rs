@@ -87,6 +87,25 @@ pub(crate) fn unknown_user() -> HttpResponse {
 }
 
 /// 404 for unknown routes.
+/// 403 `Forbidden`: `info` is `{"reason": …}` when the route names one,
+/// else `{}`.
+pub(crate) fn forbidden(reason: Option<&str>) -> HttpResponse {
+    let i = reason.map_or_else(Map::new, |r| info(&[("reason", json!(r))]));
+    error(StatusCode::FORBIDDEN, 403, "Forbidden", i)
+}
+
+/// 422 code 422 with `info = {"reason": …, <extra>…}`.
+pub(crate) fn unprocessable_because(reason: &str, extra: &Map<String, Value>) -> HttpResponse {
+    let mut i = info(&[("reason", json!(reason))]);
+    i.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
+    error(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        422,
+        "Unprocessable Entity",
+        i,
+    )
+}
+
 pub(crate) fn not_found() -> HttpResponse {
     error(StatusCode::NOT_FOUND, 404, "Not found", Map::new())
 }

@@ -6,7 +6,8 @@
 use super::envelope;
 use super::params::BadParam;
 use accountd_app::unicat::{
-    AuthError, Invalid, LoginError, ResetError, ResetRequestError, SignupError, SignupRequestError,
+    AuthError, Invalid, LoginError, RecentAuthError, ResetError, ResetRequestError, SignupError,
+    SignupRequestError,
 };
 use accountd_app::{Failure, RateLimited};
 use actix_web::{http::StatusCode, HttpResponse, ResponseError};
@@ -23,12 +24,24 @@ pub(crate) enum UnicatError {
     /// 403 for a failed login.
     #[error("unknown user")]
     UnknownUser,
+    /// 403 `Forbidden`, with `info.reason` when the route names one.
+    #[error("forbidden ({0:?})")]
+    Forbidden(Option<&'static str>),
     /// 413.
     #[error("payload too large")]
     PayloadTooLarge,
     /// 422 code 422.
     #[error("unprocessable entity")]
     Unprocessable,
+    /// 422 code 422 with `info = {"reason": …}` and the extra fields the
+    /// route names.
+    #[error("unprocessable entity: {reason}")]
+    UnprocessableBecause {
+        /// `info.reason`.
+        reason: &'static str,
+        /// Further `info` fields, after `reason`.
+        extra: serde_json::Map<String, serde_json::Value>,
+    },
     /// 422 code 1001.
     #[error("validation error: {0:?}")]
     Validation(Invalid),
@@ -45,9 +58,11 @@ impl ResponseError for UnicatError {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::PermissionDenied => StatusCode::UNAUTHORIZED,
-            Self::UnknownUser => StatusCode::FORBIDDEN,
+            Self::UnknownUser | Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Unprocessable | Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unprocessable | Self::UnprocessableBecause { .. } | Self::Validation(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Failure(Failure::Overloaded { .. } | Failure::Unavailable(_)) => {
                 StatusCode::SERVICE_UNAVAILABLE
@@ -63,8 +78,12 @@ impl ResponseError for UnicatError {
             Self::BadRequest(p) => envelope::bad_request(p.name, p.reason),
             Self::PermissionDenied => envelope::permission_denied(),
             Self::UnknownUser => envelope::unknown_user(),
+            Self::Forbidden(reason) => envelope::forbidden(*reason),
             Self::PayloadTooLarge => envelope::payload_too_large(),
             Self::Unprocessable => envelope::unprocessable(),
+            Self::UnprocessableBecause { reason, extra } => {
+                envelope::unprocessable_because(reason, extra)
+            }
             Self::Validation(i) => envelope::validation(i),
             Self::TooManyRequests(r) => envelope::too_many_requests(r.retry_after_seconds),
             Self::Failure(f) => envelope::failure(f),
@@ -131,6 +150,21 @@ impl From<LoginError> for UnicatError {
     }
 }
 
+impl From<RecentAuthError> for UnicatError {
+    fn from(e: RecentAuthError) -> Self {
+        match e {
+            RecentAuthError::Required => Self::Forbidden(Some("reauthentication_required")),
+            RecentAuthError::Locked {
+                retry_after_seconds,
+            } => RateLimited {
+                retry_after_seconds,
+            }
+            .into(),
+            RecentAuthError::Failure(f) => f.into(),
+        }
+    }
+}
+
 impl From<AuthError> for UnicatError {
     fn from(e: AuthError) -> Self {
         match e {
@@ -154,8 +188,14 @@ mod tests {
             }),
             UnicatError::PermissionDenied,
             UnicatError::UnknownUser,
+            UnicatError::Forbidden(None),
+            UnicatError::Forbidden(Some("reauthentication_required")),
             UnicatError::PayloadTooLarge,
             UnicatError::Unprocessable,
+            UnicatError::UnprocessableBecause {
+                reason: "owns_projects",
+                extra: serde_json::Map::new(),
+            },
             UnicatError::Validation(Invalid {
                 field: "email",
                 reason: Reason::EmailInvalid,

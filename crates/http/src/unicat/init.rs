@@ -6,9 +6,13 @@ use crate::HttpState;
 use actix_web::{web, HttpResponse};
 
 pub(crate) async fn handle(
-    Caller { user, params: () }: Caller,
+    Caller {
+        user,
+        auth_time,
+        params: (),
+    }: Caller,
     state: web::Data<HttpState>,
 ) -> Result<HttpResponse, UnicatError> {
-    let s = state.sessions.open(user).await?;
+    let s = state.sessions.open(user, auth_time).await?;
     Ok(session(&state, &s, true))
 }

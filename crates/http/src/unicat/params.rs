@@ -43,6 +43,27 @@ impl Fields {
     }
 }
 
+impl Fields {
+    /// An optional string: `None` when absent or null, `invalid_type` when
+    /// not a string.
+    pub(crate) fn optional_string(&self, name: &'static str) -> Result<Option<String>, BadParam> {
+        match self.0.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(BadParam {
+                name,
+                reason: "invalid_type",
+            }),
+        }
+    }
+
+    /// The raw value of a field, if present (for the few routes whose
+    /// parameters are not strings).
+    pub(crate) fn get(&self, name: &str) -> Option<&Value> {
+        self.0.get(name)
+    }
+}
+
 /// The first offending parameter and why.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct BadParam {

@@ -151,6 +151,12 @@ fn now() -> Timestamp {
     Timestamp::from_millis(1_700_000_000_000)
 }
 
+/// The `auth_time` of [`OLD_TOKEN`]: a login 10 minutes before [`now`]
+/// (recent under the 900-second default).
+fn auth_time() -> Timestamp {
+    now().plus_seconds(-600)
+}
+
 fn ann_id() -> UserId {
     UserId::from_random_bytes([1; 16])
 }
@@ -483,13 +489,24 @@ impl World {
         self
     }
 
-    /// One fresh token for `user` at `version`: [`FRESH_TOKEN`].
+    /// One fresh token for `user` at `version` after a credential proof
+    /// now (`auth_time` = now): [`FRESH_TOKEN`].
     fn issues(&mut self, user: UserId, version: i64) -> &mut Self {
+        self.issues_with(user, version, Some(now()))
+    }
+
+    /// One fresh token for `user` at `version` carrying `auth_time`.
+    fn issues_with(
+        &mut self,
+        user: UserId,
+        version: i64,
+        auth_time: Option<Timestamp>,
+    ) -> &mut Self {
         self.tokens
             .expect_issue()
-            .withf(move |u, v, t| (*u, *v, *t) == (user, version, now()))
+            .withf(move |u, v, a, t| (*u, *v, *a, *t) == (user, version, auth_time, now()))
             .times(1)
-            .return_once(|_, _, _| Ok(FRESH_TOKEN.to_owned()));
+            .return_once(|_, _, _, _| Ok(FRESH_TOKEN.to_owned()));
         self
     }
 
@@ -512,7 +529,8 @@ impl World {
             .views(ann_id(), ann_views())
     }
 
-    /// [`OLD_TOKEN`] verifies as Ann's at credential version `version`.
+    /// [`OLD_TOKEN`] verifies as Ann's at credential version `version`,
+    /// with the `auth_time` of [`auth_time`].
     fn token_verifies(&mut self, version: i64) -> &mut Self {
         self.clock();
         self.tokens
@@ -523,6 +541,7 @@ impl World {
                 Ok(TokenClaims {
                     user: ann_id(),
                     version,
+                    auth_time: Some(auth_time()),
                 })
             });
         self
@@ -1485,7 +1504,7 @@ async fn init_with_a_valid_token_answers_the_session_with_version_and_a_fresh_to
         |w| {
             w.token_verifies(3)
                 .gets_ann(Some(ann()))
-                .issues(ann_id(), 3)
+                .issues_with(ann_id(), 3, Some(auth_time()))
                 .views(ann_id(), ann_views());
         },
         init(Some(&bearer())),
@@ -1502,7 +1521,7 @@ async fn init_accepts_the_bearer_scheme_in_any_case() {
             |w| {
                 w.token_verifies(3)
                     .gets_ann(Some(ann()))
-                    .issues(ann_id(), 3)
+                    .issues_with(ann_id(), 3, Some(auth_time()))
                     .views(ann_id(), ann_views());
             },
             init(Some(&format!("{scheme} {OLD_TOKEN}"))),
@@ -1630,7 +1649,7 @@ async fn init_with_the_projects_failing_answers_500_without_leaking_it() {
         |w| {
             w.token_verifies(3)
                 .gets_ann(Some(ann()))
-                .issues(ann_id(), 3);
+                .issues_with(ann_id(), 3, Some(auth_time()));
             w.projects
                 .expect_views_for()
                 .times(1)
@@ -1925,7 +1944,7 @@ impl super::params::FromFields for Probe {
 
 /// An authenticated route with a body, the way a new one is written.
 async fn probe(
-    super::auth::Caller { user, params }: super::auth::Caller<Probe>,
+    super::auth::Caller { user, params, .. }: super::auth::Caller<Probe>,
 ) -> actix_web::HttpResponse {
     actix_web::HttpResponse::Ok().body(format!("{} {}", user.username_str(), params.name))
 }
