@@ -17,6 +17,7 @@ fn input(username: &str, password: &str, email: &str) -> SignupRequestInput {
         username: username.to_owned(),
         password: password.into(),
         email: email.to_owned(),
+        accept_language: None,
     }
 }
 
