@@ -199,6 +199,18 @@ fn render_in(lang: &str, mail: &str, ctx: &Value, code: Option<&str>) -> Result<
         .get_template(&format!("{lang}/{mail}.txt"))
         .map_err(|e| e.to_string())?;
     let out = template.render(ctx).map_err(|e| e.to_string())?;
+    let rendered = split_subject(&out)?;
+    if let Some(code) = code {
+        if !keeps_the_code_rule(&rendered.text, code) {
+            return Err("the code is not the only line of six characters".to_owned());
+        }
+    }
+    Ok(rendered)
+}
+
+/// Splits a rendered template into its `Subject: ` line and the body after
+/// the empty line; the body ends with exactly one line end.
+fn split_subject(out: &str) -> Result<Rendered, String> {
     let out = out.replace("\r\n", "\n");
     let (first, body) = out
         .split_once('\n')
@@ -211,15 +223,7 @@ fn render_in(lang: &str, mail: &str, ctx: &Value, code: Option<&str>) -> Result<
     let body = body
         .strip_prefix('\n')
         .ok_or("no empty line after the subject line")?;
-    let mut text = body.to_owned();
-    if !text.ends_with('\n') {
-        text.push('\n');
-    }
-    if let Some(code) = code {
-        if !keeps_the_code_rule(&text, code) {
-            return Err("the code is not the only line of six characters".to_owned());
-        }
-    }
+    let text = format!("{}\n", body.trim_end_matches('\n'));
     Ok(Rendered {
         subject: subject.to_owned(),
         text,

@@ -423,3 +423,26 @@ fn the_signup_language_is_the_first_wanted_ui_language_with_templates_else_engli
     let with_fr: Vec<String> = ["fr", "de"].map(String::from).to_vec();
     assert_eq!(accept_language(Some("fr,de;q=0.5"), &with_fr), "de");
 }
+
+#[test]
+fn a_rendering_that_breaks_the_code_rule_is_refused_so_the_mail_falls_back() {
+    let ctx = sample_context("ann");
+    assert!(render_in("de", "signup_code", &ctx, Some("482901")).is_ok());
+    assert!(render_in("de", "signup_code", &ctx, Some("ZZZZZZ")).is_err());
+    assert_eq!(render("de", "no_such_mail", &ctx, None), None);
+}
+
+#[test]
+fn a_template_needs_a_subject_line_and_an_empty_line_before_the_body() {
+    assert_eq!(
+        split_subject("Subject:  Hi there \r\n\r\nBody\r\n\n\n"),
+        Ok(Rendered {
+            subject: "Hi there".to_owned(),
+            text: "Body\n".to_owned()
+        })
+    );
+    assert!(split_subject("Hi there\n\nBody\n").is_err());
+    assert!(split_subject("Subject: \n\nBody\n").is_err());
+    assert!(split_subject("Subject: Hi\nBody\n").is_err());
+    assert!(split_subject("Subject: Hi").is_err());
+}
