@@ -168,10 +168,20 @@ pub fn preferred_languages(header: &str) -> Vec<String> {
 }
 
 /// A rendered subject and body.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(PartialEq, Eq)]
 struct Rendered {
     subject: String,
     text: String,
+}
+
+/// Debug output leaves out the body, which may hold a code.
+impl std::fmt::Debug for Rendered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rendered")
+            .field("subject", &self.subject)
+            .field("text", &"***")
+            .finish()
+    }
 }
 
 /// Renders `mail` in `language` (one of [`LANGUAGES`]), else in `en`;

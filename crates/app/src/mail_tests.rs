@@ -446,3 +446,11 @@ fn a_template_needs_a_subject_line_and_an_empty_line_before_the_body() {
     assert!(split_subject("Subject: Hi\nBody\n").is_err());
     assert!(split_subject("Subject: Hi").is_err());
 }
+
+#[test]
+fn a_rendered_mail_never_shows_its_body_in_debug_output() {
+    let r = render_in("en", "signup_code", &sample_context("ann"), Some("482901")).unwrap();
+    let debug = format!("{r:?}");
+    assert!(!debug.contains("482901"), "{debug}");
+    assert!(debug.contains("Your verification code"), "{debug}");
+}
