@@ -1,29 +1,293 @@
-//! Mail templates. Every code mail has a plain-text body in which the code
-//! stands alone on its own line; no other line consists of six characters
-//! alone, so people and scripts can find it. Templates exist for `en`; any
-//! other language falls back to `en`.
+//! Mail templates, in every language of [`LANGUAGES`].
+//!
+//! Each mail has one template file per language,
+//! `crates/app/templates/<language>/<mail>.txt`, embedded at compile time
+//! (a translator edits the file and rebuilds). Its first line is
+//! `Subject: <subject>`, then an empty line, then the plain-text body; the
+//! whole file is a [minijinja](https://docs.rs/minijinja) template, so the
+//! subject may use the variables too. Undefined variables are errors, and
+//! nothing is HTML-escaped.
+//!
+//! Every code mail has a plain-text body in which the code stands alone on
+//! its own line; no other line consists of six characters alone, so people
+//! and scripts can find it. A rendering that breaks this rule, or fails,
+//! is logged and replaced by the `en` template, then by a fixed English
+//! text, so a mail function never fails; the tests render every template
+//! of every language, so neither fallback is expected to run.
+//!
+//! Language: [`template_language`] maps an account's `options.language`
+//! to one with templates (else `en`); [`accept_language`] picks the sign-up
+//! language from an `Accept-Language` header.
 
 use accountd_domain::{Email, OneTimeCode, OutgoingMail, Timestamp, User};
+use minijinja::{context, AutoEscape, Environment, UndefinedBehavior, Value};
+use std::sync::LazyLock;
 
-/// Languages with templates of their own.
-pub const LANGUAGES: &[&str] = &["en", "de", "nl"];
+/// The language every lookup falls back to.
+pub const FALLBACK_LANGUAGE: &str = "en";
 
-fn minutes(ttl_seconds: i64) -> String {
-    match (ttl_seconds + 59) / 60 {
-        1 => "1 minute".to_owned(),
-        n => format!("{n} minutes"),
+/// The mails, by template file name (without `.txt`).
+const MAILS: [&str; 8] = [
+    "forgot_password_code",
+    "signup_code",
+    "reset_code",
+    "password_changed",
+    "email_change_code",
+    "email_changed",
+    "email_reverted",
+    "account_deleted",
+];
+
+/// The templates of one language: `(mail, source)` for every mail of
+/// [`MAILS`], in that order. A missing file fails the build.
+macro_rules! language {
+    ($lang:literal) => {
+        (
+            $lang,
+            [
+                language!(@mail $lang, "forgot_password_code"),
+                language!(@mail $lang, "signup_code"),
+                language!(@mail $lang, "reset_code"),
+                language!(@mail $lang, "password_changed"),
+                language!(@mail $lang, "email_change_code"),
+                language!(@mail $lang, "email_changed"),
+                language!(@mail $lang, "email_reverted"),
+                language!(@mail $lang, "account_deleted"),
+            ],
+        )
+    };
+    (@mail $lang:literal, $mail:literal) => {
+        (
+            $mail,
+            include_str!(concat!("../templates/", $lang, "/", $mail, ".txt")),
+        )
+    };
+}
+
+/// Declares [`LANGUAGES`] and embeds their templates from one list, so a
+/// language is added in one place.
+macro_rules! languages {
+    ($($lang:literal),+ $(,)?) => {
+        /// Languages with templates of their own (every mail in each).
+        pub const LANGUAGES: &[&str] = &[$($lang),+];
+
+        /// Every embedded template, by language.
+        const TEMPLATES: &[(&str, [(&str, &str); MAILS.len()])] = &[$(language!($lang)),+];
+    };
+}
+
+languages!("en", "de", "nl");
+
+/// The template environment, built once. A template that does not parse is
+/// logged and left out (its mails fall back); the tests parse them all.
+static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
+    let mut env = Environment::new();
+    env.set_trim_blocks(true);
+    env.set_lstrip_blocks(true);
+    env.set_keep_trailing_newline(true);
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_auto_escape_callback(|_| AutoEscape::None);
+    for (lang, mails) in TEMPLATES {
+        for (mail, source) in mails {
+            let name = format!("{lang}/{mail}.txt");
+            if let Err(error) = env.add_template_owned(name.clone(), *source) {
+                tracing::error!(template = %name, %error, "mail template does not parse");
+            }
+        }
+    }
+    env
+});
+
+/// The language with templates for an account's `options.language`:
+/// itself when [`LANGUAGES`] has it (case-insensitively), else `en`.
+pub fn template_language(language: &str) -> &'static str {
+    LANGUAGES
+        .iter()
+        .copied()
+        .find(|l| l.eq_ignore_ascii_case(language.trim()))
+        .unwrap_or(FALLBACK_LANGUAGE)
+}
+
+/// The language of a sign-up mail: the first tag of `header` (an
+/// `Accept-Language` value, ordered by its `q` weights, ties in the order
+/// given) whose primary subtag (`de` of `de-AT`, case-insensitively) is one
+/// of `ui_languages` and has templates; else `en`. `*`, tags weighted
+/// `q=0` and malformed entries are ignored.
+pub fn accept_language(header: Option<&str>, ui_languages: &[String]) -> &'static str {
+    let Some(header) = header else {
+        return FALLBACK_LANGUAGE;
+    };
+    preferred_languages(header)
+        .iter()
+        .filter(|tag| ui_languages.iter().any(|u| u.eq_ignore_ascii_case(tag)))
+        .find_map(|tag| LANGUAGES.iter().copied().find(|l| l == tag))
+        .unwrap_or(FALLBACK_LANGUAGE)
+}
+
+/// The primary subtags of an `Accept-Language` value, lower-cased, most
+/// wanted first (stable on equal weights), without `*`, `q=0` entries and
+/// malformed ones.
+pub fn preferred_languages(header: &str) -> Vec<String> {
+    let mut weighted: Vec<(f32, String)> = header
+        .split(',')
+        .filter_map(|entry| {
+            let mut parts = entry.split(';');
+            let tag = parts.next()?.trim();
+            let primary = tag.split('-').next()?;
+            let well_formed = !primary.is_empty()
+                && primary.len() <= 8
+                && primary.bytes().all(|b| b.is_ascii_alphabetic())
+                && tag
+                    .split('-')
+                    .all(|sub| !sub.is_empty() && sub.bytes().all(|b| b.is_ascii_alphanumeric()));
+            if !well_formed {
+                return None;
+            }
+            let mut q = 1.0_f32;
+            for param in parts {
+                let (key, value) = param.split_once('=')?;
+                if key.trim().eq_ignore_ascii_case("q") {
+                    q = value
+                        .trim()
+                        .parse()
+                        .ok()
+                        .filter(|q| (0.0..=1.0).contains(q))?;
+                }
+            }
+            (q > 0.0).then(|| (q, primary.to_ascii_lowercase()))
+        })
+        .collect();
+    weighted.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let mut tags: Vec<String> = Vec::new();
+    for (_, tag) in weighted {
+        if !tags.contains(&tag) {
+            tags.push(tag);
+        }
+    }
+    tags
+}
+
+/// A rendered subject and body.
+#[derive(PartialEq, Eq)]
+struct Rendered {
+    subject: String,
+    text: String,
+}
+
+/// Debug output leaves out the body, which may hold a code.
+impl std::fmt::Debug for Rendered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rendered")
+            .field("subject", &self.subject)
+            .field("text", &"***")
+            .finish()
     }
 }
 
-fn greeting(username: &str) -> String {
-    if username.is_empty() {
-        "Hello there,".to_owned()
-    } else {
-        format!("Hello {username},")
+/// Renders `mail` in `language` (one of [`LANGUAGES`]), else in `en`;
+/// `None` when neither renders (or keeps the code rule for `code`).
+fn render(language: &str, mail: &str, ctx: &Value, code: Option<&str>) -> Option<Rendered> {
+    let mut tried = Vec::with_capacity(2);
+    for lang in [template_language(language), FALLBACK_LANGUAGE] {
+        if tried.contains(&lang) {
+            continue;
+        }
+        tried.push(lang);
+        match render_in(lang, mail, ctx, code) {
+            Ok(r) => return Some(r),
+            Err(problem) => {
+                tracing::error!(template = %format!("{lang}/{mail}.txt"), %problem, "mail template failed; falling back");
+            }
+        }
+    }
+    None
+}
+
+/// Renders one template. The error names the problem, never the values.
+fn render_in(lang: &str, mail: &str, ctx: &Value, code: Option<&str>) -> Result<Rendered, String> {
+    let template = ENV
+        .get_template(&format!("{lang}/{mail}.txt"))
+        .map_err(|e| e.to_string())?;
+    let out = template.render(ctx).map_err(|e| e.to_string())?;
+    let rendered = split_subject(&out)?;
+    if let Some(code) = code {
+        if !keeps_the_code_rule(&rendered.text, code) {
+            return Err("the code is not the only line of six characters".to_owned());
+        }
+    }
+    Ok(rendered)
+}
+
+/// Splits a rendered template into its `Subject: ` line and the body after
+/// the empty line; the body ends with exactly one line end.
+fn split_subject(out: &str) -> Result<Rendered, String> {
+    let out = out.replace("\r\n", "\n");
+    let (first, body) = out
+        .split_once('\n')
+        .ok_or("no line break after the subject line")?;
+    let subject = first
+        .strip_prefix("Subject:")
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or("the first line is not `Subject: ...`")?;
+    let body = body
+        .strip_prefix('\n')
+        .ok_or("no empty line after the subject line")?;
+    let text = format!("{}\n", body.trim_end_matches('\n'));
+    Ok(Rendered {
+        subject: subject.to_owned(),
+        text,
+    })
+}
+
+/// The rule of every code mail: the lines consisting of six characters
+/// (once trimmed) are exactly one, the code.
+pub fn keeps_the_code_rule(text: &str, code: &str) -> bool {
+    let mut six = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.chars().count() == 6);
+    six.next() == Some(code) && six.next().is_none()
+}
+
+fn minutes(ttl_seconds: i64) -> i64 {
+    (ttl_seconds + 59) / 60
+}
+
+fn days(seconds: i64) -> i64 {
+    (seconds + 86_399) / 86_400
+}
+
+/// The last resort for a code mail no template rendered.
+fn code_fallback(subject: &str, code: &str, ttl_seconds: i64) -> Rendered {
+    Rendered {
+        subject: subject.to_owned(),
+        text: format!(
+            "Your verification code:\n\n{code}\n\nIt is valid for {} minute(s) and can be used once.\n",
+            minutes(ttl_seconds)
+        ),
     }
 }
 
-/// The forgotPassword code mail, to one address of `user`.
+/// The last resort for a notice no template rendered.
+fn notice_fallback(subject: &str, text: &str) -> Rendered {
+    Rendered {
+        subject: subject.to_owned(),
+        text: format!("{text}\n"),
+    }
+}
+
+fn outgoing(r: Rendered, to: &Email, not_after: Option<Timestamp>) -> OutgoingMail {
+    OutgoingMail {
+        to: to.clone(),
+        subject: r.subject,
+        text: r.text,
+        not_after,
+    }
+}
+
+/// The forgotPassword code mail, to one address of `user`, in the user's
+/// language.
 pub fn forgot_password_code(
     user: &User,
     to: &Email,
@@ -31,114 +295,70 @@ pub fn forgot_password_code(
     ttl_seconds: i64,
     expires_at: Timestamp,
 ) -> OutgoingMail {
-    let minutes = minutes(ttl_seconds);
-    let text = format!(
-        "{greeting}\n\
-         \n\
-         someone asked to reset the password of your account.\n\
-         To choose a new password, enter this code:\n\
-         \n\
-         {code}\n\
-         \n\
-         The code is valid for {minutes} and can be used once.\n\
-         If you did not ask for it, ignore this message: your password\n\
-         stays as it is.\n",
-        greeting = greeting(user.username_str()),
-        code = code.expose(),
-    );
-    OutgoingMail {
-        to: to.clone(),
-        subject: "Your password reset code".to_owned(),
-        text,
-        not_after: Some(expires_at),
-    }
+    let ctx = context! {
+        username => user.username_str(),
+        code => code.expose(),
+        minutes => minutes(ttl_seconds),
+    };
+    let r = render(
+        &user.language,
+        "forgot_password_code",
+        &ctx,
+        Some(code.expose()),
+    )
+    .unwrap_or_else(|| code_fallback("Your password reset code", code.expose(), ttl_seconds));
+    outgoing(r, to, Some(expires_at))
 }
 
-/// The Unicat sign-up code mail.
+/// The Unicat sign-up code mail, in `language` (see [`accept_language`]).
 pub fn signup_code(
+    language: &str,
     username: &str,
     to: &Email,
     code: &OneTimeCode,
     ttl_seconds: i64,
     expires_at: Timestamp,
 ) -> OutgoingMail {
-    let minutes = minutes(ttl_seconds);
-    let text = format!(
-        "{greeting}\n\
-         \n\
-         to finish creating your account, enter this verification code:\n\
-         \n\
-         {code}\n\
-         \n\
-         The code is valid for {minutes} and can be used once.\n\
-         If you did not sign up, ignore this message.\n",
-        greeting = greeting(username),
-        code = code.expose(),
-    );
-    OutgoingMail {
-        to: to.clone(),
-        subject: "Your verification code".to_owned(),
-        text,
-        not_after: Some(expires_at),
-    }
+    let ctx = context! {
+        username => username,
+        code => code.expose(),
+        minutes => minutes(ttl_seconds),
+    };
+    let r = render(language, "signup_code", &ctx, Some(code.expose()))
+        .unwrap_or_else(|| code_fallback("Your verification code", code.expose(), ttl_seconds));
+    outgoing(r, to, Some(expires_at))
 }
 
-/// The Unicat reset code mail, listing every account the code can reset.
+/// The Unicat reset code mail, in `language`, listing every account the
+/// code can reset.
 pub fn reset_code(
+    language: &str,
     usernames: &[String],
     to: &Email,
     code: &OneTimeCode,
     ttl_seconds: i64,
     expires_at: Timestamp,
 ) -> OutgoingMail {
-    let minutes = minutes(ttl_seconds);
-    // "Account: " keeps every name line longer than six characters.
-    let accounts: String = usernames
-        .iter()
-        .map(|n| format!("Account: {n}\n"))
-        .collect();
-    let text = format!(
-        "Hello there,\n\
-         \n\
-         someone asked to reset the password of the following account(s):\n\
-         \n\
-         {accounts}\
-         \n\
-         To choose a new password, enter this verification code:\n\
-         \n\
-         {code}\n\
-         \n\
-         The code is valid for {minutes} and can be used once.\n\
-         If you did not ask for it, ignore this message: your password\n\
-         stays as it is.\n",
-        code = code.expose(),
-    );
-    OutgoingMail {
-        to: to.clone(),
-        subject: "Your password reset code".to_owned(),
-        text,
-        not_after: Some(expires_at),
-    }
+    let ctx = context! {
+        usernames => usernames,
+        code => code.expose(),
+        minutes => minutes(ttl_seconds),
+    };
+    let r = render(language, "reset_code", &ctx, Some(code.expose()))
+        .unwrap_or_else(|| code_fallback("Your password reset code", code.expose(), ttl_seconds));
+    outgoing(r, to, Some(expires_at))
 }
 
 /// The "your password was changed" notice, to one address of `user`.
 pub fn password_changed(user: &User, to: &Email) -> OutgoingMail {
-    let text = format!(
-        "{greeting}\n\
-         \n\
-         the password of your account was just changed, and every session\n\
-         that was signed in before was signed out.\n\
-         \n\
-         If you did not do this, reset your password at once and tell your\n\
-         administrator.\n",
-        greeting = greeting(user.username_str()),
-    );
-    OutgoingMail {
-        to: to.clone(),
-        subject: "Your password was changed".to_owned(),
-        text,
-        not_after: None,
-    }
+    let ctx = context! { username => user.username_str() };
+    let r = render(&user.language, "password_changed", &ctx, None).unwrap_or_else(|| {
+        notice_fallback(
+            "Your password was changed",
+            "The password of your account was changed.",
+        )
+    });
+    outgoing(r, to, None)
 }
 
 /// The email-change code mail, to the new address `to` of `user`.
@@ -149,31 +369,24 @@ pub fn email_change_code(
     ttl_seconds: i64,
     expires_at: Timestamp,
 ) -> OutgoingMail {
-    let minutes = minutes(ttl_seconds);
-    let text = format!(
-        "{greeting}\n\
-         \n\
-         someone asked to make this the address of your account.\n\
-         To confirm the change, enter this verification code:\n\
-         \n\
-         {code}\n\
-         \n\
-         The code is valid for {minutes} and can be used once.\n\
-         If you did not ask for it, ignore this message: nothing changes.\n",
-        greeting = greeting(user.username_str()),
-        code = code.expose(),
-    );
-    OutgoingMail {
-        to: to.clone(),
-        subject: "Confirm your new email address".to_owned(),
-        text,
-        not_after: Some(expires_at),
-    }
+    let ctx = context! {
+        username => user.username_str(),
+        code => code.expose(),
+        minutes => minutes(ttl_seconds),
+    };
+    let r = render(
+        &user.language,
+        "email_change_code",
+        &ctx,
+        Some(code.expose()),
+    )
+    .unwrap_or_else(|| code_fallback("Confirm your new email address", code.expose(), ttl_seconds));
+    outgoing(r, to, Some(expires_at))
 }
 
 /// The notice to the old address `to` after the account's address became
 /// `new_email`, with the link that undoes the change (valid
-/// `valid_seconds`).
+/// `valid_seconds`, said in whole days, rounded up).
 pub fn email_changed(
     user: &User,
     to: &Email,
@@ -181,137 +394,44 @@ pub fn email_changed(
     revert_link: &str,
     valid_seconds: i64,
 ) -> OutgoingMail {
-    let days = (valid_seconds + 86_399) / 86_400;
-    let text = format!(
-        "{greeting}\n\
-         \n\
-         the email address of your account was changed to\n\
-         {new_email}.\n\
-         \n\
-         If you did not do this, open the link below within {days} day(s)\n\
-         to undo the change and sign every session out:\n\
-         \n\
-         {revert_link}\n",
-        greeting = greeting(user.username_str()),
-        new_email = new_email.as_str(),
-    );
-    OutgoingMail {
-        to: to.clone(),
+    let ctx = context! {
+        username => user.username_str(),
+        new_email => new_email.as_str(),
+        revert_link => revert_link,
+        days => days(valid_seconds),
+    };
+    let r = render(&user.language, "email_changed", &ctx, None).unwrap_or_else(|| Rendered {
         subject: "Your email address was changed".to_owned(),
-        text,
-        not_after: None,
-    }
+        text: format!(
+            "The email address of your account was changed to {}.\nTo undo the change:\n\n{revert_link}\n",
+            new_email.as_str()
+        ),
+    });
+    outgoing(r, to, None)
 }
 
 /// The mail to the restored address `to` once an email change was undone.
 pub fn email_reverted(user: &User, to: &Email) -> OutgoingMail {
-    let text = format!(
-        "{greeting}\n\
-         \n\
-         the change of your account's email address was undone: this\n\
-         address is the account's address again, and every session was\n\
-         signed out.\n\
-         \n\
-         If someone else changed it, they may know your password: choose a\n\
-         new one now with \"Forgot password\" at sign-in.\n",
-        greeting = greeting(user.username_str()),
-    );
-    OutgoingMail {
-        to: to.clone(),
-        subject: "The change of your email address was undone".to_owned(),
-        text,
-        not_after: None,
-    }
+    let ctx = context! { username => user.username_str() };
+    let r = render(&user.language, "email_reverted", &ctx, None).unwrap_or_else(|| {
+        notice_fallback(
+            "The change of your email address was undone",
+            "The change of your account's email address was undone.",
+        )
+    });
+    outgoing(r, to, None)
 }
 
 /// The last notice of a deleted account, to an address `to` it had
 /// (`user` as it was before the deletion).
 pub fn account_deleted(user: &User, to: &Email) -> OutgoingMail {
-    let text = format!(
-        "{greeting}\n\
-         \n\
-         your account was deleted, with its name, its addresses and its\n\
-         memberships. Its username stays reserved.\n\
-         \n\
-         If you did not do this, tell your administrator at once.\n",
-        greeting = greeting(user.username_str()),
-    );
-    OutgoingMail {
-        to: to.clone(),
-        subject: "Your account was deleted".to_owned(),
-        text,
-        not_after: None,
-    }
+    let ctx = context! { username => user.username_str() };
+    let r = render(&user.language, "account_deleted", &ctx, None).unwrap_or_else(|| {
+        notice_fallback("Your account was deleted", "Your account was deleted.")
+    });
+    outgoing(r, to, None)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use accountd_domain::{CodeFormat, PasswordHash, UserId, UserStatus, Username};
-
-    fn user(name: &str) -> User {
-        User {
-            id: UserId::from_random_bytes([1; 16]),
-            username: Some(Username::parse(name).unwrap()),
-            emails: vec![Email::parse("ann@example.com").unwrap()],
-            status: UserStatus::Active,
-            credential_version: 1,
-            password_hash: Some(PasswordHash::new("x".into())),
-            name: String::new(),
-            language: "en".into(),
-            timezone: "UTC".into(),
-            created_at: Timestamp::from_millis(0),
-        }
-    }
-
-    #[test]
-    fn the_code_stands_alone_on_exactly_one_line_whatever_the_username() {
-        let code = CodeFormat::Digits6.code_from_draws(&[482_901]).unwrap();
-        for name in ["a", "ab", "abcdef", "Jürgen", "x.y-z_0"] {
-            let u = user(name);
-            let m = forgot_password_code(&u, &u.emails[0], &code, 900, Timestamp::from_millis(5));
-            let six: Vec<&str> = m
-                .text
-                .lines()
-                .map(str::trim)
-                .filter(|l| l.chars().count() == 6)
-                .collect();
-            assert_eq!(six, vec!["482901"], "username {name}");
-            assert!(m.text.contains("valid for 15 minutes"));
-            assert_eq!(m.not_after, Some(Timestamp::from_millis(5)));
-        }
-    }
-
-    #[test]
-    fn unicat_code_mails_have_the_code_alone_on_one_line_and_list_the_accounts() {
-        let code = CodeFormat::Crockford6
-            .code_from_draws(&[1, 2, 3, 4, 5, 6])
-            .unwrap();
-        let to = Email::parse("ann@example.com").unwrap();
-        let names = vec!["abcd".to_owned(), "abcdef".to_owned(), "x".to_owned()];
-        let reset = reset_code(&names, &to, &code, 900, Timestamp::from_millis(9));
-        let signup = signup_code("abcdef", &to, &code, 900, Timestamp::from_millis(9));
-        for m in [&reset, &signup] {
-            let six: Vec<&str> = m
-                .text
-                .lines()
-                .map(str::trim)
-                .filter(|l| l.chars().count() == 6)
-                .collect();
-            assert_eq!(six, vec![code.expose()]);
-            assert_eq!(m.not_after, Some(Timestamp::from_millis(9)));
-        }
-        for n in &names {
-            assert!(reset.text.contains(&format!("Account: {n}\n")));
-        }
-    }
-
-    #[test]
-    fn the_change_notice_has_no_six_character_line_and_no_expiry() {
-        let u = user("abcdef");
-        let m = password_changed(&u, &u.emails[0]);
-        assert!(m.text.lines().all(|l| l.trim().chars().count() != 6));
-        assert_eq!(m.not_after, None);
-        assert_eq!(m.subject, "Your password was changed");
-    }
-}
+#[path = "mail_tests.rs"]
+mod tests;

@@ -9,6 +9,7 @@
 //! - `forgot_password`: the forgotPassword family, the exact bodies
 //!   (insta snapshots in `snapshots/`), health, the command line, signals;
 //! - `unicat`: the Unicat account routes;
+//! - `mail_language`: the language of the mail (`Accept-Language`);
 //! - `sdk`: the official `unicat` Python SDK against the binary;
 //! - `architecture`: the layering of docs/ARCHITECTURE.md, checked against
 //!   the real dependency graph (`cargo tree`).
@@ -28,5 +29,6 @@ mod support;
 
 mod architecture;
 mod forgot_password;
+mod mail_language;
 mod sdk;
 mod unicat;

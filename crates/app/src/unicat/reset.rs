@@ -153,10 +153,16 @@ impl PasswordReset {
             .flow
             .challenge(&drawn, Some(&validation_code), subject, now);
         let names: Vec<String> = users.iter().map(|u| u.username_str().to_owned()).collect();
+        // Several accounts: the oldest one's language (spec section 6).
+        let language = users
+            .iter()
+            .min_by_key(|u| u.created_at)
+            .map_or(mail::FALLBACK_LANGUAGE, |u| u.language.as_str());
         let mails = recipients
             .iter()
             .map(|to| {
                 mail::reset_code(
+                    language,
                     &names,
                     to,
                     &drawn.code,

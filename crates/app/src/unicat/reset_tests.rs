@@ -1002,3 +1002,70 @@ async fn a_database_outage_while_loading_a_covered_account_is_unavailable() {
 fn decoy_key(typed: &str) -> String {
     format!("decoy:{}", accountd_domain::Username::typed_key(typed))
 }
+
+// ------------------------------------------------------------ mail language
+
+/// `u` with `language`, created `days` days ago.
+fn speaking(mut u: User, language: &str, days: i64) -> User {
+    u.language = language.to_owned();
+    u.created_at = t(-days * 86_400);
+    u
+}
+
+#[tokio::test]
+async fn a_reset_by_email_is_mailed_in_the_language_of_the_oldest_account_it_covers() {
+    let typed = "ann@example.com";
+    let accounts = vec![
+        speaking(zoe(), "nl", 30),
+        speaking(ann(), "de", 10),
+        speaking(bob(), "en", 20),
+    ];
+    let stored: Arc<Mutex<Vec<Issued>>> = Arc::default();
+    let m = issued_into(
+        account_hit(
+            by_address(step1(), typed, accounts),
+            "email:ann@example.com",
+            RateDecision::Allowed,
+        )
+        .draws(),
+        Arc::clone(&stored),
+    );
+
+    request(m, settings(), typed).await.unwrap();
+
+    let (challenge, mails) = stored.lock().unwrap().pop().unwrap();
+    let mail = &mails[0];
+    assert_eq!(
+        mail.subject,
+        "Je code om je wachtwoord opnieuw in te stellen"
+    );
+    assert!(mail.text.contains("de volgende accounts"), "{}", mail.text);
+    assert_eq!(account_names(&mail.text), ["Ann", "bob", "zoe"]);
+    assert_eq!(
+        challenge.attempt(t(1), &key(), &code_in(&mail.text)),
+        Ok(Attempt::Correct)
+    );
+}
+
+#[tokio::test]
+async fn a_reset_by_username_is_mailed_in_the_accounts_language() {
+    let stored: Arc<Mutex<Vec<Issued>>> = Arc::default();
+    let m = issued_into(
+        account_hit(
+            by_name(step1(), "Ann", Some(speaking(ann(), "de", 1))),
+            &format!("user:{}", user_id(1)),
+            RateDecision::Allowed,
+        )
+        .draws(),
+        Arc::clone(&stored),
+    );
+
+    request(m, settings(), "Ann").await.unwrap();
+
+    let (_, mails) = stored.lock().unwrap().pop().unwrap();
+    assert!(!mails.is_empty());
+    for mail in &mails {
+        assert_eq!(mail.subject, "Ihr Code zum Zurücksetzen des Passworts");
+        assert!(mail.text.contains("\nKonto: Ann\n"), "{}", mail.text);
+    }
+}

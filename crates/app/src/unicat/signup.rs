@@ -17,6 +17,9 @@ pub struct SignupRequestInput {
     pub password: Secret,
     /// The address to verify.
     pub email: String,
+    /// The request's `Accept-Language` header, which picks the mail's
+    /// language (see [`mail::accept_language`]).
+    pub accept_language: Option<String>,
 }
 
 /// What `signup` is given: the step-1 fields again and both codes.
@@ -66,6 +69,7 @@ pub struct Signup {
     sessions: Sessions,
     flow: ChallengeFlow,
     timezone: TimeZone,
+    ui_languages: Vec<String>,
 }
 
 impl Signup {
@@ -81,6 +85,7 @@ impl Signup {
             ports,
             sessions,
             timezone: settings.default_timezone,
+            ui_languages: settings.ui_languages,
         }
     }
 
@@ -147,7 +152,9 @@ impl Signup {
         let challenge = self
             .flow
             .challenge(&drawn, Some(&validation_code), subject, now);
+        let language = mail::accept_language(input.accept_language.as_deref(), &self.ui_languages);
         let mails = vec![mail::signup_code(
+            language,
             username.as_str(),
             &email,
             &drawn.code,

@@ -17,6 +17,7 @@ fn input(username: &str, password: &str, email: &str) -> SignupRequestInput {
         username: username.to_owned(),
         password: password.into(),
         email: email.to_owned(),
+        accept_language: None,
     }
 }
 
@@ -908,4 +909,54 @@ async fn an_unexpected_store_error_while_consuming_is_unexpected_and_no_session_
         matches!(r, Err(SignupError::Failure(Failure::Unexpected(_)))),
         "{r:?}"
     );
+}
+
+// ------------------------------------------------------------ mail language
+
+/// The one mail of a step-1 call carrying `accept_language`.
+async fn signup_mail(accept_language: Option<&str>, s: UnicatSettings) -> OutgoingMail {
+    let m = hashed(address_hit(
+        name_lookup(step1(), NAME, None),
+        "ann@example.com",
+        RateDecision::Allowed,
+    ))
+    .draws();
+    let stored: Arc<Mutex<Vec<Issued>>> = Arc::default();
+    let sink = Arc::clone(&stored);
+    let mut m = m;
+    m.writes.expect_issue().times(1).returning(move |c, mails| {
+        sink.lock().unwrap().push((c, mails));
+        Ok(())
+    });
+    let mut i = input(NAME, STRONG, ADDRESS);
+    i.accept_language = accept_language.map(str::to_owned);
+    service(m, s).request(i, CLIENT).await.unwrap();
+    let (_, mut mails) = stored.lock().unwrap().pop().unwrap();
+    assert_eq!(mails.len(), 1);
+    mails.remove(0)
+}
+
+#[tokio::test]
+async fn the_sign_up_mail_is_in_the_first_accept_language_that_is_a_ui_language() {
+    let mail = signup_mail(Some("fr-FR, nl-BE;q=0.8, de;q=0.9"), settings()).await;
+    assert_eq!(mail.subject, "Ihr Bestätigungscode");
+    assert!(mail.text.starts_with("Hallo Ann,\n"), "{}", mail.text);
+    assert_eq!(code_in(&mail.text), CODE);
+
+    let mail = signup_mail(Some("nl-NL,nl;q=0.9,en;q=0.8"), settings()).await;
+    assert_eq!(mail.subject, "Je verificatiecode");
+    assert_eq!(code_in(&mail.text), CODE);
+}
+
+#[tokio::test]
+async fn the_sign_up_mail_skips_languages_the_deployment_does_not_offer_and_falls_back_to_english()
+{
+    let mut s = settings();
+    s.ui_languages = vec!["en".to_owned(), "nl".to_owned()];
+    let mail = signup_mail(Some("de-DE,de;q=0.9"), s).await;
+    assert_eq!(mail.subject, "Your verification code");
+
+    let mail = signup_mail(None, settings()).await;
+    assert_eq!(mail.subject, "Your verification code");
+    assert!(mail.text.starts_with("Hello Ann,\n"), "{}", mail.text);
 }

@@ -4,7 +4,7 @@ use super::params::{BadParam, Fields, FromFields, Params};
 use super::{envelope, UnicatError};
 use crate::{client::client_addr, HttpState};
 use accountd_app::unicat::SignupRequestInput;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{http::header::ACCEPT_LANGUAGE, web, HttpRequest, HttpResponse};
 use serde_json::json;
 
 impl FromFields for SignupRequestInput {
@@ -13,6 +13,7 @@ impl FromFields for SignupRequestInput {
             username: f.string("username")?,
             password: f.string("password")?.into(),
             email: f.string("email")?,
+            accept_language: None,
         })
     }
 }
@@ -20,10 +21,22 @@ impl FromFields for SignupRequestInput {
 pub(crate) async fn handle(
     req: HttpRequest,
     state: web::Data<HttpState>,
-    Params(input): Params<SignupRequestInput>,
+    Params(mut input): Params<SignupRequestInput>,
 ) -> Result<HttpResponse, UnicatError> {
+    input.accept_language = accept_language(&req);
     let client = client_addr(&req, &state.settings.trusted_proxies);
     let validation_code = state.signup.request(input, &client).await?;
     let result = json!({"validation_code": validation_code});
     Ok(envelope::success(result, json!({}), None))
+}
+
+/// Every `Accept-Language` header of the request, joined as one list (as
+/// HTTP defines repeated fields); `None` without one, or when none is text.
+fn accept_language(req: &HttpRequest) -> Option<String> {
+    let values: Vec<&str> = req
+        .headers()
+        .get_all(ACCEPT_LANGUAGE)
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    (!values.is_empty()).then(|| values.join(","))
 }
