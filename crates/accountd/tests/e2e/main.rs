@@ -27,6 +27,7 @@
 mod support;
 
 mod architecture;
+mod delete;
 mod forgot_password;
 mod sdk;
 mod unicat;
