@@ -2299,3 +2299,7 @@ impl Won for ConsumeOutcome {
 /// `Changes::apply`, the one write of every use case.
 #[path = "contract/change_sets.rs"]
 mod change_sets;
+
+/// `Change::DeleteAccount` and `ProjectRepository::owned_by`.
+#[path = "contract/delete.rs"]
+mod delete;

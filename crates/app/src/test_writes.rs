@@ -6,7 +6,8 @@
 //! service builds, checks its shape exactly (a password change bumps the
 //! version under its guard and closes both reset purposes; an issue is
 //! applied at the challenge's own issue time; a sign-up creates an active
-//! account at version 1) and calls the matching mocked method, so each
+//! account at version 1; a deletion consumes every open code of the
+//! account) and calls the matching mocked method, so each
 //! test keeps its expectations on the challenge, the effect and the mail.
 //! A set of any other shape fails the test.
 
@@ -58,6 +59,13 @@ mockall::mock! {
             mails: Vec<OutgoingMail>,
         ) -> Result<ConsumeOutcome, StoreError>;
         pub(crate) fn create(&self, user: NewUser) -> Result<User, CreateUserError>;
+        pub(crate) fn delete_account(
+            &self,
+            user: UserId,
+            expected_version: i64,
+            now: Timestamp,
+            mails: Vec<OutgoingMail>,
+        ) -> Result<Applied, StoreError>;
     }
 }
 
@@ -129,6 +137,23 @@ impl Changes for MockWrites {
                     }
                     Err(CreateUserError::Store(e)) => Err(e),
                 }
+            }
+            [Change::DeleteAccount {
+                user,
+                expected_version,
+            }, Change::ConsumeOpenChallenges { key, purposes }] => {
+                assert_eq!(key, &format!("user:{user}"));
+                assert_eq!(
+                    purposes,
+                    &[
+                        Purpose::ForgotPassword,
+                        Purpose::Signup,
+                        Purpose::ResetPassword,
+                        Purpose::ChangeEmail,
+                    ],
+                    "a deletion consumes every open code of the account"
+                );
+                self.delete_account(*user, *expected_version, now, mails)
             }
             other => panic!("a change set no service builds: {other:?}"),
         }

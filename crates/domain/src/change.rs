@@ -65,6 +65,8 @@ pub enum Change {
         expected_version: i64,
     },
     /// Creates a project with its owner's membership, stamped `now`.
+    /// Guard: the owner is an active account, else
+    /// [`Conflict::UserChanged`] (see [`Change::DeleteAccount`]).
     CreateProject {
         /// The project.
         project: Project,
@@ -89,6 +91,25 @@ pub enum Change {
         /// The status the stored row must still have.
         expected: MembershipStatus,
     },
+    /// Deletes the account (Unicat `account/delete`): the stored user
+    /// becomes `User::deleted` of itself (status `deleted`, password hash,
+    /// name and every address erased, credential version bumped by one so
+    /// every older token is refused; the username and its case-insensitive
+    /// key stay, so the name stays reserved) and every membership row of
+    /// the user goes, in any status. Guards, in this order: the stored
+    /// credential version is still `expected_version`, else
+    /// [`Conflict::UserChanged`] (a password change or reset raced, and
+    /// revoked the caller's token); and the user owns no project in any
+    /// status, checked inside the transaction, else
+    /// [`Conflict::OwnsProjects`] (a project created in parallel never
+    /// ends up owned by a deleted account: creating a project takes the
+    /// owner's lock too and requires an active owner).
+    DeleteAccount {
+        /// The account.
+        user: UserId,
+        /// The credential version the stored row must still have.
+        expected_version: i64,
+    },
 }
 
 /// Which guard of a change set no longer held; nothing was applied.
@@ -103,6 +124,8 @@ pub enum Conflict {
     UserChanged,
     /// A membership is not in the state the change expected.
     MembershipChanged,
+    /// An account to delete owns a project (in any status).
+    OwnsProjects,
 }
 
 /// Everything one use case changes, in order, and the mail announcing it.

@@ -75,6 +75,23 @@ impl User {
         }
     }
 
+    /// The same account deleted (Unicat `account/delete`): status
+    /// `deleted`, no password hash, no name, no address, and the credential
+    /// version bumped so every token issued before is refused. The username
+    /// stays, so it stays reserved; language, time zone and creation time
+    /// stay as they were.
+    #[must_use]
+    pub fn deleted(self) -> Self {
+        Self {
+            status: UserStatus::Deleted,
+            password_hash: None,
+            name: String::new(),
+            emails: Vec::new(),
+            credential_version: self.credential_version + 1,
+            ..self
+        }
+    }
+
     /// The username as text, empty for placeholders.
     pub fn username_str(&self) -> &str {
         self.username.as_ref().map_or("", Username::as_str)
@@ -161,5 +178,40 @@ mod tests {
             },
             user
         );
+    }
+
+    #[test]
+    fn a_deleted_account_keeps_only_its_username_and_settings_and_refuses_older_tokens() {
+        let user = NewUser {
+            id: UserId::from_random_bytes([3; 16]),
+            username: Username::parse("Ann").unwrap(),
+            emails: vec![
+                Email::parse("ann@example.com").unwrap(),
+                Email::parse("a.lee@work.example").unwrap(),
+            ],
+            name: "Ann Lee".to_owned(),
+            password_hash: PasswordHash::new("hash".to_owned()),
+            language: "nl".to_owned(),
+            timezone: "Europe/Amsterdam".to_owned(),
+            created_at: Timestamp::from_millis(5),
+        }
+        .into_user();
+        let deleted = user.clone().deleted();
+        assert_eq!(
+            deleted,
+            User {
+                id: user.id,
+                username: Some(Username::parse("Ann").unwrap()),
+                emails: Vec::new(),
+                status: UserStatus::Deleted,
+                credential_version: 2,
+                password_hash: None,
+                name: String::new(),
+                language: "nl".to_owned(),
+                timezone: "Europe/Amsterdam".to_owned(),
+                created_at: Timestamp::from_millis(5),
+            }
+        );
+        assert!(!deleted.is_active());
     }
 }

@@ -13,7 +13,7 @@
 
 use accountd_domain::{
     Challenge, ChallengeId, ChangeSet, CodeMac, Conflict, Email, OutgoingMail, Password,
-    PasswordHash, ProjectView, Purpose, Timestamp, User, UserId,
+    PasswordHash, ProjectId, ProjectView, Purpose, Timestamp, User, UserId,
 };
 use async_trait::async_trait;
 
@@ -114,6 +114,11 @@ pub trait ProjectRepository: Send + Sync {
     /// user's own row and the owner's row (when it is someone else's),
     /// ordered by project name then gid.
     async fn views_for(&self, user: UserId) -> Result<Vec<ProjectView>, StoreError>;
+
+    /// The gid of every project `user` owns, in any status (a soft-deleted
+    /// project counts until it is purged), sorted by gid; empty when there
+    /// is none or no such user.
+    async fn owned_by(&self, user: UserId) -> Result<Vec<ProjectId>, StoreError>;
 }
 
 /// One limit: at most `max` hits per `window_seconds`.

@@ -28,6 +28,7 @@
 mod support;
 
 mod architecture;
+mod delete;
 mod forgot_password;
 mod mail_language;
 mod sdk;

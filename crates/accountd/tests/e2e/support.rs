@@ -445,3 +445,30 @@ macro_rules! on_both_backends {
         }
     };
 }
+
+impl Setup {
+    /// Runs `accountd user add` on this database (password
+    /// [`accountd_testkit::PASSWORD`] on standard input) and returns how it
+    /// ended, success or not.
+    pub fn try_add_user(&self, username: &str, emails: &[&str]) -> std::process::Output {
+        let dir = tempfile::tempdir().expect("a working directory");
+        let mut cmd = self.command(dir.path());
+        cmd.args(["user", "add", "--username", username]);
+        for e in emails {
+            cmd.args(["--email", e]);
+        }
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn accountd user add");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{PASSWORD}\n").as_bytes())
+            .unwrap();
+        child.wait_with_output().expect("accountd user add")
+    }
+}

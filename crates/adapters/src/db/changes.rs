@@ -71,7 +71,13 @@ fn apply_one(conn: &mut DbConn, change: &Change, now: i64) -> Result<(), DbError
             )?;
             guard(updated, Conflict::UserChanged)
         }
-        Change::CreateProject { project, owner } => projects::insert(conn, project, owner, now),
+        Change::CreateProject { project, owner } => {
+            guard(
+                users::is_active(conn, &project.owner.to_string())?,
+                Conflict::UserChanged,
+            )?;
+            projects::insert(conn, project, owner, now)
+        }
         Change::PutMembership {
             membership,
             expected,
@@ -90,6 +96,21 @@ fn apply_one(conn: &mut DbConn, change: &Change, now: i64) -> Result<(), DbError
             projects::remove_membership(conn, &project.to_string(), &user.to_string(), *expected)?,
             Conflict::MembershipChanged,
         ),
+        Change::DeleteAccount {
+            user,
+            expected_version,
+        } => {
+            let user = user.to_string();
+            guard(
+                users::delete_account(conn, &user, *expected_version)?,
+                Conflict::UserChanged,
+            )?;
+            guard(
+                projects::owned_by(conn, &user)?.is_empty(),
+                Conflict::OwnsProjects,
+            )?;
+            projects::remove_memberships_of(conn, &user)
+        }
     }
 }
 
@@ -97,7 +118,8 @@ fn apply_one(conn: &mut DbConn, change: &Change, now: i64) -> Result<(), DbError
 /// the keys of every issued challenge (what issuing supersedes), the user of
 /// a password change or update, and the project of a project or membership
 /// change (so sets writing several rows of one project never take their
-/// row locks in opposite orders).
+/// row locks in opposite orders); the owner of a new project and the user
+/// of an account deletion (so the two serialise).
 fn lock_ids(set: &ChangeSet) -> Vec<i64> {
     let mut keys = Vec::new();
     for change in set.changes() {
@@ -110,11 +132,17 @@ fn lock_ids(set: &ChangeSet) -> Vec<i64> {
             ),
             Change::SetPassword { user, .. } => keys.push(format!("user:{user}")),
             Change::UpdateUser { user, .. } => keys.push(format!("user:{}", user.id)),
-            Change::CreateProject { project, .. } => keys.push(format!("project:{}", project.id)),
+            Change::CreateProject { project, .. } => {
+                keys.push(format!("project:{}", project.id));
+                // The owner's too: an account being deleted cannot gain a
+                // project meanwhile.
+                keys.push(format!("user:{}", project.owner));
+            }
             Change::PutMembership { membership, .. } => {
                 keys.push(format!("project:{}", membership.project));
             }
             Change::RemoveMembership { project, .. } => keys.push(format!("project:{project}")),
+            Change::DeleteAccount { user, .. } => keys.push(format!("user:{user}")),
             Change::ConsumeChallenge(_)
             | Change::ConsumeOpenChallenges { .. }
             | Change::CreateUser(_) => {}

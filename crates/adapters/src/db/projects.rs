@@ -4,7 +4,7 @@ use super::conn::{columns, load, DbConn};
 use super::rows::{MembershipRow, ProjectRow};
 use super::schema::{memberships, projects};
 use super::{Database, DbError};
-use accountd_domain::{Membership, MembershipStatus, Project, ProjectView, UserId};
+use accountd_domain::{Membership, MembershipStatus, Project, ProjectId, ProjectView, UserId};
 use accountd_ports::{ProjectRepository, StoreError};
 use async_trait::async_trait;
 use diesel::prelude::*;
@@ -14,6 +14,11 @@ impl ProjectRepository for Database {
     async fn views_for(&self, user: UserId) -> Result<Vec<ProjectView>, StoreError> {
         let id = user.to_string();
         self.run(move |c| views_for(c, &id)).await
+    }
+
+    async fn owned_by(&self, user: UserId) -> Result<Vec<ProjectId>, StoreError> {
+        let id = user.to_string();
+        self.run(move |c| owned_by(c, &id)).await
     }
 }
 
@@ -120,4 +125,28 @@ pub(crate) fn views_for(conn: &mut DbConn, user_id: &str) -> Result<Vec<ProjectV
         });
     }
     Ok(views)
+}
+
+/// The gid of every project `user_id` owns, in any status, sorted by gid
+/// (the hyphenated lower-case text sorts as the UUID does).
+pub(crate) fn owned_by(conn: &mut DbConn, user_id: &str) -> Result<Vec<ProjectId>, DbError> {
+    let ids: Vec<String> = load(
+        conn,
+        projects::table
+            .filter(projects::owner_id.eq(user_id))
+            .order(projects::id.asc())
+            .select(projects::id),
+    )?;
+    ids.iter()
+        .map(|id| {
+            ProjectId::parse(id).ok_or_else(|| DbError::Corrupt(format!("projects.id {id:?}")))
+        })
+        .collect()
+}
+
+/// Deletes every membership row of `user_id`, in any status (inside the
+/// caller's transaction).
+pub(crate) fn remove_memberships_of(conn: &mut DbConn, user_id: &str) -> Result<(), DbError> {
+    diesel::delete(memberships::table.filter(memberships::user_id.eq(user_id))).execute(conn)?;
+    Ok(())
 }

@@ -147,3 +147,38 @@ fn hydrate(conn: &mut DbConn, row: Option<UserRow>) -> Result<Option<User>, DbEr
     )?;
     row.into_user(emails).map(Some)
 }
+
+/// Deletes the account while its credential version is still
+/// `expected_version` (inside the caller's transaction): status `deleted`,
+/// password hash, name and every address erased, the version bumped; the
+/// username and its key stay (the name stays reserved). Whether it was.
+pub(crate) fn delete_account(
+    conn: &mut DbConn,
+    user_id: &str,
+    expected_version: i64,
+) -> Result<bool, DbError> {
+    let updated = diesel::update(
+        users::table
+            .filter(users::id.eq(user_id))
+            .filter(users::credential_version.eq(expected_version)),
+    )
+    .set((
+        users::status.eq(accountd_domain::UserStatus::Deleted.as_str()),
+        users::password_hash.eq(None::<String>),
+        users::name.eq(""),
+        users::credential_version.eq(users::credential_version + 1),
+    ))
+    .execute(conn)?;
+    if updated == 0 {
+        return Ok(false);
+    }
+    diesel::delete(user_emails::table.filter(user_emails::user_id.eq(user_id))).execute(conn)?;
+    Ok(true)
+}
+
+/// Whether the user with this gid exists and is active.
+pub(crate) fn is_active(conn: &mut DbConn, user_id: &str) -> Result<bool, DbError> {
+    let status: Option<String> =
+        load(conn, users::table.find(user_id).select(users::status))?.pop();
+    Ok(status.as_deref() == Some(accountd_domain::UserStatus::Active.as_str()))
+}

@@ -1,13 +1,16 @@
-//! The Unicat account capabilities: sign-up, password reset, login and
-//! session payloads. Each use case returns its own error enum; validation
-//! failures carry an [`Invalid`] that the HTTP layer turns into a 1001.
+//! The Unicat account capabilities: sign-up, password reset, login,
+//! session payloads and account deletion. Each use case returns its own
+//! error enum; validation failures carry an [`Invalid`] that the HTTP
+//! layer turns into a 1001.
 
+mod deletion;
 mod reset;
 mod session;
 mod signup;
 #[cfg(test)]
 mod test_support;
 
+pub use deletion::{AccountDeletion, DeleteInput, DeletionError};
 pub use reset::{PasswordReset, ResetError, ResetInput, ResetRequestError, ResetRequested};
 pub use session::{
     AuthError, Authenticated, LoginError, LoginInput, RecentAuthError, Session, Sessions,

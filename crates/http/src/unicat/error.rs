@@ -6,8 +6,8 @@
 use super::envelope;
 use super::params::BadParam;
 use accountd_app::unicat::{
-    AuthError, Invalid, LoginError, RecentAuthError, ResetError, ResetRequestError, SignupError,
-    SignupRequestError,
+    AuthError, DeletionError, Invalid, LoginError, RecentAuthError, ResetError, ResetRequestError,
+    SignupError, SignupRequestError,
 };
 use accountd_app::{Failure, RateLimited};
 use actix_web::{http::StatusCode, HttpResponse, ResponseError};
@@ -170,6 +170,35 @@ impl From<AuthError> for UnicatError {
         match e {
             AuthError::Denied => Self::PermissionDenied,
             AuthError::Failure(f) => f.into(),
+        }
+    }
+}
+
+impl From<DeletionError> for UnicatError {
+    fn from(e: DeletionError) -> Self {
+        match e {
+            DeletionError::ReauthenticationRequired => {
+                Self::Forbidden(Some("reauthentication_required"))
+            }
+            DeletionError::OwnsProjects(projects) => {
+                let mut extra = serde_json::Map::new();
+                extra.insert(
+                    "projects".to_owned(),
+                    projects.iter().map(|p| p.to_string()).collect(),
+                );
+                Self::UnprocessableBecause {
+                    reason: "owns_projects",
+                    extra,
+                }
+            }
+            DeletionError::Locked {
+                retry_after_seconds,
+            } => RateLimited {
+                retry_after_seconds,
+            }
+            .into(),
+            DeletionError::Revoked => Self::PermissionDenied,
+            DeletionError::Failure(f) => f.into(),
         }
     }
 }

@@ -4,6 +4,7 @@
 //! [`UnicatError`] (`error.rs`, with the one exhaustive mapping per use
 //! case), whose envelope `envelope.rs` builds.
 
+mod account_delete;
 mod auth;
 mod envelope;
 mod error;
@@ -36,7 +37,8 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
             .route("/login", web::post().to(login::handle))
             .route("/init", web::get().to(init::handle))
             .route("/ping", web::get().to(ping::handle))
-            .route("/ping", web::post().to(ping::handle)),
+            .route("/ping", web::post().to(ping::handle))
+            .route("/account/delete", web::post().to(account_delete::handle)),
     );
 }
 
