@@ -2221,6 +2221,7 @@ fn purge_before(now: Timestamp) -> accountd_adapters::PurgeBefore {
         rate_events: now.plus_seconds(-86_400),
         finished_mail: now.plus_seconds(-7 * 86_400),
         expired_challenges: now.plus_seconds(-86_400),
+        email_reverts: now,
     }
 }
 

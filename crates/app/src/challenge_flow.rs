@@ -294,9 +294,11 @@ impl ChallengeFlow {
                 self.refusal_after_lost_race(at, now).await?,
             )),
             Err(Conflict::UsernameTaken) => Err(NotConsumed::UsernameTaken),
-            Err(conflict @ (Conflict::UserChanged | Conflict::MembershipChanged)) => {
-                return Err(unexpected_conflict(conflict))
-            }
+            Err(
+                conflict @ (Conflict::UserChanged
+                | Conflict::MembershipChanged
+                | Conflict::RevertSpent),
+            ) => return Err(unexpected_conflict(conflict)),
         })
     }
 

@@ -18,6 +18,7 @@ mod challenge;
 mod change;
 mod code;
 mod email;
+mod email_revert;
 mod ids;
 mod lockout;
 mod mail;
@@ -35,6 +36,7 @@ pub use challenge::{
 pub use change::{Change, ChangeSet, Conflict};
 pub use code::{validation_code_text, CodeFormat, CodeMac, OneTimeCode};
 pub use email::{Email, EmailError};
+pub use email_revert::EmailRevert;
 pub use ids::{ChallengeId, UserId};
 pub use lockout::{login_locked_until, FREE_LOGIN_FAILURES, MAX_LOGIN_DELAY_SECONDS};
 pub use mail::OutgoingMail;

@@ -18,12 +18,13 @@ mod client;
 mod failure;
 mod forgot_password;
 mod health;
+mod pages;
 mod retry;
 #[cfg(test)]
 mod testing;
 mod unicat;
 
-use accountd_app::unicat::{PasswordReset, Sessions, Signup};
+use accountd_app::unicat::{EmailChange, PasswordReset, Sessions, Signup};
 use accountd_app::{Failure, ForgotPassword};
 use accountd_ports::HealthCheck;
 use actix_web::{web, HttpRequest};
@@ -88,6 +89,8 @@ pub struct HttpState {
     pub health: Arc<dyn HealthCheck>,
     /// HTTP settings.
     pub settings: HttpSettings,
+    /// Unicat email change and its revert.
+    pub email_change: EmailChange,
 }
 
 impl fmt::Debug for HttpState {
@@ -112,6 +115,7 @@ pub fn configure(state: web::Data<HttpState>) -> impl Fn(&mut web::ServiceConfig
             .configure(health::routes)
             .configure(forgot_password::routes)
             .configure(unicat::routes)
+            .configure(pages::routes)
             .default_service(web::to(unicat::not_found));
     }
 }

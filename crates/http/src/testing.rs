@@ -1,7 +1,7 @@
 //! Building the Unicat services from mocked ports, for this crate's tests.
 
 use crate::UnicatInfo;
-use accountd_app::unicat::{PasswordReset, Sessions, Signup, UnicatSettings};
+use accountd_app::unicat::{EmailChange, PasswordReset, Sessions, Signup, UnicatSettings};
 use accountd_app::{ChallengeSettings, Ports};
 use accountd_domain::PasswordPolicy;
 use accountd_ports::{ProjectRepository, TokenService};
@@ -11,6 +11,7 @@ pub(crate) struct UnicatServices {
     pub signup: Signup,
     pub reset: PasswordReset,
     pub sessions: Sessions,
+    pub email_change: EmailChange,
 }
 
 pub(crate) fn unicat_settings() -> UnicatSettings {
@@ -54,7 +55,13 @@ pub(crate) fn unicat_services(
             key.clone(),
             unicat_settings(),
         ),
-        reset: PasswordReset::new(ports, sessions.clone(), key, unicat_settings()),
+        reset: PasswordReset::new(
+            ports.clone(),
+            sessions.clone(),
+            key.clone(),
+            unicat_settings(),
+        ),
+        email_change: EmailChange::new(ports, sessions.clone(), key, unicat_settings()),
         sessions,
     }
 }

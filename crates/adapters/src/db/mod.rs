@@ -10,6 +10,7 @@
 mod challenges;
 mod changes;
 mod conn;
+mod email_reverts;
 mod housekeeping;
 mod limits;
 mod outbox;

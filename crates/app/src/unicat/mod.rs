@@ -2,12 +2,17 @@
 //! session payloads. Each use case returns its own error enum; validation
 //! failures carry an [`Invalid`] that the HTTP layer turns into a 1001.
 
+mod email_change;
 mod reset;
 mod session;
 mod signup;
 #[cfg(test)]
 mod test_support;
 
+pub use email_change::{
+    EmailChange, EmailChangeError, EmailChangeInput, EmailChangeRequestError, EmailChangeRequested,
+    EmailChanged, RevertEmailError,
+};
 pub use reset::{PasswordReset, ResetError, ResetInput, ResetRequestError, ResetRequested};
 pub use session::{
     AuthError, Authenticated, LoginError, LoginInput, RecentAuthError, Session, Sessions,
@@ -51,6 +56,7 @@ pub enum Reason {
     CodeExpired,
     CodeExhausted,
     RequestMismatch,
+    NothingToUpdate,
 }
 
 impl Reason {
@@ -66,6 +72,7 @@ impl Reason {
             Self::CodeExpired => "code_expired",
             Self::CodeExhausted => "code_exhausted",
             Self::RequestMismatch => "request_mismatch",
+            Self::NothingToUpdate => "nothing_to_update",
         }
     }
 }

@@ -424,6 +424,7 @@ impl World {
             unicat: crate::testing::unicat_info(),
             health: Arc::new(self.health),
             settings: self.http,
+            email_change: unicat.email_change,
         }
     }
 
@@ -2021,3 +2022,4 @@ async fn an_authenticated_route_gets_the_caller_and_its_parameters() {
 
     assert_eq!((a.status, a.body.as_str()), (200, "ann Zed"));
 }
+mod email_change;
