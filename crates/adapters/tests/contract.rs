@@ -2300,3 +2300,7 @@ impl Won for ConsumeOutcome {
 /// `Changes::apply`, the one write of every use case.
 #[path = "contract/change_sets.rs"]
 mod change_sets;
+
+/// The email change's writes and reads (revert tokens, the revert).
+#[path = "contract/email_revert.rs"]
+mod email_revert;
