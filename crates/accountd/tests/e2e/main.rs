@@ -9,6 +9,7 @@
 //! - `forgot_password`: the forgotPassword family, the exact bodies
 //!   (insta snapshots in `snapshots/`), health, the command line, signals;
 //! - `unicat`: the Unicat account routes;
+//! - `email_change`: the email change, its revert link and page;
 //! - `sdk`: the official `unicat` Python SDK against the binary;
 //! - `architecture`: the layering of docs/ARCHITECTURE.md, checked against
 //!   the real dependency graph (`cargo tree`).
@@ -27,6 +28,7 @@
 mod support;
 
 mod architecture;
+mod email_change;
 mod forgot_password;
 mod sdk;
 mod unicat;
