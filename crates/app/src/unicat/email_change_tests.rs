@@ -10,6 +10,11 @@ use accountd_domain::{
 use accountd_ports::{Applied, RateDecision};
 use std::sync::{Arc, Mutex};
 
+/// What one `issue` call stored.
+type Issued = Arc<Mutex<Vec<(Challenge, Vec<OutgoingMail>)>>>;
+/// What one `consume` call applied.
+type Consumed = Arc<Mutex<Vec<(ChallengeEffect, Vec<OutgoingMail>)>>>;
+
 fn service(m: Mocks) -> EmailChange {
     let (ports, sessions) = m.build();
     EmailChange::new(ports, sessions, key(), settings())
@@ -79,7 +84,7 @@ fn invalid_of<T: std::fmt::Debug>(r: Result<T, EmailChangeRequestError>) -> Inva
 
 #[tokio::test]
 async fn a_request_issues_a_change_email_challenge_and_mails_the_code_to_the_new_address() {
-    let issued: Arc<Mutex<Vec<(Challenge, Vec<OutgoingMail>)>>> = Arc::default();
+    let issued: Issued = Arc::default();
     let sink = issued.clone();
     let mut m = account_hit(Mocks::new().at(t(0)).ip_allowed(), RateDecision::Allowed).draws();
     m.writes.expect_issue().times(1).returning(move |c, mails| {
@@ -285,7 +290,7 @@ fn no_write(mut m: Mocks) -> Mocks {
 
 #[tokio::test]
 async fn a_right_code_changes_the_primary_address_issues_a_revert_token_and_notifies_the_old_one() {
-    let consumed: Arc<Mutex<Vec<(ChallengeEffect, Vec<OutgoingMail>)>>> = Arc::default();
+    let consumed: Consumed = Arc::default();
     let sink = consumed.clone();
     let mut m = step2(Some(change_challenge(ann().id))).no_failure_counted();
     m.random.expect_bytes16().times(2).return_const(TOKEN_HALF);
