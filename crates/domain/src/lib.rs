@@ -4,7 +4,8 @@
 //! `Password`, one-time codes), the password policy, the user aggregate, the
 //! outgoing-mail value, key derivation from the server secret, and the
 //! **challenge state machine** shared by every two-step flow (forgotPassword,
-//! and the Unicat signup, reset and email-change flows), and the
+//! and the Unicat signup, reset and email-change flows), the revert token of
+//! an email change ([`EmailRevert`], stored only as a MAC), and the
 //! **change set** ([`ChangeSet`]) in which a use case describes everything
 //! it writes, with the guards that keep parallel requests exact.
 //!

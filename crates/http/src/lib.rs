@@ -7,7 +7,8 @@
 //! input; the Unicat bearer-token `Caller`), each family's error type (an
 //! actix `ResponseError` that builds the family's envelope) with its one
 //! exhaustive mapping from every use-case error and from the shared
-//! `Failure`, client-address extraction, and the health endpoints.
+//! `Failure`, client-address extraction, the health endpoints, and the few
+//! server-rendered HTML pages (`pages/`: the email-change revert page).
 //!
 //! What must not: business rules (in `accountd-app` and `accountd-domain`)
 //! or any adapter: this crate knows ports and use cases only.
