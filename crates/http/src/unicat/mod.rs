@@ -14,7 +14,7 @@ mod payload;
 mod ping;
 mod reset_password;
 mod reset_password_request;
-pub(crate) mod revert_email;
+mod revert_email;
 mod signup;
 mod signup_request;
 mod update_email;

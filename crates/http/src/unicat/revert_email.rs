@@ -10,7 +10,7 @@ use serde_json::json;
 
 /// The one parameter.
 #[derive(Debug)]
-pub(crate) struct RevertToken(pub(crate) Secret);
+pub(crate) struct RevertToken(Secret);
 
 impl FromFields for RevertToken {
     fn from_fields(f: &Fields) -> Result<Self, BadParam> {
