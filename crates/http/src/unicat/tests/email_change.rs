@@ -681,3 +681,30 @@ async fn the_pages_form_post_with_the_database_down_answers_503_with_retry_after
     assert_eq!(a.header("retry-after"), Some("5"));
     assert_eq!(a.header("content-security-policy"), Some(CSP));
 }
+
+#[actix_rt::test]
+async fn update_email_request_over_the_per_client_limit_answers_429_before_the_accounts_limit() {
+    let a = call(
+        |w| {
+            w.token_verifies(3).gets_ann(Some(ann()));
+            w.limiter
+                .expect_hit()
+                .withf(|key, limits, _| key == STEP1_KEY && limits.len() == 1)
+                .times(1)
+                .returning(|_, _, _| {
+                    Ok(RateDecision::Limited {
+                        retry_after_seconds: 42,
+                    })
+                });
+            w.changes.expect_apply().never();
+            w.tokens.expect_issue().never();
+        },
+        with_bearer(post_json(
+            EMAIL_REQUEST,
+            &serde_json::json!({"email": "ann.new@example.org"}),
+        )),
+    )
+    .await;
+
+    assert_retry(&a, 429, &retry_body(429, "Too many requests", 42), "42");
+}
