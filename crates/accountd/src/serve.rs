@@ -59,12 +59,16 @@ async fn purge_loop(db: accountd_adapters::Database, mut stop: watch::Receiver<b
             rate_events: now.plus_seconds(-DAY),
             finished_mail: now.plus_seconds(-7 * DAY),
             expired_challenges: now.plus_seconds(-DAY),
+            // A revert token goes once expired or spent (an unknown token
+            // is answered like a spent one).
+            email_reverts: now,
         };
         match db.purge(before).await {
             Ok(p) => tracing::info!(
                 rate_events = p.rate_events,
                 outbox = p.outbox,
                 challenges = p.challenges,
+                email_reverts = p.email_reverts,
                 "purged expired rows"
             ),
             Err(e) => tracing::warn!(error = %e, "purge failed"),
@@ -125,6 +129,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
             trusted_proxies: config.trusted_proxies.clone(),
         },
         account_deletion: unicat.deletion,
+        email_change: unicat.email_change,
     });
 
     let (stop_tx, stop_rx) = watch::channel(false);

@@ -5,7 +5,9 @@ use crate::config::Config;
 use accountd_adapters::{
     BcryptPool, ConsoleMailer, Database, JwtTokens, OsRandom, SmtpMailer, SystemClock,
 };
-use accountd_app::unicat::{AccountDeletion, PasswordReset, Sessions, Signup, UnicatSettings};
+use accountd_app::unicat::{
+    AccountDeletion, EmailChange, PasswordReset, Sessions, Signup, UnicatSettings,
+};
 use accountd_app::{
     AddUser, ChallengeSettings, DispatchSettings, ForgotPassword, ForgotPasswordSettings,
     OutboxDispatcher, Ports,
@@ -177,6 +179,7 @@ pub struct Unicat {
     pub reset: PasswordReset,
     pub sessions: Sessions,
     pub deletion: AccountDeletion,
+    pub email_change: EmailChange,
 }
 
 pub fn unicat(config: &Config, ports: Ports, db: &Database, secret: &ServerSecret) -> Unicat {
@@ -209,8 +212,14 @@ pub fn unicat(config: &Config, ports: Ports, db: &Database, secret: &ServerSecre
             key.clone(),
             settings.clone(),
         ),
-        reset: PasswordReset::new(ports.clone(), sessions.clone(), key, settings),
-        deletion: AccountDeletion::new(ports, sessions.clone(), Arc::new(db.clone())),
+        reset: PasswordReset::new(
+            ports.clone(),
+            sessions.clone(),
+            key.clone(),
+            settings.clone(),
+        ),
+        deletion: AccountDeletion::new(ports.clone(), sessions.clone(), Arc::new(db.clone())),
+        email_change: EmailChange::new(ports, sessions.clone(), key, settings),
         sessions,
     }
 }

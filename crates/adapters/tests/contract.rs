@@ -2221,6 +2221,7 @@ fn purge_before(now: Timestamp) -> accountd_adapters::PurgeBefore {
         rate_events: now.plus_seconds(-86_400),
         finished_mail: now.plus_seconds(-7 * 86_400),
         expired_challenges: now.plus_seconds(-86_400),
+        email_reverts: now,
     }
 }
 
@@ -2303,3 +2304,6 @@ mod change_sets;
 /// `Change::DeleteAccount` and `ProjectRepository::owned_by`.
 #[path = "contract/delete.rs"]
 mod delete;
+/// The email change's writes and reads (revert tokens, the revert).
+#[path = "contract/email_revert.rs"]
+mod email_revert;

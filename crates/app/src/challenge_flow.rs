@@ -297,7 +297,8 @@ impl ChallengeFlow {
             Err(
                 conflict @ (Conflict::UserChanged
                 | Conflict::MembershipChanged
-                | Conflict::OwnsProjects),
+                | Conflict::OwnsProjects
+                | Conflict::RevertSpent),
             ) => return Err(unexpected_conflict(conflict)),
         })
     }

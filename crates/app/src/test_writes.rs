@@ -12,8 +12,8 @@
 //! A set of any other shape fails the test.
 
 use accountd_domain::{
-    Challenge, ChallengeId, Change, ChangeSet, Conflict, NewUser, OutgoingMail, PasswordHash,
-    Purpose, Timestamp, User, UserId, UserStatus,
+    Challenge, ChallengeId, Change, ChangeSet, CodeMac, Conflict, Email, EmailRevert, NewUser,
+    OutgoingMail, PasswordHash, Purpose, Timestamp, User, UserId, UserStatus,
 };
 use accountd_ports::{Applied, Changes, StoreError};
 use async_trait::async_trait;
@@ -25,6 +25,15 @@ pub(crate) enum ChallengeEffect {
     SetPassword { user: UserId, hash: PasswordHash },
     /// A completed sign-up.
     CreateUser(NewUser),
+    /// A confirmed email change: the new primary address under the
+    /// user's version guard, and the revert token it issues (none when the
+    /// account had no address before).
+    SetPrimaryEmail {
+        user: UserId,
+        expected_version: i64,
+        email: Email,
+        revert: Option<EmailRevert>,
+    },
 }
 
 /// How a consuming set ended.
@@ -59,6 +68,14 @@ mockall::mock! {
             mails: Vec<OutgoingMail>,
         ) -> Result<ConsumeOutcome, StoreError>;
         pub(crate) fn create(&self, user: NewUser) -> Result<User, CreateUserError>;
+        pub(crate) fn revert(
+            &self,
+            user: UserId,
+            token_mac: CodeMac,
+            restore: Email,
+            now: Timestamp,
+            mails: Vec<OutgoingMail>,
+        ) -> Result<Applied, StoreError>;
         pub(crate) fn delete_account(
             &self,
             user: UserId,
@@ -137,6 +154,45 @@ impl Changes for MockWrites {
                     }
                     Err(CreateUserError::Store(e)) => Err(e),
                 }
+            }
+            [Change::ConsumeChallenge(id), Change::SetPrimaryEmail {
+                user,
+                expected_version,
+                email,
+            }, rest @ ..] => {
+                let revert = match rest {
+                    [] => None,
+                    [Change::IssueEmailRevert(r)] => {
+                        assert_eq!(r.user(), *user, "the revert token is the account's");
+                        Some(r.clone())
+                    }
+                    other => panic!("an email change set with {other:?}"),
+                };
+                let effect = ChallengeEffect::SetPrimaryEmail {
+                    user: *user,
+                    expected_version: *expected_version,
+                    email: email.clone(),
+                    revert,
+                };
+                Ok(applied(self.consume(*id, now, effect, mails)?))
+            }
+            [Change::RevertEmail {
+                user,
+                token_mac,
+                restore,
+            }, Change::ConsumeOpenChallenges { key, purposes }] => {
+                assert_eq!(key, &format!("user:{user}"));
+                assert_eq!(
+                    purposes,
+                    &[
+                        Purpose::ForgotPassword,
+                        Purpose::Signup,
+                        Purpose::ResetPassword,
+                        Purpose::ChangeEmail
+                    ],
+                    "a revert closes every open code of the account"
+                );
+                self.revert(*user, *token_mac, restore.clone(), now, mails)
             }
             [Change::DeleteAccount {
                 user,

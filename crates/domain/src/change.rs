@@ -12,8 +12,8 @@
 //! same transaction as the change they record.
 
 use crate::{
-    Challenge, ChallengeId, Membership, MembershipStatus, OutgoingMail, PasswordHash, Project,
-    ProjectId, Purpose, Subject, User, UserId,
+    Challenge, ChallengeId, CodeMac, Email, EmailRevert, Membership, MembershipStatus,
+    OutgoingMail, PasswordHash, Project, ProjectId, Purpose, Subject, User, UserId,
 };
 
 /// One row-level change, with the guard it is applied under.
@@ -110,6 +110,37 @@ pub enum Change {
         /// The credential version the stored row must still have.
         expected_version: i64,
     },
+    /// Makes `email` the user's primary address (position 0), keeping
+    /// every other stored address; an entry of the same address elsewhere
+    /// in the list is dropped (one address, one entry). The credential
+    /// version stays. Guard: the stored credential version is still
+    /// `expected_version`, else [`Conflict::UserChanged`].
+    SetPrimaryEmail {
+        /// The account.
+        user: UserId,
+        /// The credential version the stored row must still have.
+        expected_version: i64,
+        /// The new primary address.
+        email: Email,
+    },
+    /// Stores a newly issued revert token (its MAC). No guard.
+    IssueEmailRevert(EmailRevert),
+    /// Undoes an email change with the token whose MAC is `token_mac`:
+    /// spends every revert token of `user`, makes `restore` the primary
+    /// address again (as [`Change::SetPrimaryEmail`] does) and bumps the
+    /// credential version (every older token is refused). Guards: the
+    /// token is stored for `user`, unspent and unexpired at `now`, else
+    /// [`Conflict::RevertSpent`] (of parallel reverts with one token,
+    /// exactly one wins); the user is still active, else
+    /// [`Conflict::UserChanged`].
+    RevertEmail {
+        /// The account.
+        user: UserId,
+        /// The MAC of the presented token.
+        token_mac: CodeMac,
+        /// The address to restore.
+        restore: Email,
+    },
 }
 
 /// Which guard of a change set no longer held; nothing was applied.
@@ -126,6 +157,8 @@ pub enum Conflict {
     MembershipChanged,
     /// An account to delete owns a project (in any status).
     OwnsProjects,
+    /// A revert token is unknown, spent or expired.
+    RevertSpent,
 }
 
 /// Everything one use case changes, in order, and the mail announcing it.

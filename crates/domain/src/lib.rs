@@ -4,7 +4,8 @@
 //! `Password`, one-time codes), the password policy, the user aggregate, the
 //! outgoing-mail value, key derivation from the server secret, and the
 //! **challenge state machine** shared by every two-step flow (forgotPassword,
-//! and the Unicat signup, reset and email-change flows), and the
+//! and the Unicat signup, reset and email-change flows), the revert token of
+//! an email change ([`EmailRevert`], stored only as a MAC), and the
 //! **change set** ([`ChangeSet`]) in which a use case describes everything
 //! it writes, with the guards that keep parallel requests exact.
 //!
@@ -18,6 +19,7 @@ mod challenge;
 mod change;
 mod code;
 mod email;
+mod email_revert;
 mod ids;
 mod lockout;
 mod mail;
@@ -35,6 +37,7 @@ pub use challenge::{
 pub use change::{Change, ChangeSet, Conflict};
 pub use code::{validation_code_text, CodeFormat, CodeMac, OneTimeCode};
 pub use email::{Email, EmailError};
+pub use email_revert::EmailRevert;
 pub use ids::{ChallengeId, UserId};
 pub use lockout::{login_locked_until, FREE_LOGIN_FAILURES, MAX_LOGIN_DELAY_SECONDS};
 pub use mail::OutgoingMail;

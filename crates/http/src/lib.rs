@@ -7,7 +7,8 @@
 //! input; the Unicat bearer-token `Caller`), each family's error type (an
 //! actix `ResponseError` that builds the family's envelope) with its one
 //! exhaustive mapping from every use-case error and from the shared
-//! `Failure`, client-address extraction, and the health endpoints.
+//! `Failure`, client-address extraction, the health endpoints, and the few
+//! server-rendered HTML pages (`pages/`: the email-change revert page).
 //!
 //! What must not: business rules (in `accountd-app` and `accountd-domain`)
 //! or any adapter: this crate knows ports and use cases only.
@@ -18,12 +19,13 @@ mod client;
 mod failure;
 mod forgot_password;
 mod health;
+mod pages;
 mod retry;
 #[cfg(test)]
 mod testing;
 mod unicat;
 
-use accountd_app::unicat::{AccountDeletion, PasswordReset, Sessions, Signup};
+use accountd_app::unicat::{AccountDeletion, EmailChange, PasswordReset, Sessions, Signup};
 use accountd_app::{Failure, ForgotPassword};
 use accountd_ports::HealthCheck;
 use actix_web::{web, HttpRequest};
@@ -90,6 +92,8 @@ pub struct HttpState {
     pub settings: HttpSettings,
     /// Unicat `account/delete`.
     pub account_deletion: AccountDeletion,
+    /// Unicat email change and its revert.
+    pub email_change: EmailChange,
 }
 
 impl fmt::Debug for HttpState {
@@ -114,6 +118,7 @@ pub fn configure(state: web::Data<HttpState>) -> impl Fn(&mut web::ServiceConfig
             .configure(health::routes)
             .configure(forgot_password::routes)
             .configure(unicat::routes)
+            .configure(pages::routes)
             .default_service(web::to(unicat::not_found));
     }
 }

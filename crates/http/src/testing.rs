@@ -1,7 +1,9 @@
 //! Building the Unicat services from mocked ports, for this crate's tests.
 
 use crate::UnicatInfo;
-use accountd_app::unicat::{AccountDeletion, PasswordReset, Sessions, Signup, UnicatSettings};
+use accountd_app::unicat::{
+    AccountDeletion, EmailChange, PasswordReset, Sessions, Signup, UnicatSettings,
+};
 use accountd_app::{ChallengeSettings, Ports};
 use accountd_domain::PasswordPolicy;
 use accountd_ports::{ProjectRepository, TokenService};
@@ -12,6 +14,7 @@ pub(crate) struct UnicatServices {
     pub reset: PasswordReset,
     pub sessions: Sessions,
     pub deletion: AccountDeletion,
+    pub email_change: EmailChange,
 }
 
 pub(crate) fn unicat_settings() -> UnicatSettings {
@@ -61,8 +64,14 @@ pub(crate) fn unicat_services(
             key.clone(),
             unicat_settings(),
         ),
-        reset: PasswordReset::new(ports.clone(), sessions.clone(), key, unicat_settings()),
-        deletion: AccountDeletion::new(ports, sessions.clone(), projects),
+        reset: PasswordReset::new(
+            ports.clone(),
+            sessions.clone(),
+            key.clone(),
+            unicat_settings(),
+        ),
+        deletion: AccountDeletion::new(ports.clone(), sessions.clone(), projects),
+        email_change: EmailChange::new(ports, sessions.clone(), key, unicat_settings()),
         sessions,
     }
 }

@@ -12,8 +12,8 @@
 //! `mock` feature every trait gets a mockall mock (`MockUserRepository`, …).
 
 use accountd_domain::{
-    Challenge, ChallengeId, ChangeSet, CodeMac, Conflict, Email, OutgoingMail, Password,
-    PasswordHash, ProjectId, ProjectView, Purpose, Timestamp, User, UserId,
+    Challenge, ChallengeId, ChangeSet, CodeMac, Conflict, Email, EmailRevert, OutgoingMail,
+    Password, PasswordHash, ProjectId, ProjectView, Purpose, Timestamp, User, UserId,
 };
 use async_trait::async_trait;
 
@@ -43,6 +43,15 @@ pub trait UserRepository: Send + Sync {
     /// Every user, in any status, with this address among theirs (compared
     /// case-insensitively), oldest first.
     async fn find_by_email(&self, email: &Email) -> Result<Vec<User>, StoreError>;
+
+    /// The revert token of an email change whose MAC
+    /// (`EmailRevert::token_mac`) is `token_mac`, spent or not, expired or
+    /// not, as long as it is stored; `Ok(None)` when there is none (never
+    /// issued, or purged).
+    async fn find_email_revert(
+        &self,
+        token_mac: CodeMac,
+    ) -> Result<Option<EmailRevert>, StoreError>;
 }
 
 /// Reading challenges, and counting failed tries (the rest of a

@@ -10,6 +10,7 @@
 //!   (insta snapshots in `snapshots/`), health, the command line, signals;
 //! - `unicat`: the Unicat account routes;
 //! - `mail_language`: the language of the mail (`Accept-Language`);
+//! - `email_change`: the email change, its revert link and page;
 //! - `sdk`: the official `unicat` Python SDK against the binary;
 //! - `architecture`: the layering of docs/ARCHITECTURE.md, checked against
 //!   the real dependency graph (`cargo tree`).
@@ -29,6 +30,7 @@ mod support;
 
 mod architecture;
 mod delete;
+mod email_change;
 mod forgot_password;
 mod mail_language;
 mod sdk;

@@ -2,7 +2,7 @@
 //! transaction, each change under its guard.
 
 use super::conn::{lock_id, lock_id_now, write_tx, DbConn};
-use super::{challenges, outbox, projects, users, Database, DbError};
+use super::{challenges, email_reverts, outbox, projects, users, Database, DbError};
 use accountd_domain::{Change, ChangeSet, Conflict, Timestamp};
 use accountd_ports::{Applied, Changes, StoreError};
 use async_trait::async_trait;
@@ -111,12 +111,36 @@ fn apply_one(conn: &mut DbConn, change: &Change, now: i64) -> Result<(), DbError
             )?;
             projects::remove_memberships_of(conn, &user)
         }
+        Change::SetPrimaryEmail {
+            user,
+            expected_version,
+            email,
+        } => guard(
+            users::set_primary_email(conn, &user.to_string(), *expected_version, email)?,
+            Conflict::UserChanged,
+        ),
+        Change::IssueEmailRevert(revert) => email_reverts::insert(conn, revert),
+        Change::RevertEmail {
+            user,
+            token_mac,
+            restore,
+        } => match email_reverts::revert(
+            conn,
+            &user.to_string(),
+            token_mac.as_bytes(),
+            restore,
+            now,
+        )? {
+            email_reverts::Reverted::Done => Ok(()),
+            email_reverts::Reverted::TokenUnusable => Err(DbError::Conflict(Conflict::RevertSpent)),
+            email_reverts::Reverted::UserInactive => Err(DbError::Conflict(Conflict::UserChanged)),
+        },
     }
 }
 
 /// The advisory locks a set takes, as sorted lock ids without repeats:
 /// the keys of every issued challenge (what issuing supersedes), the user of
-/// a password change or update, and the project of a project or membership
+/// a password change, update, address change or revert, and the project of a project or membership
 /// change (so sets writing several rows of one project never take their
 /// row locks in opposite orders); the owner of a new project and the user
 /// of an account deletion (so the two serialise).
@@ -143,6 +167,10 @@ fn lock_ids(set: &ChangeSet) -> Vec<i64> {
             }
             Change::RemoveMembership { project, .. } => keys.push(format!("project:{project}")),
             Change::DeleteAccount { user, .. } => keys.push(format!("user:{user}")),
+            Change::SetPrimaryEmail { user, .. } | Change::RevertEmail { user, .. } => {
+                keys.push(format!("user:{user}"));
+            }
+            Change::IssueEmailRevert(r) => keys.push(format!("user:{}", r.user())),
             Change::ConsumeChallenge(_)
             | Change::ConsumeOpenChallenges { .. }
             | Change::CreateUser(_) => {}

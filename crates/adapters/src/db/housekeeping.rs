@@ -18,6 +18,9 @@ pub struct PurgeBefore {
     pub finished_mail: Timestamp,
     /// Challenges (with their keys) expired at or before this instant.
     pub expired_challenges: Timestamp,
+    /// Email-change revert tokens expired, or spent, at or before this
+    /// instant.
+    pub email_reverts: Timestamp,
 }
 
 /// What one purge removed.
@@ -29,6 +32,8 @@ pub struct Purged {
     pub outbox: usize,
     /// Challenges expired more than a day ago (with their keys).
     pub challenges: usize,
+    /// Revert tokens expired or spent.
+    pub email_reverts: usize,
 }
 
 #[async_trait]
@@ -49,6 +54,7 @@ pub(crate) fn purge(conn: &mut DbConn, before: PurgeBefore) -> Result<Purged, Db
     let events = before.rate_events.as_millis();
     let mail = before.finished_mail.as_millis();
     let expired = before.expired_challenges.as_millis();
+    let reverts = before.email_reverts.as_millis();
     write_tx(conn, |c| {
         let rate_events =
             diesel::delete(rate_events::table.filter(rate_events::at.le(events))).execute(c)?;
@@ -66,10 +72,12 @@ pub(crate) fn purge(conn: &mut DbConn, before: PurgeBefore) -> Result<Purged, Db
         let challenges =
             diesel::delete(challenges::table.filter(challenges::expires_at.le(expired)))
                 .execute(c)?;
+        let email_reverts = super::email_reverts::purge(c, reverts, reverts)?;
         Ok(Purged {
             rate_events,
             outbox,
             challenges,
+            email_reverts,
         })
     })
 }

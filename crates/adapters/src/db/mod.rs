@@ -1,7 +1,7 @@
 //! diesel + r2d2 on PostgreSQL or SQLite, chosen from the URL scheme.
 //!
 //! One file per aggregate (`users`, `challenges`, `projects`, `outbox`,
-//! `limits`, `housekeeping`; `changes` applies a use case's change set), each holding that aggregate's port
+//! `limits`, `housekeeping`, `email_reverts`; `changes` applies a use case's change set), each holding that aggregate's port
 //! implementations and one plain function per query over `conn::DbConn`,
 //! diesel's `MultiConnection` of the two backends: every SQL text is written
 //! once. The few real differences between the backends live in `conn.rs`.
@@ -10,6 +10,7 @@
 mod challenges;
 mod changes;
 mod conn;
+mod email_reverts;
 mod housekeeping;
 mod limits;
 mod outbox;

@@ -100,7 +100,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    email_reverts (token_mac) {
+        token_mac -> Binary,
+        user_id -> Text,
+        restore_email -> Text,
+        replaced_by -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        spent_at -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(user_emails -> users (user_id));
+diesel::joinable!(email_reverts -> users (user_id));
 diesel::joinable!(challenge_keys -> challenges (challenge_id));
 diesel::joinable!(memberships -> projects (project_id));
 diesel::allow_tables_to_appear_in_same_query!(
@@ -111,5 +124,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     rate_events,
     outbox,
     projects,
-    memberships
+    memberships,
+    email_reverts
 );

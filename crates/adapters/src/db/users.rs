@@ -25,6 +25,13 @@ impl UserRepository for Database {
         let key = email.key();
         self.run(move |c| by_email_key(c, &key)).await
     }
+
+    async fn find_email_revert(
+        &self,
+        token_mac: accountd_domain::CodeMac,
+    ) -> Result<Option<accountd_domain::EmailRevert>, StoreError> {
+        self.email_revert(token_mac).await
+    }
 }
 
 /// The user with this gid.
@@ -181,4 +188,58 @@ pub(crate) fn is_active(conn: &mut DbConn, user_id: &str) -> Result<bool, DbErro
     let status: Option<String> =
         load(conn, users::table.find(user_id).select(users::status))?.pop();
     Ok(status.as_deref() == Some(accountd_domain::UserStatus::Active.as_str()))
+}
+
+/// Makes `email` the primary address (position 0) of `user_id` while its
+/// credential version is still `expected_version`, keeping the version;
+/// whether it was.
+pub(crate) fn set_primary_email(
+    conn: &mut DbConn,
+    user_id: &str,
+    expected_version: i64,
+    email: &Email,
+) -> Result<bool, DbError> {
+    // A no-op update: checks the version and locks the row.
+    let held = diesel::update(
+        users::table
+            .filter(users::id.eq(user_id))
+            .filter(users::credential_version.eq(expected_version)),
+    )
+    .set(users::credential_version.eq(users::credential_version))
+    .execute(conn)?;
+    if held != 1 {
+        return Ok(false);
+    }
+    put_primary_email(conn, user_id, email)?;
+    Ok(true)
+}
+
+/// Writes `email` at position 0 of `user_id`'s addresses, dropping the
+/// entry it replaces and any other entry of the same address; the other
+/// addresses keep their places.
+pub(crate) fn put_primary_email(
+    conn: &mut DbConn,
+    user_id: &str,
+    email: &Email,
+) -> Result<(), DbError> {
+    let key = email.key();
+    diesel::delete(
+        user_emails::table
+            .filter(user_emails::user_id.eq(user_id))
+            .filter(
+                user_emails::position
+                    .eq(0)
+                    .or(user_emails::email_key.eq(&key)),
+            ),
+    )
+    .execute(conn)?;
+    diesel::insert_into(user_emails::table)
+        .values(&EmailRow {
+            user_id: user_id.to_owned(),
+            position: 0,
+            email: email.as_str().to_owned(),
+            email_key: key,
+        })
+        .execute(conn)?;
+    Ok(())
 }

@@ -4,6 +4,7 @@
 //! layer turns into a 1001.
 
 mod deletion;
+mod email_change;
 mod reset;
 mod session;
 mod signup;
@@ -11,6 +12,10 @@ mod signup;
 mod test_support;
 
 pub use deletion::{AccountDeletion, DeleteInput, DeletionError};
+pub use email_change::{
+    EmailChange, EmailChangeError, EmailChangeInput, EmailChangeRequestError, EmailChangeRequested,
+    EmailChanged, RevertEmailError,
+};
 pub use reset::{PasswordReset, ResetError, ResetInput, ResetRequestError, ResetRequested};
 pub use session::{
     AuthError, Authenticated, LoginError, LoginInput, RecentAuthError, Session, Sessions,
@@ -54,6 +59,7 @@ pub enum Reason {
     CodeExpired,
     CodeExhausted,
     RequestMismatch,
+    NothingToUpdate,
 }
 
 impl Reason {
@@ -69,6 +75,7 @@ impl Reason {
             Self::CodeExpired => "code_expired",
             Self::CodeExhausted => "code_exhausted",
             Self::RequestMismatch => "request_mismatch",
+            Self::NothingToUpdate => "nothing_to_update",
         }
     }
 }

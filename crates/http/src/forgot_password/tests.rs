@@ -163,6 +163,7 @@ impl World {
             health: Arc::new(self.health),
             settings: self.http,
             account_deletion: unicat.deletion,
+            email_change: unicat.email_change,
         }
     }
 

@@ -6,8 +6,9 @@
 use super::envelope;
 use super::params::BadParam;
 use accountd_app::unicat::{
-    AuthError, DeletionError, Invalid, LoginError, RecentAuthError, ResetError, ResetRequestError,
-    SignupError, SignupRequestError,
+    AuthError, DeletionError, EmailChangeError, EmailChangeRequestError, Invalid, LoginError,
+    RecentAuthError, ResetError, ResetRequestError, RevertEmailError, SignupError,
+    SignupRequestError,
 };
 use accountd_app::{Failure, RateLimited};
 use actix_web::{http::StatusCode, HttpResponse, ResponseError};
@@ -199,6 +200,35 @@ impl From<DeletionError> for UnicatError {
             .into(),
             DeletionError::Revoked => Self::PermissionDenied,
             DeletionError::Failure(f) => f.into(),
+        }
+    }
+}
+
+impl From<EmailChangeRequestError> for UnicatError {
+    fn from(e: EmailChangeRequestError) -> Self {
+        match e {
+            EmailChangeRequestError::Invalid(i) => Self::Validation(i),
+            EmailChangeRequestError::RecentAuth(e) => e.into(),
+            EmailChangeRequestError::TooManyRequests(r) => r.into(),
+            EmailChangeRequestError::Failure(f) => f.into(),
+        }
+    }
+}
+
+impl From<EmailChangeError> for UnicatError {
+    fn from(e: EmailChangeError) -> Self {
+        match e {
+            EmailChangeError::Invalid(i) => Self::Validation(i),
+            EmailChangeError::Failure(f) => f.into(),
+        }
+    }
+}
+
+impl From<RevertEmailError> for UnicatError {
+    fn from(e: RevertEmailError) -> Self {
+        match e {
+            RevertEmailError::Unusable => Self::Unprocessable,
+            RevertEmailError::Failure(f) => f.into(),
         }
     }
 }

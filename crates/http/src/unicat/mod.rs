@@ -15,8 +15,11 @@ mod payload;
 mod ping;
 mod reset_password;
 mod reset_password_request;
+mod revert_email;
 mod signup;
 mod signup_request;
+mod update_email;
+mod update_email_request;
 
 use crate::HttpState;
 use accountd_app::unicat::Session;
@@ -38,7 +41,19 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
             .route("/init", web::get().to(init::handle))
             .route("/ping", web::get().to(ping::handle))
             .route("/ping", web::post().to(ping::handle))
-            .route("/account/delete", web::post().to(account_delete::handle)),
+            .route("/account/delete", web::post().to(account_delete::handle))
+            .route(
+                "/account/update_email_request",
+                web::post().to(update_email_request::handle),
+            )
+            .route(
+                "/account/update_email",
+                web::post().to(update_email::handle),
+            )
+            .route(
+                "/account/revert_email",
+                web::post().to(revert_email::handle),
+            ),
     );
 }
 

@@ -425,6 +425,7 @@ impl World {
             health: Arc::new(self.health),
             settings: self.http,
             account_deletion: unicat.deletion,
+            email_change: unicat.email_change,
         }
     }
 
@@ -2022,5 +2023,6 @@ async fn an_authenticated_route_gets_the_caller_and_its_parameters() {
 
     assert_eq!((a.status, a.body.as_str()), (200, "ann Zed"));
 }
-mod mail_language;
 mod delete;
+mod email_change;
+mod mail_language;
