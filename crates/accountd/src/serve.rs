@@ -124,6 +124,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
             max_body_bytes: config.max_body_bytes,
             trusted_proxies: config.trusted_proxies.clone(),
         },
+        accounts: unicat.accounts,
     });
 
     let (stop_tx, stop_rx) = watch::channel(false);

@@ -5,7 +5,7 @@ use crate::config::Config;
 use accountd_adapters::{
     BcryptPool, ConsoleMailer, Database, JwtTokens, OsRandom, SmtpMailer, SystemClock,
 };
-use accountd_app::unicat::{PasswordReset, Sessions, Signup, UnicatSettings};
+use accountd_app::unicat::{Accounts, PasswordReset, Sessions, Signup, UnicatSettings};
 use accountd_app::{
     AddUser, ChallengeSettings, DispatchSettings, ForgotPassword, ForgotPasswordSettings,
     OutboxDispatcher, Ports,
@@ -176,6 +176,7 @@ pub struct Unicat {
     pub signup: Signup,
     pub reset: PasswordReset,
     pub sessions: Sessions,
+    pub accounts: Accounts,
 }
 
 pub fn unicat(config: &Config, ports: Ports, db: &Database, secret: &ServerSecret) -> Unicat {
@@ -208,7 +209,8 @@ pub fn unicat(config: &Config, ports: Ports, db: &Database, secret: &ServerSecre
             key.clone(),
             settings.clone(),
         ),
-        reset: PasswordReset::new(ports, sessions.clone(), key, settings),
+        reset: PasswordReset::new(ports.clone(), sessions.clone(), key, settings.clone()),
+        accounts: Accounts::new(ports, sessions.clone(), Arc::new(db.clone()), settings),
         sessions,
     }
 }

@@ -7,7 +7,8 @@
 //! version under its guard and closes both reset purposes; an issue is
 //! applied at the challenge's own issue time; a sign-up creates an active
 //! account at version 1) and calls the matching mocked method, so each
-//! test keeps its expectations on the challenge, the effect and the mail.
+//! test keeps its expectations on the challenge, the effect and the mail;
+//! an `account/update` set goes to `update_account` whole.
 //! A set of any other shape fails the test.
 
 use accountd_domain::{
@@ -58,6 +59,11 @@ mockall::mock! {
             mails: Vec<OutgoingMail>,
         ) -> Result<ConsumeOutcome, StoreError>;
         pub(crate) fn create(&self, user: NewUser) -> Result<User, CreateUserError>;
+        pub(crate) fn update_account(
+            &self,
+            changes: Vec<Change>,
+            mails: Vec<OutgoingMail>,
+        ) -> Result<Applied, StoreError>;
     }
 }
 
@@ -129,6 +135,13 @@ impl Changes for MockWrites {
                     }
                     Err(CreateUserError::Store(e)) => Err(e),
                 }
+            }
+            // `account/update`: the profile columns, a password change, or both
+            // (the profile first: its guard is the version before the bump).
+            [Change::UpdateProfile { .. }]
+            | [Change::UpdateProfile { .. }, Change::SetPassword { .. }, Change::ConsumeOpenChallenges { .. }]
+            | [Change::SetPassword { .. }, Change::ConsumeOpenChallenges { .. }] => {
+                self.update_account(set.changes().to_vec(), mails)
             }
             other => panic!("a change set no service builds: {other:?}"),
         }

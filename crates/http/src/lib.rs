@@ -23,7 +23,7 @@ mod retry;
 mod testing;
 mod unicat;
 
-use accountd_app::unicat::{PasswordReset, Sessions, Signup};
+use accountd_app::unicat::{Accounts, PasswordReset, Sessions, Signup};
 use accountd_app::{Failure, ForgotPassword};
 use accountd_ports::HealthCheck;
 use actix_web::{web, HttpRequest};
@@ -88,6 +88,8 @@ pub struct HttpState {
     pub health: Arc<dyn HealthCheck>,
     /// HTTP settings.
     pub settings: HttpSettings,
+    /// Unicat `account/update`, `users/get` and `username`.
+    pub accounts: Accounts,
 }
 
 impl fmt::Debug for HttpState {

@@ -1,7 +1,7 @@
 //! Building the Unicat services from mocked ports, for this crate's tests.
 
 use crate::UnicatInfo;
-use accountd_app::unicat::{PasswordReset, Sessions, Signup, UnicatSettings};
+use accountd_app::unicat::{Accounts, PasswordReset, Sessions, Signup, UnicatSettings};
 use accountd_app::{ChallengeSettings, Ports};
 use accountd_domain::PasswordPolicy;
 use accountd_ports::{ProjectRepository, TokenService};
@@ -11,6 +11,7 @@ pub(crate) struct UnicatServices {
     pub signup: Signup,
     pub reset: PasswordReset,
     pub sessions: Sessions,
+    pub accounts: Accounts,
 }
 
 pub(crate) fn unicat_settings() -> UnicatSettings {
@@ -46,7 +47,13 @@ pub(crate) fn unicat_services(
         .returning(|_, _, _| Ok((1, Vec::new())));
     throttle.expect_forget().returning(|_| Ok(()));
     throttle.expect_clear().returning(|_| Ok(()));
-    let sessions = Sessions::new(ports.clone(), tokens, projects, Arc::new(throttle), 900);
+    let sessions = Sessions::new(
+        ports.clone(),
+        tokens,
+        projects.clone(),
+        Arc::new(throttle),
+        900,
+    );
     UnicatServices {
         signup: Signup::new(
             ports.clone(),
@@ -54,7 +61,8 @@ pub(crate) fn unicat_services(
             key.clone(),
             unicat_settings(),
         ),
-        reset: PasswordReset::new(ports, sessions.clone(), key, unicat_settings()),
+        reset: PasswordReset::new(ports.clone(), sessions.clone(), key, unicat_settings()),
+        accounts: Accounts::new(ports, sessions.clone(), projects, unicat_settings()),
         sessions,
     }
 }

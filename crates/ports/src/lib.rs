@@ -12,8 +12,8 @@
 //! `mock` feature every trait gets a mockall mock (`MockUserRepository`, …).
 
 use accountd_domain::{
-    Challenge, ChallengeId, ChangeSet, CodeMac, Conflict, Email, OutgoingMail, Password,
-    PasswordHash, ProjectView, Purpose, Timestamp, User, UserId,
+    Challenge, ChallengeId, ChangeSet, CodeMac, Conflict, Email, Membership, OutgoingMail,
+    Password, PasswordHash, Project, ProjectView, Purpose, Timestamp, User, UserId,
 };
 use async_trait::async_trait;
 
@@ -114,6 +114,17 @@ pub trait ProjectRepository: Send + Sync {
     /// user's own row and the owner's row (when it is someone else's),
     /// ordered by project name then gid.
     async fn views_for(&self, user: UserId) -> Result<Vec<ProjectView>, StoreError>;
+
+    /// Every project in which both `viewer` and `other` have a membership
+    /// row (any status, any project status), each with `viewer`'s row then
+    /// `other`'s, ordered by project gid; empty when they share none (or
+    /// either is unknown). With `viewer == other`, each project the user
+    /// has a row in, with that row twice.
+    async fn shared_rows(
+        &self,
+        viewer: UserId,
+        other: UserId,
+    ) -> Result<Vec<(Project, Membership, Membership)>, StoreError>;
 }
 
 /// One limit: at most `max` hits per `window_seconds`.

@@ -1,13 +1,19 @@
-//! The Unicat account capabilities: sign-up, password reset, login and
-//! session payloads. Each use case returns its own error enum; validation
+//! The Unicat account capabilities: sign-up, password reset, login,
+//! session payloads, and the account routes (`account/update`, `users/get`,
+//! `username`). Each use case returns its own error enum; validation
 //! failures carry an [`Invalid`] that the HTTP layer turns into a 1001.
 
+mod account;
 mod reset;
 mod session;
 mod signup;
 #[cfg(test)]
 mod test_support;
 
+pub use account::{
+    Accounts, Availability, GetUserError, LookupError, UpdateError, UpdateInput, Updated,
+    UserShown, MAX_NAME_CHARS,
+};
 pub use reset::{PasswordReset, ResetError, ResetInput, ResetRequestError, ResetRequested};
 pub use session::{
     AuthError, Authenticated, LoginError, LoginInput, RecentAuthError, Session, Sessions,
@@ -51,6 +57,10 @@ pub enum Reason {
     CodeExpired,
     CodeExhausted,
     RequestMismatch,
+    NothingToUpdate,
+    NameInvalid,
+    LanguageUnsupported,
+    TimezoneUnsupported,
 }
 
 impl Reason {
@@ -66,6 +76,10 @@ impl Reason {
             Self::CodeExpired => "code_expired",
             Self::CodeExhausted => "code_exhausted",
             Self::RequestMismatch => "request_mismatch",
+            Self::NothingToUpdate => "nothing_to_update",
+            Self::NameInvalid => "name_invalid",
+            Self::LanguageUnsupported => "language_unsupported",
+            Self::TimezoneUnsupported => "timezone_unsupported",
         }
     }
 }

@@ -6,8 +6,8 @@
 use super::envelope;
 use super::params::BadParam;
 use accountd_app::unicat::{
-    AuthError, Invalid, LoginError, RecentAuthError, ResetError, ResetRequestError, SignupError,
-    SignupRequestError,
+    AuthError, GetUserError, Invalid, LoginError, LookupError, RecentAuthError, ResetError,
+    ResetRequestError, SignupError, SignupRequestError, UpdateError,
 };
 use accountd_app::{Failure, RateLimited};
 use actix_web::{http::StatusCode, HttpResponse, ResponseError};
@@ -170,6 +170,35 @@ impl From<AuthError> for UnicatError {
         match e {
             AuthError::Denied => Self::PermissionDenied,
             AuthError::Failure(f) => f.into(),
+        }
+    }
+}
+
+impl From<UpdateError> for UnicatError {
+    fn from(e: UpdateError) -> Self {
+        match e {
+            UpdateError::Invalid(i) => Self::Validation(i),
+            UpdateError::Recent(r) => r.into(),
+            UpdateError::Revoked => Self::PermissionDenied,
+            UpdateError::Failure(f) => f.into(),
+        }
+    }
+}
+
+impl From<GetUserError> for UnicatError {
+    fn from(e: GetUserError) -> Self {
+        match e {
+            GetUserError::NotVisible => Self::Unprocessable,
+            GetUserError::Failure(f) => f.into(),
+        }
+    }
+}
+
+impl From<LookupError> for UnicatError {
+    fn from(e: LookupError) -> Self {
+        match e {
+            LookupError::TooManyRequests(r) => r.into(),
+            LookupError::Failure(f) => f.into(),
         }
     }
 }

@@ -4,6 +4,7 @@
 //! [`UnicatError`] (`error.rs`, with the one exhaustive mapping per use
 //! case), whose envelope `envelope.rs` builds.
 
+mod account_update;
 mod auth;
 mod envelope;
 mod error;
@@ -16,6 +17,8 @@ mod reset_password;
 mod reset_password_request;
 mod signup;
 mod signup_request;
+mod username;
+mod users_get;
 
 use crate::HttpState;
 use accountd_app::unicat::Session;
@@ -36,7 +39,10 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
             .route("/login", web::post().to(login::handle))
             .route("/init", web::get().to(init::handle))
             .route("/ping", web::get().to(ping::handle))
-            .route("/ping", web::post().to(ping::handle)),
+            .route("/ping", web::post().to(ping::handle))
+            .route("/account/update", web::post().to(account_update::handle))
+            .route("/users/get", web::post().to(users_get::handle))
+            .route("/username", web::post().to(username::handle)),
     );
 }
 

@@ -424,6 +424,7 @@ impl World {
             unicat: crate::testing::unicat_info(),
             health: Arc::new(self.health),
             settings: self.http,
+            accounts: unicat.accounts,
         }
     }
 
