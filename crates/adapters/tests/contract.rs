@@ -2299,3 +2299,11 @@ impl Won for ConsumeOutcome {
 /// `Changes::apply`, the one write of every use case.
 #[path = "contract/change_sets.rs"]
 mod change_sets;
+
+/// `ProjectRepository::shared_rows`, the read of `users/get`.
+#[path = "contract/users_get.rs"]
+mod users_get;
+
+/// `Change::UpdateProfile`, the write of `account/update`.
+#[path = "contract/account_update.rs"]
+mod account_update;
