@@ -2022,3 +2022,4 @@ async fn an_authenticated_route_gets_the_caller_and_its_parameters() {
 
     assert_eq!((a.status, a.body.as_str()), (200, "ann Zed"));
 }
+mod account;
