@@ -9,6 +9,7 @@
 //! - `forgot_password`: the forgotPassword family, the exact bodies
 //!   (insta snapshots in `snapshots/`), health, the command line, signals;
 //! - `unicat`: the Unicat account routes;
+//! - `account`: `account/update`, `users/get` and `username`;
 //! - `sdk`: the official `unicat` Python SDK against the binary;
 //! - `architecture`: the layering of docs/ARCHITECTURE.md, checked against
 //!   the real dependency graph (`cargo tree`).
@@ -26,6 +27,7 @@
 #[macro_use]
 mod support;
 
+mod account;
 mod architecture;
 mod forgot_password;
 mod sdk;
