@@ -165,7 +165,7 @@ pub(crate) fn shared_rows(
         if pending.as_ref().is_some_and(|(p, _, _)| p.id != project.id) {
             out.extend(pair(pending.take())?);
         }
-        let entry = pending.get_or_insert_with(|| (project, None, None));
+        let entry = pending.get_or_insert((project, None, None));
         let is_viewer = member.user_id == viewer;
         let is_other = member.user_id == other;
         let m = member.into_membership()?;
