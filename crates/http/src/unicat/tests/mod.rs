@@ -1024,7 +1024,7 @@ async fn signup_creates_the_account_and_answers_the_session_with_pending_invitat
     assert_session(
         &a,
         &format!(
-            r#"{{"success":true,"result":{{"user":"{NEW_GID}","user_projects":{{}}}},"data":{{"cc.users":{{"{NEW_GID}":{{"gid":"{NEW_GID}","username":"ann","email":"ann@example.com","name":"","avatar":null,"status":"active","options":{{"language":"en","timezone":"UTC"}}}}}},"cc.projects":{{"{ZEPHYR_GID}":{ZEPHYR}}},"cc.projects_members":[{new_in_zephyr},{BOB_IN_ZEPHYR}],"cc.languages":{LANGUAGES}}}}}"#
+            r#"{{"success":true,"result":{{"user":"{NEW_GID}","user_projects":{{}}}},"data":{{"cc.users":{{"{NEW_GID}":{{"gid":"{NEW_GID}","username":"ann","email":"ann@example.com","name":"","avatar":null,"status":"active","options":{{"language":"en","timezone":"Europe/Amsterdam"}}}}}},"cc.projects":{{"{ZEPHYR_GID}":{ZEPHYR}}},"cc.projects_members":[{new_in_zephyr},{BOB_IN_ZEPHYR}],"cc.languages":{LANGUAGES}}}}}"#
         ),
     );
 }
