@@ -165,6 +165,18 @@ fn account_update_changes_the_profile_and_refuses_each_bad_value(db: &TestDb) {
             "{body}"
         );
     }
+    for (password, reason) in [
+        ("password1", "password_weak"),
+        (&*"x".repeat(73), "password_too_long"),
+    ] {
+        let r = update(&server, &fresh, &json!({"password": password}));
+        assert_eq!(r.status, 422, "{}", r.body);
+        let info = &r.json()["result"]["info"];
+        assert_eq!(
+            (&info["field"], &info["reason"]),
+            (&json!("password"), &json!(reason))
+        );
+    }
     // Nothing of the refused calls was stored.
     assert_eq!(me(&server, &fresh, &gid), form);
     // Login is case-sensitive: the account is now `ANN`.
