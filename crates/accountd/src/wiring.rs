@@ -6,7 +6,7 @@ use accountd_adapters::{
     BcryptPool, ConsoleMailer, Database, JwtTokens, OsRandom, SmtpMailer, SystemClock,
 };
 use accountd_app::unicat::{
-    AccountDeletion, EmailChange, PasswordReset, Sessions, Signup, UnicatSettings,
+    AccountDeletion, Accounts, EmailChange, PasswordReset, Sessions, Signup, UnicatSettings,
 };
 use accountd_app::{
     AddUser, ChallengeSettings, DispatchSettings, ForgotPassword, ForgotPasswordSettings,
@@ -180,6 +180,7 @@ pub struct Unicat {
     pub sessions: Sessions,
     pub deletion: AccountDeletion,
     pub email_change: EmailChange,
+    pub accounts: Accounts,
 }
 
 pub fn unicat(config: &Config, ports: Ports, db: &Database, secret: &ServerSecret) -> Unicat {
@@ -219,6 +220,12 @@ pub fn unicat(config: &Config, ports: Ports, db: &Database, secret: &ServerSecre
             settings.clone(),
         ),
         deletion: AccountDeletion::new(ports.clone(), sessions.clone(), Arc::new(db.clone())),
+        accounts: Accounts::new(
+            ports.clone(),
+            sessions.clone(),
+            Arc::new(db.clone()),
+            settings.clone(),
+        ),
         email_change: EmailChange::new(ports, sessions.clone(), key, settings),
         sessions,
     }

@@ -2307,3 +2307,10 @@ mod delete;
 /// The email change's writes and reads (revert tokens, the revert).
 #[path = "contract/email_revert.rs"]
 mod email_revert;
+/// `ProjectRepository::shared_rows`, the read of `users/get`.
+#[path = "contract/users_get.rs"]
+mod users_get;
+
+/// `Change::UpdateProfile`, the write of `account/update`.
+#[path = "contract/account_update.rs"]
+mod account_update;

@@ -8,7 +8,8 @@
 //! applied at the challenge's own issue time; a sign-up creates an active
 //! account at version 1; a deletion consumes every open code of the
 //! account) and calls the matching mocked method, so each
-//! test keeps its expectations on the challenge, the effect and the mail.
+//! test keeps its expectations on the challenge, the effect and the mail;
+//! an `account/update` set goes to `update_account` whole.
 //! A set of any other shape fails the test.
 
 use accountd_domain::{
@@ -81,6 +82,11 @@ mockall::mock! {
             user: UserId,
             expected_version: i64,
             now: Timestamp,
+            mails: Vec<OutgoingMail>,
+        ) -> Result<Applied, StoreError>;
+        pub(crate) fn update_account(
+            &self,
+            changes: Vec<Change>,
             mails: Vec<OutgoingMail>,
         ) -> Result<Applied, StoreError>;
     }
@@ -210,6 +216,13 @@ impl Changes for MockWrites {
                     "a deletion consumes every open code of the account"
                 );
                 self.delete_account(*user, *expected_version, now, mails)
+            }
+            // `account/update`: the profile columns, a password change, or both
+            // (the profile first: its guard is the version before the bump).
+            [Change::UpdateProfile { .. }]
+            | [Change::UpdateProfile { .. }, Change::SetPassword { .. }, Change::ConsumeOpenChallenges { .. }]
+            | [Change::SetPassword { .. }, Change::ConsumeOpenChallenges { .. }] => {
+                self.update_account(set.changes().to_vec(), mails)
             }
             other => panic!("a change set no service builds: {other:?}"),
         }

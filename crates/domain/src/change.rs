@@ -13,7 +13,7 @@
 
 use crate::{
     Challenge, ChallengeId, CodeMac, Email, EmailRevert, Membership, MembershipStatus,
-    OutgoingMail, PasswordHash, Project, ProjectId, Purpose, Subject, User, UserId,
+    OutgoingMail, PasswordHash, Project, ProjectId, Purpose, Subject, User, UserId, Username,
 };
 
 /// One row-level change, with the guard it is applied under.
@@ -140,6 +140,26 @@ pub enum Change {
         token_mac: CodeMac,
         /// The address to restore.
         restore: Email,
+    },
+    /// Sets only the given profile columns of the user (`None`: that
+    /// column is left as stored), so parallel edits of different fields
+    /// each keep theirs; the credential version is not bumped. Guard: the
+    /// stored credential version is still `expected_version`, else
+    /// [`Conflict::UserChanged`]; a username taken by another user
+    /// (case-insensitively) gives [`Conflict::UsernameTaken`].
+    UpdateProfile {
+        /// The account.
+        user: UserId,
+        /// The credential version the stored row must still have.
+        expected_version: i64,
+        /// The new username.
+        username: Option<Username>,
+        /// The new display name.
+        name: Option<String>,
+        /// The new language.
+        language: Option<String>,
+        /// The new time zone.
+        timezone: Option<String>,
     },
 }
 

@@ -43,8 +43,8 @@ pub use lockout::{login_locked_until, FREE_LOGIN_FAILURES, MAX_LOGIN_DELAY_SECON
 pub use mail::OutgoingMail;
 pub use password::{Password, PasswordHash, PasswordPolicy, PasswordRejection, MAX_PASSWORD_BYTES};
 pub use project::{
-    Membership, MembershipStatus, Notifications, Project, ProjectId, ProjectStatus, ProjectView,
-    Role,
+    may_see_row, Membership, MembershipStatus, Notifications, Project, ProjectId, ProjectStatus,
+    ProjectView, Role,
 };
 pub use secret::{MacKey, SecretError, ServerSecret};
 pub use time::Timestamp;

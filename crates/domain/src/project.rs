@@ -161,9 +161,122 @@ pub struct ProjectView {
     pub owner_row: Option<Membership>,
 }
 
+/// Whether the user of `viewer` (a membership row of `project`) may see
+/// the row `other` of the same project (section 5, "Who sees what"): the
+/// owner sees every row (active, invited, declined); an active member sees
+/// the active rows and their own; an invited user sees their own row and
+/// the owner's; a declined one only their own. A `deleted` project is
+/// visible to its owner only.
+pub fn may_see_row(project: &Project, viewer: &Membership, other: &Membership) -> bool {
+    if viewer.project != project.id || other.project != project.id {
+        return false;
+    }
+    let own = viewer.user == other.user;
+    if viewer.user == project.owner {
+        return true;
+    }
+    if project.status == ProjectStatus::Deleted {
+        return false;
+    }
+    match viewer.status {
+        MembershipStatus::Active => own || other.status == MembershipStatus::Active,
+        MembershipStatus::Invited => own || other.user == project.owner,
+        MembershipStatus::Declined => own,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn project(status: ProjectStatus) -> Project {
+        Project {
+            id: ProjectId::from_random_bytes([1; 16]),
+            name: "p".to_owned(),
+            icon: None,
+            owner: UserId::from_random_bytes([10; 16]),
+            status,
+            timezone: "UTC".to_owned(),
+            languages: vec!["en".to_owned()],
+        }
+    }
+
+    fn row(user: u8, status: MembershipStatus) -> Membership {
+        Membership {
+            project: ProjectId::from_random_bytes([1; 16]),
+            user: UserId::from_random_bytes([user; 16]),
+            status,
+            roles: vec![if user == 10 {
+                Role::Owner
+            } else {
+                Role::Member
+            }],
+            notifications: Notifications::default(),
+            rate_limit_per_second: None,
+        }
+    }
+
+    use MembershipStatus::{Active, Declined, Invited};
+
+    #[test]
+    fn the_owner_sees_every_row_of_the_project_deleted_or_not() {
+        for status in [ProjectStatus::Active, ProjectStatus::Deleted] {
+            let p = project(status);
+            for other in [Active, Invited, Declined] {
+                assert!(may_see_row(&p, &row(10, Active), &row(2, other)), "{other}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_active_member_sees_the_active_rows_and_their_own_only() {
+        let p = project(ProjectStatus::Active);
+        let me = row(2, Active);
+        assert!(may_see_row(&p, &me, &row(10, Active)));
+        assert!(may_see_row(&p, &me, &row(3, Active)));
+        assert!(may_see_row(&p, &me, &me));
+        assert!(!may_see_row(&p, &me, &row(3, Invited)));
+        assert!(!may_see_row(&p, &me, &row(3, Declined)));
+    }
+
+    #[test]
+    fn an_invited_user_sees_the_owner_row_and_their_own_only() {
+        let p = project(ProjectStatus::Active);
+        let me = row(2, Invited);
+        assert!(may_see_row(&p, &me, &row(10, Active)));
+        assert!(may_see_row(&p, &me, &me));
+        assert!(!may_see_row(&p, &me, &row(3, Active)));
+        assert!(!may_see_row(&p, &me, &row(3, Invited)));
+    }
+
+    #[test]
+    fn a_declined_user_sees_no_other_row() {
+        let p = project(ProjectStatus::Active);
+        let me = row(2, Declined);
+        assert!(!may_see_row(&p, &me, &row(10, Active)));
+        assert!(!may_see_row(&p, &me, &row(3, Active)));
+        assert!(may_see_row(&p, &me, &me));
+    }
+
+    #[test]
+    fn a_deleted_project_shows_nothing_to_anyone_but_its_owner() {
+        let p = project(ProjectStatus::Deleted);
+        for me in [row(2, Active), row(2, Invited), row(2, Declined)] {
+            assert!(!may_see_row(&p, &me, &row(10, Active)));
+            assert!(!may_see_row(&p, &me, &row(3, Active)));
+        }
+    }
+
+    #[test]
+    fn rows_of_another_project_are_never_visible() {
+        let p = project(ProjectStatus::Active);
+        let elsewhere = Membership {
+            project: ProjectId::from_random_bytes([9; 16]),
+            ..row(3, Active)
+        };
+        assert!(!may_see_row(&p, &row(10, Active), &elsewhere));
+        assert!(!may_see_row(&p, &elsewhere, &row(10, Active)));
+    }
 
     #[test]
     fn statuses_and_roles_round_trip_through_their_wire_names() {

@@ -25,7 +25,9 @@ mod retry;
 mod testing;
 mod unicat;
 
-use accountd_app::unicat::{AccountDeletion, EmailChange, PasswordReset, Sessions, Signup};
+use accountd_app::unicat::{
+    AccountDeletion, Accounts, EmailChange, PasswordReset, Sessions, Signup,
+};
 use accountd_app::{Failure, ForgotPassword};
 use accountd_ports::HealthCheck;
 use actix_web::{web, HttpRequest};
@@ -94,6 +96,8 @@ pub struct HttpState {
     pub account_deletion: AccountDeletion,
     /// Unicat email change and its revert.
     pub email_change: EmailChange,
+    /// Unicat `account/update`, `users/get` and `username`.
+    pub accounts: Accounts,
 }
 
 impl fmt::Debug for HttpState {

@@ -2,7 +2,7 @@
 
 use crate::UnicatInfo;
 use accountd_app::unicat::{
-    AccountDeletion, EmailChange, PasswordReset, Sessions, Signup, UnicatSettings,
+    AccountDeletion, Accounts, EmailChange, PasswordReset, Sessions, Signup, UnicatSettings,
 };
 use accountd_app::{ChallengeSettings, Ports};
 use accountd_domain::PasswordPolicy;
@@ -15,6 +15,7 @@ pub(crate) struct UnicatServices {
     pub sessions: Sessions,
     pub deletion: AccountDeletion,
     pub email_change: EmailChange,
+    pub accounts: Accounts,
 }
 
 pub(crate) fn unicat_settings() -> UnicatSettings {
@@ -70,7 +71,8 @@ pub(crate) fn unicat_services(
             key.clone(),
             unicat_settings(),
         ),
-        deletion: AccountDeletion::new(ports.clone(), sessions.clone(), projects),
+        deletion: AccountDeletion::new(ports.clone(), sessions.clone(), projects.clone()),
+        accounts: Accounts::new(ports.clone(), sessions.clone(), projects, unicat_settings()),
         email_change: EmailChange::new(ports, sessions.clone(), key, unicat_settings()),
         sessions,
     }

@@ -12,8 +12,9 @@
 //! `mock` feature every trait gets a mockall mock (`MockUserRepository`, …).
 
 use accountd_domain::{
-    Challenge, ChallengeId, ChangeSet, CodeMac, Conflict, Email, EmailRevert, OutgoingMail,
-    Password, PasswordHash, ProjectId, ProjectView, Purpose, Timestamp, User, UserId,
+    Challenge, ChallengeId, ChangeSet, CodeMac, Conflict, Email, EmailRevert, Membership,
+    OutgoingMail, Password, PasswordHash, Project, ProjectId, ProjectView, Purpose, Timestamp,
+    User, UserId,
 };
 use async_trait::async_trait;
 
@@ -128,6 +129,17 @@ pub trait ProjectRepository: Send + Sync {
     /// project counts until it is purged), sorted by gid; empty when there
     /// is none or no such user.
     async fn owned_by(&self, user: UserId) -> Result<Vec<ProjectId>, StoreError>;
+
+    /// Every project in which both `viewer` and `other` have a membership
+    /// row (any status, any project status), each with `viewer`'s row then
+    /// `other`'s, ordered by project gid; empty when they share none (or
+    /// either is unknown). With `viewer == other`, each project the user
+    /// has a row in, with that row twice.
+    async fn shared_rows(
+        &self,
+        viewer: UserId,
+        other: UserId,
+    ) -> Result<Vec<(Project, Membership, Membership)>, StoreError>;
 }
 
 /// One limit: at most `max` hits per `window_seconds`.

@@ -11,6 +11,7 @@
 //! - `unicat`: the Unicat account routes;
 //! - `mail_language`: the language of the mail (`Accept-Language`);
 //! - `email_change`: the email change, its revert link and page;
+//! - `account`: `account/update`, `users/get` and `username`;
 //! - `sdk`: the official `unicat` Python SDK against the binary;
 //! - `architecture`: the layering of docs/ARCHITECTURE.md, checked against
 //!   the real dependency graph (`cargo tree`).
@@ -28,6 +29,7 @@
 #[macro_use]
 mod support;
 
+mod account;
 mod architecture;
 mod delete;
 mod email_change;

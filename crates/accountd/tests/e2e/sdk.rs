@@ -94,5 +94,5 @@ fn the_official_unicat_sdk_logs_in_renews_and_drops_its_token() {
         "the SDK script failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(stdout.contains("ok: login, init"), "{stdout}");
+    assert!(stdout.contains("ok: login, init, users/get"), "{stdout}");
 }

@@ -3,7 +3,7 @@
 
 use super::conn::{lock_id, lock_id_now, write_tx, DbConn};
 use super::{challenges, email_reverts, outbox, projects, users, Database, DbError};
-use accountd_domain::{Change, ChangeSet, Conflict, Timestamp};
+use accountd_domain::{Change, ChangeSet, Conflict, Timestamp, Username};
 use accountd_ports::{Applied, Changes, StoreError};
 use async_trait::async_trait;
 
@@ -135,6 +135,27 @@ fn apply_one(conn: &mut DbConn, change: &Change, now: i64) -> Result<(), DbError
             email_reverts::Reverted::TokenUnusable => Err(DbError::Conflict(Conflict::RevertSpent)),
             email_reverts::Reverted::UserInactive => Err(DbError::Conflict(Conflict::UserChanged)),
         },
+        Change::UpdateProfile {
+            user,
+            expected_version,
+            username,
+            name,
+            language,
+            timezone,
+        } => {
+            let columns = users::ProfileColumns {
+                username: username.as_ref().map(Username::as_str),
+                username_key: username.as_ref().map(Username::key),
+                name: name.as_deref(),
+                language: language.as_deref(),
+                timezone: timezone.as_deref(),
+            };
+            let updated = unique(
+                users::update_profile(conn, &user.to_string(), *expected_version, &columns),
+                Conflict::UsernameTaken,
+            )?;
+            guard(updated, Conflict::UserChanged)
+        }
     }
 }
 
@@ -171,6 +192,7 @@ fn lock_ids(set: &ChangeSet) -> Vec<i64> {
                 keys.push(format!("user:{user}"));
             }
             Change::IssueEmailRevert(r) => keys.push(format!("user:{}", r.user())),
+            Change::UpdateProfile { user, .. } => keys.push(format!("user:{user}")),
             Change::ConsumeChallenge(_)
             | Change::ConsumeOpenChallenges { .. }
             | Change::CreateUser(_) => {}

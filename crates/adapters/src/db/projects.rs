@@ -20,6 +20,15 @@ impl ProjectRepository for Database {
         let id = user.to_string();
         self.run(move |c| owned_by(c, &id)).await
     }
+
+    async fn shared_rows(
+        &self,
+        viewer: UserId,
+        other: UserId,
+    ) -> Result<Vec<(Project, Membership, Membership)>, StoreError> {
+        let (viewer, other) = (viewer.to_string(), other.to_string());
+        self.run(move |c| shared_rows(c, &viewer, &other)).await
+    }
 }
 
 /// Inserts a project and its owner's membership (inside the caller's
@@ -149,4 +158,62 @@ pub(crate) fn owned_by(conn: &mut DbConn, user_id: &str) -> Result<Vec<ProjectId
 pub(crate) fn remove_memberships_of(conn: &mut DbConn, user_id: &str) -> Result<(), DbError> {
     diesel::delete(memberships::table.filter(memberships::user_id.eq(user_id))).execute(conn)?;
     Ok(())
+}
+
+/// Every project where both users have a row, with the viewer's row then
+/// the other's, by project gid: one query reads the rows of both users in
+/// the projects they share; they are paired here.
+pub(crate) fn shared_rows(
+    conn: &mut DbConn,
+    viewer: &str,
+    other: &str,
+) -> Result<Vec<(Project, Membership, Membership)>, DbError> {
+    let (of_viewer, of_other) =
+        diesel::alias!(memberships as viewer_rows, memberships as other_rows);
+    let viewer_projects = of_viewer
+        .filter(of_viewer.field(memberships::user_id).eq(viewer))
+        .select(of_viewer.field(memberships::project_id));
+    let other_projects = of_other
+        .filter(of_other.field(memberships::user_id).eq(other))
+        .select(of_other.field(memberships::project_id));
+    let rows: Vec<(MembershipRow, ProjectRow)> = memberships::table
+        .inner_join(projects::table)
+        .filter(
+            memberships::user_id
+                .eq(viewer)
+                .or(memberships::user_id.eq(other)),
+        )
+        .filter(memberships::project_id.eq_any(viewer_projects))
+        .filter(memberships::project_id.eq_any(other_projects))
+        .order((projects::id.asc(), memberships::user_id.asc()))
+        .select((columns::<MembershipRow>(), columns::<ProjectRow>()))
+        .load(conn)?;
+    let mut out: Vec<(Project, Membership, Membership)> = Vec::new();
+    let mut pending: Option<(ProjectRow, Option<Membership>, Option<Membership>)> = None;
+    for (member, project) in rows {
+        if pending.as_ref().is_some_and(|(p, _, _)| p.id != project.id) {
+            out.extend(pair(pending.take())?);
+        }
+        let entry = pending.get_or_insert((project, None, None));
+        let is_viewer = member.user_id == viewer;
+        let is_other = member.user_id == other;
+        let m = member.into_membership()?;
+        if is_viewer {
+            entry.1 = Some(m.clone());
+        }
+        if is_other {
+            entry.2 = Some(m);
+        }
+    }
+    out.extend(pair(pending)?);
+    Ok(out)
+}
+
+fn pair(
+    entry: Option<(ProjectRow, Option<Membership>, Option<Membership>)>,
+) -> Result<Option<(Project, Membership, Membership)>, DbError> {
+    match entry {
+        Some((project, Some(v), Some(o))) => Ok(Some((project.into_project()?, v, o))),
+        _ => Ok(None),
+    }
 }

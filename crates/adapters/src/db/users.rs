@@ -113,6 +113,48 @@ pub(crate) fn update(
     Ok(true)
 }
 
+/// The profile columns an `UpdateProfile` sets; a `None` is left as
+/// stored (diesel skips it).
+#[derive(AsChangeset)]
+#[diesel(table_name = users)]
+pub(crate) struct ProfileColumns<'a> {
+    pub username: Option<&'a str>,
+    pub username_key: Option<String>,
+    pub name: Option<&'a str>,
+    pub language: Option<&'a str>,
+    pub timezone: Option<&'a str>,
+}
+
+impl ProfileColumns<'_> {
+    fn is_empty(&self) -> bool {
+        self.username.is_none()
+            && self.name.is_none()
+            && self.language.is_none()
+            && self.timezone.is_none()
+    }
+}
+
+/// Sets only the given profile columns while the credential version is
+/// still `expected_version`; whether it was. A username taken by another
+/// row is a unique violation of `username_key`.
+pub(crate) fn update_profile(
+    conn: &mut DbConn,
+    user_id: &str,
+    expected_version: i64,
+    columns: &ProfileColumns<'_>,
+) -> Result<bool, DbError> {
+    let target = users::table
+        .filter(users::id.eq(user_id))
+        .filter(users::credential_version.eq(expected_version));
+    if columns.is_empty() {
+        // Nothing to set: the guard alone.
+        let found: i64 = target.count().get_result(conn)?;
+        return Ok(found == 1);
+    }
+    let updated = diesel::update(target).set(columns).execute(conn)?;
+    Ok(updated == 1)
+}
+
 /// Sets the password hash and bumps the credential version while it is
 /// still `expected_version`; whether it was.
 pub(crate) fn set_password(

@@ -1,8 +1,10 @@
 //! The Unicat account capabilities: sign-up, password reset, login,
-//! session payloads and account deletion. Each use case returns its own
-//! error enum; validation failures carry an [`Invalid`] that the HTTP
-//! layer turns into a 1001.
+//! session payloads, the account routes (`account/update`, `users/get`,
+//! `username`), the email change and account deletion. Each use case
+//! returns its own error enum; validation failures carry an [`Invalid`]
+//! that the HTTP layer turns into a 1001.
 
+mod account;
 mod deletion;
 mod email_change;
 mod reset;
@@ -11,6 +13,10 @@ mod signup;
 #[cfg(test)]
 mod test_support;
 
+pub use account::{
+    Accounts, Availability, GetUserError, LookupError, UpdateError, UpdateInput, Updated,
+    UserShown, MAX_NAME_CHARS,
+};
 pub use deletion::{AccountDeletion, DeleteInput, DeletionError};
 pub use email_change::{
     EmailChange, EmailChangeError, EmailChangeInput, EmailChangeRequestError, EmailChangeRequested,
@@ -60,6 +66,9 @@ pub enum Reason {
     CodeExhausted,
     RequestMismatch,
     NothingToUpdate,
+    NameInvalid,
+    LanguageUnsupported,
+    TimezoneUnsupported,
 }
 
 impl Reason {
@@ -76,6 +85,9 @@ impl Reason {
             Self::CodeExhausted => "code_exhausted",
             Self::RequestMismatch => "request_mismatch",
             Self::NothingToUpdate => "nothing_to_update",
+            Self::NameInvalid => "name_invalid",
+            Self::LanguageUnsupported => "language_unsupported",
+            Self::TimezoneUnsupported => "timezone_unsupported",
         }
     }
 }

@@ -164,6 +164,7 @@ impl World {
             settings: self.http,
             account_deletion: unicat.deletion,
             email_change: unicat.email_change,
+            accounts: unicat.accounts,
         }
     }
 

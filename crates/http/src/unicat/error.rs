@@ -6,9 +6,9 @@
 use super::envelope;
 use super::params::BadParam;
 use accountd_app::unicat::{
-    AuthError, DeletionError, EmailChangeError, EmailChangeRequestError, Invalid, LoginError,
-    RecentAuthError, ResetError, ResetRequestError, RevertEmailError, SignupError,
-    SignupRequestError,
+    AuthError, DeletionError, EmailChangeError, EmailChangeRequestError, GetUserError, Invalid,
+    LoginError, LookupError, RecentAuthError, ResetError, ResetRequestError, RevertEmailError,
+    SignupError, SignupRequestError, UpdateError,
 };
 use accountd_app::{Failure, RateLimited};
 use actix_web::{http::StatusCode, HttpResponse, ResponseError};
@@ -204,6 +204,17 @@ impl From<DeletionError> for UnicatError {
     }
 }
 
+impl From<UpdateError> for UnicatError {
+    fn from(e: UpdateError) -> Self {
+        match e {
+            UpdateError::Invalid(i) => Self::Validation(i),
+            UpdateError::Recent(r) => r.into(),
+            UpdateError::Revoked => Self::PermissionDenied,
+            UpdateError::Failure(f) => f.into(),
+        }
+    }
+}
+
 impl From<EmailChangeRequestError> for UnicatError {
     fn from(e: EmailChangeRequestError) -> Self {
         match e {
@@ -211,6 +222,15 @@ impl From<EmailChangeRequestError> for UnicatError {
             EmailChangeRequestError::RecentAuth(e) => e.into(),
             EmailChangeRequestError::TooManyRequests(r) => r.into(),
             EmailChangeRequestError::Failure(f) => f.into(),
+        }
+    }
+}
+
+impl From<GetUserError> for UnicatError {
+    fn from(e: GetUserError) -> Self {
+        match e {
+            GetUserError::NotVisible => Self::Unprocessable,
+            GetUserError::Failure(f) => f.into(),
         }
     }
 }
@@ -229,6 +249,15 @@ impl From<RevertEmailError> for UnicatError {
         match e {
             RevertEmailError::Unusable => Self::Unprocessable,
             RevertEmailError::Failure(f) => f.into(),
+        }
+    }
+}
+
+impl From<LookupError> for UnicatError {
+    fn from(e: LookupError) -> Self {
+        match e {
+            LookupError::TooManyRequests(r) => r.into(),
+            LookupError::Failure(f) => f.into(),
         }
     }
 }

@@ -5,6 +5,7 @@
 //! case), whose envelope `envelope.rs` builds.
 
 mod account_delete;
+mod account_update;
 mod auth;
 mod envelope;
 mod error;
@@ -20,6 +21,8 @@ mod signup;
 mod signup_request;
 mod update_email;
 mod update_email_request;
+mod username;
+mod users_get;
 
 use crate::HttpState;
 use accountd_app::unicat::Session;
@@ -53,7 +56,10 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
             .route(
                 "/account/revert_email",
                 web::post().to(revert_email::handle),
-            ),
+            )
+            .route("/account/update", web::post().to(account_update::handle))
+            .route("/users/get", web::post().to(users_get::handle))
+            .route("/username", web::post().to(username::handle)),
     );
 }
 

@@ -18,6 +18,18 @@ pub(crate) fn user_complete(u: &User) -> Value {
     })
 }
 
+/// `cc.users[gid]`, short form (another user): a placeholder has
+/// `"username": null`.
+pub(crate) fn user_short(u: &User) -> Value {
+    json!({
+        "gid": u.id.to_string(),
+        "username": u.username.as_ref().map(|n| n.as_str()),
+        "name": u.name,
+        "avatar": null,
+        "status": u.status.as_str(),
+    })
+}
+
 fn project(p: &Project) -> Value {
     json!({
         "gid": p.id.to_string(),

@@ -43,6 +43,19 @@ def main():
     check(ok and result["user"] == user_gid, f"init succeeds with the stored token: {result}")
     check(api._auth_header is not None, "a token is still held after init")
 
+    # users/get of oneself: the complete form lands in the SDK's cc.users
+    # cache, and a fresh token replaces the stored one.
+    before = api._auth_header["Authorization"]
+    ok, result = api.call("//users/get", {"user": user_gid})
+    check(ok and result == {"user": user_gid}, f"users/get succeeds: {result}")
+    me = api.data["cc.users"][user_gid]
+    check(me["username"] == username and me["email"] and "options" in me, f"the complete form is cached: {me}")
+    check(api._auth_header is not None and api._auth_header["Authorization"].startswith("Bearer ey"), "a token is held after users/get")
+    # An unknown gid: 422, and the SDK keeps its token.
+    ok, result = api.call("//users/get", {"user": NO_PROJECT})
+    check(not ok and result["code"] == 422 and result["info"] == {}, f"422 for an unknown user: {result}")
+    check(api._auth_header is not None, "the token survives a 422")
+
     # A token the server refuses: 401 with WWW-Authenticate, and the SDK drops it.
     api.update_jwt("not-a-jwt")
     ok, result = api.call("//init", method="get")
@@ -52,7 +65,7 @@ def main():
     # An unknown route: the error envelope with data present.
     ok, result = api.call("//no_such_route")
     check(not ok and result["code"] == 404, f"404 envelope for an unknown route: {result}")
-    print(f"ok: login, init, token renewal and token drop work with the unicat SDK")
+    print(f"ok: login, init, users/get, token renewal and token drop work with the unicat SDK")
 
 
 if __name__ == "__main__":

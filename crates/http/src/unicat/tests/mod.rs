@@ -426,6 +426,7 @@ impl World {
             settings: self.http,
             account_deletion: unicat.deletion,
             email_change: unicat.email_change,
+            accounts: unicat.accounts,
         }
     }
 
@@ -2023,6 +2024,7 @@ async fn an_authenticated_route_gets_the_caller_and_its_parameters() {
 
     assert_eq!((a.status, a.body.as_str()), (200, "ann Zed"));
 }
+mod account;
 mod delete;
 mod email_change;
 mod mail_language;

@@ -1,0 +1,42 @@
+//! `POST /api/users/get` (JWT) — `user` (a gid).
+
+use super::auth::Caller;
+use super::params::{BadParam, Fields, FromFields};
+use super::{envelope, payload, UnicatError};
+use accountd_domain::UserId;
+use actix_web::{web, HttpResponse};
+use serde_json::json;
+
+/// The gid asked for.
+#[derive(Debug)]
+pub(crate) struct UserParam(UserId);
+
+impl FromFields for UserParam {
+    fn from_fields(f: &Fields) -> Result<Self, BadParam> {
+        let text = f.string("user")?;
+        UserId::parse(&text).map(Self).ok_or(BadParam {
+            name: "user",
+            reason: "invalid_value",
+        })
+    }
+}
+
+pub(crate) async fn handle(
+    Caller {
+        user,
+        auth_time,
+        params: UserParam(other),
+    }: Caller<UserParam>,
+    state: web::Data<crate::HttpState>,
+) -> Result<HttpResponse, UnicatError> {
+    let shown = state.accounts.get_user(&user, auth_time, other).await?;
+    let gid = shown.user.id.to_string();
+    let form = if shown.complete {
+        payload::user_complete(&shown.user)
+    } else {
+        payload::user_short(&shown.user)
+    };
+    let result = json!({"user": gid});
+    let data = json!({"cc.users": {gid: form}});
+    Ok(envelope::success(result, data, Some(&shown.token)))
+}
