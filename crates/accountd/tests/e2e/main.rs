@@ -12,6 +12,9 @@
 //! - `mail_language`: the language of the mail (`Accept-Language`);
 //! - `email_change`: the email change, its revert link and page;
 //! - `account`: `account/update`, `users/get` and `username`;
+//! - `delete`: `account/delete` and what a deleted account can no longer do;
+//! - `bad_input`: bad input on every account route gets its envelope and
+//!   changes nothing;
 //! - `sdk`: the official `unicat` Python SDK against the binary;
 //! - `architecture`: the layering of docs/ARCHITECTURE.md, checked against
 //!   the real dependency graph (`cargo tree`).
@@ -31,6 +34,7 @@ mod support;
 
 mod account;
 mod architecture;
+mod bad_input;
 mod delete;
 mod email_change;
 mod forgot_password;

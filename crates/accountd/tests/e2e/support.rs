@@ -267,7 +267,8 @@ impl Reply {
             .map(|v| v.to_str().unwrap().to_owned())
     }
 
-    fn from(r: reqwest::blocking::Response) -> Self {
+    /// The reply of a request sent with a client of the test's own.
+    pub fn from(r: reqwest::blocking::Response) -> Self {
         let status = r.status().as_u16();
         let headers = r.headers().clone();
         let body = r.text().expect("a body");

@@ -1,0 +1,206 @@
+//! Bad input on every route of issue 7, through the real binary on both
+//! backends: malformed and non-object bodies, wrongly typed values,
+//! over-long values and control characters each get the family's envelope
+//! (400, 1001, 422; the HTML page its pages), never a 500, and change
+//! nothing: afterwards the account, its password and its token are as
+//! they were.
+
+use crate::support::{Reply, Server, Setup, TestDb};
+use accountd_testkit::PASSWORD;
+use serde_json::{json, Value};
+
+fn login(server: &Server) -> String {
+    let r = server.post_json(
+        "/api/login",
+        &json!({"username": "ann", "password": PASSWORD}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.header("authorization").expect("a token")
+}
+
+fn me(server: &Server, token: &str, gid: &str) -> Value {
+    let r = server.get_with(
+        "/api/init",
+        &[("Authorization", &format!("Bearer {token}"))],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.json()["data"]["cc.users"][gid].clone()
+}
+
+/// POSTs `body` as is (JSON content type) with the token.
+fn raw(server: &Server, path: &str, token: &str, body: &str) -> Reply {
+    let r = reqwest::blocking::Client::new()
+        .post(server.url(path))
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .header(reqwest::header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(body.to_owned())
+        .send()
+        .expect("POST");
+    Reply::from(r)
+}
+
+/// The Unicat error envelope with one of `codes`, `data` `{}` and an
+/// object `info`; never a 500.
+#[track_caller]
+fn assert_refused(r: &Reply, codes: &[i64], what: &str) {
+    assert_ne!(r.status, 500, "{what}: {}", r.body);
+    let v: Value = serde_json::from_str(&r.body)
+        .unwrap_or_else(|e| panic!("{what}: not JSON ({e}): {}", r.body));
+    assert_eq!(v["success"], json!(false), "{what}: {}", r.body);
+    assert_eq!(v["data"], json!({}), "{what}: {}", r.body);
+    assert!(v["result"]["info"].is_object(), "{what}: {}", r.body);
+    let code = v["result"]["code"].as_i64().unwrap_or_default();
+    assert!(codes.contains(&code), "{what}: code {code}: {}", r.body);
+    let status = i64::from(r.status);
+    assert_eq!(status, if code >= 1000 { 422 } else { code }, "{what}");
+    assert!(
+        r.header("authorization").is_none(),
+        "{what}: no token on a refusal"
+    );
+}
+
+/// Each route with the fields whose bad values are tried one at a time
+/// (a field left out where a bad value would make a valid request do
+/// something: `current_password` beside a fresh token, `confirm: true`).
+const ROUTES: &[(&str, &[&str])] = &[
+    (
+        "/api/account/update",
+        &["username", "password", "name", "language", "timezone"],
+    ),
+    ("/api/account/update_email_request", &["email"]),
+    (
+        "/api/account/update_email",
+        &["email", "validation_code", "verification_code"],
+    ),
+    ("/api/account/revert_email", &["token"]),
+    ("/api/account/delete", &["confirm"]),
+    ("/api/users/get", &["user"]),
+    ("/api/username", &["username"]),
+];
+
+fn bad_input_on_every_account_route_gets_its_envelope_and_changes_nothing(db: &TestDb) {
+    let setup = Setup::new(db);
+    let gid = setup.add_user("ann", &["ann@example.com"]);
+    let server = setup.start();
+    let token = login(&server);
+    let before = me(&server, &token, &gid);
+
+    let malformed = [
+        "not json", "{", "{\"a\":", "[]", "[1,2]", "\"text\"", "null", "42", "\u{0}",
+    ];
+    let not_strings = [
+        json!(1),
+        json!(-1.5),
+        json!(true),
+        json!([]),
+        json!(["x"]),
+        json!({}),
+        json!({"a": 1}),
+    ];
+    let long = "x".repeat(60_000);
+    let bad_strings = [
+        "a\u{0}b".to_owned(),
+        "\u{7}\u{1b}[31m\r\n".to_owned(),
+        long.clone(),
+    ];
+
+    for (path, fields) in ROUTES {
+        for body in malformed {
+            let r = raw(&server, path, &token, body);
+            assert_refused(&r, &[400], &format!("{path} {body:?}"));
+            assert_eq!(
+                r.json()["result"]["info"],
+                json!({"parameter": "body", "reason": "malformed_body"}),
+                "{path} {body:?}"
+            );
+        }
+        // The body cap holds for every route: 413 in the envelope.
+        let huge = json!({fields[0]: "y".repeat(70_000)}).to_string();
+        assert_refused(&raw(&server, path, &token, &huge), &[413], path);
+
+        for field in *fields {
+            for value in &not_strings {
+                // `confirm` is the one non-string parameter.
+                if *field == "confirm" && value == &json!(true) {
+                    continue;
+                }
+                let body = json!({ *field: value }).to_string();
+                let r = raw(&server, path, &token, &body);
+                assert_refused(&r, &[400], &format!("{path} {body}"));
+                if fields.len() == 1 || *path == "/api/account/update" {
+                    assert_eq!(
+                        r.json()["result"]["info"]["parameter"],
+                        json!(field),
+                        "{path} {body}"
+                    );
+                }
+            }
+            for value in &bad_strings {
+                // The value under test, and a short filler in the route's
+                // other fields so that none is missing and this value is
+                // judged (account/update takes any one field alone).
+                let body: serde_json::Map<String, Value> = fields
+                    .iter()
+                    .filter(|f| *f == field || *path != "/api/account/update")
+                    .map(|f| {
+                        let v = if f == field { value.as_str() } else { "a" };
+                        ((*f).to_owned(), json!(v))
+                    })
+                    .collect();
+                let body = Value::Object(body).to_string();
+                let shown: String = value.chars().take(20).collect();
+                let what = format!("{path} {field} = {shown:?}");
+                let r = raw(&server, path, &token, &body);
+                match *path {
+                    // Availability is an answer, not a refusal.
+                    "/api/username" => {
+                        assert_eq!(r.status, 200, "{what}: {}", r.body);
+                        assert_eq!(r.json()["result"]["available"], json!(false), "{what}");
+                        assert_eq!(
+                            r.json()["result"]["reason"],
+                            json!("username_invalid"),
+                            "{what}"
+                        );
+                    }
+                    "/api/account/delete" | "/api/users/get" => {
+                        assert_refused(&r, &[400], &what);
+                        let expected = if *path == "/api/users/get" {
+                            "invalid_value"
+                        } else {
+                            "invalid_type"
+                        };
+                        assert_eq!(
+                            r.json()["result"]["info"]["reason"],
+                            json!(expected),
+                            "{what}"
+                        );
+                    }
+                    "/api/account/revert_email" => assert_refused(&r, &[422], &what),
+                    _ => assert_refused(&r, &[1001], &what),
+                }
+            }
+        }
+    }
+
+    // The page's form: a bad or huge token is a page, never a 500.
+    for body in ["token=%00", "token=", "", "a=b", "token=%ZZ"] {
+        let r = reqwest::blocking::Client::new()
+            .post(server.url("/account/revert-email"))
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .body(body)
+            .send()
+            .expect("POST");
+        let status = r.status().as_u16();
+        let text = r.text().expect("a page");
+        assert!([400, 422].contains(&status), "{body:?}: {status} {text}");
+        assert!(text.contains("<html"), "{body:?}: {text}");
+    }
+
+    // Nothing changed: the same account, the same token, the same password.
+    assert_eq!(me(&server, &token, &gid), before);
+    login(&server);
+}
+on_both_backends!(bad_input_on_every_account_route_gets_its_envelope_and_changes_nothing);
