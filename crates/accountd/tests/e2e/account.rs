@@ -2,6 +2,10 @@
 //! through the real binary, on both backends, with a real SMTP listener.
 
 use crate::support::{Reply, Server, Setup, TestDb};
+use accountd_domain::{
+    Change, ChangeSet, Membership, MembershipStatus, Notifications, Project, ProjectId,
+    ProjectStatus, Role, UserId,
+};
 use accountd_testkit::{in_parallel, SmtpCapture, MAIL_WAIT, NEW_PASSWORD, PASSWORD};
 use serde_json::{json, Value};
 
@@ -334,6 +338,88 @@ fn users_get_shows_oneself_complete_and_refuses_unknown_or_bad_gids(db: &TestDb)
     );
 }
 on_both_backends!(users_get_shows_oneself_complete_and_refuses_unknown_or_bad_gids);
+
+/// A project owned by `owner` (gid) with the rows `(gid, status)`, written
+/// through the adapter (no served route creates projects yet).
+fn project_with(db: &TestDb, owner: &str, rows: &[(&str, MembershipStatus)]) {
+    let owner = UserId::parse(owner).unwrap();
+    let id = ProjectId::from_random_bytes([77; 16]);
+    let project = Project {
+        id,
+        name: "atlas".to_owned(),
+        icon: None,
+        owner,
+        status: ProjectStatus::Active,
+        timezone: "UTC".to_owned(),
+        languages: vec!["en".to_owned()],
+    };
+    let row = |user: UserId, status, role| Membership {
+        project: id,
+        user,
+        status,
+        roles: vec![role],
+        notifications: Notifications::default(),
+        rate_limit_per_second: None,
+    };
+    let mut set = ChangeSet::new().with(Change::CreateProject {
+        project,
+        owner: row(owner, MembershipStatus::Active, Role::Owner),
+    });
+    for (user, status) in rows {
+        set = set.with(Change::PutMembership {
+            membership: row(UserId::parse(user).unwrap(), *status, Role::Member),
+            expected: None,
+        });
+    }
+    crate::support::apply(db, set);
+}
+
+fn users_get_shows_the_short_form_of_exactly_the_rows_the_caller_may_see(db: &TestDb) {
+    let setup = Setup::new(db);
+    let finn = setup.add_user("finn", &["finn@example.com"]);
+    let gus = setup.add_user("gus", &["gus@example.com"]);
+    let ida = setup.add_user("ida", &["ida@example.com"]);
+    let jo = setup.add_user("jo", &["jo@example.com"]);
+    project_with(
+        db,
+        &finn,
+        &[
+            (&gus, MembershipStatus::Active),
+            (&ida, MembershipStatus::Invited),
+            (&jo, MembershipStatus::Declined),
+        ],
+    );
+    let server = setup.start();
+    let short = |gid: &str, name: &str| json!({"gid": gid, "username": name, "name": "", "avatar": null, "status": "active"});
+    let sees = |who: &str, whom: &str, name: &str| {
+        let token = login(&server, who, PASSWORD);
+        let r = authed(&server, "/api/users/get", &token, &json!({"user": whom}));
+        assert_user_answer(&r, whom, &short(whom, name));
+    };
+    let refused = |who: &str, whom: &str| {
+        let token = login(&server, who, PASSWORD);
+        let r = authed(&server, "/api/users/get", &token, &json!({"user": whom}));
+        assert_eq!(
+            (r.status, r.body.as_str()),
+            (422, UNPROCESSABLE),
+            "{who} -> {whom}"
+        );
+    };
+    // The owner sees every row: active, invited, declined.
+    sees("finn", &gus, "gus");
+    sees("finn", &ida, "ida");
+    sees("finn", &jo, "jo");
+    // An active member sees the active rows (the owner's among them).
+    sees("gus", &finn, "finn");
+    refused("gus", &ida);
+    refused("gus", &jo);
+    // An invited user sees the owner's row only; a declined one sees no one.
+    sees("ida", &finn, "finn");
+    refused("ida", &gus);
+    refused("jo", &finn);
+    refused("jo", &gus);
+}
+on_both_backends!(users_get_shows_the_short_form_of_exactly_the_rows_the_caller_may_see);
 
 fn username_answers_availability_and_counts_lookups_per_client(db: &TestDb) {
     let setup = Setup::new(db).env("ACCOUNTD_LOOKUPS_PER_IP_PER_HOUR", "4");

@@ -3,12 +3,10 @@
 //! of how every other door treats the deleted account afterwards.
 
 use crate::support::{Reply, Server, Setup, TestDb};
-use accountd_adapters::{Database, DatabaseUrl};
 use accountd_domain::{
     Change, ChangeSet, Membership, MembershipStatus, Notifications, Project, ProjectId,
-    ProjectStatus, Role, Timestamp, UserId,
+    ProjectStatus, Role, UserId,
 };
-use accountd_ports::{Applied, Changes};
 use accountd_testkit::{SmtpCapture, MAIL_WAIT, PASSWORD, STRONG};
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -92,22 +90,13 @@ fn create_project(db: &TestDb, owner: &str, id_byte: u8, status: ProjectStatus) 
         notifications: Notifications::default(),
         rate_limit_per_second: None,
     };
-    let url = DatabaseUrl::parse(&db.url).expect("the test database URL");
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let db = Database::open(&url, 1, Duration::from_secs(10)).unwrap();
-        let set = ChangeSet::new().with(Change::CreateProject {
+    crate::support::apply(
+        db,
+        ChangeSet::new().with(Change::CreateProject {
             project,
             owner: row,
-        });
-        assert_eq!(
-            db.apply(set, Timestamp::from_millis(0)).await.unwrap(),
-            Applied::Committed
-        );
-    });
+        }),
+    );
     id.to_string()
 }
 

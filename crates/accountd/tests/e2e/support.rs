@@ -473,3 +473,23 @@ impl Setup {
         child.wait_with_output().expect("accountd user add")
     }
 }
+
+/// Applies `set` to the test database directly through the adapter (for
+/// state no served route can create yet, e.g. projects), as of instant 0.
+pub fn apply(db: &TestDb, set: accountd_domain::ChangeSet) {
+    use accountd_ports::Changes;
+    let url = accountd_adapters::DatabaseUrl::parse(&db.url).expect("the test database URL");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let db = accountd_adapters::Database::open(&url, 1, Duration::from_secs(10)).unwrap();
+        assert_eq!(
+            db.apply(set, accountd_domain::Timestamp::from_millis(0))
+                .await
+                .unwrap(),
+            accountd_ports::Applied::Committed
+        );
+    });
+}
