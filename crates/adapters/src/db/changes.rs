@@ -109,7 +109,9 @@ fn apply_one(conn: &mut DbConn, change: &Change, now: i64) -> Result<(), DbError
                 projects::owned_by(conn, &user)?.is_empty(),
                 Conflict::OwnsProjects,
             )?;
-            projects::remove_memberships_of(conn, &user)
+            projects::remove_memberships_of(conn, &user)?;
+            // Revert tokens hold the account's old and new addresses.
+            email_reverts::remove_of(conn, &user)
         }
         Change::SetPrimaryEmail {
             user,
@@ -160,7 +162,9 @@ fn apply_one(conn: &mut DbConn, change: &Change, now: i64) -> Result<(), DbError
 }
 
 /// The advisory locks a set takes, as sorted lock ids without repeats:
-/// the keys of every issued challenge (what issuing supersedes), the user of
+/// the keys of every issued challenge (what issuing supersedes) and of
+/// every consumption of open challenges (so an issue racing it is seen),
+/// the user of
 /// a password change, update, address change or revert, and the project of a project or membership
 /// change (so sets writing several rows of one project never take their
 /// row locks in opposite orders); the owner of a new project and the user
@@ -193,9 +197,15 @@ fn lock_ids(set: &ChangeSet) -> Vec<i64> {
             }
             Change::IssueEmailRevert(r) => keys.push(format!("user:{}", r.user())),
             Change::UpdateProfile { user, .. } => keys.push(format!("user:{user}")),
-            Change::ConsumeChallenge(_)
-            | Change::ConsumeOpenChallenges { .. }
-            | Change::CreateUser(_) => {}
+            // The keys an issue of these purposes locks: a challenge issued
+            // in parallel is then either consumed here or issued after,
+            // never left open beside a consumption that missed it.
+            Change::ConsumeOpenChallenges { key, purposes } => keys.extend(
+                purposes
+                    .iter()
+                    .map(|p| format!("challenge:{}:{key}", p.as_str())),
+            ),
+            Change::ConsumeChallenge(_) | Change::CreateUser(_) => {}
         }
     }
     let mut ids: Vec<i64> = keys.iter().map(|k| lock_id(k)).collect();

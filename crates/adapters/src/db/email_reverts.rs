@@ -133,6 +133,14 @@ pub(crate) fn revert(
     Ok(Reverted::Done)
 }
 
+/// Deletes every token of `user_id`, spent or not (an account deletion:
+/// the addresses they hold go with the account's).
+pub(crate) fn remove_of(conn: &mut DbConn, user_id: &str) -> Result<(), DbError> {
+    diesel::delete(email_reverts::table.filter(email_reverts::user_id.eq(user_id)))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// Deletes every token expired at or before `expired`, and every token
 /// spent at or before `spent`; how many.
 pub(crate) fn purge(conn: &mut DbConn, expired: i64, spent: i64) -> Result<usize, DbError> {

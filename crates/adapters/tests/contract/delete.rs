@@ -79,6 +79,24 @@ async fn deleting_an_account_erases_its_credentials_addresses_and_memberships_an
             at(0),
         )));
     assert_eq!(apply(db, issue, at(0)).await, Applied::Committed);
+    // An email change left a revert token holding two of Ann's addresses,
+    // and one of Bob's.
+    let revert = |user, token| {
+        accountd_domain::EmailRevert::issue(
+            &key(),
+            token,
+            user,
+            email("old@example.com"),
+            email("new@example.com"),
+            at(0),
+            3600,
+        )
+    };
+    let tokens = ChangeSet::new()
+        .with(Change::IssueEmailRevert(revert(ann.id, "ann-token")))
+        .with(Change::IssueEmailRevert(revert(bob.id, "bob-token")));
+    assert_eq!(apply(db, tokens, at(0)).await, Applied::Committed);
+    let mac = |token| accountd_domain::EmailRevert::token_mac(&key(), token);
     let pending = db.outbox_pending().await.unwrap();
 
     assert_eq!(apply(db, deletion(&ann), at(1)).await, Applied::Committed);
@@ -138,6 +156,16 @@ async fn deleting_an_account_erases_its_credentials_addresses_and_memberships_an
         ChallengeState::Open
     );
     assert_eq!(db.outbox_pending().await.unwrap(), pending + 2);
+    assert_eq!(
+        db.find_email_revert(mac("ann-token")).await.unwrap(),
+        None,
+        "the revert tokens, with the addresses they hold, go"
+    );
+    assert_eq!(
+        db.find_email_revert(mac("bob-token")).await.unwrap(),
+        Some(revert(bob.id, "bob-token")),
+        "another account's stay"
+    );
     assert!(
         matches!(
             db.create(new_user(user_id(9), "aNN", &["new@example.com"]))
