@@ -346,6 +346,16 @@ pub struct Options {
         value_parser = int::<i64>(60..=31_536_000)
     )]
     pub email_revert_seconds: i64,
+    /// Projects one user may own, in any status (a soft-deleted project
+    /// counts until it is purged).
+    #[arg(
+        long,
+        env = "ACCOUNTD_PROJECTS_PER_USER",
+        default_value = "100",
+        global = true,
+        value_parser = int::<u32>(1..=100_000)
+    )]
+    pub projects_per_user: u32,
     /// Log filter (tracing's EnvFilter syntax).
     #[arg(
         long,
@@ -686,6 +696,7 @@ pub struct Config {
     pub default_timezone: TimeZone,
     pub ui_languages: Vec<String>,
     pub email_revert_seconds: i64,
+    pub projects_per_user: u32,
 }
 
 impl Config {
@@ -728,6 +739,7 @@ impl Config {
             default_timezone: o.default_timezone,
             ui_languages: o.ui_languages.0,
             email_revert_seconds: o.email_revert_seconds,
+            projects_per_user: o.projects_per_user,
         }
     }
 }

@@ -131,6 +131,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         account_deletion: unicat.deletion,
         email_change: unicat.email_change,
         accounts: unicat.accounts,
+        projects: unicat.projects,
     });
 
     let (stop_tx, stop_rx) = watch::channel(false);

@@ -6,7 +6,8 @@ use accountd_adapters::{
     BcryptPool, ConsoleMailer, Database, JwtTokens, OsRandom, SmtpMailer, SystemClock,
 };
 use accountd_app::unicat::{
-    AccountDeletion, Accounts, EmailChange, PasswordReset, Sessions, Signup, UnicatSettings,
+    AccountDeletion, Accounts, EmailChange, PasswordReset, ProjectSettings, Projects, Sessions,
+    Signup, UnicatSettings,
 };
 use accountd_app::{
     AddUser, ChallengeSettings, DispatchSettings, ForgotPassword, ForgotPasswordSettings,
@@ -181,6 +182,7 @@ pub struct Unicat {
     pub deletion: AccountDeletion,
     pub email_change: EmailChange,
     pub accounts: Accounts,
+    pub projects: Projects,
 }
 
 pub fn unicat(config: &Config, ports: Ports, db: &Database, secret: &ServerSecret) -> Unicat {
@@ -225,6 +227,20 @@ pub fn unicat(config: &Config, ports: Ports, db: &Database, secret: &ServerSecre
             sessions.clone(),
             Arc::new(db.clone()),
             settings.clone(),
+        ),
+        projects: Projects::new(
+            ports.clone(),
+            sessions.clone(),
+            Arc::new(db.clone()),
+            ProjectSettings {
+                projects_per_user: config.projects_per_user,
+                languages: config
+                    .languages
+                    .iter()
+                    .map(|(code, _)| code.clone())
+                    .collect(),
+                default_timezone: config.default_timezone.clone(),
+            },
         ),
         email_change: EmailChange::new(ports, sessions.clone(), key, settings),
         sessions,

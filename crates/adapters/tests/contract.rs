@@ -2314,3 +2314,8 @@ mod users_get;
 /// `Change::UpdateProfile`, the write of `account/update`.
 #[path = "contract/account_update.rs"]
 mod account_update;
+
+/// The project routes' reads, the projects cap, `Change::UpdateProject`
+/// and the one-owner constraint.
+#[path = "contract/projects.rs"]
+mod projects;

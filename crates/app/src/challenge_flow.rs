@@ -298,7 +298,9 @@ impl ChallengeFlow {
                 conflict @ (Conflict::UserChanged
                 | Conflict::MembershipChanged
                 | Conflict::OwnsProjects
-                | Conflict::RevertSpent),
+                | Conflict::RevertSpent
+                | Conflict::TooManyProjects
+                | Conflict::ProjectChanged),
             ) => return Err(unexpected_conflict(conflict)),
         })
     }

@@ -89,6 +89,11 @@ mockall::mock! {
             changes: Vec<Change>,
             mails: Vec<OutgoingMail>,
         ) -> Result<Applied, StoreError>;
+        pub(crate) fn change_project(
+            &self,
+            changes: Vec<Change>,
+            mails: Vec<OutgoingMail>,
+        ) -> Result<Applied, StoreError>;
     }
 }
 
@@ -224,6 +229,9 @@ impl Changes for MockWrites {
             | [Change::SetPassword { .. }, Change::ConsumeOpenChallenges { .. }] => {
                 self.update_account(set.changes().to_vec(), mails)
             }
+            // The project routes: a create under the cap, an update.
+            [Change::OwnsFewerThan { .. }, Change::CreateProject { .. }]
+            | [Change::UpdateProject { .. }] => self.change_project(set.changes().to_vec(), mails),
             other => panic!("a change set no service builds: {other:?}"),
         }
     }

@@ -161,6 +161,31 @@ pub enum Change {
         /// The new time zone.
         timezone: Option<String>,
     },
+    /// A guard only (writes nothing): `user` owns fewer than `max`
+    /// projects, in any status (a soft-deleted one counts until it is
+    /// purged), counted inside the transaction under the `user:<gid>` lock,
+    /// else [`Conflict::TooManyProjects`]. Put before a
+    /// [`Change::CreateProject`] of the same owner (which takes the same
+    /// lock), parallel creates never exceed the cap.
+    OwnsFewerThan {
+        /// The owner.
+        user: UserId,
+        /// The cap.
+        max: u32,
+    },
+    /// Sets only the given columns of the project (`None`: left as
+    /// stored), under the project's lock. Guard: the project exists and is
+    /// `active`, else [`Conflict::ProjectChanged`].
+    UpdateProject {
+        /// The project.
+        project: ProjectId,
+        /// The new name (checked: [`crate::ProjectName`]).
+        name: Option<String>,
+        /// The new IANA time zone.
+        timezone: Option<String>,
+        /// The new content languages.
+        languages: Option<Vec<String>>,
+    },
 }
 
 /// Which guard of a change set no longer held; nothing was applied.
@@ -179,6 +204,10 @@ pub enum Conflict {
     OwnsProjects,
     /// A revert token is unknown, spent or expired.
     RevertSpent,
+    /// The owner already owns as many projects as the cap allows.
+    TooManyProjects,
+    /// A project to change is gone or no longer in the status expected.
+    ProjectChanged,
 }
 
 /// Everything one use case changes, in order, and the mail announcing it.

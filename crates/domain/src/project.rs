@@ -185,6 +185,121 @@ pub fn may_see_row(project: &Project, viewer: &Membership, other: &Membership) -
     }
 }
 
+/// Longest project name, in characters after trimming.
+pub const MAX_PROJECT_NAME_CHARS: usize = 200;
+
+/// The name of a new project when none is given.
+pub const DEFAULT_PROJECT_NAME: &str = "untitled project";
+
+/// A project name: trimmed, 1 to [`MAX_PROJECT_NAME_CHARS`] characters, no
+/// control characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectName(String);
+
+/// Why a project name was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a project name has 1 to 200 characters after trimming and no control characters")]
+pub struct ProjectNameError;
+
+impl ProjectName {
+    /// Checks and trims `text`.
+    pub fn parse(text: &str) -> Result<Self, ProjectNameError> {
+        let name = text.trim();
+        let chars = name.chars().count();
+        if chars == 0 || chars > MAX_PROJECT_NAME_CHARS || name.chars().any(char::is_control) {
+            return Err(ProjectNameError);
+        }
+        Ok(Self(name.to_owned()))
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Why a project transition was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ProjectError {
+    /// The project is deleted, and the transition needs an active one.
+    #[error("the project is deleted")]
+    Deleted,
+}
+
+impl Project {
+    /// The project with the given parts replaced (`None`: kept); only an
+    /// active project can be updated.
+    pub fn updated(
+        &self,
+        name: Option<&ProjectName>,
+        timezone: Option<&str>,
+        languages: Option<&[String]>,
+    ) -> Result<Self, ProjectError> {
+        if self.status == ProjectStatus::Deleted {
+            return Err(ProjectError::Deleted);
+        }
+        Ok(Self {
+            name: name.map_or_else(|| self.name.clone(), |n| n.as_str().to_owned()),
+            timezone: timezone.map_or_else(|| self.timezone.clone(), ToOwned::to_owned),
+            languages: languages.map_or_else(|| self.languages.clone(), <[String]>::to_vec),
+            ..self.clone()
+        })
+    }
+}
+
+/// What a user may do with a project, by their own membership row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ProjectAccess {
+    /// Nothing: no row, a declined row, or a deleted project of someone
+    /// else. Answered exactly as an unknown project.
+    Hidden,
+    /// Invited: sees the project, their own row and the owner's.
+    Invited,
+    /// An active member: sees the project and the active rows.
+    Member,
+    /// The owner: sees every row and may manage the project (update,
+    /// delete, undelete, permanently delete, transfer), deleted or not.
+    Owner,
+}
+
+impl ProjectAccess {
+    /// Whether the project itself may be shown.
+    pub fn may_see(self) -> bool {
+        self != Self::Hidden
+    }
+
+    /// Whether the owner-only routes are open.
+    pub fn may_manage(self) -> bool {
+        self == Self::Owner
+    }
+}
+
+/// What the user whose membership row is `own` (`None`: no row) may do with
+/// `project` (section 5, "Who sees what"): the one rule behind every
+/// project route; the rows themselves are filtered by [`may_see_row`].
+pub fn project_access(project: &Project, own: Option<&Membership>) -> ProjectAccess {
+    let Some(own) = own.filter(|m| m.project == project.id) else {
+        return ProjectAccess::Hidden;
+    };
+    if own.user == project.owner {
+        return ProjectAccess::Owner;
+    }
+    if project.status == ProjectStatus::Deleted {
+        return ProjectAccess::Hidden;
+    }
+    match own.status {
+        MembershipStatus::Active => ProjectAccess::Member,
+        MembershipStatus::Invited => ProjectAccess::Invited,
+        MembershipStatus::Declined => ProjectAccess::Hidden,
+    }
+}
+
+/// Whether `viewer` may see the notification address of `row`: the row's
+/// own user and the project owner may; anyone else sees `null`.
+pub fn may_see_notification_email(project: &Project, viewer: UserId, row: &Membership) -> bool {
+    viewer == row.user || viewer == project.owner
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,5 +416,99 @@ mod tests {
         let n = Notifications::default();
         assert_eq!(n.events, vec!["all"]);
         assert_eq!(n.frequency, "immediate");
+    }
+
+    #[test]
+    fn project_access_is_one_table_of_row_status_and_project_status() {
+        use ProjectAccess::{Hidden, Invited as Inv, Member, Owner};
+        let table = [
+            (ProjectStatus::Active, Some(row(10, Active)), Owner),
+            (ProjectStatus::Deleted, Some(row(10, Active)), Owner),
+            (ProjectStatus::Active, Some(row(2, Active)), Member),
+            (ProjectStatus::Active, Some(row(2, Invited)), Inv),
+            (ProjectStatus::Active, Some(row(2, Declined)), Hidden),
+            (ProjectStatus::Deleted, Some(row(2, Active)), Hidden),
+            (ProjectStatus::Deleted, Some(row(2, Invited)), Hidden),
+            (ProjectStatus::Deleted, Some(row(2, Declined)), Hidden),
+            (ProjectStatus::Active, None, Hidden),
+            (ProjectStatus::Deleted, None, Hidden),
+        ];
+        for (status, own, expected) in table {
+            let p = project(status);
+            let access = project_access(&p, own.as_ref());
+            assert_eq!(access, expected, "{status} {own:?}");
+            assert_eq!(access.may_see(), expected != Hidden);
+            assert_eq!(access.may_manage(), expected == Owner);
+        }
+    }
+
+    #[test]
+    fn a_row_of_another_project_gives_no_access() {
+        let p = project(ProjectStatus::Active);
+        let elsewhere = Membership {
+            project: ProjectId::from_random_bytes([9; 16]),
+            ..row(10, Active)
+        };
+        assert_eq!(project_access(&p, Some(&elsewhere)), ProjectAccess::Hidden);
+    }
+
+    #[test]
+    fn the_notification_address_shows_to_the_row_user_and_the_owner_only() {
+        let p = project(ProjectStatus::Active);
+        let member_row = row(2, Active);
+        assert!(may_see_notification_email(
+            &p,
+            UserId::from_random_bytes([2; 16]),
+            &member_row
+        ));
+        assert!(may_see_notification_email(&p, p.owner, &member_row));
+        assert!(!may_see_notification_email(
+            &p,
+            UserId::from_random_bytes([3; 16]),
+            &member_row
+        ));
+    }
+
+    #[test]
+    fn a_project_name_is_trimmed_and_has_1_to_200_characters_without_controls() {
+        assert_eq!(
+            ProjectName::parse("  Atlas ").map(|n| n.as_str().to_owned()),
+            Ok("Atlas".to_owned())
+        );
+        assert_eq!(
+            ProjectName::parse(&"é".repeat(200)).map(|n| n.as_str().chars().count()),
+            Ok(200)
+        );
+        assert_eq!(ProjectName::parse(&"é".repeat(201)), Err(ProjectNameError));
+        assert_eq!(ProjectName::parse("   "), Err(ProjectNameError));
+        assert_eq!(ProjectName::parse(""), Err(ProjectNameError));
+        assert_eq!(ProjectName::parse("a\u{7}b"), Err(ProjectNameError));
+        assert_eq!(ProjectName::parse("a\nb"), Err(ProjectNameError));
+    }
+
+    #[test]
+    fn an_update_replaces_only_the_given_parts_of_an_active_project() {
+        let p = project(ProjectStatus::Active);
+        let name = ProjectName::parse("Atlas").unwrap();
+        let langs = vec!["nl".to_owned(), "de".to_owned()];
+        let u = p.updated(Some(&name), None, Some(&langs)).unwrap();
+        assert_eq!((u.name.as_str(), u.timezone.as_str()), ("Atlas", "UTC"));
+        assert_eq!(u.languages, langs);
+        assert_eq!((u.id, u.owner, u.status), (p.id, p.owner, p.status));
+        let u = p.updated(None, Some("Europe/Berlin"), None).unwrap();
+        assert_eq!(
+            (u.name.as_str(), u.timezone.as_str()),
+            ("p", "Europe/Berlin")
+        );
+        assert_eq!(u.languages, p.languages);
+    }
+
+    #[test]
+    fn a_deleted_project_cannot_be_updated() {
+        let p = project(ProjectStatus::Deleted);
+        assert_eq!(
+            p.updated(None, Some("UTC"), None),
+            Err(ProjectError::Deleted)
+        );
     }
 }

@@ -26,7 +26,7 @@ mod testing;
 mod unicat;
 
 use accountd_app::unicat::{
-    AccountDeletion, Accounts, EmailChange, PasswordReset, Sessions, Signup,
+    AccountDeletion, Accounts, EmailChange, PasswordReset, Projects, Sessions, Signup,
 };
 use accountd_app::{Failure, ForgotPassword};
 use accountd_ports::HealthCheck;
@@ -98,6 +98,8 @@ pub struct HttpState {
     pub email_change: EmailChange,
     /// Unicat `account/update`, `users/get` and `username`.
     pub accounts: Accounts,
+    /// Unicat `projects/*`.
+    pub projects: Projects,
 }
 
 impl fmt::Debug for HttpState {

@@ -2,7 +2,8 @@
 
 use crate::UnicatInfo;
 use accountd_app::unicat::{
-    AccountDeletion, Accounts, EmailChange, PasswordReset, Sessions, Signup, UnicatSettings,
+    AccountDeletion, Accounts, EmailChange, PasswordReset, ProjectSettings, Projects, Sessions,
+    Signup, UnicatSettings,
 };
 use accountd_app::{ChallengeSettings, Ports};
 use accountd_domain::PasswordPolicy;
@@ -16,6 +17,7 @@ pub(crate) struct UnicatServices {
     pub deletion: AccountDeletion,
     pub email_change: EmailChange,
     pub accounts: Accounts,
+    pub projects: Projects,
 }
 
 pub(crate) fn unicat_settings() -> UnicatSettings {
@@ -35,6 +37,15 @@ pub(crate) fn unicat_settings() -> UnicatSettings {
         email_revert_seconds: 604_800,
         lookups_per_ip_per_hour: 600,
         public_url: "https://accounts.example.com".to_owned(),
+    }
+}
+
+pub(crate) fn project_settings() -> ProjectSettings {
+    ProjectSettings {
+        projects_per_user: 100,
+        languages: vec!["en".to_owned(), "nl".to_owned()],
+        default_timezone: accountd_domain::TimeZone::parse("Europe/Amsterdam")
+            .expect("a zone of the tz database"),
     }
 }
 
@@ -72,7 +83,18 @@ pub(crate) fn unicat_services(
             unicat_settings(),
         ),
         deletion: AccountDeletion::new(ports.clone(), sessions.clone(), projects.clone()),
-        accounts: Accounts::new(ports.clone(), sessions.clone(), projects, unicat_settings()),
+        accounts: Accounts::new(
+            ports.clone(),
+            sessions.clone(),
+            projects.clone(),
+            unicat_settings(),
+        ),
+        projects: Projects::new(
+            ports.clone(),
+            sessions.clone(),
+            projects,
+            project_settings(),
+        ),
         email_change: EmailChange::new(ports, sessions.clone(), key, unicat_settings()),
         sessions,
     }

@@ -140,6 +140,13 @@ pub trait ProjectRepository: Send + Sync {
         viewer: UserId,
         other: UserId,
     ) -> Result<Vec<(Project, Membership, Membership)>, StoreError>;
+
+    /// The project, in any status; `None` when there is no such project.
+    async fn get(&self, project: ProjectId) -> Result<Option<Project>, StoreError>;
+
+    /// Every membership row of the project, in any status, sorted by user
+    /// gid; empty for an unknown project.
+    async fn rows_of(&self, project: ProjectId) -> Result<Vec<Membership>, StoreError>;
 }
 
 /// One limit: at most `max` hits per `window_seconds`.

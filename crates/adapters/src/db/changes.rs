@@ -158,6 +158,25 @@ fn apply_one(conn: &mut DbConn, change: &Change, now: i64) -> Result<(), DbError
             )?;
             guard(updated, Conflict::UserChanged)
         }
+        Change::OwnsFewerThan { user, max } => guard(
+            projects::count_owned(conn, &user.to_string())? < i64::from(*max),
+            Conflict::TooManyProjects,
+        ),
+        Change::UpdateProject {
+            project,
+            name,
+            timezone,
+            languages,
+        } => guard(
+            projects::update(
+                conn,
+                &project.to_string(),
+                name.as_deref(),
+                timezone.as_deref(),
+                languages.as_deref(),
+            )?,
+            Conflict::ProjectChanged,
+        ),
     }
 }
 
@@ -197,6 +216,10 @@ fn lock_ids(set: &ChangeSet) -> Vec<i64> {
             }
             Change::IssueEmailRevert(r) => keys.push(format!("user:{}", r.user())),
             Change::UpdateProfile { user, .. } => keys.push(format!("user:{user}")),
+            // The owner's lock, which a create of theirs takes too: the
+            // count and the insert happen with no other create in between.
+            Change::OwnsFewerThan { user, .. } => keys.push(format!("user:{user}")),
+            Change::UpdateProject { project, .. } => keys.push(format!("project:{project}")),
             // The keys an issue of these purposes locks: a challenge issued
             // in parallel is then either consumed here or issued after,
             // never left open beside a consumption that missed it.

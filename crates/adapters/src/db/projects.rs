@@ -4,7 +4,9 @@ use super::conn::{columns, load, DbConn};
 use super::rows::{MembershipRow, ProjectRow};
 use super::schema::{memberships, projects};
 use super::{Database, DbError};
-use accountd_domain::{Membership, MembershipStatus, Project, ProjectId, ProjectView, UserId};
+use accountd_domain::{
+    Membership, MembershipStatus, Project, ProjectId, ProjectStatus, ProjectView, UserId,
+};
 use accountd_ports::{ProjectRepository, StoreError};
 use async_trait::async_trait;
 use diesel::prelude::*;
@@ -29,6 +31,86 @@ impl ProjectRepository for Database {
         let (viewer, other) = (viewer.to_string(), other.to_string());
         self.run(move |c| shared_rows(c, &viewer, &other)).await
     }
+
+    async fn get(&self, project: ProjectId) -> Result<Option<Project>, StoreError> {
+        let id = project.to_string();
+        self.run(move |c| get(c, &id)).await
+    }
+
+    async fn rows_of(&self, project: ProjectId) -> Result<Vec<Membership>, StoreError> {
+        let id = project.to_string();
+        self.run(move |c| rows_of(c, &id)).await
+    }
+}
+
+/// The project, if stored.
+pub(crate) fn get(conn: &mut DbConn, project_id: &str) -> Result<Option<Project>, DbError> {
+    load(
+        conn,
+        projects::table
+            .find(project_id)
+            .select(columns::<ProjectRow>()),
+    )?
+    .pop()
+    .map(ProjectRow::into_project)
+    .transpose()
+}
+
+/// Every membership row of the project, in any status, by user gid.
+pub(crate) fn rows_of(conn: &mut DbConn, project_id: &str) -> Result<Vec<Membership>, DbError> {
+    let rows: Vec<MembershipRow> = load(
+        conn,
+        memberships::table
+            .filter(memberships::project_id.eq(project_id))
+            .order(memberships::user_id.asc())
+            .select(columns::<MembershipRow>()),
+    )?;
+    rows.into_iter()
+        .map(MembershipRow::into_membership)
+        .collect()
+}
+
+/// How many projects `user_id` owns, in any status.
+pub(crate) fn count_owned(conn: &mut DbConn, user_id: &str) -> Result<i64, DbError> {
+    Ok(projects::table
+        .filter(projects::owner_id.eq(user_id))
+        .count()
+        .get_result(conn)?)
+}
+
+/// The project columns an update sets; a `None` column is left as stored
+/// (diesel skips it).
+#[derive(AsChangeset)]
+#[diesel(table_name = projects)]
+struct ProjectColumns<'a> {
+    name: Option<&'a str>,
+    timezone: Option<&'a str>,
+    languages: Option<String>,
+}
+
+/// Sets the given columns of an active project; whether it is stored and
+/// active (else nothing changes).
+pub(crate) fn update(
+    conn: &mut DbConn,
+    project_id: &str,
+    name: Option<&str>,
+    timezone: Option<&str>,
+    languages: Option<&[String]>,
+) -> Result<bool, DbError> {
+    let target = projects::table
+        .filter(projects::id.eq(project_id))
+        .filter(projects::status.eq(ProjectStatus::Active.as_str()));
+    let columns = ProjectColumns {
+        name,
+        timezone,
+        languages: languages.map(super::rows::json).transpose()?,
+    };
+    if columns.name.is_none() && columns.timezone.is_none() && columns.languages.is_none() {
+        let found: i64 = target.count().get_result(conn)?;
+        return Ok(found == 1);
+    }
+    let updated = diesel::update(target).set(&columns).execute(conn)?;
+    Ok(updated == 1)
 }
 
 /// Inserts a project and its owner's membership (inside the caller's

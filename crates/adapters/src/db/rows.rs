@@ -347,6 +347,6 @@ impl MembershipRow {
     }
 }
 
-fn json<T: serde::Serialize + ?Sized>(value: &T) -> Result<String, DbError> {
+pub(crate) fn json<T: serde::Serialize + ?Sized>(value: &T) -> Result<String, DbError> {
     serde_json::to_string(value).map_err(|e| DbError::Corrupt(format!("not encodable: {e}")))
 }

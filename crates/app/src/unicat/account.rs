@@ -296,7 +296,9 @@ impl Accounts {
                 c @ (Conflict::ChallengeNotOpen
                 | Conflict::MembershipChanged
                 | Conflict::OwnsProjects
-                | Conflict::RevertSpent),
+                | Conflict::RevertSpent
+                | Conflict::TooManyProjects
+                | Conflict::ProjectChanged),
             ) => return Err(unexpected_conflict(c).into()),
         }
         tracing::info!(

@@ -357,7 +357,9 @@ impl EmailChange {
                 c @ (Conflict::ChallengeNotOpen
                 | Conflict::UsernameTaken
                 | Conflict::MembershipChanged
-                | Conflict::OwnsProjects),
+                | Conflict::OwnsProjects
+                | Conflict::TooManyProjects
+                | Conflict::ProjectChanged),
             ) => Err(unexpected_conflict(c).into()),
         }
     }

@@ -7,6 +7,7 @@
 mod account;
 mod deletion;
 mod email_change;
+mod projects;
 mod reset;
 mod session;
 mod signup;
@@ -21,6 +22,10 @@ pub use deletion::{AccountDeletion, DeleteInput, DeletionError};
 pub use email_change::{
     EmailChange, EmailChangeError, EmailChangeInput, EmailChangeRequestError, EmailChangeRequested,
     EmailChanged, RevertEmailError,
+};
+pub use projects::{
+    OptionValue, ProjectInput, ProjectSettings, ProjectShown, Projects, ProjectsError,
+    UpdateProjectInput, UserInProject,
 };
 pub use reset::{PasswordReset, ResetError, ResetInput, ResetRequestError, ResetRequested};
 pub use session::{
@@ -69,6 +74,7 @@ pub enum Reason {
     NameInvalid,
     LanguageUnsupported,
     TimezoneUnsupported,
+    OptionsInvalid,
 }
 
 impl Reason {
@@ -88,6 +94,7 @@ impl Reason {
             Self::NameInvalid => "name_invalid",
             Self::LanguageUnsupported => "language_unsupported",
             Self::TimezoneUnsupported => "timezone_unsupported",
+            Self::OptionsInvalid => "options_invalid",
         }
     }
 }

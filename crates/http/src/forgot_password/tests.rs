@@ -165,6 +165,7 @@ impl World {
             account_deletion: unicat.deletion,
             email_change: unicat.email_change,
             accounts: unicat.accounts,
+            projects: unicat.projects,
         }
     }
 

@@ -7,8 +7,8 @@ use super::envelope;
 use super::params::BadParam;
 use accountd_app::unicat::{
     AuthError, DeletionError, EmailChangeError, EmailChangeRequestError, GetUserError, Invalid,
-    LoginError, LookupError, RecentAuthError, ResetError, ResetRequestError, RevertEmailError,
-    SignupError, SignupRequestError, UpdateError,
+    LoginError, LookupError, ProjectsError, RecentAuthError, ResetError, ResetRequestError,
+    RevertEmailError, SignupError, SignupRequestError, UpdateError,
 };
 use accountd_app::{Failure, RateLimited};
 use actix_web::{http::StatusCode, HttpResponse, ResponseError};
@@ -258,6 +258,26 @@ impl From<LookupError> for UnicatError {
         match e {
             LookupError::TooManyRequests(r) => r.into(),
             LookupError::Failure(f) => f.into(),
+        }
+    }
+}
+
+impl From<ProjectsError> for UnicatError {
+    fn from(e: ProjectsError) -> Self {
+        match e {
+            // One answer for unknown and hidden (section 5), `info {}`.
+            ProjectsError::NotVisible | ProjectsError::NotOwner => Self::Forbidden(None),
+            ProjectsError::Invalid(i) => Self::Validation(i),
+            ProjectsError::TooManyProjects => Self::UnprocessableBecause {
+                reason: "too_many_projects",
+                extra: serde_json::Map::new(),
+            },
+            ProjectsError::ProjectDeleted => Self::UnprocessableBecause {
+                reason: "project_deleted",
+                extra: serde_json::Map::new(),
+            },
+            ProjectsError::Revoked => Self::PermissionDenied,
+            ProjectsError::Failure(f) => f.into(),
         }
     }
 }

@@ -14,6 +14,9 @@ mod login;
 mod params;
 mod payload;
 mod ping;
+mod projects_create;
+mod projects_get;
+mod projects_update;
 mod reset_password;
 mod reset_password_request;
 mod revert_email;
@@ -59,7 +62,10 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
             )
             .route("/account/update", web::post().to(account_update::handle))
             .route("/users/get", web::post().to(users_get::handle))
-            .route("/username", web::post().to(username::handle)),
+            .route("/username", web::post().to(username::handle))
+            .route("/projects/create", web::post().to(projects_create::handle))
+            .route("/projects/get", web::post().to(projects_get::handle))
+            .route("/projects/update", web::post().to(projects_update::handle)),
     );
 }
 

@@ -1,8 +1,8 @@
 //! The session payload (section 4) and the data objects (section 3).
 
 use crate::HttpState;
-use accountd_app::unicat::Session;
-use accountd_domain::{Membership, MembershipStatus, Project, User};
+use accountd_app::unicat::{ProjectShown, Session};
+use accountd_domain::{Membership, MembershipStatus, Project, ProjectAccess, User};
 use serde_json::{json, Map, Value};
 
 /// `cc.users[gid]`, complete form (the caller's own user).
@@ -41,7 +41,7 @@ fn project(p: &Project) -> Value {
     })
 }
 
-fn member(m: &Membership) -> Value {
+pub(crate) fn member(m: &Membership) -> Value {
     json!({
         "project_gid": m.project.to_string(),
         "user_gid": m.user.to_string(),
@@ -56,6 +56,43 @@ fn member(m: &Membership) -> Value {
             "rate_limit_per_second": m.rate_limit_per_second,
         },
     })
+}
+
+/// `cc.projects[gid]` as `access` may see it: an invited user gets the
+/// short form (gid, name, icon, owner, status), everyone else the whole.
+pub(crate) fn project_form(p: &Project, access: ProjectAccess) -> Value {
+    if access == ProjectAccess::Invited {
+        json!({
+            "gid": p.id.to_string(),
+            "name": p.name,
+            "icon": p.icon,
+            "owner": p.owner.to_string(),
+            "status": p.status.as_str(),
+        })
+    } else {
+        project(p)
+    }
+}
+
+/// `(result, data)` of `projects/get`, `update` and `transfer`.
+pub(crate) fn project_shown(shown: &ProjectShown) -> (Value, Value) {
+    let gid = shown.project.id.to_string();
+    let mut users = Map::new();
+    for u in &shown.users {
+        let form = if u.complete {
+            user_complete(&u.user)
+        } else {
+            user_short(&u.user)
+        };
+        users.insert(u.user.id.to_string(), form);
+    }
+    let result = json!({"project": gid});
+    let data = json!({
+        "cc.projects": {gid: project_form(&shown.project, shown.access)},
+        "cc.projects_members": shown.rows.iter().map(member).collect::<Vec<_>>(),
+        "cc.users": users,
+    });
+    (result, data)
 }
 
 /// The `data` of a session payload. `cc.languages` is serialized once at

@@ -427,6 +427,7 @@ impl World {
             account_deletion: unicat.deletion,
             email_change: unicat.email_change,
             accounts: unicat.accounts,
+            projects: unicat.projects,
         }
     }
 
@@ -2028,3 +2029,4 @@ mod account;
 mod delete;
 mod email_change;
 mod mail_language;
+mod projects;

@@ -1,0 +1,183 @@
+//! The contract of the project routes' writes and reads:
+//! `ProjectRepository::get` and `rows_of`, `Change::OwnsFewerThan` (the
+//! projects cap, exact under parallel creates), `Change::UpdateProject`,
+//! and the one-owner constraint of the database.
+
+use super::*;
+use accountd_ports::ProjectRepository;
+
+async fn get(db: &Database, id: ProjectId) -> Option<Project> {
+    ProjectRepository::get(db, id).await.unwrap()
+}
+
+async fn rows_of(db: &Database, id: ProjectId) -> Vec<Membership> {
+    ProjectRepository::rows_of(db, id).await.unwrap()
+}
+
+/// The set `projects/create` applies: under the cap, then the create.
+fn capped_create(project: &Project, max: u32) -> ChangeSet {
+    ChangeSet::new()
+        .with(Change::OwnsFewerThan {
+            user: project.owner,
+            max,
+        })
+        .with(Change::CreateProject {
+            project: project.clone(),
+            owner: owner_row(project),
+        })
+}
+
+async fn a_stored_project_and_its_rows_are_read_back_whole_and_unknown_ones_are_empty(
+    db: &Database,
+) {
+    let ann = create_user(db, 1, "ann").await;
+    let bob = create_user(db, 2, "bob").await;
+    let atlas = Project {
+        icon: Some("icons/atlas.png".to_owned()),
+        languages: vec!["nl".to_owned(), "en".to_owned()],
+        ..project(30, "Atlas", ann.id)
+    };
+    create_project(db, &atlas, &owner_row(&atlas)).await;
+    let bob_row = member(&atlas, bob.id, MembershipStatus::Declined, &[Role::Member]);
+    save_membership(db, &bob_row).await;
+    assert_eq!(get(db, atlas.id).await, Some(atlas.clone()));
+    let mut expected = vec![owner_row(&atlas), bob_row];
+    expected.sort_by_key(|m| m.user.to_string());
+    assert_eq!(rows_of(db, atlas.id).await, expected);
+    assert_eq!(get(db, project_id(99)).await, None);
+    assert_eq!(rows_of(db, project_id(99)).await, vec![]);
+}
+
+async fn a_create_under_the_cap_is_applied_and_one_at_the_cap_is_refused_whole(db: &Database) {
+    let ann = create_user(db, 1, "ann").await;
+    let first = project(31, "one", ann.id);
+    assert_eq!(
+        db.apply(capped_create(&first, 2), at(0)).await.unwrap(),
+        Applied::Committed
+    );
+    // A deleted project counts too: it is stored until purged.
+    let second = Project {
+        status: ProjectStatus::Deleted,
+        ..project(32, "two", ann.id)
+    };
+    create_project(db, &second, &owner_row(&second)).await;
+    let third = project(33, "three", ann.id);
+    assert_eq!(
+        db.apply(capped_create(&third, 2), at(0)).await.unwrap(),
+        Applied::Refused(Conflict::TooManyProjects)
+    );
+    assert_eq!(get(db, third.id).await, None);
+    assert_eq!(rows_of(db, third.id).await, vec![]);
+}
+
+async fn of_eight_parallel_creates_with_room_for_three_exactly_three_are_applied(db: &Database) {
+    let ann = create_user(db, 1, "ann").await;
+    let mut tasks = JoinSet::new();
+    for n in 0..8u8 {
+        let db = db.clone();
+        let p = project(40 + n, &format!("p{n}"), ann.id);
+        tasks.spawn(async move { db.apply(capped_create(&p, 3), at(0)).await.unwrap() });
+    }
+    let mut committed = 0;
+    while let Some(outcome) = tasks.join_next().await {
+        match outcome.unwrap() {
+            Applied::Committed => committed += 1,
+            Applied::Refused(c) => assert_eq!(c, Conflict::TooManyProjects),
+        }
+    }
+    assert_eq!(committed, 3);
+    let owned = accountd_ports::ProjectRepository::owned_by(db, ann.id)
+        .await
+        .unwrap();
+    assert_eq!(owned.len(), 3);
+}
+
+async fn an_update_sets_only_the_given_columns_of_an_active_project(db: &Database) {
+    let ann = create_user(db, 1, "ann").await;
+    let atlas = project(34, "Atlas", ann.id);
+    create_project(db, &atlas, &owner_row(&atlas)).await;
+    let set = ChangeSet::new().with(Change::UpdateProject {
+        project: atlas.id,
+        name: None,
+        timezone: Some("Europe/Berlin".to_owned()),
+        languages: Some(vec!["de".to_owned(), "en".to_owned()]),
+    });
+    assert_eq!(db.apply(set, at(0)).await.unwrap(), Applied::Committed);
+    let expected = Project {
+        timezone: "Europe/Berlin".to_owned(),
+        languages: vec!["de".to_owned(), "en".to_owned()],
+        ..atlas.clone()
+    };
+    assert_eq!(get(db, atlas.id).await, Some(expected.clone()));
+    let set = ChangeSet::new().with(Change::UpdateProject {
+        project: atlas.id,
+        name: Some("Atlas 2".to_owned()),
+        timezone: None,
+        languages: None,
+    });
+    assert_eq!(db.apply(set, at(0)).await.unwrap(), Applied::Committed);
+    assert_eq!(
+        get(db, atlas.id).await,
+        Some(Project {
+            name: "Atlas 2".to_owned(),
+            ..expected
+        })
+    );
+}
+
+async fn an_update_of_a_deleted_or_unknown_project_is_refused_and_changes_nothing(db: &Database) {
+    let ann = create_user(db, 1, "ann").await;
+    let gone = Project {
+        status: ProjectStatus::Deleted,
+        ..project(35, "Gone", ann.id)
+    };
+    create_project(db, &gone, &owner_row(&gone)).await;
+    for (id, name) in [
+        (gone.id, Some("New")),
+        (project_id(98), Some("New")),
+        (gone.id, None),
+    ] {
+        let set = ChangeSet::new().with(Change::UpdateProject {
+            project: id,
+            name: name.map(ToOwned::to_owned),
+            timezone: None,
+            languages: None,
+        });
+        assert_eq!(
+            db.apply(set, at(0)).await.unwrap(),
+            Applied::Refused(Conflict::ProjectChanged)
+        );
+    }
+    assert_eq!(get(db, gone.id).await, Some(gone));
+}
+
+async fn the_database_refuses_a_second_owner_row_in_one_project(db: &Database) {
+    let ann = create_user(db, 1, "ann").await;
+    let bob = create_user(db, 2, "bob").await;
+    let atlas = project(36, "Atlas", ann.id);
+    create_project(db, &atlas, &owner_row(&atlas)).await;
+    let second_owner = member(&atlas, bob.id, MembershipStatus::Active, &[Role::Owner]);
+    let set = ChangeSet::new().with(Change::PutMembership {
+        membership: second_owner,
+        expected: None,
+    });
+    // The unique index answers as a unique violation: the guard's conflict.
+    assert_eq!(
+        db.apply(set, at(0)).await.unwrap(),
+        Applied::Refused(Conflict::MembershipChanged)
+    );
+    assert_eq!(rows_of(db, atlas.id).await, vec![owner_row(&atlas)]);
+    // An owner row in another project is fine.
+    let zephyr = project(37, "Zephyr", bob.id);
+    create_project(db, &zephyr, &owner_row(&zephyr)).await;
+    assert_eq!(rows_of(db, zephyr.id).await, vec![owner_row(&zephyr)]);
+}
+
+contracts!(
+    a_stored_project_and_its_rows_are_read_back_whole_and_unknown_ones_are_empty,
+    a_create_under_the_cap_is_applied_and_one_at_the_cap_is_refused_whole,
+    of_eight_parallel_creates_with_room_for_three_exactly_three_are_applied,
+    an_update_sets_only_the_given_columns_of_an_active_project,
+    an_update_of_a_deleted_or_unknown_project_is_refused_and_changes_nothing,
+    the_database_refuses_a_second_owner_row_in_one_project,
+);

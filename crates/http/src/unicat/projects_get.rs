@@ -1,0 +1,39 @@
+//! `POST /api/projects/get` (JWT) — `project` (a gid).
+
+use super::auth::Caller;
+use super::params::{BadParam, Fields, FromFields};
+use super::{envelope, payload, UnicatError};
+use accountd_domain::ProjectId;
+use actix_web::{web, HttpResponse};
+
+/// The `project` gid of a project route: 400 `invalid_value` for a string
+/// that is not a UUID.
+#[derive(Debug)]
+pub(crate) struct ProjectParam(pub ProjectId);
+
+pub(crate) fn project_gid(f: &Fields) -> Result<ProjectId, BadParam> {
+    let text = f.string("project")?;
+    ProjectId::parse(&text).ok_or(BadParam {
+        name: "project",
+        reason: "invalid_value",
+    })
+}
+
+impl FromFields for ProjectParam {
+    fn from_fields(f: &Fields) -> Result<Self, BadParam> {
+        project_gid(f).map(Self)
+    }
+}
+
+pub(crate) async fn handle(
+    Caller {
+        user,
+        auth_time,
+        params: ProjectParam(project),
+    }: Caller<ProjectParam>,
+    state: web::Data<crate::HttpState>,
+) -> Result<HttpResponse, UnicatError> {
+    let shown = state.projects.get(&user, auth_time, project).await?;
+    let (result, data) = payload::project_shown(&shown);
+    Ok(envelope::success(result, data, Some(&shown.token)))
+}

@@ -1,0 +1,32 @@
+//! `POST /api/projects/update` (JWT) — `project`, then any of `name`,
+//! `options`.
+
+use super::auth::Caller;
+use super::params::{BadParam, Fields, FromFields};
+use super::projects_create::project_input;
+use super::projects_get::project_gid;
+use super::{envelope, payload, UnicatError};
+use accountd_app::unicat::UpdateProjectInput;
+use actix_web::{web, HttpResponse};
+
+impl FromFields for UpdateProjectInput {
+    fn from_fields(f: &Fields) -> Result<Self, BadParam> {
+        Ok(Self {
+            project: project_gid(f)?,
+            changes: project_input(f)?,
+        })
+    }
+}
+
+pub(crate) async fn handle(
+    Caller {
+        user,
+        auth_time,
+        params,
+    }: Caller<UpdateProjectInput>,
+    state: web::Data<crate::HttpState>,
+) -> Result<HttpResponse, UnicatError> {
+    let shown = state.projects.update(&user, auth_time, params).await?;
+    let (result, data) = payload::project_shown(&shown);
+    Ok(envelope::success(result, data, Some(&shown.token)))
+}
