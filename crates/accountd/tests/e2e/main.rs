@@ -13,6 +13,8 @@
 //! - `email_change`: the email change, its revert link and page;
 //! - `account`: `account/update`, `users/get` and `username`;
 //! - `delete`: `account/delete` and what a deleted account can no longer do;
+//! - `projects`: `projects/create`, `get` and `update`, the cap under
+//!   parallel creates;
 //! - `bad_input`: bad input on every account route gets its envelope and
 //!   changes nothing;
 //! - `sdk`: the official `unicat` Python SDK against the binary;
@@ -39,5 +41,6 @@ mod delete;
 mod email_change;
 mod forgot_password;
 mod mail_language;
+mod projects;
 mod sdk;
 mod unicat;
