@@ -231,7 +231,11 @@ impl Changes for MockWrites {
             }
             // The project routes: a create under the cap, an update.
             [Change::OwnsFewerThan { .. }, Change::CreateProject { .. }]
-            | [Change::UpdateProject { .. }] => self.change_project(set.changes().to_vec(), mails),
+            | [Change::UpdateProject { .. }]
+            | [Change::SetProjectStatus { .. }]
+            | [Change::DeleteProjectPermanently { .. }] => {
+                self.change_project(set.changes().to_vec(), mails)
+            }
             other => panic!("a change set no service builds: {other:?}"),
         }
     }

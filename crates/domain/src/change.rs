@@ -186,6 +186,26 @@ pub enum Change {
         /// The new content languages.
         languages: Option<Vec<String>>,
     },
+    /// Sets the project's status, stamping `deleted_at` with `now` when it
+    /// becomes `deleted` (retention counts from there) and clearing it when
+    /// it becomes `active`. Guard: the stored status is still `expected`,
+    /// else [`Conflict::ProjectChanged`].
+    SetProjectStatus {
+        /// The project.
+        project: ProjectId,
+        /// The status the stored project must still have.
+        expected: crate::ProjectStatus,
+        /// The new status.
+        status: crate::ProjectStatus,
+    },
+    /// Removes the project, every membership row of it, and each
+    /// placeholder user (status `invited`) who had a row in it and is left
+    /// with no membership anywhere. Guard: the project is stored and
+    /// `deleted`, else [`Conflict::ProjectChanged`].
+    DeleteProjectPermanently {
+        /// The project.
+        project: ProjectId,
+    },
 }
 
 /// Which guard of a change set no longer held; nothing was applied.

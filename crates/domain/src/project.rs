@@ -224,6 +224,9 @@ pub enum ProjectError {
     /// The project is deleted, and the transition needs an active one.
     #[error("the project is deleted")]
     Deleted,
+    /// The project is active, and the transition needs a deleted one.
+    #[error("the project is not deleted")]
+    NotDeleted,
 }
 
 impl Project {
@@ -244,6 +247,40 @@ impl Project {
             languages: languages.map_or_else(|| self.languages.clone(), <[String]>::to_vec),
             ..self.clone()
         })
+    }
+}
+
+impl Project {
+    /// `delete`: active → deleted (members lose access; the adapter stamps
+    /// when, for retention); already deleted → [`ProjectError::Deleted`].
+    pub fn deleted(&self) -> Result<Self, ProjectError> {
+        match self.status {
+            ProjectStatus::Active => Ok(Self {
+                status: ProjectStatus::Deleted,
+                ..self.clone()
+            }),
+            ProjectStatus::Deleted => Err(ProjectError::Deleted),
+        }
+    }
+
+    /// `undelete`: deleted → active; active → [`ProjectError::NotDeleted`].
+    pub fn undeleted(&self) -> Result<Self, ProjectError> {
+        match self.status {
+            ProjectStatus::Deleted => Ok(Self {
+                status: ProjectStatus::Active,
+                ..self.clone()
+            }),
+            ProjectStatus::Active => Err(ProjectError::NotDeleted),
+        }
+    }
+
+    /// `permanent_delete` is allowed only for a deleted project, else
+    /// [`ProjectError::NotDeleted`].
+    pub fn may_be_purged(&self) -> Result<(), ProjectError> {
+        match self.status {
+            ProjectStatus::Deleted => Ok(()),
+            ProjectStatus::Active => Err(ProjectError::NotDeleted),
+        }
     }
 }
 
@@ -510,5 +547,17 @@ mod tests {
             p.updated(None, Some("UTC"), None),
             Err(ProjectError::Deleted)
         );
+    }
+
+    #[test]
+    fn delete_undelete_and_purge_move_between_active_and_deleted_only() {
+        let active = project(ProjectStatus::Active);
+        let deleted = project(ProjectStatus::Deleted);
+        assert_eq!(active.deleted(), Ok(deleted.clone()));
+        assert_eq!(deleted.deleted(), Err(ProjectError::Deleted));
+        assert_eq!(deleted.undeleted(), Ok(active.clone()));
+        assert_eq!(active.undeleted(), Err(ProjectError::NotDeleted));
+        assert_eq!(deleted.may_be_purged(), Ok(()));
+        assert_eq!(active.may_be_purged(), Err(ProjectError::NotDeleted));
     }
 }

@@ -361,3 +361,108 @@ fn of_eight_parallel_creates_at_a_cap_of_three_exactly_three_succeed(db: &TestDb
     );
 }
 on_both_backends!(of_eight_parallel_creates_at_a_cap_of_three_exactly_three_succeed);
+
+fn the_lifecycle_delete_undelete_delete_permanent_delete(db: &TestDb) {
+    let setup = Setup::new(db);
+    setup.add_user("ann", &["ann@example.com"]);
+    let bob = setup.add_user("bob", &["bob@example.com"]);
+    let server = setup.start();
+    let (ann_token, bob_token) = (login(&server, "ann"), login(&server, "bob"));
+    let r = authed(
+        &server,
+        "/api/projects/create",
+        &ann_token,
+        &json!({"name": "Atlas"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let gid = r.json()["result"]["project"].as_str().unwrap().to_owned();
+    let active = r.json()["data"]["cc.projects"].clone();
+    add_member(db, &gid, &bob, "bob@example.com");
+    let with_status = |status: &str| {
+        let mut p = active.clone();
+        p[&gid]["status"] = json!(status);
+        json!({"success": true, "result": {"project": gid}, "data": {"cc.projects": p}}).to_string()
+    };
+    let call = |path: &str, token: &str| authed(&server, path, token, &json!({"project": gid}));
+    let init = |token: &str| {
+        server
+            .get_with(
+                "/api/init",
+                &[("Authorization", &format!("Bearer {token}"))],
+            )
+            .json()
+    };
+
+    // Only the owner may delete; the member keeps access until then.
+    assert_reply(&call("/api/projects/delete", &bob_token), 403, FORBIDDEN);
+    assert_reply(
+        &call("/api/projects/undelete", &ann_token),
+        422,
+        &unprocessable("project_not_deleted"),
+    );
+    assert_reply(
+        &call("/api/projects/permanent_delete", &ann_token),
+        422,
+        &unprocessable("project_not_deleted"),
+    );
+    assert_reply(
+        &call("/api/projects/delete", &ann_token),
+        200,
+        &with_status("deleted"),
+    );
+    assert_reply(
+        &call("/api/projects/delete", &ann_token),
+        422,
+        &unprocessable("project_deleted"),
+    );
+
+    // Deleted: the owner's session lists it outside user_projects; the
+    // member sees nothing of it.
+    let owner = init(&ann_token);
+    assert_eq!(owner["result"]["user_projects"], json!({}));
+    assert_eq!(owner["data"]["cc.projects"][&gid]["status"], "deleted");
+    let member = init(&bob_token);
+    assert_eq!(member["result"]["user_projects"], json!({}));
+    assert_eq!(member["data"]["cc.projects"], json!({}));
+    assert_reply(&call("/api/projects/get", &bob_token), 403, FORBIDDEN);
+
+    // Undelete gives the member access back.
+    assert_reply(
+        &call("/api/projects/undelete", &ann_token),
+        200,
+        &with_status("active"),
+    );
+    assert_eq!(
+        init(&bob_token)["result"]["user_projects"],
+        json!({&gid: ["member"]})
+    );
+    assert_eq!(call("/api/projects/get", &bob_token).status, 200);
+
+    // Delete again, then permanently.
+    assert_reply(
+        &call("/api/projects/delete", &ann_token),
+        200,
+        &with_status("deleted"),
+    );
+    assert_reply(
+        &call("/api/projects/permanent_delete", &bob_token),
+        403,
+        FORBIDDEN,
+    );
+    assert_reply(
+        &call("/api/projects/permanent_delete", &ann_token),
+        200,
+        r#"{"success":true,"result":{},"data":{}}"#,
+    );
+    assert_reply(&call("/api/projects/get", &ann_token), 403, FORBIDDEN);
+    assert_eq!(init(&ann_token)["data"]["cc.projects"], json!({}));
+    // Nothing owned any more: the account can be deleted.
+    let r = authed(
+        &server,
+        "/api/account/delete",
+        &ann_token,
+        &json!({"confirm": true}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+on_both_backends!(the_lifecycle_delete_undelete_delete_permanent_delete);

@@ -177,6 +177,18 @@ fn apply_one(conn: &mut DbConn, change: &Change, now: i64) -> Result<(), DbError
             )?,
             Conflict::ProjectChanged,
         ),
+        Change::SetProjectStatus {
+            project,
+            expected,
+            status,
+        } => guard(
+            projects::set_status(conn, &project.to_string(), *expected, *status, now)?,
+            Conflict::ProjectChanged,
+        ),
+        Change::DeleteProjectPermanently { project } => guard(
+            projects::purge(conn, &project.to_string())?,
+            Conflict::ProjectChanged,
+        ),
     }
 }
 
@@ -219,7 +231,11 @@ fn lock_ids(set: &ChangeSet) -> Vec<i64> {
             // The owner's lock, which a create of theirs takes too: the
             // count and the insert happen with no other create in between.
             Change::OwnsFewerThan { user, .. } => keys.push(format!("user:{user}")),
-            Change::UpdateProject { project, .. } => keys.push(format!("project:{project}")),
+            Change::UpdateProject { project, .. }
+            | Change::SetProjectStatus { project, .. }
+            | Change::DeleteProjectPermanently { project } => {
+                keys.push(format!("project:{project}"));
+            }
             // The keys an issue of these purposes locks: a challenge issued
             // in parallel is then either consumed here or issued after,
             // never left open beside a consumption that missed it.

@@ -2,10 +2,11 @@
 
 use super::conn::{columns, load, DbConn};
 use super::rows::{MembershipRow, ProjectRow};
-use super::schema::{memberships, projects};
+use super::schema::{memberships, projects, users};
 use super::{Database, DbError};
 use accountd_domain::{
     Membership, MembershipStatus, Project, ProjectId, ProjectStatus, ProjectView, UserId,
+    UserStatus,
 };
 use accountd_ports::{ProjectRepository, StoreError};
 use async_trait::async_trait;
@@ -76,6 +77,64 @@ pub(crate) fn count_owned(conn: &mut DbConn, user_id: &str) -> Result<i64, DbErr
         .filter(projects::owner_id.eq(user_id))
         .count()
         .get_result(conn)?)
+}
+
+/// Sets the status of the project while it is `expected`, stamping
+/// `deleted_at` (`now` when deleted, NULL when active); whether it did.
+pub(crate) fn set_status(
+    conn: &mut DbConn,
+    project_id: &str,
+    expected: ProjectStatus,
+    status: ProjectStatus,
+    now: i64,
+) -> Result<bool, DbError> {
+    let deleted_at = (status == ProjectStatus::Deleted).then_some(now);
+    let updated = diesel::update(
+        projects::table
+            .filter(projects::id.eq(project_id))
+            .filter(projects::status.eq(expected.as_str())),
+    )
+    .set((
+        projects::status.eq(status.as_str()),
+        projects::deleted_at.eq(deleted_at),
+    ))
+    .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// Removes a deleted project, its memberships, and the placeholders among
+/// its members left with no membership; whether the project was there and
+/// deleted (else nothing changes).
+pub(crate) fn purge(conn: &mut DbConn, project_id: &str) -> Result<bool, DbError> {
+    let members: Vec<String> = load(
+        conn,
+        memberships::table
+            .filter(memberships::project_id.eq(project_id))
+            .select(memberships::user_id),
+    )?;
+    diesel::delete(memberships::table.filter(memberships::project_id.eq(project_id)))
+        .execute(conn)?;
+    let deleted = diesel::delete(
+        projects::table
+            .filter(projects::id.eq(project_id))
+            .filter(projects::status.eq(ProjectStatus::Deleted.as_str())),
+    )
+    .execute(conn)?;
+    if deleted != 1 {
+        // The caller's transaction is rolled back by the failed guard.
+        return Ok(false);
+    }
+    for user in &members {
+        let elsewhere = memberships::table.filter(memberships::user_id.eq(user));
+        diesel::delete(
+            users::table
+                .filter(users::id.eq(user))
+                .filter(users::status.eq(UserStatus::Invited.as_str()))
+                .filter(diesel::dsl::not(diesel::dsl::exists(elsewhere))),
+        )
+        .execute(conn)?;
+    }
+    Ok(true)
 }
 
 /// The project columns an update sets; a `None` column is left as stored

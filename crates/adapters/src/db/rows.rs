@@ -246,6 +246,7 @@ pub(crate) struct ProjectRow {
     pub timezone: String,
     pub languages: String,
     pub created_at: i64,
+    pub deleted_at: Option<i64>,
 }
 
 impl ProjectRow {
@@ -259,6 +260,8 @@ impl ProjectRow {
             timezone: p.timezone.clone(),
             languages: json(&p.languages)?,
             created_at,
+            // A project stored as deleted counts its retention from now.
+            deleted_at: (p.status == ProjectStatus::Deleted).then_some(created_at),
         })
     }
 

@@ -58,6 +58,7 @@ diesel::table! {
         timezone -> Text,
         languages -> Text,
         created_at -> BigInt,
+        deleted_at -> Nullable<BigInt>,
     }
 }
 

@@ -173,6 +173,143 @@ async fn the_database_refuses_a_second_owner_row_in_one_project(db: &Database) {
     assert_eq!(rows_of(db, zephyr.id).await, vec![owner_row(&zephyr)]);
 }
 
+async fn status(
+    db: &Database,
+    project: &Project,
+    expected: ProjectStatus,
+    to: ProjectStatus,
+) -> Applied {
+    let set = ChangeSet::new().with(Change::SetProjectStatus {
+        project: project.id,
+        expected,
+        status: to,
+    });
+    db.apply(set, at(5)).await.unwrap()
+}
+
+async fn delete_and_undelete_move_the_status_only_from_the_expected_one(db: &Database) {
+    let ann = create_user(db, 1, "ann").await;
+    let atlas = project(50, "Atlas", ann.id);
+    create_project(db, &atlas, &owner_row(&atlas)).await;
+    let deleted = Project {
+        status: ProjectStatus::Deleted,
+        ..atlas.clone()
+    };
+    assert_eq!(
+        status(db, &atlas, ProjectStatus::Active, ProjectStatus::Deleted).await,
+        Applied::Committed
+    );
+    assert_eq!(get(db, atlas.id).await, Some(deleted.clone()));
+    assert_eq!(rows_of(db, atlas.id).await, vec![owner_row(&atlas)]);
+    assert_eq!(
+        status(db, &atlas, ProjectStatus::Active, ProjectStatus::Deleted).await,
+        Applied::Refused(Conflict::ProjectChanged)
+    );
+    assert_eq!(
+        status(db, &atlas, ProjectStatus::Deleted, ProjectStatus::Active).await,
+        Applied::Committed
+    );
+    assert_eq!(get(db, atlas.id).await, Some(atlas.clone()));
+    assert_eq!(
+        status(
+            db,
+            &project(51, "x", ann.id),
+            ProjectStatus::Active,
+            ProjectStatus::Deleted
+        )
+        .await,
+        Applied::Refused(Conflict::ProjectChanged)
+    );
+}
+
+async fn of_eight_parallel_deletes_of_one_project_exactly_one_wins(db: &Database) {
+    let ann = create_user(db, 1, "ann").await;
+    let atlas = project(52, "Atlas", ann.id);
+    create_project(db, &atlas, &owner_row(&atlas)).await;
+    let mut tasks = JoinSet::new();
+    for _ in 0..8 {
+        let (db, atlas) = (db.clone(), atlas.clone());
+        tasks.spawn(async move {
+            status(&db, &atlas, ProjectStatus::Active, ProjectStatus::Deleted).await
+        });
+    }
+    let mut won = 0;
+    while let Some(outcome) = tasks.join_next().await {
+        if outcome.unwrap() == Applied::Committed {
+            won += 1;
+        }
+    }
+    assert_eq!(won, 1);
+}
+
+fn placeholder(n: u8, address: &str) -> User {
+    User {
+        id: user_id(n),
+        username: None,
+        emails: vec![email(address)],
+        status: UserStatus::Invited,
+        credential_version: 1,
+        password_hash: None,
+        name: String::new(),
+        language: "en".to_owned(),
+        timezone: "UTC".to_owned(),
+        created_at: at(0),
+    }
+}
+
+async fn a_permanent_delete_removes_the_project_its_rows_and_only_the_placeholders_left_without_any(
+    db: &Database,
+) {
+    let ann = create_user(db, 1, "ann").await;
+    let bob = create_user(db, 2, "bob").await;
+    let (lone, shared) = (
+        placeholder(3, "lone@example.com"),
+        placeholder(4, "shared@example.com"),
+    );
+    for u in [&lone, &shared] {
+        let set = ChangeSet::new().with(Change::CreateUser(u.clone()));
+        assert_eq!(db.apply(set, at(0)).await.unwrap(), Applied::Committed);
+    }
+    let atlas = project(53, "Atlas", ann.id);
+    let zephyr = project(54, "Zephyr", bob.id);
+    create_project(db, &atlas, &owner_row(&atlas)).await;
+    create_project(db, &zephyr, &owner_row(&zephyr)).await;
+    for (p, u, s) in [
+        (&atlas, bob.id, MembershipStatus::Active),
+        (&atlas, lone.id, MembershipStatus::Invited),
+        (&atlas, shared.id, MembershipStatus::Invited),
+        (&zephyr, shared.id, MembershipStatus::Invited),
+    ] {
+        save_membership(db, &member(p, u, s, &[Role::Member])).await;
+    }
+    let purge = || ChangeSet::new().with(Change::DeleteProjectPermanently { project: atlas.id });
+    // Only a deleted project is purged.
+    assert_eq!(
+        db.apply(purge(), at(0)).await.unwrap(),
+        Applied::Refused(Conflict::ProjectChanged)
+    );
+    assert_eq!(rows_of(db, atlas.id).await.len(), 4);
+    assert_eq!(
+        status(db, &atlas, ProjectStatus::Active, ProjectStatus::Deleted).await,
+        Applied::Committed
+    );
+    assert_eq!(db.apply(purge(), at(0)).await.unwrap(), Applied::Committed);
+    assert_eq!(get(db, atlas.id).await, None);
+    assert_eq!(rows_of(db, atlas.id).await, vec![]);
+    assert_eq!(UserRepository::get(db, lone.id).await.unwrap(), None);
+    assert_eq!(
+        UserRepository::get(db, shared.id).await.unwrap(),
+        Some(shared.clone())
+    );
+    assert!(UserRepository::get(db, bob.id).await.unwrap().is_some());
+    assert_eq!(rows_of(db, zephyr.id).await.len(), 2);
+    // A second purge finds nothing.
+    assert_eq!(
+        db.apply(purge(), at(0)).await.unwrap(),
+        Applied::Refused(Conflict::ProjectChanged)
+    );
+}
+
 contracts!(
     a_stored_project_and_its_rows_are_read_back_whole_and_unknown_ones_are_empty,
     a_create_under_the_cap_is_applied_and_one_at_the_cap_is_refused_whole,
@@ -180,4 +317,7 @@ contracts!(
     an_update_sets_only_the_given_columns_of_an_active_project,
     an_update_of_a_deleted_or_unknown_project_is_refused_and_changes_nothing,
     the_database_refuses_a_second_owner_row_in_one_project,
+    delete_and_undelete_move_the_status_only_from_the_expected_one,
+    of_eight_parallel_deletes_of_one_project_exactly_one_wins,
+    a_permanent_delete_removes_the_project_its_rows_and_only_the_placeholders_left_without_any,
 );

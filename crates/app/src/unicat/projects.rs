@@ -109,6 +109,9 @@ pub enum ProjectsError {
     /// The project is deleted and the route needs an active one: 422.
     #[error("the project is deleted")]
     ProjectDeleted,
+    /// The project is active and the route needs a deleted one: 422.
+    #[error("the project is not deleted")]
+    ProjectNotDeleted,
     /// The caller's account changed while the call was served (deleted,
     /// its password changed): 401.
     #[error("the session was revoked meanwhile")]
@@ -284,7 +287,7 @@ impl Projects {
                 checked.timezone.as_deref(),
                 checked.languages.as_deref(),
             )
-            .map_err(|ProjectError::Deleted| ProjectsError::ProjectDeleted)?;
+            .map_err(transition_error)?;
         let set = ChangeSet::new().with(Change::UpdateProject {
             project: project.id,
             name: checked.name.map(|n| n.as_str().to_owned()),
@@ -308,6 +311,115 @@ impl Projects {
         tracing::info!(user.gid = %caller.id, project.gid = %project.id, "project updated");
         let (project, rows, access) = self.load(caller, project.id).await?;
         self.shown(caller, auth_time, project, &rows, access).await
+    }
+
+    /// `projects/delete`: owner only; active → deleted, stamped now
+    /// (members lose access; retention counts from here).
+    #[tracing::instrument(skip_all, fields(route = "unicat.projects.delete"))]
+    pub async fn delete(
+        &self,
+        caller: &User,
+        auth_time: Option<Timestamp>,
+        project: ProjectId,
+    ) -> Result<ProjectShown, ProjectsError> {
+        self.set_status(caller, auth_time, project, Project::deleted)
+            .await
+    }
+
+    /// `projects/undelete`: owner only; deleted → active (members get
+    /// their access back).
+    #[tracing::instrument(skip_all, fields(route = "unicat.projects.undelete"))]
+    pub async fn undelete(
+        &self,
+        caller: &User,
+        auth_time: Option<Timestamp>,
+        project: ProjectId,
+    ) -> Result<ProjectShown, ProjectsError> {
+        self.set_status(caller, auth_time, project, Project::undeleted)
+            .await
+    }
+
+    /// `projects/permanent_delete`: owner only, a deleted project only;
+    /// removes it, its memberships and the placeholders left with none.
+    /// The fresh token.
+    #[tracing::instrument(skip_all, fields(route = "unicat.projects.permanent_delete"))]
+    pub async fn permanent_delete(
+        &self,
+        caller: &User,
+        auth_time: Option<Timestamp>,
+        project: ProjectId,
+    ) -> Result<String, ProjectsError> {
+        let (project, _, access) = self.load(caller, project).await?;
+        if !access.may_manage() {
+            return Err(ProjectsError::NotOwner);
+        }
+        project.may_be_purged().map_err(transition_error)?;
+        let set = ChangeSet::new().with(Change::DeleteProjectPermanently {
+            project: project.id,
+        });
+        self.apply_status_set(set).await?;
+        tracing::info!(user.gid = %caller.id, project.gid = %project.id, "project permanently deleted");
+        Ok(self.sessions.token(caller, auth_time)?)
+    }
+
+    /// Delete or undelete: the transition decides, one guarded change.
+    async fn set_status(
+        &self,
+        caller: &User,
+        auth_time: Option<Timestamp>,
+        project: ProjectId,
+        transition: fn(&Project) -> Result<Project, ProjectError>,
+    ) -> Result<ProjectShown, ProjectsError> {
+        let (project, _, access) = self.load(caller, project).await?;
+        if !access.may_manage() {
+            return Err(ProjectsError::NotOwner);
+        }
+        let next = transition(&project).map_err(transition_error)?;
+        let set = ChangeSet::new().with(Change::SetProjectStatus {
+            project: project.id,
+            expected: project.status,
+            status: next.status,
+        });
+        self.apply_status_set(set).await?;
+        tracing::info!(
+            user.gid = %caller.id,
+            project.gid = %project.id,
+            status = %next.status,
+            "project status set"
+        );
+        Ok(ProjectShown {
+            project: next,
+            access,
+            rows: Vec::new(),
+            users: Vec::new(),
+            token: self.sessions.token(caller, auth_time)?,
+        })
+    }
+
+    /// Applies a status or purge set; a parallel call that won answers
+    /// as if it had come first.
+    async fn apply_status_set(&self, set: ChangeSet) -> Result<(), ProjectsError> {
+        let before = match set.changes() {
+            [Change::SetProjectStatus { expected, .. }] => *expected,
+            _ => ProjectStatus::Deleted,
+        };
+        match self.ports.apply(set, self.ports.clock.now()).await? {
+            Ok(()) => Ok(()),
+            // The status moved meanwhile (or the project was purged).
+            Err(Conflict::ProjectChanged) => Err(match before {
+                ProjectStatus::Active => ProjectsError::ProjectDeleted,
+                ProjectStatus::Deleted => ProjectsError::ProjectNotDeleted,
+            }),
+            Err(
+                c @ (Conflict::ChallengeNotOpen
+                | Conflict::UsernameTaken
+                | Conflict::UserChanged
+                | Conflict::MembershipChanged
+                | Conflict::OwnsProjects
+                | Conflict::RevertSpent
+                | Conflict::TooManyProjects),
+            ) => Err(unexpected_conflict(c).into()),
+        }
     }
 
     /// The project, its rows and the caller's access; `NotVisible` when
@@ -437,6 +549,13 @@ impl Projects {
             }
         }
         Ok(checked)
+    }
+}
+
+fn transition_error(e: ProjectError) -> ProjectsError {
+    match e {
+        ProjectError::Deleted => ProjectsError::ProjectDeleted,
+        ProjectError::NotDeleted => ProjectsError::ProjectNotDeleted,
     }
 }
 

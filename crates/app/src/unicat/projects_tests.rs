@@ -493,3 +493,148 @@ async fn update_writes_only_the_given_keys_and_answers_as_get() {
     assert_eq!(shown.rows.len(), 1);
     assert_eq!(shown.token, TOKEN);
 }
+
+// ------------------------------------------- delete, undelete, permanent_delete
+
+#[tokio::test]
+async fn delete_by_the_owner_sets_deleted_under_the_active_guard() {
+    let mut m = token(Mocks::new().at(t(0)), &ann());
+    m.writes
+        .expect_change_project()
+        .withf(|changes, mails| {
+            mails.is_empty()
+                && changes
+                    == &[Change::SetProjectStatus {
+                        project: project_id(),
+                        expected: ProjectStatus::Active,
+                        status: ProjectStatus::Deleted,
+                    }]
+        })
+        .times(1)
+        .returning(|_, _| Ok(Applied::Committed));
+    let shown = service(
+        m,
+        repo(ProjectStatus::Active, Some(MembershipStatus::Active)),
+    )
+    .delete(&ann(), Some(t(-60)), project_id())
+    .await
+    .unwrap();
+    assert_eq!(shown.project, stored(ProjectStatus::Deleted));
+    assert_eq!(shown.token, TOKEN);
+}
+
+#[tokio::test]
+async fn undelete_by_the_owner_sets_active_under_the_deleted_guard() {
+    let mut m = token(Mocks::new().at(t(0)), &ann());
+    m.writes
+        .expect_change_project()
+        .withf(|changes, _| {
+            changes
+                == &[Change::SetProjectStatus {
+                    project: project_id(),
+                    expected: ProjectStatus::Deleted,
+                    status: ProjectStatus::Active,
+                }]
+        })
+        .times(1)
+        .returning(|_, _| Ok(Applied::Committed));
+    let shown = service(m, repo(ProjectStatus::Deleted, None))
+        .undelete(&ann(), Some(t(-60)), project_id())
+        .await
+        .unwrap();
+    assert_eq!(shown.project.status, ProjectStatus::Active);
+}
+
+#[tokio::test]
+async fn delete_of_a_deleted_project_and_undelete_of_an_active_one_are_refused_unwritten() {
+    let m = nothing_written(Mocks::new().at(t(0)));
+    let e = service(m, repo(ProjectStatus::Deleted, None))
+        .delete(&ann(), Some(t(-60)), project_id())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ProjectsError::ProjectDeleted), "{e:?}");
+    let m = nothing_written(Mocks::new().at(t(0)));
+    let e = service(m, repo(ProjectStatus::Active, None))
+        .undelete(&ann(), Some(t(-60)), project_id())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ProjectsError::ProjectNotDeleted), "{e:?}");
+    let m = nothing_written(Mocks::new().at(t(0)));
+    let e = service(m, repo(ProjectStatus::Active, None))
+        .permanent_delete(&ann(), Some(t(-60)), project_id())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ProjectsError::ProjectNotDeleted), "{e:?}");
+}
+
+#[tokio::test]
+async fn a_delete_that_lost_a_race_answers_as_the_second_call() {
+    let mut m = Mocks::new().at(t(0));
+    m.tokens.expect_issue().never();
+    m.writes
+        .expect_change_project()
+        .times(1)
+        .returning(|_, _| Ok(Applied::Refused(Conflict::ProjectChanged)));
+    let e = service(m, repo(ProjectStatus::Active, None))
+        .delete(&ann(), Some(t(-60)), project_id())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ProjectsError::ProjectDeleted), "{e:?}");
+}
+
+#[tokio::test]
+async fn delete_undelete_and_purge_by_a_member_are_not_the_owner() {
+    for status in [ProjectStatus::Active] {
+        let s = || {
+            service(
+                nothing_written(Mocks::new().at(t(0))),
+                repo(status, Some(MembershipStatus::Active)),
+            )
+        };
+        let e = s()
+            .delete(&bob(), Some(t(-60)), project_id())
+            .await
+            .unwrap_err();
+        assert!(matches!(e, ProjectsError::NotOwner), "{e:?}");
+        let e = s()
+            .undelete(&bob(), Some(t(-60)), project_id())
+            .await
+            .unwrap_err();
+        assert!(matches!(e, ProjectsError::NotOwner), "{e:?}");
+        let e = s()
+            .permanent_delete(&bob(), Some(t(-60)), project_id())
+            .await
+            .unwrap_err();
+        assert!(matches!(e, ProjectsError::NotOwner), "{e:?}");
+    }
+}
+
+#[tokio::test]
+async fn delete_of_an_unknown_project_is_not_visible() {
+    let m = nothing_written(Mocks::new().at(t(0)));
+    let e = service(m, unknown_repo())
+        .delete(&ann(), Some(t(-60)), project_id())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ProjectsError::NotVisible), "{e:?}");
+}
+
+#[tokio::test]
+async fn permanent_delete_of_a_deleted_project_purges_it_in_one_set() {
+    let mut m = token(Mocks::new().at(t(0)), &ann());
+    m.writes
+        .expect_change_project()
+        .withf(|changes, _| {
+            changes
+                == &[Change::DeleteProjectPermanently {
+                    project: project_id(),
+                }]
+        })
+        .times(1)
+        .returning(|_, _| Ok(Applied::Committed));
+    let token = service(m, repo(ProjectStatus::Deleted, None))
+        .permanent_delete(&ann(), Some(t(-60)), project_id())
+        .await
+        .unwrap();
+    assert_eq!(token, TOKEN);
+}

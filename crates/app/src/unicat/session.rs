@@ -133,7 +133,9 @@ impl Sessions {
     /// version carrying `auth_time`, and the projects of the payload.
     pub async fn open(&self, user: User, auth_time: Option<Timestamp>) -> Result<Session, Failure> {
         let token = self.token(&user, auth_time)?;
-        let projects = self.projects.views_for(user.id).await?;
+        let mut projects = self.projects.views_for(user.id).await?;
+        // A deleted project is its owner's only (section 5, "Who sees what").
+        projects.retain(|v| accountd_domain::project_access(&v.project, Some(&v.own)).may_see());
         Ok(Session {
             user,
             token,

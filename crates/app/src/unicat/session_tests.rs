@@ -699,3 +699,36 @@ async fn an_overloaded_hasher_while_reauthenticating_is_a_failure_and_no_failure
         "{r:?}"
     );
 }
+
+#[tokio::test]
+async fn a_deleted_project_stays_in_its_owners_session_and_leaves_its_members() {
+    let mut m = Mocks::new().at(t(5));
+    m.tokens
+        .expect_issue()
+        .times(1)
+        .returning(|_, _, _, _| Ok(TOKEN.to_owned()));
+    let owned = {
+        let mut v = project_of(user_id(1));
+        v.project.status = accountd_domain::ProjectStatus::Deleted;
+        v
+    };
+    let joined = {
+        let mut v = project_of(user_id(2));
+        v.project.id = accountd_domain::ProjectId::from_random_bytes([43; 16]);
+        v.project.status = accountd_domain::ProjectStatus::Deleted;
+        v.owner_row = Some(v.own.clone());
+        v.own.user = user_id(1);
+        v.own.project = v.project.id;
+        v.own.roles = vec![accountd_domain::Role::Member];
+        v
+    };
+    let listed = vec![owned.clone(), joined];
+    m.projects
+        .expect_views_for()
+        .times(1)
+        .return_once(move |_| Ok(listed));
+
+    let session = sessions(m).open(ann(), Some(t(5))).await.unwrap();
+
+    assert_eq!(session.projects, vec![owned]);
+}

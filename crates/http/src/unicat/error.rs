@@ -276,6 +276,10 @@ impl From<ProjectsError> for UnicatError {
                 reason: "project_deleted",
                 extra: serde_json::Map::new(),
             },
+            ProjectsError::ProjectNotDeleted => Self::UnprocessableBecause {
+                reason: "project_not_deleted",
+                extra: serde_json::Map::new(),
+            },
             ProjectsError::Revoked => Self::PermissionDenied,
             ProjectsError::Failure(f) => f.into(),
         }

@@ -15,7 +15,9 @@ mod params;
 mod payload;
 mod ping;
 mod projects_create;
+mod projects_delete;
 mod projects_get;
+mod projects_permanent_delete;
 mod projects_update;
 mod reset_password;
 mod reset_password_request;
@@ -65,7 +67,16 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
             .route("/username", web::post().to(username::handle))
             .route("/projects/create", web::post().to(projects_create::handle))
             .route("/projects/get", web::post().to(projects_get::handle))
-            .route("/projects/update", web::post().to(projects_update::handle)),
+            .route("/projects/update", web::post().to(projects_update::handle))
+            .route("/projects/delete", web::post().to(projects_delete::delete))
+            .route(
+                "/projects/undelete",
+                web::post().to(projects_delete::undelete),
+            )
+            .route(
+                "/projects/permanent_delete",
+                web::post().to(projects_permanent_delete::handle),
+            ),
     );
 }
 

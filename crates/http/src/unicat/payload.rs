@@ -120,7 +120,11 @@ pub(crate) fn session<'a>(
     let mut projects = Map::new();
     let mut members = Vec::new();
     for v in &s.projects {
-        if v.own.status == MembershipStatus::Active {
+        // A deleted project is in the owner's `cc.projects` but in nobody's
+        // `user_projects`.
+        if v.own.status == MembershipStatus::Active
+            && v.project.status == accountd_domain::ProjectStatus::Active
+        {
             user_projects.insert(
                 v.project.id.to_string(),
                 json!(v.own.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>()),

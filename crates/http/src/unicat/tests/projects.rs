@@ -481,3 +481,137 @@ async fn update_checks_the_project_gid_before_the_options_type() {
     .await;
     assert_answer(&a, 400, &bad_request("project", "invalid_value"));
 }
+
+// ------------------------------------------- delete, undelete, permanent_delete
+
+const DELETE: &str = "/api/projects/delete";
+const UNDELETE: &str = "/api/projects/undelete";
+const PURGE: &str = "/api/projects/permanent_delete";
+
+const DELETED_ATLAS: &str = r#"{"gid":"03030303-0303-4303-8303-030303030303","name":"Atlas","icon":null,"owner":"01010101-0101-4101-8101-010101010101","status":"deleted","options":{"timezone":"UTC","languages":["en"]}}"#;
+
+fn status_answer(project: &str) -> String {
+    format!(
+        r#"{{"success":true,"result":{{"project":"{ATLAS_GID}"}},"data":{{"cc.projects":{{"{ATLAS_GID}":{project}}}}}}}"#
+    )
+}
+
+#[actix_rt::test]
+async fn delete_by_the_owner_answers_the_deleted_project_with_a_fresh_token() {
+    let a = call(
+        |w| {
+            w.as_user(ann())
+                .stores_atlas(ProjectStatus::Active)
+                .issues_with(ann_id(), 3, Some(auth_time()));
+            w.changes
+                .expect_apply()
+                .withf(|set, t| {
+                    *t == now()
+                        && set.changes()
+                            == [Change::SetProjectStatus {
+                                project: atlas_id(),
+                                expected: ProjectStatus::Active,
+                                status: ProjectStatus::Deleted,
+                            }]
+                })
+                .times(1)
+                .returning(|_, _| Ok(Applied::Committed));
+        },
+        authed(DELETE, &serde_json::json!({"project": ATLAS_GID})),
+    )
+    .await;
+    assert_session(&a, &status_answer(DELETED_ATLAS));
+}
+
+#[actix_rt::test]
+async fn undelete_by_the_owner_answers_the_active_project() {
+    let a = call(
+        |w| {
+            w.as_user(ann())
+                .stores_atlas(ProjectStatus::Deleted)
+                .issues_with(ann_id(), 3, Some(auth_time()));
+            w.changes
+                .expect_apply()
+                .times(1)
+                .returning(|_, _| Ok(Applied::Committed));
+        },
+        authed(UNDELETE, &serde_json::json!({"project": ATLAS_GID})),
+    )
+    .await;
+    assert_session(&a, &status_answer(STORED_ATLAS));
+}
+
+#[actix_rt::test]
+async fn permanent_delete_of_a_deleted_project_answers_empty_result_and_data() {
+    let a = call(
+        |w| {
+            w.as_user(ann())
+                .stores_atlas(ProjectStatus::Deleted)
+                .issues_with(ann_id(), 3, Some(auth_time()));
+            w.changes
+                .expect_apply()
+                .withf(|set, _| {
+                    set.changes()
+                        == [Change::DeleteProjectPermanently {
+                            project: atlas_id(),
+                        }]
+                })
+                .times(1)
+                .returning(|_, _| Ok(Applied::Committed));
+        },
+        authed(PURGE, &serde_json::json!({"project": ATLAS_GID})),
+    )
+    .await;
+    assert_session(&a, r#"{"success":true,"result":{},"data":{}}"#);
+}
+
+#[actix_rt::test]
+async fn each_status_route_refuses_the_wrong_status_with_its_reason() {
+    for (path, status, reason) in [
+        (DELETE, ProjectStatus::Deleted, "project_deleted"),
+        (UNDELETE, ProjectStatus::Active, "project_not_deleted"),
+        (PURGE, ProjectStatus::Active, "project_not_deleted"),
+    ] {
+        let a = call(
+            |w| {
+                w.as_user(ann()).writes_nothing().stores_atlas(status);
+            },
+            authed(path, &serde_json::json!({"project": ATLAS_GID})),
+        )
+        .await;
+        assert_answer(&a, 422, &unprocessable(reason));
+    }
+}
+
+#[actix_rt::test]
+async fn each_status_route_answers_403_to_a_member_and_for_an_unknown_project() {
+    for path in [DELETE, UNDELETE, PURGE] {
+        let a = call(
+            |w| {
+                w.as_user(bob())
+                    .writes_nothing()
+                    .stores_atlas(ProjectStatus::Active);
+            },
+            authed(path, &serde_json::json!({"project": ATLAS_GID})),
+        )
+        .await;
+        assert_answer(&a, 403, FORBIDDEN);
+        let a = call(
+            |w| {
+                w.as_user(ann()).writes_nothing();
+                w.projects.expect_get().returning(|_| Ok(None));
+            },
+            authed(path, &serde_json::json!({"project": ZEPHYR_GID})),
+        )
+        .await;
+        assert_answer(&a, 403, FORBIDDEN);
+        let a = call(
+            |w| {
+                w.as_user(ann()).writes_nothing();
+            },
+            authed(path, &serde_json::json!({"project": "zephyr"})),
+        )
+        .await;
+        assert_answer(&a, 400, &bad_request("project", "invalid_value"));
+    }
+}
