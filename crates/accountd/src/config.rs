@@ -356,6 +356,16 @@ pub struct Options {
         value_parser = int::<u32>(1..=100_000)
     )]
     pub projects_per_user: u32,
+    /// Days a soft-deleted project is kept before the housekeeping task
+    /// purges it.
+    #[arg(
+        long,
+        env = "ACCOUNTD_PROJECT_RETENTION_DAYS",
+        default_value = "30",
+        global = true,
+        value_parser = int::<i64>(1..=3650)
+    )]
+    pub project_retention_days: i64,
     /// Log filter (tracing's EnvFilter syntax).
     #[arg(
         long,
@@ -697,6 +707,7 @@ pub struct Config {
     pub ui_languages: Vec<String>,
     pub email_revert_seconds: i64,
     pub projects_per_user: u32,
+    pub project_retention_days: i64,
 }
 
 impl Config {
@@ -740,6 +751,7 @@ impl Config {
             ui_languages: o.ui_languages.0,
             email_revert_seconds: o.email_revert_seconds,
             projects_per_user: o.projects_per_user,
+            project_retention_days: o.project_retention_days,
         }
     }
 }

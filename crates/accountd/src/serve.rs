@@ -41,7 +41,11 @@ async fn dispatch_loop(
 
 /// Purges expired rows every ten minutes (the first time a minute after
 /// start) until `stop` flips.
-async fn purge_loop(db: accountd_adapters::Database, mut stop: watch::Receiver<bool>) {
+async fn purge_loop(
+    db: accountd_adapters::Database,
+    retention_days: i64,
+    mut stop: watch::Receiver<bool>,
+) {
     use accountd_ports::Clock;
     const DAY: i64 = 86_400;
     let mut wait = Duration::from_secs(60);
@@ -62,6 +66,8 @@ async fn purge_loop(db: accountd_adapters::Database, mut stop: watch::Receiver<b
             // A revert token goes once expired or spent (an unknown token
             // is answered like a spent one).
             email_reverts: now,
+            // ACCOUNTD_PROJECT_RETENTION_DAYS after its soft delete.
+            deleted_projects: now.plus_seconds(-retention_days * DAY),
         };
         match db.purge(before).await {
             Ok(p) => tracing::info!(
@@ -69,6 +75,7 @@ async fn purge_loop(db: accountd_adapters::Database, mut stop: watch::Receiver<b
                 outbox = p.outbox,
                 challenges = p.challenges,
                 email_reverts = p.email_reverts,
+                projects = p.projects,
                 "purged expired rows"
             ),
             Err(e) => tracing::warn!(error = %e, "purge failed"),
@@ -135,7 +142,11 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     });
 
     let (stop_tx, stop_rx) = watch::channel(false);
-    let purger = tokio::spawn(purge_loop(db.clone(), stop_rx.clone()));
+    let purger = tokio::spawn(purge_loop(
+        db.clone(),
+        config.project_retention_days,
+        stop_rx.clone(),
+    ));
     let dispatcher = tokio::spawn(dispatch_loop(
         wiring::dispatcher(&db, mailer),
         db.mail_queued(),

@@ -2222,6 +2222,7 @@ fn purge_before(now: Timestamp) -> accountd_adapters::PurgeBefore {
         finished_mail: now.plus_seconds(-7 * 86_400),
         expired_challenges: now.plus_seconds(-86_400),
         email_reverts: now,
+        deleted_projects: now.plus_seconds(-30 * 86_400),
     }
 }
 

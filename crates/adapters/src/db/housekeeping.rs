@@ -21,6 +21,10 @@ pub struct PurgeBefore {
     /// Email-change revert tokens expired, or spent, at or before this
     /// instant.
     pub email_reverts: Timestamp,
+    /// Projects soft-deleted at or before this instant, purged as
+    /// `projects/permanent_delete` does (memberships, placeholders left
+    /// with none).
+    pub deleted_projects: Timestamp,
 }
 
 /// What one purge removed.
@@ -34,6 +38,8 @@ pub struct Purged {
     pub challenges: usize,
     /// Revert tokens expired or spent.
     pub email_reverts: usize,
+    /// Projects deleted longer ago than the retention.
+    pub projects: usize,
 }
 
 #[async_trait]
@@ -73,11 +79,14 @@ pub(crate) fn purge(conn: &mut DbConn, before: PurgeBefore) -> Result<Purged, Db
             diesel::delete(challenges::table.filter(challenges::expires_at.le(expired)))
                 .execute(c)?;
         let email_reverts = super::email_reverts::purge(c, reverts, reverts)?;
+        let projects =
+            super::projects::purge_deleted_before(c, before.deleted_projects.as_millis())?;
         Ok(Purged {
             rate_events,
             outbox,
             challenges,
             email_reverts,
+            projects,
         })
     })
 }

@@ -137,6 +137,26 @@ pub(crate) fn purge(conn: &mut DbConn, project_id: &str) -> Result<bool, DbError
     Ok(true)
 }
 
+/// Purges every project deleted at or before `cutoff` (as [`purge`]
+/// does); how many.
+pub(crate) fn purge_deleted_before(conn: &mut DbConn, cutoff: i64) -> Result<usize, DbError> {
+    let ids: Vec<String> = load(
+        conn,
+        projects::table
+            .filter(projects::status.eq(ProjectStatus::Deleted.as_str()))
+            .filter(projects::deleted_at.le(cutoff))
+            .order(projects::id.asc())
+            .select(projects::id),
+    )?;
+    let mut purged = 0;
+    for id in &ids {
+        if purge(conn, id)? {
+            purged += 1;
+        }
+    }
+    Ok(purged)
+}
+
 /// The project columns an update sets; a `None` column is left as stored
 /// (diesel skips it).
 #[derive(AsChangeset)]

@@ -310,6 +310,39 @@ async fn a_permanent_delete_removes_the_project_its_rows_and_only_the_placeholde
     );
 }
 
+async fn the_purge_removes_projects_deleted_longer_ago_than_the_retention_only(db: &Database) {
+    let ann = create_user(db, 1, "ann").await;
+    let old = project(60, "old", ann.id);
+    let recent = project(61, "recent", ann.id);
+    let active = project(62, "active", ann.id);
+    for p in [&old, &recent, &active] {
+        create_project(db, p, &owner_row(p)).await;
+    }
+    let delete_at = |p: &Project, when: Timestamp| {
+        let set = ChangeSet::new().with(Change::SetProjectStatus {
+            project: p.id,
+            expected: ProjectStatus::Active,
+            status: ProjectStatus::Deleted,
+        });
+        let db = db.clone();
+        async move { assert_eq!(db.apply(set, when).await.unwrap(), Applied::Committed) }
+    };
+    delete_at(&old, at(0)).await;
+    delete_at(&recent, at(100)).await;
+    let purged = db
+        .purge(accountd_adapters::PurgeBefore {
+            deleted_projects: at(50),
+            ..purge_before(at(50))
+        })
+        .await
+        .unwrap();
+    assert_eq!(purged.projects, 1);
+    assert_eq!(get(db, old.id).await, None);
+    assert_eq!(rows_of(db, old.id).await, vec![]);
+    assert!(get(db, recent.id).await.is_some());
+    assert_eq!(get(db, active.id).await, Some(active));
+}
+
 contracts!(
     a_stored_project_and_its_rows_are_read_back_whole_and_unknown_ones_are_empty,
     a_create_under_the_cap_is_applied_and_one_at_the_cap_is_refused_whole,
@@ -320,4 +353,5 @@ contracts!(
     delete_and_undelete_move_the_status_only_from_the_expected_one,
     of_eight_parallel_deletes_of_one_project_exactly_one_wins,
     a_permanent_delete_removes_the_project_its_rows_and_only_the_placeholders_left_without_any,
+    the_purge_removes_projects_deleted_longer_ago_than_the_retention_only,
 );
