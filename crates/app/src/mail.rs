@@ -27,7 +27,7 @@ use std::sync::LazyLock;
 pub const FALLBACK_LANGUAGE: &str = "en";
 
 /// The mails, by template file name (without `.txt`).
-const MAILS: [&str; 8] = [
+const MAILS: [&str; 9] = [
     "forgot_password_code",
     "signup_code",
     "reset_code",
@@ -36,6 +36,7 @@ const MAILS: [&str; 8] = [
     "email_changed",
     "email_reverted",
     "account_deleted",
+    "project_transferred",
 ];
 
 /// The templates of one language: `(mail, source)` for every mail of
@@ -53,6 +54,7 @@ macro_rules! language {
                 language!(@mail $lang, "email_changed"),
                 language!(@mail $lang, "email_reverted"),
                 language!(@mail $lang, "account_deleted"),
+                language!(@mail $lang, "project_transferred"),
             ],
         )
     };
@@ -428,6 +430,31 @@ pub fn account_deleted(user: &User, to: &Email) -> OutgoingMail {
     let ctx = context! { username => user.username_str() };
     let r = render(&user.language, "account_deleted", &ctx, None).unwrap_or_else(|| {
         notice_fallback("Your account was deleted", "Your account was deleted.")
+    });
+    outgoing(r, to, None)
+}
+
+/// The notice of a transfer to `recipient`: `received` for the new owner
+/// (`other` is the old owner's name), else for the old one (`other` is the
+/// new owner's).
+pub fn project_transferred(
+    recipient: &User,
+    to: &Email,
+    project: &str,
+    other: &str,
+    received: bool,
+) -> OutgoingMail {
+    let ctx = context! {
+        username => recipient.username_str(),
+        project => project,
+        other => other,
+        received => received,
+    };
+    let r = render(&recipient.language, "project_transferred", &ctx, None).unwrap_or_else(|| {
+        notice_fallback(
+            "A project changed its owner",
+            &format!("The project \"{project}\" changed its owner."),
+        )
     });
     outgoing(r, to, None)
 }

@@ -81,6 +81,9 @@ fn sample_context(name: &str) -> Value {
         days => 7,
         new_email => "new@example.com",
         revert_link => "https://accounts.example.com/api/revert_email?token=abc",
+        project => "Atlas",
+        other => "bob",
+        received => true,
     }
 }
 
@@ -357,6 +360,8 @@ fn a_nameless_account_is_greeted_without_a_name_in_every_language() {
             password_changed(&u, &to()),
             email_reverted(&u, &to()),
             account_deleted(&u, &to()),
+            project_transferred(&u, &to(), "Atlas", "bob", true),
+            project_transferred(&u, &to(), "Atlas", "bob", false),
             forgot_password_code(&u, &to(), &digits(), 900, Timestamp::from_millis(1)),
         ] {
             assert!(m.text.starts_with(greeting), "{lang}:\n{}", m.text);
@@ -453,4 +458,28 @@ fn a_rendered_mail_never_shows_its_body_in_debug_output() {
     let debug = format!("{r:?}");
     assert!(!debug.contains("482901"), "{debug}");
     assert!(debug.contains("Your verification code"), "{debug}");
+}
+
+#[test]
+fn a_transfer_mail_tells_the_new_owner_and_the_old_one_apart_in_every_language() {
+    for lang in LANGUAGES {
+        let u = user("ann", lang);
+        let received = project_transferred(&u, &to(), "Atlas", "bob", true);
+        let given = project_transferred(&u, &to(), "Atlas", "bob", false);
+        assert_ne!(received.subject, given.subject, "{lang}");
+        for m in [&received, &given] {
+            assert!(m.subject.contains("Atlas"), "{lang}: {}", m.subject);
+            assert!(
+                m.text.contains("Atlas") && m.text.contains("bob"),
+                "{lang}:\n{}",
+                m.text
+            );
+            assert!(
+                m.text.lines().all(|l| l.trim().chars().count() != 6),
+                "{lang}:\n{}",
+                m.text
+            );
+            assert_eq!(m.not_after, None);
+        }
+    }
 }
