@@ -233,7 +233,8 @@ impl Changes for MockWrites {
             [Change::OwnsFewerThan { .. }, Change::CreateProject { .. }]
             | [Change::UpdateProject { .. }]
             | [Change::SetProjectStatus { .. }]
-            | [Change::DeleteProjectPermanently { .. }] => {
+            | [Change::DeleteProjectPermanently { .. }]
+            | [Change::OwnsFewerThan { .. }, Change::TransferProject { .. }] => {
                 self.change_project(set.changes().to_vec(), mails)
             }
             other => panic!("a change set no service builds: {other:?}"),

@@ -206,6 +206,20 @@ pub enum Change {
         /// The project.
         project: ProjectId,
     },
+    /// Makes `to` the owner of the project and `from` an active member,
+    /// under the project's lock: the old owner's row is demoted before the
+    /// new one is promoted, so there are never two owner rows (a database
+    /// constraint). Guards, in this order: the project is active and still
+    /// owned by `from`, else [`Conflict::ProjectChanged`]; `to` still has
+    /// an active row, else [`Conflict::MembershipChanged`].
+    TransferProject {
+        /// The project.
+        project: ProjectId,
+        /// The owner now.
+        from: UserId,
+        /// The new owner.
+        to: UserId,
+    },
 }
 
 /// Which guard of a change set no longer held; nothing was applied.

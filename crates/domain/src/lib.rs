@@ -43,9 +43,10 @@ pub use lockout::{login_locked_until, FREE_LOGIN_FAILURES, MAX_LOGIN_DELAY_SECON
 pub use mail::OutgoingMail;
 pub use password::{Password, PasswordHash, PasswordPolicy, PasswordRejection, MAX_PASSWORD_BYTES};
 pub use project::{
-    may_see_notification_email, may_see_row, project_access, Membership, MembershipStatus,
-    Notifications, Project, ProjectAccess, ProjectError, ProjectId, ProjectName, ProjectNameError,
-    ProjectStatus, ProjectView, Role, DEFAULT_PROJECT_NAME, MAX_PROJECT_NAME_CHARS,
+    may_see_notification_email, may_see_row, project_access, transfer, Membership,
+    MembershipStatus, Notifications, Project, ProjectAccess, ProjectError, ProjectId, ProjectName,
+    ProjectNameError, ProjectStatus, ProjectView, Role, Transfer, DEFAULT_PROJECT_NAME,
+    MAX_PROJECT_NAME_CHARS,
 };
 pub use secret::{MacKey, SecretError, ServerSecret};
 pub use time::Timestamp;

@@ -227,6 +227,59 @@ pub enum ProjectError {
     /// The project is active, and the transition needs a deleted one.
     #[error("the project is not deleted")]
     NotDeleted,
+    /// The user to transfer to is not an active member (the owner
+    /// included: a transfer to oneself).
+    #[error("not an active member")]
+    NotAMember,
+}
+
+/// What a transfer writes: the project with its new owner, the old
+/// owner's row demoted to `["member"]` and the new owner's promoted to
+/// `["owner"]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transfer {
+    /// The project, owned by the new owner.
+    pub project: Project,
+    /// The old owner's row, now an active member.
+    pub from: Membership,
+    /// The new owner's row.
+    pub to: Membership,
+}
+
+/// `transfer`: an active project to `to`, an active member of it other
+/// than the owner. A deleted project → [`ProjectError::Deleted`] (it wins:
+/// a deleted project's members are hidden); anyone else →
+/// [`ProjectError::NotAMember`].
+pub fn transfer(
+    project: &Project,
+    rows: &[Membership],
+    to: UserId,
+) -> Result<Transfer, ProjectError> {
+    if project.status == ProjectStatus::Deleted {
+        return Err(ProjectError::Deleted);
+    }
+    let find = |user: UserId| {
+        rows.iter()
+            .find(|r| r.project == project.id && r.user == user)
+    };
+    let new_owner = find(to)
+        .filter(|r| r.user != project.owner && r.status == MembershipStatus::Active)
+        .ok_or(ProjectError::NotAMember)?;
+    let old_owner = find(project.owner).ok_or(ProjectError::NotAMember)?;
+    Ok(Transfer {
+        project: Project {
+            owner: to,
+            ..project.clone()
+        },
+        from: Membership {
+            roles: vec![Role::Member],
+            ..old_owner.clone()
+        },
+        to: Membership {
+            roles: vec![Role::Owner],
+            ..new_owner.clone()
+        },
+    })
 }
 
 impl Project {
@@ -559,5 +612,39 @@ mod tests {
         assert_eq!(active.undeleted(), Err(ProjectError::NotDeleted));
         assert_eq!(deleted.may_be_purged(), Ok(()));
         assert_eq!(active.may_be_purged(), Err(ProjectError::NotDeleted));
+    }
+
+    #[test]
+    fn a_transfer_goes_to_an_active_member_other_than_the_owner_only() {
+        let p = project(ProjectStatus::Active);
+        let rows = vec![
+            row(10, Active),
+            row(2, Active),
+            row(3, Invited),
+            row(4, Declined),
+        ];
+        let t = transfer(&p, &rows, UserId::from_random_bytes([2; 16])).unwrap();
+        assert_eq!(t.project.owner, UserId::from_random_bytes([2; 16]));
+        assert_eq!(t.from.user, p.owner);
+        assert_eq!(
+            (t.from.roles.as_slice(), t.from.status),
+            (&[Role::Member][..], Active)
+        );
+        assert_eq!(
+            (t.to.roles.as_slice(), t.to.status),
+            (&[Role::Owner][..], Active)
+        );
+        for to in [10, 3, 4, 9] {
+            assert_eq!(
+                transfer(&p, &rows, UserId::from_random_bytes([to; 16])),
+                Err(ProjectError::NotAMember),
+                "{to}"
+            );
+        }
+        let gone = project(ProjectStatus::Deleted);
+        assert_eq!(
+            transfer(&gone, &rows, UserId::from_random_bytes([2; 16])),
+            Err(ProjectError::Deleted)
+        );
     }
 }

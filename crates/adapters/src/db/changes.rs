@@ -189,6 +189,22 @@ fn apply_one(conn: &mut DbConn, change: &Change, now: i64) -> Result<(), DbError
             projects::purge(conn, &project.to_string())?,
             Conflict::ProjectChanged,
         ),
+        Change::TransferProject { project, from, to } => {
+            match projects::transfer(
+                conn,
+                &project.to_string(),
+                &from.to_string(),
+                &to.to_string(),
+            )? {
+                projects::Transferred::Done => Ok(()),
+                projects::Transferred::ProjectChanged => {
+                    Err(DbError::Conflict(Conflict::ProjectChanged))
+                }
+                projects::Transferred::NotAMember => {
+                    Err(DbError::Conflict(Conflict::MembershipChanged))
+                }
+            }
+        }
     }
 }
 
@@ -233,7 +249,8 @@ fn lock_ids(set: &ChangeSet) -> Vec<i64> {
             Change::OwnsFewerThan { user, .. } => keys.push(format!("user:{user}")),
             Change::UpdateProject { project, .. }
             | Change::SetProjectStatus { project, .. }
-            | Change::DeleteProjectPermanently { project } => {
+            | Change::DeleteProjectPermanently { project }
+            | Change::TransferProject { project, .. } => {
                 keys.push(format!("project:{project}"));
             }
             // The keys an issue of these purposes locks: a challenge issued

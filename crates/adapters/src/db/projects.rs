@@ -5,7 +5,7 @@ use super::rows::{MembershipRow, ProjectRow};
 use super::schema::{memberships, projects, users};
 use super::{Database, DbError};
 use accountd_domain::{
-    Membership, MembershipStatus, Project, ProjectId, ProjectStatus, ProjectView, UserId,
+    Membership, MembershipStatus, Project, ProjectId, ProjectStatus, ProjectView, Role, UserId,
     UserStatus,
 };
 use accountd_ports::{ProjectRepository, StoreError};
@@ -155,6 +155,55 @@ pub(crate) fn purge_deleted_before(conn: &mut DbConn, cutoff: i64) -> Result<usi
         }
     }
     Ok(purged)
+}
+
+/// How a transfer ended.
+pub(crate) enum Transferred {
+    Done,
+    /// Not active, or no longer owned by `from`.
+    ProjectChanged,
+    /// `to` has no active row.
+    NotAMember,
+}
+
+/// Makes `to` the owner: demotes `from`'s row first, then promotes `to`'s
+/// (never two owner rows, which the unique index refuses), then sets the
+/// project's owner. The caller holds the project's lock; a refusal rolls
+/// the transaction back.
+pub(crate) fn transfer(
+    conn: &mut DbConn,
+    project_id: &str,
+    from: &str,
+    to: &str,
+) -> Result<Transferred, DbError> {
+    let owned: i64 = projects::table
+        .filter(projects::id.eq(project_id))
+        .filter(projects::owner_id.eq(from))
+        .filter(projects::status.eq(ProjectStatus::Active.as_str()))
+        .count()
+        .get_result(conn)?;
+    if owned != 1 {
+        return Ok(Transferred::ProjectChanged);
+    }
+    let member = super::rows::json(&[Role::Member.as_str()])?;
+    let owner = super::rows::json(&[Role::Owner.as_str()])?;
+    diesel::update(memberships::table.find((project_id, from)))
+        .set(memberships::roles.eq(&member))
+        .execute(conn)?;
+    let promoted = diesel::update(
+        memberships::table
+            .find((project_id, to))
+            .filter(memberships::status.eq(MembershipStatus::Active.as_str())),
+    )
+    .set(memberships::roles.eq(&owner))
+    .execute(conn)?;
+    if promoted != 1 {
+        return Ok(Transferred::NotAMember);
+    }
+    diesel::update(projects::table.filter(projects::id.eq(project_id)))
+        .set(projects::owner_id.eq(to))
+        .execute(conn)?;
+    Ok(Transferred::Done)
 }
 
 /// The project columns an update sets; a `None` column is left as stored

@@ -343,6 +343,149 @@ async fn the_purge_removes_projects_deleted_longer_ago_than_the_retention_only(d
     assert_eq!(get(db, active.id).await, Some(active));
 }
 
+fn transfer_set(project: &Project, from: UserId, to: UserId) -> ChangeSet {
+    ChangeSet::new()
+        .with(Change::OwnsFewerThan { user: to, max: 100 })
+        .with(Change::TransferProject {
+            project: project.id,
+            from,
+            to,
+        })
+}
+
+async fn a_transfer_swaps_the_roles_and_the_owner_and_leaves_exactly_one_owner_row(db: &Database) {
+    let ann = create_user(db, 1, "ann").await;
+    let bob = create_user(db, 2, "bob").await;
+    let cy = create_user(db, 3, "cy").await;
+    let atlas = project(70, "Atlas", ann.id);
+    create_project(db, &atlas, &owner_row(&atlas)).await;
+    save_membership(
+        db,
+        &member(&atlas, bob.id, MembershipStatus::Active, &[Role::Member]),
+    )
+    .await;
+    save_membership(
+        db,
+        &member(&atlas, cy.id, MembershipStatus::Invited, &[Role::Member]),
+    )
+    .await;
+    // Not to an invited user, nor to a stranger.
+    for to in [cy.id, user_id(9)] {
+        assert_eq!(
+            db.apply(transfer_set(&atlas, ann.id, to), at(0))
+                .await
+                .unwrap(),
+            Applied::Refused(Conflict::MembershipChanged)
+        );
+    }
+    assert_eq!(
+        db.apply(transfer_set(&atlas, ann.id, bob.id), at(0))
+            .await
+            .unwrap(),
+        Applied::Committed
+    );
+    assert_eq!(get(db, atlas.id).await.map(|p| p.owner), Some(bob.id));
+    let rows = rows_of(db, atlas.id).await;
+    let role = |u: UserId| rows.iter().find(|r| r.user == u).map(|r| r.roles.clone());
+    assert_eq!(role(ann.id), Some(vec![Role::Member]));
+    assert_eq!(role(bob.id), Some(vec![Role::Owner]));
+    assert_eq!(
+        rows.iter()
+            .filter(|r| r.roles.contains(&Role::Owner))
+            .count(),
+        1
+    );
+    // The old owner can no longer give it away.
+    assert_eq!(
+        db.apply(transfer_set(&atlas, ann.id, bob.id), at(0))
+            .await
+            .unwrap(),
+        Applied::Refused(Conflict::ProjectChanged)
+    );
+}
+
+async fn of_parallel_transfers_to_different_members_exactly_one_wins(db: &Database) {
+    let ann = create_user(db, 1, "ann").await;
+    let atlas = project(71, "Atlas", ann.id);
+    create_project(db, &atlas, &owner_row(&atlas)).await;
+    let mut members = Vec::new();
+    for n in 0..6u8 {
+        let u = create_user(db, 10 + n, &format!("m{n}")).await;
+        save_membership(
+            db,
+            &member(&atlas, u.id, MembershipStatus::Active, &[Role::Member]),
+        )
+        .await;
+        members.push(u.id);
+    }
+    let mut tasks = JoinSet::new();
+    for to in members {
+        let (db, atlas) = (db.clone(), atlas.clone());
+        tasks.spawn(async move {
+            db.apply(transfer_set(&atlas, ann.id, to), at(0))
+                .await
+                .unwrap()
+        });
+    }
+    let mut won = 0;
+    while let Some(outcome) = tasks.join_next().await {
+        match outcome.unwrap() {
+            Applied::Committed => won += 1,
+            Applied::Refused(c) => assert_eq!(c, Conflict::ProjectChanged),
+        }
+    }
+    assert_eq!(won, 1);
+    let rows = rows_of(db, atlas.id).await;
+    let owners: Vec<_> = rows
+        .iter()
+        .filter(|r| r.roles.contains(&Role::Owner))
+        .collect();
+    assert_eq!(owners.len(), 1);
+    assert_eq!(
+        get(db, atlas.id).await.map(|p| p.owner),
+        Some(owners[0].user)
+    );
+}
+
+async fn a_transfer_to_a_user_at_the_cap_or_of_a_deleted_project_is_refused(db: &Database) {
+    let ann = create_user(db, 1, "ann").await;
+    let bob = create_user(db, 2, "bob").await;
+    let atlas = project(72, "Atlas", ann.id);
+    create_project(db, &atlas, &owner_row(&atlas)).await;
+    save_membership(
+        db,
+        &member(&atlas, bob.id, MembershipStatus::Active, &[Role::Member]),
+    )
+    .await;
+    let bobs = project(73, "Bob's", bob.id);
+    create_project(db, &bobs, &owner_row(&bobs)).await;
+    let capped = ChangeSet::new()
+        .with(Change::OwnsFewerThan {
+            user: bob.id,
+            max: 1,
+        })
+        .with(Change::TransferProject {
+            project: atlas.id,
+            from: ann.id,
+            to: bob.id,
+        });
+    assert_eq!(
+        db.apply(capped, at(0)).await.unwrap(),
+        Applied::Refused(Conflict::TooManyProjects)
+    );
+    assert_eq!(
+        status(db, &atlas, ProjectStatus::Active, ProjectStatus::Deleted).await,
+        Applied::Committed
+    );
+    assert_eq!(
+        db.apply(transfer_set(&atlas, ann.id, bob.id), at(0))
+            .await
+            .unwrap(),
+        Applied::Refused(Conflict::ProjectChanged)
+    );
+    assert_eq!(get(db, atlas.id).await.map(|p| p.owner), Some(ann.id));
+}
+
 contracts!(
     a_stored_project_and_its_rows_are_read_back_whole_and_unknown_ones_are_empty,
     a_create_under_the_cap_is_applied_and_one_at_the_cap_is_refused_whole,
@@ -354,4 +497,7 @@ contracts!(
     of_eight_parallel_deletes_of_one_project_exactly_one_wins,
     a_permanent_delete_removes_the_project_its_rows_and_only_the_placeholders_left_without_any,
     the_purge_removes_projects_deleted_longer_ago_than_the_retention_only,
+    a_transfer_swaps_the_roles_and_the_owner_and_leaves_exactly_one_owner_row,
+    of_parallel_transfers_to_different_members_exactly_one_wins,
+    a_transfer_to_a_user_at_the_cap_or_of_a_deleted_project_is_refused,
 );

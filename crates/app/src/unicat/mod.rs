@@ -25,7 +25,7 @@ pub use email_change::{
 };
 pub use projects::{
     OptionValue, ProjectInput, ProjectSettings, ProjectShown, Projects, ProjectsError,
-    UpdateProjectInput, UserInProject,
+    TransferInput, UpdateProjectInput, UserInProject,
 };
 pub use reset::{PasswordReset, ResetError, ResetInput, ResetRequestError, ResetRequested};
 pub use session::{

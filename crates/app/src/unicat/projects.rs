@@ -54,6 +54,17 @@ pub struct UpdateProjectInput {
     pub changes: ProjectInput,
 }
 
+/// What `projects/transfer` is given.
+#[derive(Debug, Clone)]
+pub struct TransferInput {
+    /// The project.
+    pub project: ProjectId,
+    /// The new owner, an active member.
+    pub user: accountd_domain::UserId,
+    /// The current password, checked only when the session is stale.
+    pub current_password: Option<crate::Secret>,
+}
+
 /// A user in `cc.users` of a project answer.
 #[derive(Debug, Clone)]
 pub struct UserInProject {
@@ -109,6 +120,14 @@ pub enum ProjectsError {
     /// The project is deleted and the route needs an active one: 422.
     #[error("the project is deleted")]
     ProjectDeleted,
+    /// The user to transfer to is not an active member (or is the
+    /// caller): 422 `not_a_member`.
+    #[error("not an active member")]
+    NotAMember,
+    /// A stale session without (or with a wrong) `current_password`, or a
+    /// soft-locked account.
+    #[error(transparent)]
+    Recent(#[from] super::RecentAuthError),
     /// The project is active and the route needs a deleted one: 422.
     #[error("the project is not deleted")]
     ProjectNotDeleted,
@@ -362,6 +381,100 @@ impl Projects {
         Ok(self.sessions.token(caller, auth_time)?)
     }
 
+    /// `projects/transfer`: owner only, recent auth; then the domain's
+    /// transfer (a deleted project → `ProjectDeleted`, anyone but an active
+    /// member → `NotAMember`); one change set: the new owner under the cap
+    /// (counted under their lock), the transfer under the project's lock,
+    /// and a notice to each of the two. Answers as `projects/get`.
+    #[tracing::instrument(skip_all, fields(route = "unicat.projects.transfer"))]
+    pub async fn transfer(
+        &self,
+        caller: &User,
+        auth_time: Option<Timestamp>,
+        input: TransferInput,
+    ) -> Result<ProjectShown, ProjectsError> {
+        let (project, rows, access) = self.load(caller, input.project).await?;
+        if !access.may_manage() {
+            return Err(ProjectsError::NotOwner);
+        }
+        let auth_time = self
+            .sessions
+            .ensure_recent(caller, auth_time, input.current_password.as_ref())
+            .await?;
+        accountd_domain::transfer(&project, &rows, input.user).map_err(transition_error)?;
+        let Some(new_owner) = self
+            .ports
+            .users
+            .get(input.user)
+            .await
+            .map_err(Failure::from)?
+            .filter(User::is_active)
+        else {
+            return Err(ProjectsError::NotAMember);
+        };
+        let mut mails = Vec::new();
+        if let Some(to) = new_owner.emails.first() {
+            mails.push(crate::mail::project_transferred(
+                &new_owner,
+                to,
+                &project.name,
+                caller.username_str(),
+                true,
+            ));
+        }
+        if let Some(to) = caller.emails.first() {
+            mails.push(crate::mail::project_transferred(
+                caller,
+                to,
+                &project.name,
+                new_owner.username_str(),
+                false,
+            ));
+        }
+        let set = ChangeSet::new()
+            .with(Change::OwnsFewerThan {
+                user: new_owner.id,
+                max: self.settings.projects_per_user,
+            })
+            .with(Change::TransferProject {
+                project: project.id,
+                from: caller.id,
+                to: new_owner.id,
+            })
+            .mail(mails);
+        match self.ports.apply(set, self.ports.clock.now()).await? {
+            Ok(()) => {}
+            Err(Conflict::TooManyProjects) => return Err(ProjectsError::TooManyProjects),
+            Err(Conflict::MembershipChanged) => return Err(ProjectsError::NotAMember),
+            // Deleted, or given away by a parallel transfer, meanwhile.
+            Err(Conflict::ProjectChanged) => {
+                let (now, _, access) = self.load(caller, project.id).await?;
+                return Err(if !access.may_manage() {
+                    ProjectsError::NotOwner
+                } else if now.status == ProjectStatus::Deleted {
+                    ProjectsError::ProjectDeleted
+                } else {
+                    unexpected_conflict(Conflict::ProjectChanged).into()
+                });
+            }
+            Err(
+                c @ (Conflict::ChallengeNotOpen
+                | Conflict::UsernameTaken
+                | Conflict::UserChanged
+                | Conflict::OwnsProjects
+                | Conflict::RevertSpent),
+            ) => return Err(unexpected_conflict(c).into()),
+        }
+        tracing::info!(
+            user.gid = %caller.id,
+            project.gid = %project.id,
+            to.gid = %new_owner.id,
+            "project transferred"
+        );
+        let (project, rows, access) = self.load(caller, project.id).await?;
+        self.shown(caller, auth_time, project, &rows, access).await
+    }
+
     /// Delete or undelete: the transition decides, one guarded change.
     async fn set_status(
         &self,
@@ -556,6 +669,7 @@ fn transition_error(e: ProjectError) -> ProjectsError {
     match e {
         ProjectError::Deleted => ProjectsError::ProjectDeleted,
         ProjectError::NotDeleted => ProjectsError::ProjectNotDeleted,
+        ProjectError::NotAMember => ProjectsError::NotAMember,
     }
 }
 

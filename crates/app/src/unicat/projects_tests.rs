@@ -638,3 +638,146 @@ async fn permanent_delete_of_a_deleted_project_purges_it_in_one_set() {
         .unwrap();
     assert_eq!(token, TOKEN);
 }
+
+// ------------------------------------------------------------------ transfer
+
+fn transfer_to(user: accountd_domain::UserId) -> TransferInput {
+    TransferInput {
+        project: project_id(),
+        user,
+        current_password: None,
+    }
+}
+
+#[tokio::test]
+async fn transfer_to_an_active_member_writes_the_cap_and_the_transfer_with_both_notices() {
+    let mut m = token(Mocks::new().at(t(0)), &ann());
+    m.users
+        .expect_get()
+        .withf(|id| *id == bob().id)
+        .returning(|_| Ok(Some(bob())));
+    m.writes
+        .expect_change_project()
+        .withf(|changes, mails| {
+            let to: Vec<_> = mails.iter().map(|m| m.to.as_str().to_owned()).collect();
+            to == ["bob@example.com", "ann@example.com"]
+                && changes
+                    == &[
+                        Change::OwnsFewerThan {
+                            user: bob().id,
+                            max: 3,
+                        },
+                        Change::TransferProject {
+                            project: project_id(),
+                            from: ann().id,
+                            to: bob().id,
+                        },
+                    ]
+        })
+        .times(1)
+        .returning(|_, _| Ok(Applied::Committed));
+    let shown = service(
+        m,
+        repo(ProjectStatus::Active, Some(MembershipStatus::Active)),
+    )
+    .transfer(&ann(), Some(t(-60)), transfer_to(bob().id))
+    .await
+    .unwrap();
+    assert_eq!(shown.token, TOKEN);
+}
+
+#[tokio::test]
+async fn transfer_to_oneself_an_invited_user_or_a_stranger_is_not_a_member() {
+    for (bob_status, to) in [
+        (Some(MembershipStatus::Active), ann().id),
+        (Some(MembershipStatus::Invited), bob().id),
+        (None, bob().id),
+    ] {
+        let m = nothing_written(Mocks::new().at(t(0)));
+        let e = service(m, repo(ProjectStatus::Active, bob_status))
+            .transfer(&ann(), Some(t(-60)), transfer_to(to))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, ProjectsError::NotAMember), "{e:?}");
+    }
+}
+
+#[tokio::test]
+async fn transfer_of_a_deleted_project_is_project_deleted() {
+    let m = nothing_written(Mocks::new().at(t(0)));
+    let e = service(
+        m,
+        repo(ProjectStatus::Deleted, Some(MembershipStatus::Active)),
+    )
+    .transfer(&ann(), Some(t(-60)), transfer_to(bob().id))
+    .await
+    .unwrap_err();
+    assert!(matches!(e, ProjectsError::ProjectDeleted), "{e:?}");
+}
+
+#[tokio::test]
+async fn transfer_on_a_stale_session_without_a_password_needs_reauthentication_before_the_422() {
+    let m = nothing_written(Mocks::new().at(t(0)));
+    let e = service(m, repo(ProjectStatus::Active, None))
+        .transfer(&ann(), Some(t(-1000)), transfer_to(bob().id))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            ProjectsError::Recent(super::super::RecentAuthError::Required)
+        ),
+        "{e:?}"
+    );
+}
+
+#[tokio::test]
+async fn transfer_by_a_member_is_not_the_owner_before_reauthentication() {
+    let m = nothing_written(Mocks::new().at(t(0)));
+    let e = service(
+        m,
+        repo(ProjectStatus::Active, Some(MembershipStatus::Active)),
+    )
+    .transfer(&bob(), Some(t(-1000)), transfer_to(ann().id))
+    .await
+    .unwrap_err();
+    assert!(matches!(e, ProjectsError::NotOwner), "{e:?}");
+}
+
+#[tokio::test]
+async fn transfer_to_a_user_at_the_cap_is_too_many_projects() {
+    let mut m = Mocks::new().at(t(0));
+    m.tokens.expect_issue().never();
+    m.users.expect_get().returning(|_| Ok(Some(bob())));
+    m.writes
+        .expect_change_project()
+        .times(1)
+        .returning(|_, _| Ok(Applied::Refused(Conflict::TooManyProjects)));
+    let e = service(
+        m,
+        repo(ProjectStatus::Active, Some(MembershipStatus::Active)),
+    )
+    .transfer(&ann(), Some(t(-60)), transfer_to(bob().id))
+    .await
+    .unwrap_err();
+    assert!(matches!(e, ProjectsError::TooManyProjects), "{e:?}");
+}
+
+#[tokio::test]
+async fn a_transfer_racing_a_removal_of_the_member_is_not_a_member() {
+    let mut m = Mocks::new().at(t(0));
+    m.tokens.expect_issue().never();
+    m.users.expect_get().returning(|_| Ok(Some(bob())));
+    m.writes
+        .expect_change_project()
+        .times(1)
+        .returning(|_, _| Ok(Applied::Refused(Conflict::MembershipChanged)));
+    let e = service(
+        m,
+        repo(ProjectStatus::Active, Some(MembershipStatus::Active)),
+    )
+    .transfer(&ann(), Some(t(-60)), transfer_to(bob().id))
+    .await
+    .unwrap_err();
+    assert!(matches!(e, ProjectsError::NotAMember), "{e:?}");
+}

@@ -276,6 +276,11 @@ impl From<ProjectsError> for UnicatError {
                 reason: "project_deleted",
                 extra: serde_json::Map::new(),
             },
+            ProjectsError::NotAMember => Self::UnprocessableBecause {
+                reason: "not_a_member",
+                extra: serde_json::Map::new(),
+            },
+            ProjectsError::Recent(r) => r.into(),
             ProjectsError::ProjectNotDeleted => Self::UnprocessableBecause {
                 reason: "project_not_deleted",
                 extra: serde_json::Map::new(),

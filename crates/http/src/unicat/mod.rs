@@ -18,6 +18,7 @@ mod projects_create;
 mod projects_delete;
 mod projects_get;
 mod projects_permanent_delete;
+mod projects_transfer;
 mod projects_update;
 mod reset_password;
 mod reset_password_request;
@@ -76,6 +77,10 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
             .route(
                 "/projects/permanent_delete",
                 web::post().to(projects_permanent_delete::handle),
+            )
+            .route(
+                "/projects/transfer",
+                web::post().to(projects_transfer::handle),
             ),
     );
 }

@@ -1,0 +1,38 @@
+//! `POST /api/projects/transfer` (JWT, recent auth) — `project`, `user`,
+//! then `current_password`.
+
+use super::auth::Caller;
+use super::params::{BadParam, Fields, FromFields};
+use super::projects_get::project_gid;
+use super::{envelope, payload, UnicatError};
+use accountd_app::unicat::TransferInput;
+use accountd_domain::UserId;
+use actix_web::{web, HttpResponse};
+
+impl FromFields for TransferInput {
+    fn from_fields(f: &Fields) -> Result<Self, BadParam> {
+        let project = project_gid(f)?;
+        let user = UserId::parse(&f.string("user")?).ok_or(BadParam {
+            name: "user",
+            reason: "invalid_value",
+        })?;
+        Ok(Self {
+            project,
+            user,
+            current_password: f.optional_string("current_password")?.map(Into::into),
+        })
+    }
+}
+
+pub(crate) async fn handle(
+    Caller {
+        user,
+        auth_time,
+        params,
+    }: Caller<TransferInput>,
+    state: web::Data<crate::HttpState>,
+) -> Result<HttpResponse, UnicatError> {
+    let shown = state.projects.transfer(&user, auth_time, params).await?;
+    let (result, data) = payload::project_shown(&shown);
+    Ok(envelope::success(result, data, Some(&shown.token)))
+}
