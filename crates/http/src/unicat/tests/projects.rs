@@ -615,3 +615,160 @@ async fn each_status_route_answers_403_to_a_member_and_for_an_unknown_project() 
         assert_answer(&a, 400, &bad_request("project", "invalid_value"));
     }
 }
+
+// ------------------------------------------------------------------ transfer
+
+const TRANSFER: &str = "/api/projects/transfer";
+
+#[actix_rt::test]
+async fn transfer_to_a_member_answers_as_get_from_the_old_owners_new_seat() {
+    let a = call(
+        |w| {
+            w.as_user(ann()).issues_with(ann_id(), 3, Some(auth_time()));
+            // Before the transfer Ann owns Atlas; after it, Bob does.
+            let mut reads = 0;
+            w.projects.expect_get().returning(move |_| {
+                reads += 1;
+                Ok(Some(if reads == 1 {
+                    atlas(ProjectStatus::Active)
+                } else {
+                    Project {
+                        owner: bob_id(),
+                        ..atlas(ProjectStatus::Active)
+                    }
+                }))
+            });
+            let mut loads = 0;
+            w.projects.expect_rows_of().returning(move |_| {
+                loads += 1;
+                if loads == 1 {
+                    Ok(rows())
+                } else {
+                    Ok(vec![
+                        membership(
+                            atlas_id(),
+                            ann_id(),
+                            MembershipStatus::Active,
+                            Role::Member,
+                            "ann@example.com",
+                        ),
+                        membership(
+                            atlas_id(),
+                            bob_id(),
+                            MembershipStatus::Active,
+                            Role::Owner,
+                            "bob@example.com",
+                        ),
+                    ])
+                }
+            });
+            w.users
+                .expect_get()
+                .withf(|u| *u == bob_id())
+                .times(2)
+                .returning(|_| Ok(Some(bob())));
+            w.changes
+                .expect_apply()
+                .withf(|set, _| {
+                    set.mails().len() == 2
+                        && set.changes()
+                            == [
+                                Change::OwnsFewerThan {
+                                    user: bob_id(),
+                                    max: 100,
+                                },
+                                Change::TransferProject {
+                                    project: atlas_id(),
+                                    from: ann_id(),
+                                    to: bob_id(),
+                                },
+                            ]
+                })
+                .times(1)
+                .returning(|_, _| Ok(Applied::Committed));
+        },
+        authed(
+            TRANSFER,
+            &serde_json::json!({"project": ATLAS_GID, "user": BOB_GID}),
+        ),
+    )
+    .await;
+    let bobs_atlas = STORED_ATLAS.replace(
+        r#""owner":"01010101-0101-4101-8101-010101010101""#,
+        r#""owner":"02020202-0202-4202-8202-020202020202""#,
+    );
+    let ann_member = ANN_ROW.replace(r#"["owner"]"#, r#"["member"]"#);
+    let bob_owner = BOB_ROW
+        .replace(r#"["member"]"#, r#"["owner"]"#)
+        .replace("bob@example.com", "BOB");
+    let bob_owner_hidden = bob_owner.replace(r#""BOB""#, "null");
+    assert_session(
+        &a,
+        &shown(
+            &format!(r#""{ANN_GID}":{ANN_COMPLETE},"{BOB_GID}":{BOB_SHORT}"#),
+            &format!("{ann_member},{bob_owner_hidden}"),
+            &bobs_atlas,
+        ),
+    );
+}
+
+#[actix_rt::test]
+async fn transfer_to_oneself_answers_422_not_a_member() {
+    let a = call(
+        |w| {
+            w.as_user(ann())
+                .writes_nothing()
+                .stores_atlas(ProjectStatus::Active);
+        },
+        authed(
+            TRANSFER,
+            &serde_json::json!({"project": ATLAS_GID, "user": ANN_GID}),
+        ),
+    )
+    .await;
+    assert_answer(&a, 422, &unprocessable("not_a_member"));
+}
+
+#[actix_rt::test]
+async fn transfer_checks_project_then_user_for_400() {
+    for (body, name, reason) in [
+        (serde_json::json!({"user": "x"}), "project", "missing"),
+        (serde_json::json!({"project": ATLAS_GID}), "user", "missing"),
+        (
+            serde_json::json!({"project": ATLAS_GID, "user": "bob"}),
+            "user",
+            "invalid_value",
+        ),
+        (
+            serde_json::json!({"project": ATLAS_GID, "user": BOB_GID, "current_password": 1}),
+            "current_password",
+            "invalid_type",
+        ),
+    ] {
+        let a = call(
+            |w| {
+                w.as_user(ann()).writes_nothing();
+            },
+            authed(TRANSFER, &body),
+        )
+        .await;
+        assert_answer(&a, 400, &bad_request(name, reason));
+    }
+}
+
+#[actix_rt::test]
+async fn transfer_by_a_member_answers_403_forbidden() {
+    let a = call(
+        |w| {
+            w.as_user(bob())
+                .writes_nothing()
+                .stores_atlas(ProjectStatus::Active);
+        },
+        authed(
+            TRANSFER,
+            &serde_json::json!({"project": ATLAS_GID, "user": ANN_GID}),
+        ),
+    )
+    .await;
+    assert_answer(&a, 403, FORBIDDEN);
+}
