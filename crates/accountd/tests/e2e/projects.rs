@@ -6,7 +6,7 @@ use accountd_domain::{
     Change, ChangeSet, Membership, MembershipStatus, Notifications, Project, ProjectId,
     ProjectStatus, Role, UserId,
 };
-use accountd_testkit::{email, in_parallel, PASSWORD};
+use accountd_testkit::{email, in_parallel, SmtpCapture, MAIL_WAIT, PASSWORD};
 use serde_json::{json, Value};
 
 const FORBIDDEN: &str =
@@ -466,3 +466,119 @@ fn the_lifecycle_delete_undelete_delete_permanent_delete(db: &TestDb) {
     assert_eq!(r.status, 200, "{}", r.body);
 }
 on_both_backends!(the_lifecycle_delete_undelete_delete_permanent_delete);
+
+fn transfer_with_recent_auth_to_an_active_member_mails_both_and_leaves_one_owner(db: &TestDb) {
+    let smtp = SmtpCapture::start();
+    // Every session is stale: the transfer needs `current_password`.
+    let setup = Setup::new(db)
+        .smtp(smtp.port)
+        .env("ACCOUNTD_REAUTH_SECONDS", "0");
+    let ann = setup.add_user("ann", &["ann@example.com"]);
+    let bob = setup.add_user("bob", &["bob@example.com"]);
+    let cy = setup.add_user("cy", &["cy@example.com"]);
+    let server = setup.start();
+    let (ann_token, bob_token) = (login(&server, "ann"), login(&server, "bob"));
+    let r = authed(
+        &server,
+        "/api/projects/create",
+        &ann_token,
+        &json!({"name": "Atlas"}),
+    );
+    let gid = r.json()["result"]["project"].as_str().unwrap().to_owned();
+    add_member(db, &gid, &bob, "bob@example.com");
+    add_member(db, &gid, &cy, "cy@example.com");
+    let transfer =
+        |token: &str, body: Value| authed(&server, "/api/projects/transfer", token, &body);
+
+    let reauth = r#"{"success":false,"result":{"code":403,"message":"Forbidden","info":{"reason":"reauthentication_required"}},"data":{}}"#;
+    assert_reply(
+        &transfer(&ann_token, json!({"project": gid, "user": bob})),
+        403,
+        reauth,
+    );
+    assert_reply(
+        &transfer(
+            &ann_token,
+            json!({"project": gid, "user": bob, "current_password": "wrong"}),
+        ),
+        403,
+        reauth,
+    );
+    // A member is refused before recent auth is even asked for.
+    assert_reply(
+        &transfer(&bob_token, json!({"project": gid, "user": cy})),
+        403,
+        FORBIDDEN,
+    );
+    assert_reply(
+        &transfer(
+            &ann_token,
+            json!({"project": gid, "user": ann, "current_password": PASSWORD}),
+        ),
+        422,
+        &unprocessable("not_a_member"),
+    );
+
+    // Parallel transfers to two members: exactly one wins.
+    let replies = in_parallel(2, |i| {
+        let to = if i == 0 { &bob } else { &cy };
+        transfer(
+            &ann_token,
+            json!({"project": gid, "user": to, "current_password": PASSWORD}),
+        )
+    });
+    let won: Vec<_> = replies.iter().filter(|r| r.status == 200).collect();
+    assert_eq!(
+        won.len(),
+        1,
+        "{:?}",
+        replies.iter().map(|r| &r.body).collect::<Vec<_>>()
+    );
+    for r in replies.iter().filter(|r| r.status != 200) {
+        assert_reply(r, 403, FORBIDDEN);
+    }
+    let body = won[0].json();
+    let owner = body["data"]["cc.projects"][&gid]["owner"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(owner == bob || owner == cy, "{owner}");
+    let rows = body["data"]["cc.projects_members"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let owners: Vec<_> = rows
+        .iter()
+        .filter(|r| r["roles"] == json!(["owner"]))
+        .collect();
+    assert_eq!(owners.len(), 1, "{rows:?}");
+    assert_eq!(owners[0]["user_gid"], json!(owner));
+    let ann_row = rows.iter().find(|r| r["user_gid"] == json!(ann)).unwrap();
+    assert_eq!(ann_row["roles"], json!(["member"]));
+    assert_eq!(ann_row["status"], "active");
+
+    // Both got a notice.
+    let new_address = if owner == bob {
+        "bob@example.com"
+    } else {
+        "cy@example.com"
+    };
+    let received = smtp.wait_for(MAIL_WAIT, |m| m.is_to(new_address));
+    assert!(received.subject.contains("Atlas"), "{:?}", received.subject);
+    let given = smtp.wait_for(MAIL_WAIT, |m| m.is_to("ann@example.com"));
+    assert!(given.subject.contains("Atlas"), "{:?}", given.subject);
+    assert_ne!(received.subject, given.subject);
+
+    // The old owner is a member now: owner-only routes refuse them.
+    assert_reply(
+        &authed(
+            &server,
+            "/api/projects/update",
+            &ann_token,
+            &json!({"project": gid, "name": "X"}),
+        ),
+        403,
+        FORBIDDEN,
+    );
+}
+on_both_backends!(transfer_with_recent_auth_to_an_active_member_mails_both_and_leaves_one_owner);
