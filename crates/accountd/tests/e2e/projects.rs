@@ -582,3 +582,37 @@ fn transfer_with_recent_auth_to_an_active_member_mails_both_and_leaves_one_owner
     );
 }
 on_both_backends!(transfer_with_recent_auth_to_an_active_member_mails_both_and_leaves_one_owner);
+
+fn transfer_to_a_member_at_the_cap_or_of_a_deleted_project_answers_its_reason(db: &TestDb) {
+    let setup = Setup::new(db).env("ACCOUNTD_PROJECTS_PER_USER", "1");
+    setup.add_user("ann", &["ann@example.com"]);
+    let bob = setup.add_user("bob", &["bob@example.com"]);
+    let server = setup.start();
+    let (ann_token, bob_token) = (login(&server, "ann"), login(&server, "bob"));
+    let create = |token: &str| {
+        let r = authed(&server, "/api/projects/create", token, &json!({}));
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.json()["result"]["project"].as_str().unwrap().to_owned()
+    };
+    let atlas = create(&ann_token);
+    create(&bob_token);
+    add_member(db, &atlas, &bob, "bob@example.com");
+    let transfer = || {
+        authed(
+            &server,
+            "/api/projects/transfer",
+            &ann_token,
+            &json!({"project": atlas, "user": bob}),
+        )
+    };
+    assert_reply(&transfer(), 422, &unprocessable("too_many_projects"));
+    let r = authed(
+        &server,
+        "/api/projects/delete",
+        &ann_token,
+        &json!({"project": atlas}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_reply(&transfer(), 422, &unprocessable("project_deleted"));
+}
+on_both_backends!(transfer_to_a_member_at_the_cap_or_of_a_deleted_project_answers_its_reason);
