@@ -133,7 +133,11 @@ pub(crate) fn session<'a>(
         projects.insert(v.project.id.to_string(), project(&v.project));
         members.push(member(&v.own));
         if let Some(o) = &v.owner_row {
-            members.push(member(o));
+            // Another user's row: its notification address is the owner's
+            // and the row user's only (section 3), so `null` here.
+            let mut o = o.clone();
+            o.notifications.email = None;
+            members.push(member(&o));
         }
     }
     let mut result = Map::new();

@@ -106,8 +106,8 @@ const ZEPHYR: &str = r#"{"gid":"04040404-0404-4404-8404-040404040404","name":"Ze
 const ANN_IN_ATLAS: &str = r#"{"project_gid":"03030303-0303-4303-8303-030303030303","user_gid":"01010101-0101-4101-8101-010101010101","status":"active","roles":["owner"],"options":{"notifications":{"email":"ann@example.com","events":["all"],"frequency":"immediate"},"rate_limit_per_second":null}}"#;
 /// Ann's invited row in Zephyr.
 const ANN_IN_ZEPHYR: &str = r#"{"project_gid":"04040404-0404-4404-8404-040404040404","user_gid":"01010101-0101-4101-8101-010101010101","status":"invited","roles":["member"],"options":{"notifications":{"email":"ann@example.com","events":["all"],"frequency":"immediate"},"rate_limit_per_second":null}}"#;
-/// Bob's owner row in Zephyr.
-const BOB_IN_ZEPHYR: &str = r#"{"project_gid":"04040404-0404-4404-8404-040404040404","user_gid":"02020202-0202-4202-8202-020202020202","status":"active","roles":["owner"],"options":{"notifications":{"email":"bob@example.com","events":["records","definitions"],"frequency":"daily"},"rate_limit_per_second":10}}"#;
+/// Bob's owner row in Zephyr, as Ann (invited) sees it: no address.
+const BOB_IN_ZEPHYR: &str = r#"{"project_gid":"04040404-0404-4404-8404-040404040404","user_gid":"02020202-0202-4202-8202-020202020202","status":"active","roles":["owner"],"options":{"notifications":{"email":null,"events":["records","definitions"],"frequency":"daily"},"rate_limit_per_second":10}}"#;
 const LANGUAGES: &str = r#"{"en":"English","nl":"Dutch"}"#;
 
 /// Ann's session payload `data`.
