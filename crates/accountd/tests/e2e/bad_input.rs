@@ -1,4 +1,4 @@
-//! Bad input on every route of issue 7, through the real binary on both
+//! Bad input on every account and project route, through the real binary on both
 //! backends: malformed and non-object bodies, wrongly typed values,
 //! over-long values and control characters each get the family's envelope
 //! (400, 1001, 422; the HTML page its pages), never a 500, and change
@@ -76,9 +76,16 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/api/account/delete", &["confirm"]),
     ("/api/users/get", &["user"]),
     ("/api/username", &["username"]),
+    ("/api/projects/create", &["name"]),
+    ("/api/projects/get", &["project"]),
+    ("/api/projects/update", &["project"]),
+    ("/api/projects/delete", &["project"]),
+    ("/api/projects/undelete", &["project"]),
+    ("/api/projects/permanent_delete", &["project"]),
+    ("/api/projects/transfer", &["project", "user"]),
 ];
 
-fn bad_input_on_every_account_route_gets_its_envelope_and_changes_nothing(db: &TestDb) {
+fn bad_input_on_every_account_and_project_route_gets_its_envelope_and_changes_nothing(db: &TestDb) {
     let setup = Setup::new(db);
     let gid = setup.add_user("ann", &["ann@example.com"]);
     let server = setup.start();
@@ -176,6 +183,15 @@ fn bad_input_on_every_account_route_gets_its_envelope_and_changes_nothing(db: &T
                         );
                     }
                     "/api/account/revert_email" => assert_refused(&r, &[422], &what),
+                    // A gid that is a string but not a UUID.
+                    p if p.starts_with("/api/projects/") && p != "/api/projects/create" => {
+                        assert_refused(&r, &[400], &what);
+                        assert_eq!(
+                            r.json()["result"]["info"]["reason"],
+                            json!("invalid_value"),
+                            "{what}"
+                        );
+                    }
                     _ => assert_refused(&r, &[1001], &what),
                 }
             }
@@ -199,8 +215,16 @@ fn bad_input_on_every_account_route_gets_its_envelope_and_changes_nothing(db: &T
         assert!(text.contains("<html"), "{body:?}: {text}");
     }
 
-    // Nothing changed: the same account, the same token, the same password.
+    // Nothing changed: the same account, the same token, the same password,
+    // and no project.
     assert_eq!(me(&server, &token, &gid), before);
+    let r = server.get_with(
+        "/api/init",
+        &[("Authorization", &format!("Bearer {token}"))],
+    );
+    assert_eq!(r.json()["data"]["cc.projects"], json!({}));
     login(&server);
 }
-on_both_backends!(bad_input_on_every_account_route_gets_its_envelope_and_changes_nothing);
+on_both_backends!(
+    bad_input_on_every_account_and_project_route_gets_its_envelope_and_changes_nothing
+);

@@ -15,7 +15,7 @@
 //! - `delete`: `account/delete` and what a deleted account can no longer do;
 //! - `projects`: `projects/create`, `get` and `update`, the cap under
 //!   parallel creates;
-//! - `bad_input`: bad input on every account route gets its envelope and
+//! - `bad_input`: bad input on every account and project route gets its envelope and
 //!   changes nothing;
 //! - `sdk`: the official `unicat` Python SDK against the binary;
 //! - `architecture`: the layering of docs/ARCHITECTURE.md, checked against
