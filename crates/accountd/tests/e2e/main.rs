@@ -13,10 +13,11 @@
 //! - `email_change`: the email change, its revert link and page;
 //! - `account`: `account/update`, `users/get` and `username`;
 //! - `delete`: `account/delete` and what a deleted account can no longer do;
-//! - `projects`: `projects/create`, `get` and `update`, the cap under
-//!   parallel creates;
-//! - `bad_input`: bad input on every account and project route gets its envelope and
-//!   changes nothing;
+//! - `projects`: the project routes (create, get, update, delete,
+//!   undelete, permanent_delete, transfer), the cap under parallel creates,
+//!   parallel transfers leaving one owner;
+//! - `bad_input`: bad input on every account and project route gets its
+//!   envelope and changes nothing;
 //! - `sdk`: the official `unicat` Python SDK against the binary;
 //! - `architecture`: the layering of docs/ARCHITECTURE.md, checked against
 //!   the real dependency graph (`cargo tree`).
