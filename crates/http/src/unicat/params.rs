@@ -57,6 +57,20 @@ impl Fields {
         }
     }
 
+    /// A required gid: read as [`Fields::string`], then `parse`d (a
+    /// domain id's `parse`); a string that is not a UUID is
+    /// `invalid_value` (spec 2.1).
+    pub(crate) fn gid<T>(
+        &self,
+        name: &'static str,
+        parse: impl FnOnce(&str) -> Option<T>,
+    ) -> Result<T, BadParam> {
+        parse(&self.string(name)?).ok_or(BadParam {
+            name,
+            reason: "invalid_value",
+        })
+    }
+
     /// The raw value of a field, if present (for the few routes whose
     /// parameters are not strings).
     pub(crate) fn get(&self, name: &str) -> Option<&Value> {

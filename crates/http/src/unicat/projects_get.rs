@@ -12,11 +12,7 @@ use actix_web::{web, HttpResponse};
 pub(crate) struct ProjectParam(pub ProjectId);
 
 pub(crate) fn project_gid(f: &Fields) -> Result<ProjectId, BadParam> {
-    let text = f.string("project")?;
-    ProjectId::parse(&text).ok_or(BadParam {
-        name: "project",
-        reason: "invalid_value",
-    })
+    f.gid("project", ProjectId::parse)
 }
 
 impl FromFields for ProjectParam {

@@ -12,10 +12,7 @@ use actix_web::{web, HttpResponse};
 impl FromFields for TransferInput {
     fn from_fields(f: &Fields) -> Result<Self, BadParam> {
         let project = project_gid(f)?;
-        let user = UserId::parse(&f.string("user")?).ok_or(BadParam {
-            name: "user",
-            reason: "invalid_value",
-        })?;
+        let user = f.gid("user", UserId::parse)?;
         Ok(Self {
             project,
             user,

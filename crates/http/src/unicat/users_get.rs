@@ -13,11 +13,7 @@ pub(crate) struct UserParam(UserId);
 
 impl FromFields for UserParam {
     fn from_fields(f: &Fields) -> Result<Self, BadParam> {
-        let text = f.string("user")?;
-        UserId::parse(&text).map(Self).ok_or(BadParam {
-            name: "user",
-            reason: "invalid_value",
-        })
+        f.gid("user", UserId::parse).map(Self)
     }
 }
 
