@@ -286,3 +286,75 @@ fn unique<T>(result: Result<T, DbError>, conflict: Conflict) -> Result<T, DbErro
         other => other,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use accountd_domain::{
+        Challenge, ChallengeId, ChallengePolicy, CodeFormat, Email, Purpose, Subject, Timestamp,
+        UserId,
+    };
+
+    fn issue(purpose: Purpose, subject: Subject) -> ChangeSet {
+        let code = CodeFormat::Crockford6
+            .code_from_draws(&[1, 2, 3, 4, 5, 6])
+            .unwrap();
+        let c = Challenge::issue(
+            ChallengeId::from_random_bytes([9; 16]),
+            purpose,
+            subject,
+            &code,
+            &accountd_testkit::key(),
+            ChallengePolicy::unicat(900, 5),
+            Timestamp::from_millis(0),
+        );
+        ChangeSet::new().with(Change::IssueChallenge(c))
+    }
+
+    fn consume(user: UserId, purposes: Vec<Purpose>) -> ChangeSet {
+        ChangeSet::new().with(Change::ConsumeOpenChallenges {
+            key: Subject::user_key(&user),
+            purposes,
+        })
+    }
+
+    fn share_a_lock(a: &ChangeSet, b: &ChangeSet) -> bool {
+        let b = lock_ids(b);
+        lock_ids(a).iter().any(|id| b.contains(id))
+    }
+
+    #[test]
+    fn consuming_open_codes_waits_for_an_issue_of_those_codes_and_no_other() {
+        let ann = UserId::from_random_bytes([1; 16]);
+        let bob = UserId::from_random_bytes([2; 16]);
+        let all = vec![
+            Purpose::ForgotPassword,
+            Purpose::ResetPassword,
+            Purpose::ChangeEmail,
+        ];
+        let by_name = issue(Purpose::ResetPassword, Subject::Account { user: ann });
+        let by_email = issue(
+            Purpose::ResetPassword,
+            Subject::Accounts {
+                email: Email::parse("ann@example.com").unwrap(),
+                users: vec![bob, ann],
+            },
+        );
+        let change = issue(
+            Purpose::ChangeEmail,
+            Subject::EmailChange {
+                user: ann,
+                new_email: Email::parse("new@example.com").unwrap(),
+            },
+        );
+        for issued in [&by_name, &by_email, &change] {
+            assert!(share_a_lock(&consume(ann, all.clone()), issued));
+        }
+        // Another purpose, or another account: no common lock.
+        assert!(!share_a_lock(
+            &consume(ann, vec![Purpose::ForgotPassword]),
+            &change
+        ));
+        assert!(!share_a_lock(&consume(bob, all), &change));
+    }
+}
