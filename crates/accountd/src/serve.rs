@@ -68,6 +68,8 @@ async fn purge_loop(
             email_reverts: now,
             // ACCOUNTD_PROJECT_RETENTION_DAYS after its soft delete.
             deleted_projects: now.plus_seconds(-retention_days * DAY),
+            // An expired invitation's token goes (its row stays).
+            invite_tokens: now,
         };
         match db.purge(before).await {
             Ok(p) => tracing::info!(
@@ -76,6 +78,8 @@ async fn purge_loop(
                 challenges = p.challenges,
                 email_reverts = p.email_reverts,
                 projects = p.projects,
+                invite_tokens = p.invite_tokens,
+                placeholders = p.placeholders,
                 "purged expired rows"
             ),
             Err(e) => tracing::warn!(error = %e, "purge failed"),

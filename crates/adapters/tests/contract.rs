@@ -1801,6 +1801,7 @@ fn member(project: &Project, user: UserId, status: MembershipStatus, roles: &[Ro
         roles: roles.to_vec(),
         notifications: Notifications::default(),
         rate_limit_per_second: None,
+        invitation: None,
     }
 }
 
@@ -1877,6 +1878,7 @@ async fn a_created_project_round_trips_every_field_in_its_owners_view(db: &Datab
             frequency: "daily".to_owned(),
         },
         rate_limit_per_second: Some(25),
+        invitation: None,
     };
     let beta = Project {
         id: project_id(2),
@@ -1910,6 +1912,7 @@ async fn an_invited_member_sees_the_project_with_their_own_row_and_the_owners_ro
             ..Notifications::default()
         },
         rate_limit_per_second: Some(10),
+        invitation: None,
         ..owner_row(&p)
     };
     create_project(db, &p, &owner).await;
@@ -1920,6 +1923,7 @@ async fn an_invited_member_sees_the_project_with_their_own_row_and_the_owners_ro
             frequency: "weekly".to_owned(),
         },
         rate_limit_per_second: Some(3),
+        invitation: None,
         ..member(&p, bob.id, MembershipStatus::Invited, &[Role::Member])
     };
     save_membership(db, &invited).await;
@@ -1980,6 +1984,7 @@ async fn writing_a_membership_replaces_every_field_of_the_row(db: &Database) {
             frequency: "daily".to_owned(),
         },
         rate_limit_per_second: Some(5),
+        invitation: None,
         ..invited.clone()
     };
     update_membership(db, &active, MembershipStatus::Invited).await;
@@ -2003,6 +2008,7 @@ async fn writing_a_membership_replaces_every_field_of_the_row(db: &Database) {
             frequency: "weekly".to_owned(),
         },
         rate_limit_per_second: Some(50),
+        invitation: None,
         ..owner
     };
     update_membership(db, &owner_after, MembershipStatus::Active).await;
@@ -2223,6 +2229,7 @@ fn purge_before(now: Timestamp) -> accountd_adapters::PurgeBefore {
         expired_challenges: now.plus_seconds(-86_400),
         email_reverts: now,
         deleted_projects: now.plus_seconds(-30 * 86_400),
+        invite_tokens: now,
     }
 }
 

@@ -300,7 +300,10 @@ impl ChallengeFlow {
                 | Conflict::OwnsProjects
                 | Conflict::RevertSpent
                 | Conflict::TooManyProjects
-                | Conflict::ProjectChanged),
+                | Conflict::ProjectChanged
+                | Conflict::AddressTaken
+                | Conflict::TooManyPendingInvites
+                | Conflict::Limited { .. }),
             ) => return Err(unexpected_conflict(conflict)),
         })
     }

@@ -73,8 +73,12 @@ pub enum Change {
         /// The owner's row.
         owner: Membership,
     },
-    /// Writes a membership row. Guard: the stored row has status `expected`
-    /// (`None`: there is no row yet), else [`Conflict::MembershipChanged`].
+    /// Writes a membership row, its invitation included. Guards: the
+    /// stored row has status `expected` (`None`: there is no row yet), else
+    /// [`Conflict::MembershipChanged`]; for a new row, its user is still
+    /// stored and active or a placeholder (not deleted, not purged
+    /// meanwhile: checked in the transaction and by the foreign key), else
+    /// [`Conflict::UserChanged`].
     PutMembership {
         /// The new state.
         membership: Membership,
@@ -220,6 +224,56 @@ pub enum Change {
         /// The new owner.
         to: UserId,
     },
+    /// Creates an invited placeholder user (no username, no password, the
+    /// one address of `User::emails`), under the lock of that address.
+    /// Guard: no active account and no placeholder holds the address
+    /// (compared case-insensitively), else [`Conflict::AddressTaken`]: one
+    /// placeholder per address, shared by every project inviting it.
+    CreatePlaceholder(User),
+    /// A guard only (writes nothing): the project is stored and `active`,
+    /// else [`Conflict::ProjectChanged`]. Takes the project's lock, which
+    /// `SetProjectStatus` takes too.
+    ProjectIsActive(ProjectId),
+    /// A guard only: the project has fewer than `max` rows in status
+    /// `invited` (expired ones included), counted under the project's lock
+    /// after the changes before it, else [`Conflict::TooManyPendingInvites`];
+    /// `max` 0 switches the guard off. Put after the row it counts is
+    /// written, parallel invites never exceed the cap.
+    PendingInvitesAtMost {
+        /// The project.
+        project: ProjectId,
+        /// The cap (0: none).
+        max: u32,
+    },
+    /// Counts one hit under `key` when every limit still has room at `now`
+    /// (the `RateLimiter` port's rule, serialised per key by the key's
+    /// lock), else [`Conflict::Limited`]; being in the change set, the hit
+    /// is undone with everything else when any guard fails, so a refused
+    /// call is never counted.
+    CountHit {
+        /// The limit key (e.g. `invite:inviter:<gid>`).
+        key: String,
+        /// The limits.
+        limits: Vec<crate::Limit>,
+    },
+    /// Sign-up claiming invitations: under the lock of `email`'s address,
+    /// every `invited` row of the placeholder holding that address whose
+    /// invitation is unexpired at `now` moves to `user`, and the
+    /// placeholder is deleted with every row it still has (expired or
+    /// declined ones). No placeholder: nothing happens. No guard: the
+    /// first sign-up of an address to commit claims them.
+    ClaimInvitations {
+        /// The verified address.
+        email: Email,
+        /// The new account.
+        user: UserId,
+    },
+    /// Deletes the user when it is a placeholder (status `invited`) with
+    /// no membership row left, checked in the transaction (so an invite
+    /// racing it either lands first and keeps the placeholder, or finds it
+    /// gone and is refused with [`Conflict::UserChanged`]). Anything else:
+    /// nothing happens.
+    DeletePlaceholderIfUnused(UserId),
 }
 
 /// Which guard of a change set no longer held; nothing was applied.
@@ -242,6 +296,16 @@ pub enum Conflict {
     TooManyProjects,
     /// A project to change is gone or no longer in the status expected.
     ProjectChanged,
+    /// A placeholder's address is held by an active account or another
+    /// placeholder meanwhile.
+    AddressTaken,
+    /// The project has as many pending invitations as the cap allows.
+    TooManyPendingInvites,
+    /// A rate limit of the set has no room.
+    Limited {
+        /// Seconds until the oldest hit in the full window leaves it.
+        retry_after_seconds: i64,
+    },
 }
 
 /// Everything one use case changes, in order, and the mail announcing it.

@@ -21,8 +21,10 @@ mod code;
 mod email;
 mod email_revert;
 mod ids;
+mod limit;
 mod lockout;
 mod mail;
+pub mod membership;
 mod password;
 mod project;
 mod secret;
@@ -39,8 +41,10 @@ pub use code::{validation_code_text, CodeFormat, CodeMac, OneTimeCode};
 pub use email::{Email, EmailError};
 pub use email_revert::EmailRevert;
 pub use ids::{ChallengeId, UserId};
+pub use limit::Limit;
 pub use lockout::{login_locked_until, FREE_LOGIN_FAILURES, MAX_LOGIN_DELAY_SECONDS};
 pub use mail::OutgoingMail;
+pub use membership::{Invitation, MemberError};
 pub use password::{Password, PasswordHash, PasswordPolicy, PasswordRejection, MAX_PASSWORD_BYTES};
 pub use project::{
     may_see_notification_email, may_see_row, project_access, transfer, Membership,

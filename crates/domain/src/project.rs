@@ -147,6 +147,9 @@ pub struct Membership {
     pub notifications: Notifications,
     /// Per-member API rate limit, if any.
     pub rate_limit_per_second: Option<u32>,
+    /// The invitation of an `invited` or `declined` row; `None` for an
+    /// active one.
+    pub invitation: Option<crate::Invitation>,
 }
 
 /// One project as the session payload shows it: the project, the caller's
@@ -418,6 +421,7 @@ mod tests {
             }],
             notifications: Notifications::default(),
             rate_limit_per_second: None,
+            invitation: None,
         }
     }
 

@@ -41,6 +41,10 @@ pub trait UserRepository: Send + Sync {
     /// The user with this gid, in any status.
     async fn get(&self, id: UserId) -> Result<Option<User>, StoreError>;
 
+    /// The users with these gids that are stored, in any status, sorted by
+    /// gid, each once (duplicates and unknown gids are skipped).
+    async fn get_many(&self, ids: &[UserId]) -> Result<Vec<User>, StoreError>;
+
     /// Every user, in any status, with this address among theirs (compared
     /// case-insensitively), oldest first.
     async fn find_by_email(&self, email: &Email) -> Result<Vec<User>, StoreError>;
@@ -149,14 +153,7 @@ pub trait ProjectRepository: Send + Sync {
     async fn rows_of(&self, project: ProjectId) -> Result<Vec<Membership>, StoreError>;
 }
 
-/// One limit: at most `max` hits per `window_seconds`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limit {
-    /// Window length.
-    pub window_seconds: i64,
-    /// Hits allowed in a window; 0 switches the limit off.
-    pub max: u32,
-}
+pub use accountd_domain::Limit;
 
 /// A rate-limit verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

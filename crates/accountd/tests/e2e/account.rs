@@ -360,6 +360,7 @@ fn project_with(db: &TestDb, owner: &str, rows: &[(&str, MembershipStatus)]) {
         roles: vec![role],
         notifications: Notifications::default(),
         rate_limit_per_second: None,
+        invitation: None,
     };
     let mut set = ChangeSet::new().with(Change::CreateProject {
         project,

@@ -89,6 +89,7 @@ fn create_project(db: &TestDb, owner: &str, id_byte: u8, status: ProjectStatus) 
         roles: vec![Role::Owner],
         notifications: Notifications::default(),
         rate_limit_per_second: None,
+        invitation: None,
     };
     crate::support::apply(
         db,

@@ -76,6 +76,7 @@ fn add_member(db: &TestDb, project: &str, user: &str, address: &str) {
             ..Notifications::default()
         },
         rate_limit_per_second: None,
+        invitation: None,
     };
     crate::support::apply(
         db,
@@ -274,6 +275,7 @@ fn a_deleted_project_is_hidden_from_members_and_refuses_updates(db: &TestDb) {
         roles: vec![Role::Owner],
         notifications: Notifications::default(),
         rate_limit_per_second: None,
+        invitation: None,
     };
     crate::support::apply(
         db,

@@ -2,9 +2,9 @@
 //! transaction, each change under its guard.
 
 use super::conn::{lock_id, lock_id_now, write_tx, DbConn};
-use super::{challenges, email_reverts, outbox, projects, users, Database, DbError};
+use super::{challenges, email_reverts, limits, outbox, projects, users, Database, DbError};
 use accountd_domain::{Change, ChangeSet, Conflict, Timestamp, Username};
-use accountd_ports::{Applied, Changes, StoreError};
+use accountd_ports::{Applied, Changes, RateDecision, StoreError};
 use async_trait::async_trait;
 
 #[async_trait]
@@ -82,10 +82,18 @@ fn apply_one(conn: &mut DbConn, change: &Change, now: i64) -> Result<(), DbError
             membership,
             expected,
         } => {
-            let written = unique(
+            if expected.is_none() {
+                guard(
+                    users::may_join(conn, &membership.user.to_string())?,
+                    Conflict::UserChanged,
+                )?;
+            }
+            // A placeholder purged meanwhile on PostgreSQL: the foreign key.
+            let written = foreign_key(
                 projects::put_membership(conn, membership, *expected),
-                Conflict::MembershipChanged,
-            )?;
+                Conflict::UserChanged,
+            );
+            let written = unique(written, Conflict::MembershipChanged)?;
             guard(written, Conflict::MembershipChanged)
         }
         Change::RemoveMembership {
@@ -205,6 +213,44 @@ fn apply_one(conn: &mut DbConn, change: &Change, now: i64) -> Result<(), DbError
                 }
             }
         }
+        Change::CreatePlaceholder(user) => {
+            for email in &user.emails {
+                guard(
+                    !users::address_held(conn, &email.key())?,
+                    Conflict::AddressTaken,
+                )?;
+            }
+            unique(users::insert(conn, user), Conflict::AddressTaken)
+        }
+        Change::ProjectIsActive(project) => guard(
+            projects::is_active(conn, &project.to_string())?,
+            Conflict::ProjectChanged,
+        ),
+        Change::PendingInvitesAtMost { project, max } => guard(
+            *max == 0 || projects::count_invited(conn, &project.to_string())? <= i64::from(*max),
+            Conflict::TooManyPendingInvites,
+        ),
+        Change::CountHit { key, limits } => match limits::hit_locked(conn, key, limits, now)? {
+            RateDecision::Allowed => Ok(()),
+            RateDecision::Limited {
+                retry_after_seconds,
+            } => Err(DbError::Conflict(Conflict::Limited {
+                retry_after_seconds,
+            })),
+        },
+        Change::ClaimInvitations { email, user } => {
+            let user = user.to_string();
+            for placeholder in users::placeholders_of(conn, &email.key())? {
+                if super::conn::lock_user_row(conn, &placeholder)? {
+                    projects::move_invitations(conn, &placeholder, &user, now)?;
+                    users::delete_placeholder(conn, &placeholder)?;
+                }
+            }
+            Ok(())
+        }
+        Change::DeletePlaceholderIfUnused(user) => {
+            users::delete_placeholder_if_unused(conn, &user.to_string()).map(|_| ())
+        }
     }
 }
 
@@ -261,7 +307,21 @@ fn lock_ids(set: &ChangeSet) -> Vec<i64> {
                     .iter()
                     .map(|p| format!("challenge:{}:{key}", p.as_str())),
             ),
-            Change::ConsumeChallenge(_) | Change::CreateUser(_) => {}
+            // One placeholder per address, and a sign-up claiming it,
+            // serialise on the address.
+            Change::CreatePlaceholder(user) => {
+                keys.extend(user.emails.iter().map(|e| format!("address:{}", e.key())))
+            }
+            Change::ClaimInvitations { email, .. } => {
+                keys.push(format!("address:{}", email.key()));
+            }
+            Change::ProjectIsActive(project) | Change::PendingInvitesAtMost { project, .. } => {
+                keys.push(format!("project:{project}"));
+            }
+            Change::CountHit { key, .. } => keys.push(limits::hit_lock_key(key)),
+            Change::ConsumeChallenge(_)
+            | Change::CreateUser(_)
+            | Change::DeletePlaceholderIfUnused(_) => {}
         }
     }
     let mut ids: Vec<i64> = keys.iter().map(|k| lock_id(k)).collect();
@@ -275,6 +335,15 @@ fn guard(held: bool, conflict: Conflict) -> Result<(), DbError> {
         Ok(())
     } else {
         Err(DbError::Conflict(conflict))
+    }
+}
+
+/// A foreign-key violation is the guard's conflict (a referenced row went
+/// meanwhile; the transaction is rolled back).
+fn foreign_key<T>(result: Result<T, DbError>, conflict: Conflict) -> Result<T, DbError> {
+    match result {
+        Err(e) if e.is_foreign_key_violation() => Err(DbError::Conflict(conflict)),
+        other => other,
     }
 }
 

@@ -21,7 +21,7 @@
 //!
 //! `RETURNING` works on both (SQLite ≥ 3.35, bundled) and needs no case here.
 
-use super::schema::outbox;
+use super::schema::{outbox, users};
 use super::{DatabaseUrl, DbError};
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::pg::PgConnection;
@@ -192,6 +192,20 @@ pub(crate) fn lock_id_now(conn: &mut DbConn, id: i64) -> Result<(), DbError> {
         DbConn::Sqlite(_) => {}
     }
     Ok(())
+}
+
+/// Locks the user's row until the transaction ends (PostgreSQL: `FOR
+/// UPDATE`, which waits for, and then blocks, any transaction inserting a
+/// row that references it), so a check made after it sees every such row
+/// committed; whether the row is there.
+pub(crate) fn lock_user_row(conn: &mut DbConn, user_id: &str) -> Result<bool, DbError> {
+    let found = users::table.find(user_id).select(users::id);
+    let ids: Vec<String> = match conn {
+        DbConn::Pg(c) => found.for_update().load(c)?,
+        // The write transaction already excludes every other writer.
+        DbConn::Sqlite(c) => found.load(c)?,
+    };
+    Ok(!ids.is_empty())
 }
 
 /// Ids of due, unleased outbox rows, locked for this transaction.

@@ -25,6 +25,9 @@ pub struct PurgeBefore {
     /// `projects/permanent_delete` does (memberships, placeholders left
     /// with none).
     pub deleted_projects: Timestamp,
+    /// Invitation tokens (their MACs) expired at or before this instant;
+    /// the invitation rows stay.
+    pub invite_tokens: Timestamp,
 }
 
 /// What one purge removed.
@@ -40,6 +43,10 @@ pub struct Purged {
     pub email_reverts: usize,
     /// Projects deleted longer ago than the retention.
     pub projects: usize,
+    /// Expired invitation tokens cleared.
+    pub invite_tokens: usize,
+    /// Placeholders left with no membership, deleted.
+    pub placeholders: usize,
 }
 
 #[async_trait]
@@ -81,12 +88,17 @@ pub(crate) fn purge(conn: &mut DbConn, before: PurgeBefore) -> Result<Purged, Db
         let email_reverts = super::email_reverts::purge(c, reverts, reverts)?;
         let projects =
             super::projects::purge_deleted_before(c, before.deleted_projects.as_millis())?;
+        let invite_tokens =
+            super::projects::purge_invite_tokens(c, before.invite_tokens.as_millis())?;
+        let placeholders = super::users::purge_unused_placeholders(c)?;
         Ok(Purged {
             rate_events,
             outbox,
             challenges,
             email_reverts,
             projects,
+            invite_tokens,
+            placeholders,
         })
     })
 }

@@ -50,9 +50,32 @@ impl LoginThrottle for Database {
     }
 }
 
-/// Records a hit under `key` when every limit has room at `now`.
+/// Records a hit under `key` when every limit has room at `now`, in its
+/// own write transaction under the key's lock.
 pub(crate) fn hit(
     conn: &mut DbConn,
+    key: &str,
+    limits: &[Limit],
+    now: i64,
+) -> Result<RateDecision, DbError> {
+    if limits.iter().all(|l| l.max == 0) {
+        return Ok(RateDecision::Allowed);
+    }
+    write_tx(conn, |c| {
+        lock_key(c, &hit_lock_key(key))?;
+        hit_locked(c, key, limits, now)
+    })
+}
+
+/// The lock [`hit_locked`] needs held.
+pub(crate) fn hit_lock_key(key: &str) -> String {
+    format!("rate:{key}")
+}
+
+/// [`hit`] inside the caller's write transaction, which holds the lock
+/// [`hit_lock_key`] names.
+pub(crate) fn hit_locked(
+    c: &mut DbConn,
     key: &str,
     limits: &[Limit],
     now: i64,
@@ -61,43 +84,40 @@ pub(crate) fn hit(
     let Some(longest) = active.iter().map(|l| l.window_seconds).max() else {
         return Ok(RateDecision::Allowed);
     };
-    write_tx(conn, |c| {
-        lock_key(c, &format!("rate:{key}"))?;
-        diesel::delete(
-            rate_events::table
-                .filter(rate_events::key.eq(key))
-                .filter(rate_events::at.le(now - longest * 1000)),
-        )
+    diesel::delete(
+        rate_events::table
+            .filter(rate_events::key.eq(key))
+            .filter(rate_events::at.le(now - longest * 1000)),
+    )
+    .execute(c)?;
+    let mut retry_ms: i64 = 0;
+    for l in &active {
+        let window_start = now - l.window_seconds * 1000;
+        let hits: Vec<i64> = rate_events::table
+            .filter(rate_events::key.eq(key))
+            .filter(rate_events::at.gt(window_start))
+            .order(rate_events::at.asc())
+            .select(rate_events::at)
+            .load(c)?;
+        let max = usize::try_from(l.max).unwrap_or(usize::MAX);
+        if hits.len() >= max {
+            // The hit that must leave the window to make room.
+            let leaving = hits.get(hits.len() - max).copied().unwrap_or(now);
+            // Clamped to the window: with clock skew between instances
+            // a later-stamped hit may have committed first.
+            retry_ms = retry_ms
+                .max((leaving + l.window_seconds * 1000 - now).min(l.window_seconds * 1000));
+        }
+    }
+    if retry_ms > 0 {
+        return Ok(RateDecision::Limited {
+            retry_after_seconds: ((retry_ms + 999) / 1000).max(1),
+        });
+    }
+    diesel::insert_into(rate_events::table)
+        .values((rate_events::key.eq(key), rate_events::at.eq(now)))
         .execute(c)?;
-        let mut retry_ms: i64 = 0;
-        for l in &active {
-            let window_start = now - l.window_seconds * 1000;
-            let hits: Vec<i64> = rate_events::table
-                .filter(rate_events::key.eq(key))
-                .filter(rate_events::at.gt(window_start))
-                .order(rate_events::at.asc())
-                .select(rate_events::at)
-                .load(c)?;
-            let max = usize::try_from(l.max).unwrap_or(usize::MAX);
-            if hits.len() >= max {
-                // The hit that must leave the window to make room.
-                let leaving = hits.get(hits.len() - max).copied().unwrap_or(now);
-                // Clamped to the window: with clock skew between instances
-                // a later-stamped hit may have committed first.
-                retry_ms = retry_ms
-                    .max((leaving + l.window_seconds * 1000 - now).min(l.window_seconds * 1000));
-            }
-        }
-        if retry_ms > 0 {
-            return Ok(RateDecision::Limited {
-                retry_after_seconds: ((retry_ms + 999) / 1000).max(1),
-            });
-        }
-        diesel::insert_into(rate_events::table)
-            .values((rate_events::key.eq(key), rate_events::at.eq(now)))
-            .execute(c)?;
-        Ok(RateDecision::Allowed)
-    })
+    Ok(RateDecision::Allowed)
 }
 
 /// Lists the events under `key` after `since` and records one at `now`,
@@ -110,7 +130,7 @@ pub(crate) fn begin(
     keep_ms: i64,
 ) -> Result<(i64, Vec<i64>), DbError> {
     write_tx(conn, |c| {
-        lock_key(c, &format!("rate:{key}"))?;
+        lock_key(c, &hit_lock_key(key))?;
         diesel::delete(
             rate_events::table
                 .filter(rate_events::key.eq(key))

@@ -54,6 +54,16 @@ pub(crate) enum DbError {
 }
 
 impl DbError {
+    fn is_foreign_key_violation(&self) -> bool {
+        matches!(
+            self,
+            Self::Query(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::ForeignKeyViolation,
+                _
+            ))
+        )
+    }
+
     fn is_unique_violation(&self) -> bool {
         matches!(
             self,

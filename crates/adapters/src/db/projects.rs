@@ -2,11 +2,10 @@
 
 use super::conn::{columns, load, DbConn};
 use super::rows::{MembershipRow, ProjectRow};
-use super::schema::{memberships, projects, users};
+use super::schema::{memberships, projects};
 use super::{Database, DbError};
 use accountd_domain::{
     Membership, MembershipStatus, Project, ProjectId, ProjectStatus, ProjectView, Role, UserId,
-    UserStatus,
 };
 use accountd_ports::{ProjectRepository, StoreError};
 use async_trait::async_trait;
@@ -125,14 +124,7 @@ pub(crate) fn purge(conn: &mut DbConn, project_id: &str) -> Result<bool, DbError
         return Ok(false);
     }
     for user in &members {
-        let elsewhere = memberships::table.filter(memberships::user_id.eq(user));
-        diesel::delete(
-            users::table
-                .filter(users::id.eq(user))
-                .filter(users::status.eq(UserStatus::Invited.as_str()))
-                .filter(diesel::dsl::not(diesel::dsl::exists(elsewhere))),
-        )
-        .execute(conn)?;
+        super::users::delete_placeholder_if_unused(conn, user)?;
     }
     Ok(true)
 }
@@ -287,9 +279,63 @@ pub(crate) fn put_membership(
         memberships::notify_events.eq(&row.notify_events),
         memberships::notify_frequency.eq(&row.notify_frequency),
         memberships::rate_limit_per_second.eq(row.rate_limit_per_second),
+        memberships::invited_by.eq(&row.invited_by),
+        memberships::invited_at.eq(row.invited_at),
+        memberships::invite_expires_at.eq(row.invite_expires_at),
+        memberships::invite_token_mac.eq(&row.invite_token_mac),
     ))
     .execute(conn)?;
     Ok(updated == 1)
+}
+
+/// Whether the project is stored and active.
+pub(crate) fn is_active(conn: &mut DbConn, project_id: &str) -> Result<bool, DbError> {
+    let status: Option<String> = load(
+        conn,
+        projects::table.find(project_id).select(projects::status),
+    )?
+    .pop();
+    Ok(status.as_deref() == Some(ProjectStatus::Active.as_str()))
+}
+
+/// How many rows of the project are `invited`, expired ones included.
+pub(crate) fn count_invited(conn: &mut DbConn, project_id: &str) -> Result<i64, DbError> {
+    Ok(memberships::table
+        .filter(memberships::project_id.eq(project_id))
+        .filter(memberships::status.eq(MembershipStatus::Invited.as_str()))
+        .count()
+        .get_result(conn)?)
+}
+
+/// Moves every `invited` row of `placeholder` unexpired at `now` to
+/// `user` (inside the caller's transaction, which holds the placeholder's
+/// row lock); how many.
+pub(crate) fn move_invitations(
+    conn: &mut DbConn,
+    placeholder: &str,
+    user: &str,
+    now: i64,
+) -> Result<usize, DbError> {
+    Ok(diesel::update(
+        memberships::table
+            .filter(memberships::user_id.eq(placeholder))
+            .filter(memberships::status.eq(MembershipStatus::Invited.as_str()))
+            .filter(memberships::invite_expires_at.gt(now)),
+    )
+    .set(memberships::user_id.eq(user))
+    .execute(conn)?)
+}
+
+/// Clears the token MAC of every invitation expired at or before `cutoff`
+/// (the rows stay); how many.
+pub(crate) fn purge_invite_tokens(conn: &mut DbConn, cutoff: i64) -> Result<usize, DbError> {
+    Ok(diesel::update(
+        memberships::table
+            .filter(memberships::invite_token_mac.is_not_null())
+            .filter(memberships::invite_expires_at.le(cutoff)),
+    )
+    .set(memberships::invite_token_mac.eq(None::<Vec<u8>>))
+    .execute(conn)?)
 }
 
 /// Deletes the membership row while it has status `expected`; whether it did.

@@ -4,9 +4,9 @@
 use super::schema::{challenges, memberships, outbox, projects, user_emails, users};
 use super::DbError;
 use accountd_domain::{
-    Challenge, ChallengeId, ChallengeState, CodeMac, Email, Membership, MembershipStatus,
-    Notifications, OutgoingMail, PasswordHash, Project, ProjectId, ProjectStatus, Purpose, Role,
-    Subject, Timestamp, User, UserId, UserStatus, Username,
+    Challenge, ChallengeId, ChallengeState, CodeMac, Email, Invitation, Membership,
+    MembershipStatus, Notifications, OutgoingMail, PasswordHash, Project, ProjectId, ProjectStatus,
+    Purpose, Role, Subject, Timestamp, User, UserId, UserStatus, Username,
 };
 use accountd_ports::QueuedMail;
 use diesel::prelude::*;
@@ -290,6 +290,10 @@ pub(crate) struct MembershipRow {
     pub notify_events: String,
     pub notify_frequency: String,
     pub rate_limit_per_second: Option<i32>,
+    pub invited_by: Option<String>,
+    pub invited_at: Option<i64>,
+    pub invite_expires_at: Option<i64>,
+    pub invite_token_mac: Option<Vec<u8>>,
 }
 
 impl MembershipRow {
@@ -310,6 +314,14 @@ impl MembershipRow {
             rate_limit_per_second: m
                 .rate_limit_per_second
                 .map(|r| i32::try_from(r).unwrap_or(i32::MAX)),
+            invited_by: m.invitation.as_ref().map(|i| i.inviter.to_string()),
+            invited_at: m.invitation.as_ref().map(|i| i.sent_at.as_millis()),
+            invite_expires_at: m.invitation.as_ref().map(|i| i.expires_at.as_millis()),
+            invite_token_mac: m
+                .invitation
+                .as_ref()
+                .and_then(|i| i.token_mac.as_ref())
+                .map(|mac| mac.as_bytes().to_vec()),
         })
     }
 
@@ -346,6 +358,20 @@ impl MembershipRow {
                 .map(u32::try_from)
                 .transpose()
                 .map_err(|_| corrupt("rate_limit_per_second"))?,
+            invitation: match (&self.invited_by, self.invited_at, self.invite_expires_at) {
+                (Some(by), Some(at), Some(until)) => Some(Invitation {
+                    inviter: UserId::parse(by).ok_or_else(|| corrupt("invited_by"))?,
+                    sent_at: Timestamp::from_millis(at),
+                    expires_at: Timestamp::from_millis(until),
+                    token_mac: self
+                        .invite_token_mac
+                        .as_deref()
+                        .map(|b| CodeMac::from_slice(b).ok_or_else(|| corrupt("invite_token_mac")))
+                        .transpose()?,
+                }),
+                (None, None, None) => None,
+                _ => return Err(corrupt("invitation")),
+            },
         })
     }
 }

@@ -72,6 +72,10 @@ diesel::table! {
         notify_events -> Text,
         notify_frequency -> Text,
         rate_limit_per_second -> Nullable<Integer>,
+        invited_by -> Nullable<Text>,
+        invited_at -> Nullable<BigInt>,
+        invite_expires_at -> Nullable<BigInt>,
+        invite_token_mac -> Nullable<Binary>,
     }
 }
 

@@ -2,9 +2,9 @@
 
 use super::conn::{columns, load, DbConn};
 use super::rows::{email_rows, EmailRow, UserRow};
-use super::schema::{user_emails, users};
+use super::schema::{memberships, user_emails, users};
 use super::{Database, DbError};
-use accountd_domain::{Email, User, UserId};
+use accountd_domain::{Email, User, UserId, UserStatus};
 use accountd_ports::{StoreError, UserRepository};
 use async_trait::async_trait;
 use diesel::prelude::*;
@@ -19,6 +19,11 @@ impl UserRepository for Database {
     async fn get(&self, id: UserId) -> Result<Option<User>, StoreError> {
         let id = id.to_string();
         self.run(move |c| by_id(c, &id)).await
+    }
+
+    async fn get_many(&self, ids: &[UserId]) -> Result<Vec<User>, StoreError> {
+        let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        self.run(move |c| by_ids(c, &ids)).await
     }
 
     async fn find_by_email(&self, email: &Email) -> Result<Vec<User>, StoreError> {
@@ -42,6 +47,40 @@ pub(crate) fn by_id(conn: &mut DbConn, id: &str) -> Result<Option<User>, DbError
         load(conn, users::table.find(id).select(columns::<UserRow>()))?.pop();
     hydrate(conn, row)
 }
+
+/// The users with these gids, by gid: two queries (the users, then all
+/// their addresses) for up to [`BATCH`] gids at a time.
+pub(crate) fn by_ids(conn: &mut DbConn, ids: &[String]) -> Result<Vec<User>, DbError> {
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(BATCH) {
+        let rows: Vec<UserRow> = users::table
+            .filter(users::id.eq_any(chunk))
+            .order(users::id.asc())
+            .select(UserRow::as_select())
+            .load(conn)?;
+        let emails: Vec<EmailRow> = user_emails::table
+            .filter(user_emails::user_id.eq_any(chunk))
+            .order((user_emails::user_id.asc(), user_emails::position.asc()))
+            .select(EmailRow::as_select())
+            .load(conn)?;
+        let mut of_user: std::collections::HashMap<String, Vec<EmailRow>> =
+            std::collections::HashMap::new();
+        for e in emails {
+            of_user.entry(e.user_id.clone()).or_default().push(e);
+        }
+        for row in rows {
+            let emails = of_user.remove(&row.id).unwrap_or_default();
+            out.push(row.into_user(emails)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Gids per query of [`by_ids`] (well under SQLite's bound-parameter cap).
+const BATCH: usize = 500;
 
 /// The user whose username key (`Username::key`) is `key`.
 pub(crate) fn by_username_key(conn: &mut DbConn, key: &str) -> Result<Option<User>, DbError> {
@@ -223,6 +262,105 @@ pub(crate) fn delete_account(
     }
     diesel::delete(user_emails::table.filter(user_emails::user_id.eq(user_id))).execute(conn)?;
     Ok(true)
+}
+
+/// Whether the user with this gid exists and is active or a placeholder
+/// (a user a membership row may be written for).
+pub(crate) fn may_join(conn: &mut DbConn, user_id: &str) -> Result<bool, DbError> {
+    let status: Option<String> =
+        load(conn, users::table.find(user_id).select(users::status))?.pop();
+    Ok(matches!(
+        status.as_deref().and_then(UserStatus::parse),
+        Some(UserStatus::Active | UserStatus::Invited)
+    ))
+}
+
+/// Whether an active account or a placeholder holds an address whose key
+/// is `email_key`.
+pub(crate) fn address_held(conn: &mut DbConn, email_key: &str) -> Result<bool, DbError> {
+    let holders: i64 = users::table
+        .filter(
+            users::id.eq_any(
+                user_emails::table
+                    .filter(user_emails::email_key.eq(email_key))
+                    .select(user_emails::user_id),
+            ),
+        )
+        .filter(users::status.ne(UserStatus::Deleted.as_str()))
+        .count()
+        .get_result(conn)?;
+    Ok(holders > 0)
+}
+
+/// The placeholders holding an address whose key is `email_key`, by gid
+/// (one at most, unless created before the guard existed).
+pub(crate) fn placeholders_of(conn: &mut DbConn, email_key: &str) -> Result<Vec<String>, DbError> {
+    Ok(users::table
+        .filter(
+            users::id.eq_any(
+                user_emails::table
+                    .filter(user_emails::email_key.eq(email_key))
+                    .select(user_emails::user_id),
+            ),
+        )
+        .filter(users::status.eq(UserStatus::Invited.as_str()))
+        .order(users::id.asc())
+        .select(users::id)
+        .load(conn)?)
+}
+
+/// Deletes the user (with its addresses and every row referencing it) when
+/// it is a placeholder with no membership row, judged after locking its
+/// row (see `conn::lock_user_row`); whether it did.
+pub(crate) fn delete_placeholder_if_unused(
+    conn: &mut DbConn,
+    user_id: &str,
+) -> Result<bool, DbError> {
+    if !super::conn::lock_user_row(conn, user_id)? {
+        return Ok(false);
+    }
+    let rows: i64 = memberships::table
+        .filter(memberships::user_id.eq(user_id))
+        .count()
+        .get_result(conn)?;
+    if rows > 0 {
+        return Ok(false);
+    }
+    delete_placeholder(conn, user_id)
+}
+
+/// Deletes every placeholder with no membership row (each judged as
+/// [`delete_placeholder_if_unused`] does); how many.
+pub(crate) fn purge_unused_placeholders(conn: &mut DbConn) -> Result<usize, DbError> {
+    let candidates: Vec<String> = users::table
+        .filter(users::status.eq(UserStatus::Invited.as_str()))
+        .filter(diesel::dsl::not(diesel::dsl::exists(
+            memberships::table.filter(memberships::user_id.eq(users::id)),
+        )))
+        .order(users::id.asc())
+        .select(users::id)
+        .load(conn)?;
+    let mut deleted = 0;
+    for id in &candidates {
+        if delete_placeholder_if_unused(conn, id)? {
+            deleted += 1;
+        }
+    }
+    Ok(deleted)
+}
+
+/// Deletes the user when it is a placeholder, whatever rows it has (they
+/// go with it); whether it did.
+pub(crate) fn delete_placeholder(conn: &mut DbConn, user_id: &str) -> Result<bool, DbError> {
+    diesel::delete(memberships::table.filter(memberships::user_id.eq(user_id))).execute(conn)?;
+    diesel::delete(user_emails::table.filter(user_emails::user_id.eq(user_id))).execute(conn)?;
+    let deleted = diesel::delete(
+        users::table
+            .filter(users::id.eq(user_id))
+            .filter(users::status.eq(UserStatus::Invited.as_str())),
+    )
+    .execute(conn)?;
+    Ok(deleted == 1)
 }
 
 /// Whether the user with this gid exists and is active.

@@ -298,7 +298,10 @@ impl Accounts {
                 | Conflict::OwnsProjects
                 | Conflict::RevertSpent
                 | Conflict::TooManyProjects
-                | Conflict::ProjectChanged),
+                | Conflict::ProjectChanged
+                | Conflict::AddressTaken
+                | Conflict::TooManyPendingInvites
+                | Conflict::Limited { .. }),
             ) => return Err(unexpected_conflict(c).into()),
         }
         tracing::info!(

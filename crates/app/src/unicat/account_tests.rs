@@ -556,6 +556,7 @@ fn row(user: UserId, status: MembershipStatus, role: Role) -> Membership {
         roles: vec![role],
         notifications: Notifications::default(),
         rate_limit_per_second: None,
+        invitation: None,
     }
 }
 

@@ -359,7 +359,10 @@ impl EmailChange {
                 | Conflict::MembershipChanged
                 | Conflict::OwnsProjects
                 | Conflict::TooManyProjects
-                | Conflict::ProjectChanged),
+                | Conflict::ProjectChanged
+                | Conflict::AddressTaken
+                | Conflict::TooManyPendingInvites
+                | Conflict::Limited { .. }),
             ) => Err(unexpected_conflict(c).into()),
         }
     }

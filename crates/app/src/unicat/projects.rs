@@ -222,6 +222,7 @@ impl Projects {
                 ..Notifications::default()
             },
             rate_limit_per_second: None,
+            invitation: None,
         };
         let set = ChangeSet::new()
             .with(Change::OwnsFewerThan {
@@ -245,7 +246,10 @@ impl Projects {
                 | Conflict::MembershipChanged
                 | Conflict::OwnsProjects
                 | Conflict::RevertSpent
-                | Conflict::ProjectChanged),
+                | Conflict::ProjectChanged
+                | Conflict::AddressTaken
+                | Conflict::TooManyPendingInvites
+                | Conflict::Limited { .. }),
             ) => return Err(unexpected_conflict(c).into()),
         }
         tracing::info!(user.gid = %caller.id, project.gid = %id, "project created");
@@ -324,7 +328,10 @@ impl Projects {
                 | Conflict::MembershipChanged
                 | Conflict::OwnsProjects
                 | Conflict::RevertSpent
-                | Conflict::TooManyProjects),
+                | Conflict::TooManyProjects
+                | Conflict::AddressTaken
+                | Conflict::TooManyPendingInvites
+                | Conflict::Limited { .. }),
             ) => return Err(unexpected_conflict(c).into()),
         }
         tracing::info!(user.gid = %caller.id, project.gid = %project.id, "project updated");
@@ -462,7 +469,10 @@ impl Projects {
                 | Conflict::UsernameTaken
                 | Conflict::UserChanged
                 | Conflict::OwnsProjects
-                | Conflict::RevertSpent),
+                | Conflict::RevertSpent
+                | Conflict::AddressTaken
+                | Conflict::TooManyPendingInvites
+                | Conflict::Limited { .. }),
             ) => return Err(unexpected_conflict(c).into()),
         }
         tracing::info!(
@@ -530,7 +540,10 @@ impl Projects {
                 | Conflict::MembershipChanged
                 | Conflict::OwnsProjects
                 | Conflict::RevertSpent
-                | Conflict::TooManyProjects),
+                | Conflict::TooManyProjects
+                | Conflict::AddressTaken
+                | Conflict::TooManyPendingInvites
+                | Conflict::Limited { .. }),
             ) => Err(unexpected_conflict(c).into()),
         }
     }

@@ -47,6 +47,7 @@ fn row(user: &User, status: MembershipStatus, role: Role) -> Membership {
             ..Notifications::default()
         },
         rate_limit_per_second: None,
+        invitation: None,
     }
 }
 

@@ -167,6 +167,7 @@ pub(crate) fn project_of(owner: UserId) -> ProjectView {
             roles: vec![Role::Owner],
             notifications: Notifications::default(),
             rate_limit_per_second: None,
+            invitation: None,
         },
         owner_row: None,
     }

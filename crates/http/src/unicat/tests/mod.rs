@@ -231,6 +231,7 @@ fn membership(
             ..Notifications::default()
         },
         rate_limit_per_second: None,
+        invitation: None,
     }
 }
 
@@ -260,6 +261,7 @@ fn zephyr_invitation(user: UserId) -> ProjectView {
                 frequency: "daily".into(),
             },
             rate_limit_per_second: Some(10),
+            invitation: None,
             ..membership(
                 zephyr_id(),
                 bob_id(),
