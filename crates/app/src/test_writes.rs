@@ -24,8 +24,12 @@ use async_trait::async_trait;
 pub(crate) enum ChallengeEffect {
     /// A new password: version bumped, every reset code closed.
     SetPassword { user: UserId, hash: PasswordHash },
-    /// A completed sign-up.
-    CreateUser(NewUser),
+    /// A completed sign-up: the new account, and the invitations of an
+    /// address claimed for a user (after the account is written).
+    SignUp {
+        user: NewUser,
+        claims: (Email, UserId),
+    },
     /// A confirmed email change: the new primary address under the
     /// user's version guard, and the revert token it issues (none when the
     /// account had no address before).
@@ -152,8 +156,14 @@ impl Changes for MockWrites {
                 };
                 Ok(applied(self.consume(*id, now, effect, mails)?))
             }
-            [Change::ConsumeChallenge(id), Change::CreateUser(user)] => {
-                let effect = ChallengeEffect::CreateUser(new_user_of(user));
+            [Change::ConsumeChallenge(id), Change::CreateUser(user), Change::ClaimInvitations {
+                email,
+                user: claimer,
+            }] => {
+                let effect = ChallengeEffect::SignUp {
+                    user: new_user_of(user),
+                    claims: (email.clone(), *claimer),
+                };
                 Ok(applied(self.consume(*id, now, effect, mails)?))
             }
             [Change::CreateUser(user)] => {

@@ -583,10 +583,33 @@ impl Projects {
         let Some(own) = rows.iter().find(|r| r.user == caller.id) else {
             return Err(ProjectsError::NotVisible);
         };
+        let seen: Vec<Membership> = rows
+            .iter()
+            .filter(|r| may_see_row(&project, own, r))
+            .cloned()
+            .collect();
+        // Every other user of those rows in one batch, not one load each.
+        let others: Vec<accountd_domain::UserId> = seen
+            .iter()
+            .map(|r| r.user)
+            .filter(|id| *id != caller.id)
+            .collect();
+        let mut loaded: std::collections::HashMap<accountd_domain::UserId, User> =
+            if others.is_empty() {
+                std::collections::HashMap::new()
+            } else {
+                self.ports
+                    .users
+                    .get_many(&others)
+                    .await
+                    .map_err(Failure::from)?
+                    .into_iter()
+                    .map(|u| (u.id, u))
+                    .collect()
+            };
         let mut visible = Vec::new();
         let mut users = Vec::new();
-        for row in rows.iter().filter(|r| may_see_row(&project, own, r)) {
-            let mut row = row.clone();
+        for mut row in seen {
             if !may_see_notification_email(&project, caller.id, &row) {
                 row.notifications.email = None;
             }
@@ -596,13 +619,7 @@ impl Projects {
                     complete: true,
                 }
             } else {
-                match self
-                    .ports
-                    .users
-                    .get(row.user)
-                    .await
-                    .map_err(Failure::from)?
-                {
+                match loaded.remove(&row.user) {
                     Some(user) => UserInProject {
                         user,
                         complete: false,

@@ -314,10 +314,10 @@ async fn get_by_a_stranger_a_declined_user_or_a_member_of_a_deleted_project_is_n
 async fn get_by_the_owner_shows_every_row_with_every_address() {
     let mut m = token(Mocks::new().at(t(0)), &ann());
     m.users
-        .expect_get()
-        .withf(|id| *id == bob().id)
+        .expect_get_many()
+        .withf(|ids| ids == [bob().id])
         .times(1)
-        .returning(|_| Ok(Some(bob())));
+        .returning(|_| Ok(vec![bob()]));
     let shown = service(
         m,
         repo(ProjectStatus::Deleted, Some(MembershipStatus::Declined)),
@@ -345,10 +345,10 @@ async fn get_by_the_owner_shows_every_row_with_every_address() {
 async fn get_by_a_member_hides_the_owners_notification_address() {
     let mut m = token(Mocks::new().at(t(0)), &bob());
     m.users
-        .expect_get()
-        .withf(|id| *id == ann().id)
+        .expect_get_many()
+        .withf(|ids| ids == [ann().id])
         .times(1)
-        .returning(|_| Ok(Some(ann())));
+        .returning(|_| Ok(vec![ann()]));
     let shown = service(
         m,
         repo(ProjectStatus::Active, Some(MembershipStatus::Active)),
@@ -369,6 +369,75 @@ async fn get_by_a_member_hides_the_owners_notification_address() {
         .map(|u| (u.user.id, u.complete))
         .collect();
     assert_eq!(forms, vec![(ann().id, false), (bob().id, true)]);
+}
+
+#[tokio::test]
+async fn get_loads_every_other_user_in_one_batch_in_row_order_and_skips_a_vanished_one() {
+    let carla = user(3, "Carla", UserStatus::Active, &["carla@example.com"]);
+    let dora = user(4, "Dora", UserStatus::Invited, &["dora@example.com"]);
+    let mut m = token(Mocks::new().at(t(0)), &ann());
+    let want = vec![dora.id, bob().id, carla.id];
+    let (c, d) = (carla.clone(), dora.clone());
+    m.users.expect_get().never();
+    m.users
+        .expect_get_many()
+        .withf(move |ids| ids == want.as_slice())
+        .times(1)
+        // Sorted by gid as the port answers; Carla vanished meanwhile.
+        .returning(move |_| Ok(vec![bob(), d.clone()]));
+    let mut p = MockProjectRepository::new();
+    p.expect_get()
+        .returning(|_| Ok(Some(stored(ProjectStatus::Active))));
+    let rows = vec![
+        row(&dora, MembershipStatus::Invited, Role::Member),
+        row(&ann(), MembershipStatus::Active, Role::Owner),
+        row(&bob(), MembershipStatus::Active, Role::Member),
+        row(&c, MembershipStatus::Declined, Role::Member),
+    ];
+    p.expect_rows_of().returning(move |_| Ok(rows.clone()));
+    let shown = service(m, p)
+        .get(&ann(), Some(t(-60)), project_id())
+        .await
+        .unwrap();
+    let forms: Vec<_> = shown
+        .users
+        .iter()
+        .map(|u| (u.user.id, u.complete))
+        .collect();
+    assert_eq!(
+        forms,
+        vec![(dora.id, false), (ann().id, true), (bob().id, false)]
+    );
+    let row_users: Vec<_> = shown.rows.iter().map(|r| r.user).collect();
+    assert_eq!(row_users, vec![dora.id, ann().id, bob().id]);
+}
+
+#[tokio::test]
+async fn get_by_an_invited_user_is_invited_access_with_their_row_and_the_owners_only() {
+    let carla = user(3, "Carla", UserStatus::Active, &["carla@example.com"]);
+    let mut m = token(Mocks::new().at(t(0)), &bob());
+    m.users
+        .expect_get_many()
+        .withf(|ids| ids == [ann().id])
+        .times(1)
+        .returning(|_| Ok(vec![ann()]));
+    let mut p = MockProjectRepository::new();
+    p.expect_get()
+        .returning(|_| Ok(Some(stored(ProjectStatus::Active))));
+    let rows = vec![
+        row(&ann(), MembershipStatus::Active, Role::Owner),
+        row(&bob(), MembershipStatus::Invited, Role::Member),
+        row(&carla, MembershipStatus::Active, Role::Member),
+    ];
+    p.expect_rows_of().returning(move |_| Ok(rows.clone()));
+    let shown = service(m, p)
+        .get(&bob(), Some(t(-60)), project_id())
+        .await
+        .unwrap();
+    assert_eq!(shown.access, ProjectAccess::Invited);
+    let row_users: Vec<_> = shown.rows.iter().map(|r| r.user).collect();
+    assert_eq!(row_users, vec![ann().id, bob().id]);
+    assert_eq!(shown.rows[0].notifications.email, None);
 }
 
 #[tokio::test]
@@ -657,6 +726,11 @@ async fn transfer_to_an_active_member_writes_the_cap_and_the_transfer_with_both_
         .expect_get()
         .withf(|id| *id == bob().id)
         .returning(|_| Ok(Some(bob())));
+    m.users
+        .expect_get_many()
+        .withf(|ids| ids == [bob().id])
+        .times(1)
+        .returning(|_| Ok(vec![bob()]));
     m.writes
         .expect_change_project()
         .withf(|changes, mails| {

@@ -16,6 +16,9 @@ pub struct Session {
     pub token: String,
     /// Projects the user is an active or invited member of.
     pub projects: Vec<ProjectView>,
+    /// The other users those projects show: the owner of each project
+    /// whose owner row is shown (short form in `cc.users`), by gid.
+    pub users: Vec<User>,
 }
 
 impl fmt::Debug for Session {
@@ -24,6 +27,7 @@ impl fmt::Debug for Session {
             .field("user", &self.user.id)
             .field("token", &"***")
             .field("projects", &self.projects.len())
+            .field("users", &self.users.len())
             .finish()
     }
 }
@@ -136,10 +140,22 @@ impl Sessions {
         let mut projects = self.projects.views_for(user.id).await?;
         // A deleted project is its owner's only (section 5, "Who sees what").
         projects.retain(|v| accountd_domain::project_access(&v.project, Some(&v.own)).may_see());
+        // The owners whose rows are shown, in one batch (none: no call).
+        let owners: Vec<accountd_domain::UserId> = projects
+            .iter()
+            .filter_map(|v| v.owner_row.as_ref().map(|o| o.user))
+            .filter(|id| *id != user.id)
+            .collect();
+        let users = if owners.is_empty() {
+            Vec::new()
+        } else {
+            self.ports.users.get_many(&owners).await?
+        };
         Ok(Session {
             user,
             token,
             projects,
+            users,
         })
     }
 

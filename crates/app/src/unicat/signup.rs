@@ -168,8 +168,10 @@ impl Signup {
 
     /// Step 2: every field must match step 1 (username exactly, email
     /// case-insensitively, password against the stored hash); then the
-    /// verification code. A right code consumes the challenge and creates the
-    /// account in one transaction; a wrong one counts a failure.
+    /// verification code. A right code consumes the challenge, creates the
+    /// account and claims the invitations of the verified address in one
+    /// transaction (the session then lists them); a wrong one counts a
+    /// failure.
     #[tracing::instrument(skip_all, fields(route = "unicat.signup"))]
     pub async fn complete(&self, input: SignupInput) -> Result<Session, SignupError> {
         let now = self.ports.clock.now();
@@ -214,7 +216,7 @@ impl Signup {
         let user = NewUser {
             id: UserId::from_random_bytes(self.ports.random.bytes16()),
             username: want_name,
-            emails: vec![want_email],
+            emails: vec![want_email.clone()],
             name: String::new(),
             password_hash,
             language: "en".to_owned(),
@@ -222,10 +224,17 @@ impl Signup {
             created_at: now,
         };
         let created = user.into_user();
+        // The code proved the address: the invitations its placeholder holds
+        // move to the new account in the same transaction (spec 5, "Sign-up
+        // claims invitations"); a later sign-up of the address finds none.
         let written = self
             .flow
             .consume(&challenge, &at, self.ports.clock.now(), |set| {
                 set.with(Change::CreateUser(created.clone()))
+                    .with(Change::ClaimInvitations {
+                        email: want_email.clone(),
+                        user: created.id,
+                    })
             })
             .await?;
         match written {

@@ -3,7 +3,7 @@
 use super::*;
 use crate::test_writes::{ChallengeEffect, ConsumeOutcome};
 use crate::unicat::test_support::*;
-use accountd_domain::{Attempt, Challenge};
+use accountd_domain::{Attempt, Challenge, MembershipStatus, Role};
 use accountd_domain::{
     ChallengeId, ChallengeState, OutgoingMail, PasswordHash, Timestamp, User, UserStatus,
 };
@@ -760,9 +760,18 @@ async fn the_right_code_creates_the_account_from_the_step1_data_and_opens_a_sess
         .unwrap();
 
     let effect = effects.lock().unwrap().pop().unwrap();
-    let ChallengeEffect::CreateUser(created) = effect else {
-        panic!("expected CreateUser, got {effect:?}");
+    let ChallengeEffect::SignUp {
+        user: created,
+        claims,
+    } = effect
+    else {
+        panic!("expected SignUp, got {effect:?}");
     };
+    assert_eq!(
+        claims,
+        (email(ADDRESS), new_id),
+        "the verified address's invitations go to the new account, in the same set"
+    );
     assert_eq!(created.id, new_id);
     assert_eq!(created.username.as_str(), NAME, "the step-1 name, exactly");
     assert_eq!(created.emails, vec![email(ADDRESS)], "the verified address");
@@ -775,6 +784,52 @@ async fn the_right_code_creates_the_account_from_the_step1_data_and_opens_a_sess
     assert_eq!(session.user.status, UserStatus::Active);
     assert_eq!(session.user.credential_version, 1);
     assert_eq!(session.projects, vec![project_of(new_id)]);
+}
+
+#[tokio::test]
+async fn the_claimed_invitations_are_in_the_session_with_their_owners_loaded_in_one_batch() {
+    let new_id = UserId::from_random_bytes(NEW_USER_BYTES);
+    let owner = user(2, "Bob", UserStatus::Active, &["bob@example.com"]);
+    let mut m = new_user_drawn(verified(step2(0), STRONG, true)).no_failure_counted();
+    m.tokens
+        .expect_issue()
+        .withf(move |u, v, a, n| (*u, *v, *a, *n) == (new_id, 1, Some(t(60)), t(60)))
+        .times(1)
+        .returning(|_, _, _, _| Ok(TOKEN.to_owned()));
+    // What the store shows once the claim committed: the new account's
+    // invited row in Bob's project, and Bob's owner row.
+    let mut claimed = project_of(owner.id);
+    let bobs_row = claimed.own.clone();
+    claimed.own.user = new_id;
+    claimed.own.status = MembershipStatus::Invited;
+    claimed.own.roles = vec![Role::Member];
+    claimed.owner_row = Some(bobs_row);
+    let view = claimed.clone();
+    m.projects
+        .expect_views_for()
+        .withf(move |u| *u == new_id)
+        .times(1)
+        .returning(move |_| Ok(vec![view.clone()]));
+    let owner_id = owner.id;
+    let loaded = owner.clone();
+    m.users
+        .expect_get_many()
+        .withf(move |ids| ids == [owner_id])
+        .times(1)
+        .returning(move |_| Ok(vec![loaded.clone()]));
+    m.writes
+        .expect_consume()
+        .withf(move |_, _, effect, _| {
+            matches!(effect, ChallengeEffect::SignUp { user, claims }
+                if user.id == new_id && *claims == (email(ADDRESS), new_id))
+        })
+        .times(1)
+        .returning(|_, _, _, _| Ok(ConsumeOutcome::Applied));
+
+    let session = complete(m, NAME, STRONG, ADDRESS, CODE).await.unwrap();
+
+    assert_eq!(session.projects, vec![claimed]);
+    assert_eq!(session.users, vec![owner]);
 }
 
 #[tokio::test]

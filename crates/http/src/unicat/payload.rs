@@ -130,7 +130,9 @@ pub(crate) fn session<'a>(
                 json!(v.own.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>()),
             );
         }
-        projects.insert(v.project.id.to_string(), project(&v.project));
+        // An invited user sees the short form (section 5, "Who sees what").
+        let access = accountd_domain::project_access(&v.project, Some(&v.own));
+        projects.insert(v.project.id.to_string(), project_form(&v.project, access));
         members.push(member(&v.own));
         if let Some(o) = &v.owner_row {
             // Another user's row: its notification address is the owner's
@@ -149,6 +151,11 @@ pub(crate) fn session<'a>(
     }
     let mut users = Map::new();
     users.insert(s.user.id.to_string(), user_complete(&s.user));
+    // The owners whose rows are shown, short form (the caller stays
+    // complete: the SDK caches `cc.users` by gid).
+    for u in s.users.iter().filter(|u| u.id != s.user.id) {
+        users.insert(u.id.to_string(), user_short(u));
+    }
     let data = SessionData {
         users,
         projects,

@@ -100,8 +100,11 @@ const MALFORMED: &str = r#"{"success":false,"result":{"code":400,"message":"Bad 
 const ANN_COMPLETE: &str = r#"{"gid":"01010101-0101-4101-8101-010101010101","username":"ann","email":"ann@example.com","name":"","avatar":null,"status":"active","options":{"language":"en","timezone":"Europe/Amsterdam"}}"#;
 /// The project Ann owns.
 const ATLAS: &str = r#"{"gid":"03030303-0303-4303-8303-030303030303","name":"Atlas","icon":null,"owner":"01010101-0101-4101-8101-010101010101","status":"active","options":{"timezone":"Europe/Amsterdam","languages":["en","nl"]}}"#;
-/// Bob's project, to which Ann is invited.
-const ZEPHYR: &str = r#"{"gid":"04040404-0404-4404-8404-040404040404","name":"Zephyr","icon":"icons/zephyr.png","owner":"02020202-0202-4202-8202-020202020202","status":"active","options":{"timezone":"UTC","languages":["de"]}}"#;
+/// Bob's project Zephyr (time zone UTC, languages `["de"]`), to which Ann
+/// is invited, as she sees it: the short form, no `options`.
+const ZEPHYR_SHORT: &str = r#"{"gid":"04040404-0404-4404-8404-040404040404","name":"Zephyr","icon":"icons/zephyr.png","owner":"02020202-0202-4202-8202-020202020202","status":"active"}"#;
+/// Bob, Zephyr's owner, in the short form.
+const BOB_SHORT: &str = r#"{"gid":"02020202-0202-4202-8202-020202020202","username":"bob","name":"","avatar":null,"status":"active"}"#;
 /// Ann's owner row in Atlas.
 const ANN_IN_ATLAS: &str = r#"{"project_gid":"03030303-0303-4303-8303-030303030303","user_gid":"01010101-0101-4101-8101-010101010101","status":"active","roles":["owner"],"options":{"notifications":{"email":"ann@example.com","events":["all"],"frequency":"immediate"},"rate_limit_per_second":null}}"#;
 /// Ann's invited row in Zephyr.
@@ -113,7 +116,7 @@ const LANGUAGES: &str = r#"{"en":"English","nl":"Dutch"}"#;
 /// Ann's session payload `data`.
 fn ann_data() -> String {
     format!(
-        r#"{{"cc.users":{{"{ANN_GID}":{ANN_COMPLETE}}},"cc.projects":{{"{ATLAS_GID}":{ATLAS},"{ZEPHYR_GID}":{ZEPHYR}}},"cc.projects_members":[{ANN_IN_ATLAS},{ANN_IN_ZEPHYR},{BOB_IN_ZEPHYR}],"cc.languages":{LANGUAGES}}}"#
+        r#"{{"cc.users":{{"{ANN_GID}":{ANN_COMPLETE},"{BOB_GID}":{BOB_SHORT}}},"cc.projects":{{"{ATLAS_GID}":{ATLAS},"{ZEPHYR_GID}":{ZEPHYR_SHORT}}},"cc.projects_members":[{ANN_IN_ATLAS},{ANN_IN_ZEPHYR},{BOB_IN_ZEPHYR}],"cc.languages":{LANGUAGES}}}"#
     )
 }
 
@@ -203,6 +206,16 @@ fn ann_at(version: i64) -> User {
 
 fn ann() -> User {
     ann_at(3)
+}
+
+/// Bob, Zephyr's owner.
+fn bob() -> User {
+    User {
+        id: bob_id(),
+        username: Some(Username::parse("bob").unwrap()),
+        emails: vec![email("bob@example.com")],
+        ..ann()
+    }
 }
 
 /// Another active account sharing Ann's address.
@@ -516,13 +529,31 @@ impl World {
         self
     }
 
-    /// One load of `user`'s project views.
+    /// One load of `user`'s project views, and (when a view shows another
+    /// user's owner row: Bob's, in these fixtures) one batch load of those
+    /// owners.
     fn views(&mut self, user: UserId, views: Vec<ProjectView>) -> &mut Self {
+        let owners: Vec<UserId> = views
+            .iter()
+            .filter_map(|v| v.owner_row.as_ref().map(|o| o.user))
+            .filter(|o| *o != user)
+            .collect();
         self.projects
             .expect_views_for()
             .withf(move |u| *u == user)
             .times(1)
             .return_once(move |_| Ok(views));
+        if !owners.is_empty() {
+            assert!(
+                owners.iter().all(|o| *o == bob_id()),
+                "only Bob owns others' projects"
+            );
+            self.users
+                .expect_get_many()
+                .withf(move |ids| ids == owners.as_slice())
+                .times(1)
+                .return_once(|_| Ok(vec![bob()]));
+        }
         self
     }
 
@@ -578,6 +609,7 @@ impl World {
     fn untouched(&mut self) -> &mut Self {
         self.users.expect_find_by_username_ci().never();
         self.users.expect_get().never();
+        self.users.expect_get_many().never();
         self.users.expect_find_by_email().never();
         self.challenges.expect_latest().never();
         self.challenges.expect_find_by_lookup().never();
@@ -1008,10 +1040,16 @@ async fn signup_creates_the_account_and_answers_the_session_with_pending_invitat
             w.changes
                 .expect_apply()
                 .withf(|set, t| {
-                    matches!(set.changes(), [Change::ConsumeChallenge(id), Change::CreateUser(u)]
+                    matches!(set.changes(), [
+                        Change::ConsumeChallenge(id),
+                        Change::CreateUser(u),
+                        Change::ClaimInvitations { email: claimed, user: claimer },
+                    ]
                         if *id == signup_challenge(0).id()
                             && u.id == new_id()
-                            && u.username_str() == "ann")
+                            && u.username_str() == "ann"
+                            && *claimed == email("ann@example.com")
+                            && *claimer == new_id())
                         && *t == now()
                         && set.mails().is_empty()
                 })
@@ -1029,7 +1067,7 @@ async fn signup_creates_the_account_and_answers_the_session_with_pending_invitat
     assert_session(
         &a,
         &format!(
-            r#"{{"success":true,"result":{{"user":"{NEW_GID}","user_projects":{{}}}},"data":{{"cc.users":{{"{NEW_GID}":{{"gid":"{NEW_GID}","username":"ann","email":"ann@example.com","name":"","avatar":null,"status":"active","options":{{"language":"en","timezone":"Europe/Amsterdam"}}}}}},"cc.projects":{{"{ZEPHYR_GID}":{ZEPHYR}}},"cc.projects_members":[{new_in_zephyr},{BOB_IN_ZEPHYR}],"cc.languages":{LANGUAGES}}}}}"#
+            r#"{{"success":true,"result":{{"user":"{NEW_GID}","user_projects":{{}}}},"data":{{"cc.users":{{"{NEW_GID}":{{"gid":"{NEW_GID}","username":"ann","email":"ann@example.com","name":"","avatar":null,"status":"active","options":{{"language":"en","timezone":"Europe/Amsterdam"}}}},"{BOB_GID}":{BOB_SHORT}}},"cc.projects":{{"{ZEPHYR_GID}":{ZEPHYR_SHORT}}},"cc.projects_members":[{new_in_zephyr},{BOB_IN_ZEPHYR}],"cc.languages":{LANGUAGES}}}}}"#
         ),
     );
 }

@@ -284,10 +284,10 @@ async fn get_by_the_owner_shows_every_row_and_address_and_the_owner_complete() {
                 .stores_atlas(ProjectStatus::Active)
                 .issues_with(ann_id(), 3, Some(auth_time()));
             w.users
-                .expect_get()
-                .withf(|u| *u == bob_id())
+                .expect_get_many()
+                .withf(|ids| ids == [bob_id()])
                 .times(1)
-                .returning(|_| Ok(Some(bob())));
+                .returning(|_| Ok(vec![bob()]));
         },
         authed(GET, &serde_json::json!({"project": ATLAS_GID})),
     )
@@ -310,10 +310,10 @@ async fn get_by_a_member_hides_the_owners_address_and_shows_the_member_complete(
                 .stores_atlas(ProjectStatus::Active)
                 .issues_with(bob_id(), 3, Some(auth_time()));
             w.users
-                .expect_get()
-                .withf(|u| *u == ann_id())
+                .expect_get_many()
+                .withf(|ids| ids == [ann_id()])
                 .times(1)
-                .returning(|_| Ok(Some(ann())));
+                .returning(|_| Ok(vec![ann()]));
         },
         authed(GET, &serde_json::json!({"project": ATLAS_GID})),
     )
@@ -324,6 +324,50 @@ async fn get_by_a_member_hides_the_owners_address_and_shows_the_member_complete(
             &format!(r#""{ANN_GID}":{ANN_SHORT},"{BOB_GID}":{BOB_COMPLETE}"#),
             &format!("{ANN_ROW_HIDDEN},{BOB_ROW}"),
             STORED_ATLAS,
+        ),
+    );
+}
+
+#[actix_rt::test]
+async fn get_by_an_invited_user_shows_the_short_form_their_row_and_the_owners_only() {
+    let a = call(
+        |w| {
+            w.as_user(bob()).issues_with(bob_id(), 3, Some(auth_time()));
+            w.projects
+                .expect_get()
+                .withf(|p| *p == atlas_id())
+                .returning(|_| Ok(Some(atlas(ProjectStatus::Active))));
+            w.projects.expect_rows_of().returning(|_| {
+                let mut rows = rows();
+                rows[1].status = MembershipStatus::Invited;
+                // A member Bob may not see while invited.
+                rows.push(membership(
+                    atlas_id(),
+                    new_id(),
+                    MembershipStatus::Active,
+                    Role::Member,
+                    "carla@example.com",
+                ));
+                Ok(rows)
+            });
+            w.users
+                .expect_get_many()
+                .withf(|ids| ids == [ann_id()])
+                .times(1)
+                .returning(|_| Ok(vec![ann()]));
+        },
+        authed(GET, &serde_json::json!({"project": ATLAS_GID})),
+    )
+    .await;
+    assert_session(
+        &a,
+        &shown(
+            &format!(r#""{ANN_GID}":{ANN_SHORT},"{BOB_GID}":{BOB_COMPLETE}"#),
+            &format!(
+                "{ANN_ROW_HIDDEN},{}",
+                BOB_ROW.replace(r#""status":"active""#, r#""status":"invited""#)
+            ),
+            r#"{"gid":"03030303-0303-4303-8303-030303030303","name":"Atlas","icon":null,"owner":"01010101-0101-4101-8101-010101010101","status":"active"}"#,
         ),
     );
 }
@@ -392,10 +436,10 @@ async fn update_by_the_owner_writes_the_given_keys_and_answers_as_get() {
                 .times(1)
                 .returning(|_, _| Ok(Applied::Committed));
             w.users
-                .expect_get()
-                .withf(|u| *u == bob_id())
+                .expect_get_many()
+                .withf(|ids| ids == [bob_id()])
                 .times(1)
-                .returning(|_| Ok(Some(bob())));
+                .returning(|_| Ok(vec![bob()]));
         },
         authed(
             UPDATE,
@@ -665,8 +709,13 @@ async fn transfer_to_a_member_answers_as_get_from_the_old_owners_new_seat() {
             w.users
                 .expect_get()
                 .withf(|u| *u == bob_id())
-                .times(2)
+                .times(1)
                 .returning(|_| Ok(Some(bob())));
+            w.users
+                .expect_get_many()
+                .withf(|ids| ids == [bob_id()])
+                .times(1)
+                .returning(|_| Ok(vec![bob()]));
             w.changes
                 .expect_apply()
                 .withf(|set, _| {
