@@ -350,8 +350,14 @@ pub(crate) fn purge_unused_placeholders(conn: &mut DbConn) -> Result<usize, DbEr
 }
 
 /// Deletes the user when it is a placeholder, whatever rows it has (they
-/// go with it); whether it did.
+/// go with it); whether it did. Any other user is left whole: its rows
+/// and addresses are touched only once it is known to be a placeholder.
 pub(crate) fn delete_placeholder(conn: &mut DbConn, user_id: &str) -> Result<bool, DbError> {
+    let status: Option<String> =
+        load(conn, users::table.find(user_id).select(users::status))?.pop();
+    if status.as_deref().and_then(UserStatus::parse) != Some(UserStatus::Invited) {
+        return Ok(false);
+    }
     diesel::delete(memberships::table.filter(memberships::user_id.eq(user_id))).execute(conn)?;
     diesel::delete(user_emails::table.filter(user_emails::user_id.eq(user_id))).execute(conn)?;
     let deleted = diesel::delete(
