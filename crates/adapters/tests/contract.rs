@@ -2327,3 +2327,9 @@ mod account_update;
 /// and the one-owner constraint.
 #[path = "contract/projects.rs"]
 mod projects;
+
+/// The invitation writes and reads: placeholders, the pending cap, rate
+/// hits in a change set, the sign-up claim, placeholder clean-up and its
+/// race with an invite, `UserRepository::get_many`.
+#[path = "contract/invitations.rs"]
+mod invitations;
