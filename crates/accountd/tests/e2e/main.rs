@@ -16,6 +16,8 @@
 //! - `projects`: the project routes (create, get, update, delete,
 //!   undelete, permanent_delete, transfer), the cap under parallel creates,
 //!   parallel transfers leaving one owner;
+//! - `claims`: a sign-up claims the unexpired invitations of its address
+//!   (the first account of the address only);
 //! - `bad_input`: bad input on every account and project route gets its
 //!   envelope and changes nothing;
 //! - `sdk`: the official `unicat` Python SDK against the binary;
@@ -38,6 +40,7 @@ mod support;
 mod account;
 mod architecture;
 mod bad_input;
+mod claims;
 mod delete;
 mod email_change;
 mod forgot_password;
