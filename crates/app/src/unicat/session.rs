@@ -141,11 +141,13 @@ impl Sessions {
         // A deleted project is its owner's only (section 5, "Who sees what").
         projects.retain(|v| accountd_domain::project_access(&v.project, Some(&v.own)).may_see());
         // The owners whose rows are shown, in one batch (none: no call).
-        let owners: Vec<accountd_domain::UserId> = projects
+        let mut owners: Vec<accountd_domain::UserId> = projects
             .iter()
             .filter_map(|v| v.owner_row.as_ref().map(|o| o.user))
             .filter(|id| *id != user.id)
             .collect();
+        owners.sort_unstable();
+        owners.dedup();
         let users = if owners.is_empty() {
             Vec::new()
         } else {

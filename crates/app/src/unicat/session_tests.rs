@@ -732,3 +732,47 @@ async fn a_deleted_project_stays_in_its_owners_session_and_leaves_its_members() 
 
     assert_eq!(session.projects, vec![owned]);
 }
+
+#[tokio::test]
+async fn the_owners_of_the_rows_shown_are_loaded_once_each_in_one_batch() {
+    let mut m = Mocks::new().at(t(5));
+    m.tokens
+        .expect_issue()
+        .times(1)
+        .returning(|_, _, _, _| Ok(TOKEN.to_owned()));
+    let bob = user(2, "Bob", UserStatus::Active, &["bob@example.com"]);
+    let of_bob = |n: u8, status: accountd_domain::MembershipStatus| {
+        let mut v = project_of(bob.id);
+        v.project.id = accountd_domain::ProjectId::from_random_bytes([n; 16]);
+        v.owner_row = Some(accountd_domain::Membership {
+            project: v.project.id,
+            ..v.own.clone()
+        });
+        v.own.user = user_id(1);
+        v.own.project = v.project.id;
+        v.own.status = status;
+        v.own.roles = vec![accountd_domain::Role::Member];
+        v
+    };
+    let listed = vec![
+        project_of(user_id(1)),
+        of_bob(43, accountd_domain::MembershipStatus::Active),
+        of_bob(44, accountd_domain::MembershipStatus::Invited),
+    ];
+    let shown = listed.clone();
+    m.projects
+        .expect_views_for()
+        .times(1)
+        .return_once(move |_| Ok(listed));
+    let (bob_id, loaded) = (bob.id, bob.clone());
+    m.users
+        .expect_get_many()
+        .withf(move |ids| ids == [bob_id])
+        .times(1)
+        .return_once(move |_| Ok(vec![loaded]));
+
+    let session = sessions(m).open(ann(), Some(t(5))).await.unwrap();
+
+    assert_eq!(session.projects, shown);
+    assert_eq!(session.users, vec![bob]);
+}

@@ -1559,6 +1559,34 @@ async fn init_with_a_valid_token_answers_the_session_with_version_and_a_fresh_to
 }
 
 #[actix_rt::test]
+async fn init_shows_a_project_the_caller_is_an_active_member_of_whole_with_its_owner_short() {
+    let mut joined = zephyr_invitation(ann_id());
+    joined.own.status = MembershipStatus::Active;
+    let a = call(
+        |w| {
+            w.token_verifies(3)
+                .gets_ann(Some(ann()))
+                .issues_with(ann_id(), 3, Some(auth_time()))
+                .views(ann_id(), vec![joined]);
+        },
+        init(Some(&bearer())),
+    )
+    .await;
+
+    let zephyr = ZEPHYR_SHORT.replace(
+        r#""status":"active"}"#,
+        r#""status":"active","options":{"timezone":"UTC","languages":["de"]}}"#,
+    );
+    let ann_row = ANN_IN_ZEPHYR.replace(r#""status":"invited""#, r#""status":"active""#);
+    assert_session(
+        &a,
+        &format!(
+            r#"{{"success":true,"result":{{"user":"{ANN_GID}","user_projects":{{"{ZEPHYR_GID}":["member"]}},"cc.version":"0.1.0","cc.cursor":0}},"data":{{"cc.users":{{"{ANN_GID}":{ANN_COMPLETE},"{BOB_GID}":{BOB_SHORT}}},"cc.projects":{{"{ZEPHYR_GID}":{zephyr}}},"cc.projects_members":[{ann_row},{BOB_IN_ZEPHYR}],"cc.languages":{LANGUAGES}}}}}"#
+        ),
+    );
+}
+
+#[actix_rt::test]
 async fn init_accepts_the_bearer_scheme_in_any_case() {
     for scheme in ["bearer", "BEARER", "bEaReR"] {
         let a = call(
