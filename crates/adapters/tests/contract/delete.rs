@@ -129,7 +129,16 @@ async fn deleting_an_account_erases_its_credentials_addresses_and_memberships_an
         ],
         "the owner's rows stay"
     );
-    // The declined row went too: inviting again finds no row.
+    // The declined row went too, and a deleted account cannot be given a
+    // new row (the guard of `PutMembership` since the invitations).
+    assert!(
+        !accountd_ports::ProjectRepository::rows_of(db, beta.id)
+            .await
+            .unwrap()
+            .iter()
+            .any(|r| r.user == ann.id),
+        "the declined row is gone"
+    );
     assert_eq!(
         apply(
             db,
@@ -140,7 +149,7 @@ async fn deleting_an_account_erases_its_credentials_addresses_and_memberships_an
             at(2)
         )
         .await,
-        Applied::Committed
+        Applied::Refused(Conflict::UserChanged)
     );
     let state = |c: Challenge| c.stored_state();
     assert_eq!(
