@@ -702,6 +702,65 @@ async fn housekeeping_racing_an_invite_ends_in_one_order(db: &Database) {
     .await;
 }
 
+async fn a_sign_up_claim_racing_an_invite_of_its_placeholder_ends_in_one_order(db: &Database) {
+    let ann = create_user(db, 1, "ann").await;
+    let atlas = project(84, "Atlas", ann.id);
+    let zephyr = project(85, "Zephyr", ann.id);
+    for p in [&atlas, &zephyr] {
+        create_project(db, p, &owner_row(p)).await;
+    }
+    warm_up(db).await;
+    for n in 0..RACES {
+        let address = format!("claim{n}@example.com");
+        let p = placeholder(wide_id(3_000 + n), &address);
+        assert_eq!(apply(db, create_placeholder(&p)).await, Applied::Committed);
+        // One invitation already there, one racing the claim.
+        assert_eq!(
+            apply(db, invite(&invited(&atlas, p.id, 0, HOUR))).await,
+            Applied::Committed
+        );
+        let racing = invited(&zephyr, p.id, 0, HOUR);
+        let account = new_user(wide_id(4_000 + n), &format!("claimer{n}"), &[&address]).into_user();
+        let inviting = {
+            let db = db.clone();
+            tokio::spawn(async move { db.apply(invite(&racing), at(0)).await.unwrap() })
+        };
+        let claiming = {
+            let (db, account, address) = (db.clone(), account.clone(), address.clone());
+            tokio::spawn(async move { db.apply(sign_up(&account, &address), at(0)).await.unwrap() })
+        };
+        let invited_outcome = inviting.await.unwrap();
+        assert_eq!(claiming.await.unwrap(), Applied::Committed);
+        assert_eq!(
+            user(db, p.id).await,
+            None,
+            "race {n}: the placeholder is gone"
+        );
+        let claimed: Vec<ProjectId> = views_for(db, account.id)
+            .await
+            .iter()
+            .map(|v| v.project.id)
+            .collect();
+        let zephyr_rows = rows_of(db, zephyr.id).await;
+        assert!(!zephyr_rows.iter().any(|r| r.user == p.id), "race {n}");
+        match invited_outcome {
+            // The invite came first: the claim took it along.
+            Applied::Committed => {
+                let mut both = vec![atlas.id, zephyr.id];
+                both.sort_by_key(|id| id.to_string());
+                let mut got = claimed.clone();
+                got.sort_by_key(|id| id.to_string());
+                assert_eq!(got, both, "race {n}: a committed invite was lost");
+            }
+            // The claim came first: the invite found its user gone.
+            Applied::Refused(Conflict::UserChanged) => {
+                assert_eq!(claimed, vec![atlas.id], "race {n}");
+            }
+            other => panic!("race {n}: {other:?}"),
+        }
+    }
+}
+
 contracts!(
     a_membership_with_its_invitation_round_trips_through_rows_of,
     a_new_row_for_a_deleted_or_unknown_user_is_refused_with_user_changed,
@@ -722,4 +781,5 @@ contracts!(
     get_many_answers_the_stored_users_sorted_once_each_with_their_addresses,
     delete_placeholder_if_unused_racing_an_invite_ends_in_one_order,
     housekeeping_racing_an_invite_ends_in_one_order,
+    a_sign_up_claim_racing_an_invite_of_its_placeholder_ends_in_one_order,
 );
