@@ -26,7 +26,7 @@ mod testing;
 mod unicat;
 
 use accountd_app::unicat::{
-    AccountDeletion, Accounts, EmailChange, PasswordReset, Projects, Sessions, Signup,
+    AccountDeletion, Accounts, EmailChange, Invitations, PasswordReset, Projects, Sessions, Signup,
 };
 use accountd_app::{Failure, ForgotPassword};
 use accountd_ports::HealthCheck;
@@ -100,6 +100,10 @@ pub struct HttpState {
     pub accounts: Accounts,
     /// Unicat `projects/*`.
     pub projects: Projects,
+    /// The invitee's routes: `account/accept_invite`, `decline_invite`,
+    /// `leave_project`, the public `decline_invite` and `init_invite`, and
+    /// the decline page.
+    pub invitations: Invitations,
 }
 
 impl fmt::Debug for HttpState {
