@@ -16,6 +16,9 @@
 //! - `projects`: the project routes (create, get, update, delete,
 //!   undelete, permanent_delete, transfer), the cap under parallel creates,
 //!   parallel transfers leaving one owner;
+//! - `invitations`: the invitee's routes (accept, decline, leave, the
+//!   public decline and `init_invite`), the decline page, parallel accepts
+//!   of one row and an accept racing a remove;
 //! - `bad_input`: bad input on every account and project route gets its
 //!   envelope and changes nothing;
 //! - `sdk`: the official `unicat` Python SDK against the binary;
@@ -41,6 +44,7 @@ mod bad_input;
 mod delete;
 mod email_change;
 mod forgot_password;
+mod invitations;
 mod mail_language;
 mod projects;
 mod sdk;
