@@ -8,7 +8,8 @@
 //! actix `ResponseError` that builds the family's envelope) with its one
 //! exhaustive mapping from every use-case error and from the shared
 //! `Failure`, client-address extraction, the health endpoints, and the few
-//! server-rendered HTML pages (`pages/`: the email-change revert page).
+//! server-rendered HTML pages (`pages/`: the email-change revert page and
+//! the invitation decline page).
 //!
 //! What must not: business rules (in `accountd-app` and `accountd-domain`)
 //! or any adapter: this crate knows ports and use cases only.

@@ -248,19 +248,20 @@ impl Invitations {
 
     /// `init_invite`: the invitation of a link (token checked as for
     /// [`Self::decline_public`]): the project, the invitee's `invited` row,
-    /// the invitee and the inviter. A declined row or none → `NoRow`; a
-    /// deleted project → `ProjectDeleted`.
+    /// the invitee and the inviter. A deleted project → `ProjectDeleted`;
+    /// then a row that is not `invited` → `NoRow`.
     #[tracing::instrument(skip_all, fields(route = "unicat.init_invite"))]
     pub async fn init_invite(
         &self,
         link: &InvitationLink,
     ) -> Result<InvitationShown, InvitationError> {
         let (project, row) = self.linked(link).await?;
-        if row.status != MembershipStatus::Invited {
-            return Err(InvitationError::NoRow);
-        }
+        // In the order of the decline: a deleted project first.
         if project.status != accountd_domain::ProjectStatus::Active {
             return Err(InvitationError::ProjectDeleted);
+        }
+        if row.status != MembershipStatus::Invited {
+            return Err(InvitationError::NoRow);
         }
         let inviter = row.invitation.as_ref().map(|i| i.inviter);
         let mut ids = vec![row.user];

@@ -715,3 +715,42 @@ async fn init_invite_whose_inviter_is_gone_shows_no_inviter() {
     .unwrap();
     assert_eq!(shown.inviter, None);
 }
+
+#[tokio::test]
+async fn a_leave_that_lost_to_a_transfer_to_the_leaver_is_owner_cannot_leave() {
+    let mut m = Mocks::new().at(t(0));
+    m.tokens.expect_issue().never();
+    let m = writes(
+        m,
+        vec![Change::RemoveMembership {
+            project: project_id(),
+            user: ann().id,
+            expected: MembershipStatus::Active,
+        }],
+        Applied::Refused(Conflict::MembershipChanged),
+    );
+    let transferred = (
+        Some(Project {
+            owner: ann().id,
+            ..project(ProjectStatus::Active)
+        }),
+        vec![Membership {
+            roles: vec![Role::Owner],
+            ..row(&ann(), MembershipStatus::Active)
+        }],
+    );
+    let e = service(
+        m,
+        repo(vec![
+            with_ann(
+                ProjectStatus::Active,
+                Some(row(&ann(), MembershipStatus::Active)),
+            ),
+            transferred,
+        ]),
+    )
+    .leave(&ann(), Some(t(-60)), project_id())
+    .await
+    .unwrap_err();
+    assert!(matches!(e, InvitationError::OwnerCannotLeave), "{e:?}");
+}
