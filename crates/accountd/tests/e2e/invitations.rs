@@ -614,3 +614,101 @@ fn an_accept_racing_a_remove_ends_removed_or_active_never_both(db: &TestDb) {
     assert_eq!(accepted + removed, 6);
 }
 on_both_backends!(an_accept_racing_a_remove_ends_removed_or_active_never_both);
+
+/// Makes `user` an active member of `project` through the adapter.
+fn add_member(db: &TestDb, project: &str, user: &str, address: &str) {
+    let membership = Membership {
+        project: ProjectId::parse(project).unwrap(),
+        user: UserId::parse(user).unwrap(),
+        status: MembershipStatus::Active,
+        roles: vec![Role::Member],
+        notifications: Notifications {
+            email: Some(email(address)),
+            ..Notifications::default()
+        },
+        rate_limit_per_second: None,
+        invitation: None,
+    };
+    crate::support::apply(
+        db,
+        ChangeSet::new().with(Change::PutMembership {
+            membership,
+            expected: None,
+        }),
+    );
+}
+
+fn a_leave_racing_a_transfer_to_the_leaver_never_leaves_the_project_without_an_owner(db: &TestDb) {
+    let setup = Setup::new(db);
+    let ann = setup.add_user("ann", &["ann@example.com"]);
+    let bob = setup.add_user("bob", &["bob@example.com"]);
+    let server = setup.start();
+    let ann_token = login(&server, "ann");
+    let bob_token = login(&server, "bob");
+    let atlas = create_project(&server, &ann_token, "Atlas");
+    let project = json!({"project": atlas});
+    for round in 0..4 {
+        add_member(db, &atlas, &bob, "bob@example.com");
+        let replies = in_parallel(2, |i| {
+            if i == 0 {
+                authed(
+                    &server,
+                    "/api/projects/transfer",
+                    &ann_token,
+                    &json!({"project": atlas, "user": bob}),
+                )
+            } else {
+                authed(&server, "/api/account/leave_project", &bob_token, &project)
+            }
+        });
+        let (transfer, leave) = (&replies[0], &replies[1]);
+        match (transfer.status, leave.status) {
+            (200, 422) => {
+                assert_reply(
+                    leave,
+                    422,
+                    &because(422, "Unprocessable Entity", "owner_cannot_leave"),
+                );
+                // Bob owns it now: he gives it back and leaves.
+                let r = authed(
+                    &server,
+                    "/api/projects/transfer",
+                    &bob_token,
+                    &json!({"project": atlas, "user": ann}),
+                );
+                assert_eq!(r.status, 200, "round {round}: {}", r.body);
+                let r = authed(&server, "/api/account/leave_project", &bob_token, &project);
+                assert_reply(&r, 200, EMPTY);
+            }
+            (422, 200) => {
+                assert_reply(
+                    transfer,
+                    422,
+                    &because(422, "Unprocessable Entity", "not_a_member"),
+                );
+            }
+            other => panic!(
+                "round {round}: transfer and leave {other:?}: {} / {}",
+                transfer.body, leave.body
+            ),
+        }
+        // Ann owns it, alone.
+        let r = authed(&server, "/api/projects/get", &ann_token, &project);
+        assert_eq!(r.status, 200, "{}", r.body);
+        let rows = r.json()["data"]["cc.projects_members"].clone();
+        assert_eq!(
+            rows,
+            json!([row(
+                &atlas,
+                &ann,
+                "active",
+                "owner",
+                Some("ann@example.com")
+            )]),
+            "round {round}"
+        );
+    }
+}
+on_both_backends!(
+    a_leave_racing_a_transfer_to_the_leaver_never_leaves_the_project_without_an_owner
+);

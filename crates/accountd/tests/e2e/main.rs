@@ -18,7 +18,7 @@
 //!   parallel transfers leaving one owner;
 //! - `invitations`: the invitee's routes (accept, decline, leave, the
 //!   public decline and `init_invite`), the decline page, parallel accepts
-//!   of one row and an accept racing a remove;
+//!   of one row, an accept racing a remove, a leave racing a transfer;
 //! - `bad_input`: bad input on every account and project route gets its
 //!   envelope and changes nothing;
 //! - `sdk`: the official `unicat` Python SDK against the binary;
