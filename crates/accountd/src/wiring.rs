@@ -6,8 +6,8 @@ use accountd_adapters::{
     BcryptPool, ConsoleMailer, Database, JwtTokens, OsRandom, SmtpMailer, SystemClock,
 };
 use accountd_app::unicat::{
-    AccountDeletion, Accounts, EmailChange, PasswordReset, ProjectSettings, Projects, Sessions,
-    Signup, UnicatSettings,
+    AccountDeletion, Accounts, EmailChange, Invitations, PasswordReset, ProjectSettings, Projects,
+    Sessions, Signup, UnicatSettings,
 };
 use accountd_app::{
     AddUser, ChallengeSettings, DispatchSettings, ForgotPassword, ForgotPasswordSettings,
@@ -183,6 +183,7 @@ pub struct Unicat {
     pub email_change: EmailChange,
     pub accounts: Accounts,
     pub projects: Projects,
+    pub invitations: Invitations,
 }
 
 pub fn unicat(config: &Config, ports: Ports, db: &Database, secret: &ServerSecret) -> Unicat {
@@ -241,6 +242,12 @@ pub fn unicat(config: &Config, ports: Ports, db: &Database, secret: &ServerSecre
                     .collect(),
                 default_timezone: config.default_timezone.clone(),
             },
+        ),
+        invitations: Invitations::new(
+            ports.clone(),
+            sessions.clone(),
+            Arc::new(db.clone()),
+            key.clone(),
         ),
         email_change: EmailChange::new(ports, sessions.clone(), key, settings),
         sessions,

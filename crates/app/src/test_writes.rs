@@ -98,6 +98,11 @@ mockall::mock! {
             changes: Vec<Change>,
             mails: Vec<OutgoingMail>,
         ) -> Result<Applied, StoreError>;
+        pub(crate) fn change_own_row(
+            &self,
+            changes: Vec<Change>,
+            now: Timestamp,
+        ) -> Result<Applied, StoreError>;
     }
 }
 
@@ -246,6 +251,13 @@ impl Changes for MockWrites {
             | [Change::DeleteProjectPermanently { .. }]
             | [Change::OwnsFewerThan { .. }, Change::TransferProject { .. }] => {
                 self.change_project(set.changes().to_vec(), mails)
+            }
+            // The invitee's own row: accept or decline under the project's
+            // guard, leave. No mail.
+            [Change::ProjectIsActive(_), Change::PutMembership { .. }]
+            | [Change::RemoveMembership { .. }] => {
+                assert!(mails.is_empty(), "an own-row change sends no mail");
+                self.change_own_row(set.changes().to_vec(), now)
             }
             other => panic!("a change set no service builds: {other:?}"),
         }

@@ -85,8 +85,9 @@ pub enum Change {
         /// The status the stored row must still have.
         expected: Option<MembershipStatus>,
     },
-    /// Deletes a membership row. Guard: it still has status `expected`,
-    /// else [`Conflict::MembershipChanged`].
+    /// Deletes a membership row. Guard: it still has status `expected`
+    /// and is not the owner's row (a transfer to its user may have landed
+    /// meanwhile), else [`Conflict::MembershipChanged`].
     RemoveMembership {
         /// The project.
         project: ProjectId,

@@ -8,7 +8,8 @@
 //! actix `ResponseError` that builds the family's envelope) with its one
 //! exhaustive mapping from every use-case error and from the shared
 //! `Failure`, client-address extraction, the health endpoints, and the few
-//! server-rendered HTML pages (`pages/`: the email-change revert page).
+//! server-rendered HTML pages (`pages/`: the email-change revert page and
+//! the invitation decline page).
 //!
 //! What must not: business rules (in `accountd-app` and `accountd-domain`)
 //! or any adapter: this crate knows ports and use cases only.
@@ -26,7 +27,7 @@ mod testing;
 mod unicat;
 
 use accountd_app::unicat::{
-    AccountDeletion, Accounts, EmailChange, PasswordReset, Projects, Sessions, Signup,
+    AccountDeletion, Accounts, EmailChange, Invitations, PasswordReset, Projects, Sessions, Signup,
 };
 use accountd_app::{Failure, ForgotPassword};
 use accountd_ports::HealthCheck;
@@ -100,6 +101,10 @@ pub struct HttpState {
     pub accounts: Accounts,
     /// Unicat `projects/*`.
     pub projects: Projects,
+    /// The invitee's routes: `account/accept_invite`, `decline_invite`,
+    /// `leave_project`, the public `decline_invite` and `init_invite`, and
+    /// the decline page.
+    pub invitations: Invitations,
 }
 
 impl fmt::Debug for HttpState {

@@ -2,8 +2,8 @@
 
 use crate::UnicatInfo;
 use accountd_app::unicat::{
-    AccountDeletion, Accounts, EmailChange, PasswordReset, ProjectSettings, Projects, Sessions,
-    Signup, UnicatSettings,
+    AccountDeletion, Accounts, EmailChange, Invitations, PasswordReset, ProjectSettings, Projects,
+    Sessions, Signup, UnicatSettings,
 };
 use accountd_app::{ChallengeSettings, Ports};
 use accountd_domain::PasswordPolicy;
@@ -18,6 +18,7 @@ pub(crate) struct UnicatServices {
     pub email_change: EmailChange,
     pub accounts: Accounts,
     pub projects: Projects,
+    pub invitations: Invitations,
 }
 
 pub(crate) fn unicat_settings() -> UnicatSettings {
@@ -92,9 +93,10 @@ pub(crate) fn unicat_services(
         projects: Projects::new(
             ports.clone(),
             sessions.clone(),
-            projects,
+            projects.clone(),
             project_settings(),
         ),
+        invitations: Invitations::new(ports.clone(), sessions.clone(), projects, key.clone()),
         email_change: EmailChange::new(ports, sessions.clone(), key, unicat_settings()),
         sessions,
     }

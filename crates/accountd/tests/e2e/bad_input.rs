@@ -83,6 +83,11 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/api/projects/undelete", &["project"]),
     ("/api/projects/permanent_delete", &["project"]),
     ("/api/projects/transfer", &["project", "user"]),
+    ("/api/account/accept_invite", &["project"]),
+    ("/api/account/decline_invite", &["project"]),
+    ("/api/account/leave_project", &["project"]),
+    ("/api/decline_invite", &["invitee", "project", "token"]),
+    ("/api/init_invite", &["invitee", "project", "token"]),
 ];
 
 fn bad_input_on_every_account_and_project_route_gets_its_envelope_and_changes_nothing(db: &TestDb) {
@@ -183,6 +188,20 @@ fn bad_input_on_every_account_and_project_route_gets_its_envelope_and_changes_no
                         );
                     }
                     "/api/account/revert_email" => assert_refused(&r, &[422], &what),
+                    // A gid that is a string but not a UUID (the public
+                    // invitation routes: the filler "a" of `invitee` too).
+                    "/api/account/accept_invite"
+                    | "/api/account/decline_invite"
+                    | "/api/account/leave_project"
+                    | "/api/decline_invite"
+                    | "/api/init_invite" => {
+                        assert_refused(&r, &[400], &what);
+                        assert_eq!(
+                            r.json()["result"]["info"]["reason"],
+                            json!("invalid_value"),
+                            "{what}"
+                        );
+                    }
                     // A gid that is a string but not a UUID.
                     p if p.starts_with("/api/projects/") && p != "/api/projects/create" => {
                         assert_refused(&r, &[400], &what);
@@ -207,6 +226,52 @@ fn bad_input_on_every_account_and_project_route_gets_its_envelope_and_changes_no
                 "application/x-www-form-urlencoded",
             )
             .body(body)
+            .send()
+            .expect("POST");
+        let status = r.status().as_u16();
+        let text = r.text().expect("a page");
+        assert!([400, 422].contains(&status), "{body:?}: {status} {text}");
+        assert!(text.contains("<html"), "{body:?}: {text}");
+    }
+
+    // The decline page: bad or missing link values are a page with a 4xx,
+    // never a 500, on GET and on the form's POST.
+    let gid_ok = "0f0f0f0f-0f0f-4f0f-8f0f-0f0f0f0f0f0f";
+    for query in [
+        String::new(),
+        "?invitee=%00".to_owned(),
+        format!("?invitee={gid_ok}&project={gid_ok}"),
+        format!("?invitee={gid_ok}&project={gid_ok}&token="),
+        format!("?invitee=x&project={gid_ok}&token=t"),
+        format!("?invitee={gid_ok}&project={gid_ok}&token=%ZZ"),
+        format!(
+            "?invitee={gid_ok}&project={gid_ok}&token={}",
+            "t".repeat(4000)
+        ),
+    ] {
+        let r = server.get(&format!("/invite/decline{query}"));
+        assert!(
+            [400, 422].contains(&r.status),
+            "{query}: {} {}",
+            r.status,
+            r.body
+        );
+        assert!(r.body.contains("<html"), "{query}: {}", r.body);
+    }
+    for body in [
+        String::new(),
+        "invitee=%00".to_owned(),
+        "a=b".to_owned(),
+        format!("invitee={gid_ok}&project={gid_ok}&token=%ZZ"),
+        format!("invitee={gid_ok}&project={gid_ok}&token=t"),
+    ] {
+        let r = reqwest::blocking::Client::new()
+            .post(server.url("/invite/decline"))
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .body(body.clone())
             .send()
             .expect("POST");
         let status = r.status().as_u16();

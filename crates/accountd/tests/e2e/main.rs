@@ -18,6 +18,9 @@
 //!   parallel transfers leaving one owner;
 //! - `claims`: a sign-up claims the unexpired invitations of its address
 //!   (the first account of the address only);
+//! - `invitations`: the invitee's routes (accept, decline, leave, the
+//!   public decline and `init_invite`), the decline page, parallel accepts
+//!   of one row, an accept racing a remove, a leave racing a transfer;
 //! - `bad_input`: bad input on every account and project route gets its
 //!   envelope and changes nothing;
 //! - `sdk`: the official `unicat` Python SDK against the binary;
@@ -44,6 +47,7 @@ mod claims;
 mod delete;
 mod email_change;
 mod forgot_password;
+mod invitations;
 mod mail_language;
 mod projects;
 mod sdk;

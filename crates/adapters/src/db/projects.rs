@@ -339,6 +339,9 @@ pub(crate) fn purge_invite_tokens(conn: &mut DbConn, cutoff: i64) -> Result<usiz
 }
 
 /// Deletes the membership row while it has status `expected`; whether it did.
+/// What the one-owner index matches in `roles` (migration 000004).
+const OWNER_ROLE_PATTERN: &str = "%\"owner\"%";
+
 pub(crate) fn remove_membership(
     conn: &mut DbConn,
     project_id: &str,
@@ -348,7 +351,10 @@ pub(crate) fn remove_membership(
     let deleted = diesel::delete(
         memberships::table
             .find((project_id, user_id))
-            .filter(memberships::status.eq(expected.as_str())),
+            .filter(memberships::status.eq(expected.as_str()))
+            // Never the owner's row: a leave racing a transfer to the
+            // leaver would otherwise leave the project without an owner.
+            .filter(memberships::roles.not_like(OWNER_ROLE_PATTERN)),
     )
     .execute(conn)?;
     Ok(deleted == 1)

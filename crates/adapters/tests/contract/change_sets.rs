@@ -318,6 +318,20 @@ async fn memberships_are_written_and_removed_only_from_the_expected_state(db: &D
         apply(db, remove(MembershipStatus::Invited), at(5)).await,
         Applied::Refused(Conflict::MembershipChanged)
     );
+    // The owner's row is never removed, whatever its status.
+    let remove_owner = ChangeSet::new().with(Change::RemoveMembership {
+        project: alpha.id,
+        user: ann.id,
+        expected: MembershipStatus::Active,
+    });
+    assert_eq!(
+        apply(db, remove_owner, at(5)).await,
+        Applied::Refused(Conflict::MembershipChanged)
+    );
+    assert_eq!(
+        views_for(db, ann.id).await,
+        vec![view(&alpha, &owner_row(&alpha), None)]
+    );
     assert_eq!(
         apply(db, remove(MembershipStatus::Active), at(6)).await,
         Applied::Committed

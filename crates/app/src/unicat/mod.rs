@@ -7,6 +7,7 @@
 mod account;
 mod deletion;
 mod email_change;
+mod invitations;
 mod projects;
 mod reset;
 mod session;
@@ -23,6 +24,7 @@ pub use email_change::{
     EmailChange, EmailChangeError, EmailChangeInput, EmailChangeRequestError, EmailChangeRequested,
     EmailChanged, RevertEmailError,
 };
+pub use invitations::{InvitationError, InvitationLink, InvitationShown, Invitations, RowAnswered};
 pub use projects::{
     OptionValue, ProjectInput, ProjectSettings, ProjectShown, Projects, ProjectsError,
     TransferInput, UpdateProjectInput, UserInProject,

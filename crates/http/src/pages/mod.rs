@@ -2,6 +2,7 @@
 //! script, no external asset, every echoed value escaped, and the same
 //! strict headers on every answer ([`page`]).
 
+mod invite_decline;
 mod revert_email;
 
 use actix_web::http::header;
@@ -13,7 +14,9 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/account/revert-email",
             web::post().to(revert_email::submit),
-        );
+        )
+        .route("/invite/decline", web::get().to(invite_decline::show))
+        .route("/invite/decline", web::post().to(invite_decline::submit));
 }
 
 /// The `Content-Security-Policy` of every page: nothing may load, inline

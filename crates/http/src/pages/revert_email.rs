@@ -43,7 +43,7 @@ pub(crate) async fn show(req: HttpRequest) -> HttpResponse {
 }
 
 /// The body of the form, read under the configured cap.
-pub(crate) struct Form(Result<Result<Map<String, Value>, BodyError>, Failure>);
+pub(crate) struct Form(pub(super) Result<Result<Map<String, Value>, BodyError>, Failure>);
 
 impl FromRequest for Form {
     type Error = actix_web::Error;
@@ -96,7 +96,7 @@ pub(crate) async fn submit(state: web::Data<HttpState>, Form(body): Form) -> Htt
     }
 }
 
-fn failed(f: &Failure) -> HttpResponse {
+pub(super) fn failed(f: &Failure) -> HttpResponse {
     match triage(f) {
         FailureAnswer::ServiceUnavailable {
             retry_after_seconds,

@@ -130,6 +130,17 @@ pub(crate) fn unprocessable() -> HttpResponse {
     )
 }
 
+/// 422 code 1004 `Invite invalid` with `info = {"reason": …}`
+/// (`invite_declined`, `invite_expired`).
+pub(crate) fn invite_invalid(reason: &str) -> HttpResponse {
+    error(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        1004,
+        "Invite invalid",
+        info(&[("reason", json!(reason))]),
+    )
+}
+
 /// 422 code 1001 with `field`, `reason`, `detail` and the reason's extras.
 pub(crate) fn validation(invalid: &Invalid) -> HttpResponse {
     let mut i = info(&[

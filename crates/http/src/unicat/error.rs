@@ -7,8 +7,8 @@ use super::envelope;
 use super::params::BadParam;
 use accountd_app::unicat::{
     AuthError, DeletionError, EmailChangeError, EmailChangeRequestError, GetUserError, Invalid,
-    LoginError, LookupError, ProjectsError, RecentAuthError, ResetError, ResetRequestError,
-    RevertEmailError, SignupError, SignupRequestError, UpdateError,
+    InvitationError, LoginError, LookupError, ProjectsError, RecentAuthError, ResetError,
+    ResetRequestError, RevertEmailError, SignupError, SignupRequestError, UpdateError,
 };
 use accountd_app::{Failure, RateLimited};
 use actix_web::{http::StatusCode, HttpResponse, ResponseError};
@@ -43,6 +43,9 @@ pub(crate) enum UnicatError {
         /// Further `info` fields, after `reason`.
         extra: serde_json::Map<String, serde_json::Value>,
     },
+    /// 422 code 1004 `Invite invalid` with `info = {"reason": …}`.
+    #[error("invite invalid: {0}")]
+    InviteInvalid(&'static str),
     /// 422 code 1001.
     #[error("validation error: {0:?}")]
     Validation(Invalid),
@@ -61,9 +64,10 @@ impl ResponseError for UnicatError {
             Self::PermissionDenied => StatusCode::UNAUTHORIZED,
             Self::UnknownUser | Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Unprocessable | Self::UnprocessableBecause { .. } | Self::Validation(_) => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            Self::Unprocessable
+            | Self::UnprocessableBecause { .. }
+            | Self::InviteInvalid(_)
+            | Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Failure(Failure::Overloaded { .. } | Failure::Unavailable(_)) => {
                 StatusCode::SERVICE_UNAVAILABLE
@@ -85,6 +89,7 @@ impl ResponseError for UnicatError {
             Self::UnprocessableBecause { reason, extra } => {
                 envelope::unprocessable_because(reason, extra)
             }
+            Self::InviteInvalid(reason) => envelope::invite_invalid(reason),
             Self::Validation(i) => envelope::validation(i),
             Self::TooManyRequests(r) => envelope::too_many_requests(r.retry_after_seconds),
             Self::Failure(f) => envelope::failure(f),
@@ -291,6 +296,25 @@ impl From<ProjectsError> for UnicatError {
     }
 }
 
+impl From<InvitationError> for UnicatError {
+    fn from(e: InvitationError) -> Self {
+        let because = |reason| Self::UnprocessableBecause {
+            reason,
+            extra: serde_json::Map::new(),
+        };
+        match e {
+            // No row, unknown project and a link whose token is not (or
+            // no longer) good: one answer, `info {}`.
+            InvitationError::NoRow => Self::Unprocessable,
+            InvitationError::ProjectDeleted => because("project_deleted"),
+            InvitationError::OwnerCannotLeave => because("owner_cannot_leave"),
+            InvitationError::InviteDeclined => Self::InviteInvalid("invite_declined"),
+            InvitationError::InviteExpired => Self::InviteInvalid("invite_expired"),
+            InvitationError::Failure(f) => f.into(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -313,6 +337,7 @@ mod tests {
                 reason: "owns_projects",
                 extra: serde_json::Map::new(),
             },
+            UnicatError::InviteInvalid("invite_expired"),
             UnicatError::Validation(Invalid {
                 field: "email",
                 reason: Reason::EmailInvalid,

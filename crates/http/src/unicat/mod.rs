@@ -4,12 +4,17 @@
 //! [`UnicatError`] (`error.rs`, with the one exhaustive mapping per use
 //! case), whose envelope `envelope.rs` builds.
 
+mod account_accept_invite;
+mod account_decline_invite;
 mod account_delete;
+mod account_leave_project;
 mod account_update;
 mod auth;
+mod decline_invite;
 mod envelope;
 mod error;
 mod init;
+mod init_invite;
 mod login;
 mod params;
 mod payload;
@@ -81,7 +86,21 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
             .route(
                 "/projects/transfer",
                 web::post().to(projects_transfer::handle),
-            ),
+            )
+            .route(
+                "/account/accept_invite",
+                web::post().to(account_accept_invite::handle),
+            )
+            .route(
+                "/account/decline_invite",
+                web::post().to(account_decline_invite::handle),
+            )
+            .route(
+                "/account/leave_project",
+                web::post().to(account_leave_project::handle),
+            )
+            .route("/decline_invite", web::post().to(decline_invite::handle))
+            .route("/init_invite", web::post().to(init_invite::handle)),
     );
 }
 

@@ -164,3 +164,18 @@ pub(crate) fn session<'a>(
     };
     (Value::Object(result), data)
 }
+
+/// `(result, data)` of `account/accept_invite`, `account/decline_invite`
+/// and `decline_invite`: `result = {"project": gid}`, `data =
+/// {"cc.projects": {gid: …}, "cc.projects_members": [the row]}`, the
+/// project in the form the answer's access gives (whole after an accept,
+/// short after a decline).
+pub(crate) fn row_answered(a: &accountd_app::unicat::RowAnswered) -> (Value, Value) {
+    let gid = a.project.id.to_string();
+    let result = json!({"project": gid});
+    let data = json!({
+        "cc.projects": {gid: project_form(&a.project, a.access)},
+        "cc.projects_members": [member(&a.row)],
+    });
+    (result, data)
+}

@@ -443,6 +443,7 @@ impl World {
             email_change: unicat.email_change,
             accounts: unicat.accounts,
             projects: unicat.projects,
+            invitations: unicat.invitations,
         }
     }
 
@@ -2096,5 +2097,6 @@ async fn an_authenticated_route_gets_the_caller_and_its_parameters() {
 mod account;
 mod delete;
 mod email_change;
+mod invitations;
 mod mail_language;
 mod projects;

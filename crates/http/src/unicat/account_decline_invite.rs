@@ -1,0 +1,19 @@
+//! `POST /api/account/decline_invite` (JWT) — `project` (a gid).
+
+use super::auth::Caller;
+use super::projects_get::ProjectParam;
+use super::{envelope, payload, UnicatError};
+use actix_web::{web, HttpResponse};
+
+pub(crate) async fn handle(
+    Caller {
+        user,
+        auth_time,
+        params: ProjectParam(project),
+    }: Caller<ProjectParam>,
+    state: web::Data<crate::HttpState>,
+) -> Result<HttpResponse, UnicatError> {
+    let answered = state.invitations.decline(&user, auth_time, project).await?;
+    let (result, data) = payload::row_answered(&answered);
+    Ok(envelope::success(result, data, answered.token.as_deref()))
+}

@@ -1,0 +1,19 @@
+//! `POST /api/account/leave_project` (JWT) — `project` (a gid).
+
+use super::auth::Caller;
+use super::projects_get::ProjectParam;
+use super::{envelope, UnicatError};
+use actix_web::{web, HttpResponse};
+use serde_json::json;
+
+pub(crate) async fn handle(
+    Caller {
+        user,
+        auth_time,
+        params: ProjectParam(project),
+    }: Caller<ProjectParam>,
+    state: web::Data<crate::HttpState>,
+) -> Result<HttpResponse, UnicatError> {
+    let token = state.invitations.leave(&user, auth_time, project).await?;
+    Ok(envelope::success(json!({}), json!({}), Some(&token)))
+}
