@@ -143,6 +143,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         email_change: unicat.email_change,
         accounts: unicat.accounts,
         projects: unicat.projects,
+        members: unicat.members,
     });
 
     let (stop_tx, stop_rx) = watch::channel(false);

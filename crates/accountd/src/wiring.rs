@@ -6,8 +6,8 @@ use accountd_adapters::{
     BcryptPool, ConsoleMailer, Database, JwtTokens, OsRandom, SmtpMailer, SystemClock,
 };
 use accountd_app::unicat::{
-    AccountDeletion, Accounts, EmailChange, PasswordReset, ProjectSettings, Projects, Sessions,
-    Signup, UnicatSettings,
+    AccountDeletion, Accounts, EmailChange, MemberSettings, Members, PasswordReset,
+    ProjectSettings, Projects, Sessions, Signup, UnicatSettings,
 };
 use accountd_app::{
     AddUser, ChallengeSettings, DispatchSettings, ForgotPassword, ForgotPasswordSettings,
@@ -183,6 +183,7 @@ pub struct Unicat {
     pub email_change: EmailChange,
     pub accounts: Accounts,
     pub projects: Projects,
+    pub members: Members,
 }
 
 pub fn unicat(config: &Config, ports: Ports, db: &Database, secret: &ServerSecret) -> Unicat {
@@ -239,6 +240,20 @@ pub fn unicat(config: &Config, ports: Ports, db: &Database, secret: &ServerSecre
                     .iter()
                     .map(|(code, _)| code.clone())
                     .collect(),
+                default_timezone: config.default_timezone.clone(),
+            },
+        ),
+        members: Members::new(
+            ports.clone(),
+            sessions.clone(),
+            Arc::new(db.clone()),
+            key.clone(),
+            MemberSettings {
+                invite_ttl_seconds: config.invite_ttl_seconds,
+                pending_invites_per_project: config.pending_invites_per_project,
+                invites_per_hour: config.invites_per_hour,
+                invites_per_recipient_per_hour: config.invites_per_recipient_per_hour,
+                public_url: config.public_url.clone(),
                 default_timezone: config.default_timezone.clone(),
             },
         ),

@@ -26,7 +26,7 @@ mod testing;
 mod unicat;
 
 use accountd_app::unicat::{
-    AccountDeletion, Accounts, EmailChange, PasswordReset, Projects, Sessions, Signup,
+    AccountDeletion, Accounts, EmailChange, Members, PasswordReset, Projects, Sessions, Signup,
 };
 use accountd_app::{Failure, ForgotPassword};
 use accountd_ports::HealthCheck;
@@ -100,6 +100,8 @@ pub struct HttpState {
     pub accounts: Accounts,
     /// Unicat `projects/*`.
     pub projects: Projects,
+    /// Unicat `p/{project}/members/*` and `members/get`.
+    pub members: Members,
 }
 
 impl fmt::Debug for HttpState {

@@ -2,8 +2,8 @@
 
 use crate::UnicatInfo;
 use accountd_app::unicat::{
-    AccountDeletion, Accounts, EmailChange, PasswordReset, ProjectSettings, Projects, Sessions,
-    Signup, UnicatSettings,
+    AccountDeletion, Accounts, EmailChange, MemberSettings, Members, PasswordReset,
+    ProjectSettings, Projects, Sessions, Signup, UnicatSettings,
 };
 use accountd_app::{ChallengeSettings, Ports};
 use accountd_domain::PasswordPolicy;
@@ -18,6 +18,7 @@ pub(crate) struct UnicatServices {
     pub email_change: EmailChange,
     pub accounts: Accounts,
     pub projects: Projects,
+    pub members: Members,
 }
 
 pub(crate) fn unicat_settings() -> UnicatSettings {
@@ -44,6 +45,18 @@ pub(crate) fn project_settings() -> ProjectSettings {
     ProjectSettings {
         projects_per_user: 100,
         languages: vec!["en".to_owned(), "nl".to_owned()],
+        default_timezone: accountd_domain::TimeZone::parse("Europe/Amsterdam")
+            .expect("a zone of the tz database"),
+    }
+}
+
+pub(crate) fn member_settings() -> MemberSettings {
+    MemberSettings {
+        invite_ttl_seconds: 604_800,
+        pending_invites_per_project: 100,
+        invites_per_hour: 50,
+        invites_per_recipient_per_hour: 5,
+        public_url: "https://accounts.example.com".to_owned(),
         default_timezone: accountd_domain::TimeZone::parse("Europe/Amsterdam")
             .expect("a zone of the tz database"),
     }
@@ -92,8 +105,15 @@ pub(crate) fn unicat_services(
         projects: Projects::new(
             ports.clone(),
             sessions.clone(),
-            projects,
+            projects.clone(),
             project_settings(),
+        ),
+        members: Members::new(
+            ports.clone(),
+            sessions.clone(),
+            projects,
+            key.clone(),
+            member_settings(),
         ),
         email_change: EmailChange::new(ports, sessions.clone(), key, unicat_settings()),
         sessions,

@@ -7,6 +7,7 @@
 mod account;
 mod deletion;
 mod email_change;
+mod members;
 mod projects;
 mod reset;
 mod session;
@@ -22,6 +23,10 @@ pub use deletion::{AccountDeletion, DeleteInput, DeletionError};
 pub use email_change::{
     EmailChange, EmailChangeError, EmailChangeInput, EmailChangeRequestError, EmailChangeRequested,
     EmailChanged, RevertEmailError,
+};
+pub use members::{
+    GetMembersInput, InviteInput, MemberInput, MemberSettings, Members, MembersError, MembersShown,
+    MAX_MEMBERS_PER_GET,
 };
 pub use projects::{
     OptionValue, ProjectInput, ProjectSettings, ProjectShown, Projects, ProjectsError,
@@ -75,6 +80,7 @@ pub enum Reason {
     LanguageUnsupported,
     TimezoneUnsupported,
     OptionsInvalid,
+    EmailAmbiguous,
 }
 
 impl Reason {
@@ -95,6 +101,7 @@ impl Reason {
             Self::LanguageUnsupported => "language_unsupported",
             Self::TimezoneUnsupported => "timezone_unsupported",
             Self::OptionsInvalid => "options_invalid",
+            Self::EmailAmbiguous => "email_ambiguous",
         }
     }
 }

@@ -11,6 +11,10 @@ mod envelope;
 mod error;
 mod init;
 mod login;
+mod members_get;
+mod members_invite;
+mod members_remove;
+mod members_resend_invite;
 mod params;
 mod payload;
 mod ping;
@@ -81,6 +85,23 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
             .route(
                 "/projects/transfer",
                 web::post().to(projects_transfer::handle),
+            )
+            .route("/members/get", web::post().to(members_get::handle))
+            .route(
+                "/p/{project}/members/get",
+                web::post().to(members_get::handle_in_project),
+            )
+            .route(
+                "/p/{project}/members/invite",
+                web::post().to(members_invite::handle),
+            )
+            .route(
+                "/p/{project}/members/resend_invite",
+                web::post().to(members_resend_invite::handle),
+            )
+            .route(
+                "/p/{project}/members/remove",
+                web::post().to(members_remove::handle),
             ),
     );
 }

@@ -430,6 +430,7 @@ impl World {
             email_change: unicat.email_change,
             accounts: unicat.accounts,
             projects: unicat.projects,
+            members: unicat.members,
         }
     }
 
