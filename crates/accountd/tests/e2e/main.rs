@@ -16,6 +16,10 @@
 //! - `projects`: the project routes (create, get, update, delete,
 //!   undelete, permanent_delete, transfer), the cap under parallel creates,
 //!   parallel transfers leaving one owner;
+//! - `members`: the owner's side of invitations (invite by username and
+//!   by email, the shared placeholder, every refusal, the pending cap and
+//!   one row per address under parallel invites, the limits), remove and
+//!   both forms of `members/get`;
 //! - `bad_input`: bad input on every account and project route gets its
 //!   envelope and changes nothing;
 //! - `sdk`: the official `unicat` Python SDK against the binary;
@@ -42,6 +46,7 @@ mod delete;
 mod email_change;
 mod forgot_password;
 mod mail_language;
+mod members;
 mod projects;
 mod sdk;
 mod unicat;
