@@ -20,7 +20,7 @@
 //!   by email, the shared placeholder, every refusal, the pending cap and
 //!   one row per address under parallel invites, the limits), remove and
 //!   both forms of `members/get`;
-//! - `bad_input`: bad input on every account and project route gets its
+//! - `bad_input`: bad input on every account, project and member route gets its
 //!   envelope and changes nothing;
 //! - `sdk`: the official `unicat` Python SDK against the binary;
 //! - `architecture`: the layering of docs/ARCHITECTURE.md, checked against
