@@ -96,5 +96,8 @@ fn the_official_unicat_sdk_logs_in_renews_and_drops_its_token() {
         "the SDK script failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(stdout.contains("ok: login, init, users/get, projects/get, members/get"), "{stdout}");
+    assert!(
+        stdout.contains("ok: login, init, users/get, projects/get, members/get"),
+        "{stdout}"
+    );
 }
