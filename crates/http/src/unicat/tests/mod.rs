@@ -2032,4 +2032,5 @@ mod account;
 mod delete;
 mod email_change;
 mod mail_language;
+mod members;
 mod projects;
