@@ -1118,4 +1118,56 @@ mod tests {
         assert_eq!(c.db_pool_size, 16);
         assert_eq!(c.codes_per_hour, 0);
     }
+
+    #[test]
+    fn the_invitation_options_default_to_the_spec_and_zero_switches_their_limits_off() {
+        let c = parse(&[]).unwrap();
+        assert_eq!(
+            (
+                c.invite_ttl_seconds,
+                c.pending_invites_per_project,
+                c.invites_per_hour,
+                c.invites_per_recipient_per_hour
+            ),
+            (604_800, 100, 50, 5)
+        );
+        let c = parse(&[
+            "--pending-invites-per-project",
+            "0",
+            "--invites-per-hour",
+            "0",
+            "--invites-per-recipient-per-hour",
+            "0",
+            "--invite-ttl-seconds",
+            "60",
+        ])
+        .unwrap();
+        assert_eq!(
+            (
+                c.invite_ttl_seconds,
+                c.pending_invites_per_project,
+                c.invites_per_hour,
+                c.invites_per_recipient_per_hour
+            ),
+            (60, 0, 0, 0)
+        );
+        for (args, variable) in [
+            (
+                ["--invite-ttl-seconds", "59"],
+                "ACCOUNTD_INVITE_TTL_SECONDS",
+            ),
+            (["--invite-ttl-seconds", "0"], "ACCOUNTD_INVITE_TTL_SECONDS"),
+            (
+                ["--pending-invites-per-project", "1000001"],
+                "ACCOUNTD_PENDING_INVITES_PER_PROJECT",
+            ),
+            (["--invites-per-hour", "x"], "ACCOUNTD_INVITES_PER_HOUR"),
+            (
+                ["--invites-per-recipient-per-hour", "1000001"],
+                "ACCOUNTD_INVITES_PER_RECIPIENT_PER_HOUR",
+            ),
+        ] {
+            assert_eq!(parse(&args).unwrap_err().variable, variable, "{args:?}");
+        }
+    }
 }
