@@ -223,6 +223,23 @@ fn invite_by_username_and_by_email_mails_the_decline_link_and_shares_one_placeho
     assert_eq!(mails[1].subject, "ann invites you to the project Zephyr");
     decline_token(&mails[1].text, &placeholder, &zephyr);
 
+    // A placeholder's mail is in the project's first language with
+    // templates; an account's in its own language.
+    let r = authed(
+        &server,
+        "/api/projects/create",
+        &ann_token,
+        &json!({"name": "Noord", "options": {"languages": ["nl", "en"]}}),
+    );
+    let noord = r.json()["result"]["project"].as_str().unwrap().to_owned();
+    let dutch = gid_of(&invite(&server, &ann_token, &noord, "piet@example.com"));
+    let mail = smtp.wait_for(MAIL_WAIT, |m| m.is_to("piet@example.com"));
+    assert_eq!(mail.subject, "ann nodigt je uit voor het project Noord");
+    decline_token(&mail.text, &dutch, &noord);
+    assert_eq!(invite(&server, &ann_token, &noord, "bob").status, 200);
+    let mails = smtp.wait_for_n(2, MAIL_WAIT, |m| m.is_to("bob@example.com"));
+    assert_eq!(mails[1].subject, "ann invites you to the project Noord");
+
     // By email of an account: that account.
     let r = invite(&server, &ann_token, &zephyr, "BOB@example.com");
     assert_reply(
