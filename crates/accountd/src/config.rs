@@ -366,6 +366,45 @@ pub struct Options {
         value_parser = int::<i64>(1..=3650)
     )]
     pub project_retention_days: i64,
+    /// Seconds an invitation may be accepted after it was sent (or resent).
+    #[arg(
+        long,
+        env = "ACCOUNTD_INVITE_TTL_SECONDS",
+        default_value = "604800",
+        global = true,
+        value_parser = int::<i64>(60..=31_536_000)
+    )]
+    pub invite_ttl_seconds: i64,
+    /// `invited` rows (expired ones included) one project may hold; 0
+    /// switches the cap off.
+    #[arg(
+        long,
+        env = "ACCOUNTD_PENDING_INVITES_PER_PROJECT",
+        default_value = "100",
+        global = true,
+        value_parser = int::<u32>(0..=1_000_000)
+    )]
+    pub pending_invites_per_project: u32,
+    /// Invitations and resends one inviter may send per hour; 0 switches
+    /// the limit off.
+    #[arg(
+        long,
+        env = "ACCOUNTD_INVITES_PER_HOUR",
+        default_value = "50",
+        global = true,
+        value_parser = int::<u32>(0..=1_000_000)
+    )]
+    pub invites_per_hour: u32,
+    /// Invitations and resends one recipient (account, or address of a
+    /// placeholder) may get per hour; 0 switches the limit off.
+    #[arg(
+        long,
+        env = "ACCOUNTD_INVITES_PER_RECIPIENT_PER_HOUR",
+        default_value = "5",
+        global = true,
+        value_parser = int::<u32>(0..=1_000_000)
+    )]
+    pub invites_per_recipient_per_hour: u32,
     /// Log filter (tracing's EnvFilter syntax).
     #[arg(
         long,
@@ -708,6 +747,10 @@ pub struct Config {
     pub email_revert_seconds: i64,
     pub projects_per_user: u32,
     pub project_retention_days: i64,
+    pub invite_ttl_seconds: i64,
+    pub pending_invites_per_project: u32,
+    pub invites_per_hour: u32,
+    pub invites_per_recipient_per_hour: u32,
 }
 
 impl Config {
@@ -752,6 +795,10 @@ impl Config {
             email_revert_seconds: o.email_revert_seconds,
             projects_per_user: o.projects_per_user,
             project_retention_days: o.project_retention_days,
+            invite_ttl_seconds: o.invite_ttl_seconds,
+            pending_invites_per_project: o.pending_invites_per_project,
+            invites_per_hour: o.invites_per_hour,
+            invites_per_recipient_per_hour: o.invites_per_recipient_per_hour,
         }
     }
 }
@@ -1070,5 +1117,57 @@ mod tests {
         let c = parse(&["--database-url", "postgres://h/db", "--codes-per-hour", "0"]).unwrap();
         assert_eq!(c.db_pool_size, 16);
         assert_eq!(c.codes_per_hour, 0);
+    }
+
+    #[test]
+    fn the_invitation_options_default_to_the_spec_and_zero_switches_their_limits_off() {
+        let c = parse(&[]).unwrap();
+        assert_eq!(
+            (
+                c.invite_ttl_seconds,
+                c.pending_invites_per_project,
+                c.invites_per_hour,
+                c.invites_per_recipient_per_hour
+            ),
+            (604_800, 100, 50, 5)
+        );
+        let c = parse(&[
+            "--pending-invites-per-project",
+            "0",
+            "--invites-per-hour",
+            "0",
+            "--invites-per-recipient-per-hour",
+            "0",
+            "--invite-ttl-seconds",
+            "60",
+        ])
+        .unwrap();
+        assert_eq!(
+            (
+                c.invite_ttl_seconds,
+                c.pending_invites_per_project,
+                c.invites_per_hour,
+                c.invites_per_recipient_per_hour
+            ),
+            (60, 0, 0, 0)
+        );
+        for (args, variable) in [
+            (
+                ["--invite-ttl-seconds", "59"],
+                "ACCOUNTD_INVITE_TTL_SECONDS",
+            ),
+            (["--invite-ttl-seconds", "0"], "ACCOUNTD_INVITE_TTL_SECONDS"),
+            (
+                ["--pending-invites-per-project", "1000001"],
+                "ACCOUNTD_PENDING_INVITES_PER_PROJECT",
+            ),
+            (["--invites-per-hour", "x"], "ACCOUNTD_INVITES_PER_HOUR"),
+            (
+                ["--invites-per-recipient-per-hour", "1000001"],
+                "ACCOUNTD_INVITES_PER_RECIPIENT_PER_HOUR",
+            ),
+        ] {
+            assert_eq!(parse(&args).unwrap_err().variable, variable, "{args:?}");
+        }
     }
 }

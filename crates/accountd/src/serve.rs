@@ -144,6 +144,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         accounts: unicat.accounts,
         projects: unicat.projects,
         invitations: unicat.invitations,
+        members: unicat.members,
     });
 
     let (stop_tx, stop_rx) = watch::channel(false);

@@ -6,8 +6,8 @@ use accountd_adapters::{
     BcryptPool, ConsoleMailer, Database, JwtTokens, OsRandom, SmtpMailer, SystemClock,
 };
 use accountd_app::unicat::{
-    AccountDeletion, Accounts, EmailChange, Invitations, PasswordReset, ProjectSettings, Projects,
-    Sessions, Signup, UnicatSettings,
+    AccountDeletion, Accounts, EmailChange, Invitations, MemberSettings, Members, PasswordReset,
+    ProjectSettings, Projects, Sessions, Signup, UnicatSettings,
 };
 use accountd_app::{
     AddUser, ChallengeSettings, DispatchSettings, ForgotPassword, ForgotPasswordSettings,
@@ -184,6 +184,7 @@ pub struct Unicat {
     pub accounts: Accounts,
     pub projects: Projects,
     pub invitations: Invitations,
+    pub members: Members,
 }
 
 pub fn unicat(config: &Config, ports: Ports, db: &Database, secret: &ServerSecret) -> Unicat {
@@ -248,6 +249,20 @@ pub fn unicat(config: &Config, ports: Ports, db: &Database, secret: &ServerSecre
             sessions.clone(),
             Arc::new(db.clone()),
             key.clone(),
+        ),
+        members: Members::new(
+            ports.clone(),
+            sessions.clone(),
+            Arc::new(db.clone()),
+            key.clone(),
+            MemberSettings {
+                invite_ttl_seconds: config.invite_ttl_seconds,
+                pending_invites_per_project: config.pending_invites_per_project,
+                invites_per_hour: config.invites_per_hour,
+                invites_per_recipient_per_hour: config.invites_per_recipient_per_hour,
+                public_url: config.public_url.clone(),
+                default_timezone: config.default_timezone.clone(),
+            },
         ),
         email_change: EmailChange::new(ports, sessions.clone(), key, settings),
         sessions,

@@ -27,7 +27,7 @@ use std::sync::LazyLock;
 pub const FALLBACK_LANGUAGE: &str = "en";
 
 /// The mails, by template file name (without `.txt`).
-const MAILS: [&str; 9] = [
+const MAILS: [&str; 10] = [
     "forgot_password_code",
     "signup_code",
     "reset_code",
@@ -37,6 +37,7 @@ const MAILS: [&str; 9] = [
     "email_reverted",
     "account_deleted",
     "project_transferred",
+    "invitation",
 ];
 
 /// The templates of one language: `(mail, source)` for every mail of
@@ -55,6 +56,7 @@ macro_rules! language {
                 language!(@mail $lang, "email_reverted"),
                 language!(@mail $lang, "account_deleted"),
                 language!(@mail $lang, "project_transferred"),
+                language!(@mail $lang, "invitation"),
             ],
         )
     };
@@ -455,6 +457,37 @@ pub fn project_transferred(
             "A project changed its owner",
             &format!("The project \"{project}\" changed its owner."),
         )
+    });
+    outgoing(r, to, None)
+}
+
+/// The invitation to `invitee` (at `to`) into `project` from `inviter`,
+/// in `language` (the caller picks it: the invitee's, or for a placeholder
+/// the project's first language with templates): how to accept (log in;
+/// a placeholder: sign up with this address), how long it is valid (whole
+/// days, rounded up) and the decline link.
+pub fn invitation(
+    language: &str,
+    invitee: &User,
+    to: &Email,
+    project: &str,
+    inviter: &str,
+    decline_link: &str,
+    valid_seconds: i64,
+) -> OutgoingMail {
+    let ctx = context! {
+        username => invitee.username_str(),
+        address => to.as_str(),
+        project => project,
+        inviter => inviter,
+        decline_link => decline_link,
+        days => days(valid_seconds),
+    };
+    let r = render(language, "invitation", &ctx, None).unwrap_or_else(|| Rendered {
+        subject: format!("You are invited to the project {project}"),
+        text: format!(
+            "{inviter} invites you to the project \"{project}\". Log in, or sign up with this address, to accept.\nTo decline:\n\n{decline_link}\n"
+        ),
     });
     outgoing(r, to, None)
 }

@@ -84,6 +84,9 @@ fn sample_context(name: &str) -> Value {
         project => "Atlas",
         other => "bob",
         received => true,
+        inviter => "bob",
+        address => "ann@example.com",
+        decline_link => "https://accounts.example.com/invite/decline?invitee=a&project=b&token=c",
     }
 }
 
@@ -482,4 +485,65 @@ fn a_transfer_mail_tells_the_new_owner_and_the_old_one_apart_in_every_language()
             assert_eq!(m.not_after, None);
         }
     }
+}
+
+#[test]
+fn an_invitation_names_the_project_and_the_inviter_says_how_to_accept_and_holds_the_link() {
+    const LINK: &str = "https://accounts.example.com/invite/decline?invitee=i&project=p&token=t";
+    for lang in LANGUAGES {
+        let member = user("ann", lang);
+        let placeholder = User {
+            username: None,
+            ..user("", lang)
+        };
+        let account = invitation(lang, &member, &to(), "Atlas", "bob", LINK, 604_800);
+        let invited = invitation(lang, &placeholder, &to(), "Atlas", "bob", LINK, 604_800);
+        for m in [&account, &invited] {
+            assert!(
+                m.subject.contains("Atlas") && m.subject.contains("bob"),
+                "{lang}: {}",
+                m.subject
+            );
+            assert!(m.text.contains(LINK), "{lang}:\n{}", m.text);
+            assert!(
+                m.text.contains("\"Atlas\"") || m.text.contains("„Atlas“"),
+                "{lang}"
+            );
+            assert!(m.text.contains(" 7 "), "{lang}:\n{}", m.text);
+            assert_eq!(m.to, to());
+            assert_eq!(m.not_after, None);
+        }
+        // A placeholder is told to sign up with the address; an account only to log in.
+        assert!(
+            invited.text.contains(to().as_str()),
+            "{lang}:\n{}",
+            invited.text
+        );
+        assert!(
+            !account.text.contains(to().as_str()),
+            "{lang}:\n{}",
+            account.text
+        );
+        assert_ne!(account.text, invited.text);
+    }
+    let en = invitation(
+        "en",
+        &User {
+            username: None,
+            ..user("", "en")
+        },
+        &to(),
+        "Atlas",
+        "bob",
+        LINK,
+        604_800,
+    );
+    assert_eq!(en.subject, "bob invites you to the project Atlas");
+    assert_eq!(
+        en.text,
+        format!(
+            "Hello there,\n\nbob invites you to join the project \"Atlas\".\n\nTo accept, sign up with this address ({}), or log in if you\nalready have an account with it, and accept the invitation.\nThe invitation is valid for 7 day(s).\n\nIf you do not want to join, decline the invitation here:\n\n{LINK}\n\nIf you do not know bob, you can ignore this mail.\n",
+            to().as_str()
+        )
+    );
 }

@@ -249,7 +249,12 @@ impl Changes for MockWrites {
             | [Change::UpdateProject { .. }]
             | [Change::SetProjectStatus { .. }]
             | [Change::DeleteProjectPermanently { .. }]
-            | [Change::OwnsFewerThan { .. }, Change::TransferProject { .. }] => {
+            | [Change::OwnsFewerThan { .. }, Change::TransferProject { .. }]
+            // The member routes: an invitation (a placeholder first when
+            // new), a resend, a removal.
+            | [Change::CreatePlaceholder(_), Change::PutMembership { .. }, ..]
+            | [Change::PutMembership { .. }, Change::ProjectIsActive(_), Change::PendingInvitesAtMost { .. }, Change::CountHit { .. }, Change::CountHit { .. }]
+            | [Change::RemoveMembership { .. }, Change::DeletePlaceholderIfUnused(_)] => {
                 self.change_project(set.changes().to_vec(), mails)
             }
             // The invitee's own row: accept or decline under the project's

@@ -27,7 +27,8 @@ mod testing;
 mod unicat;
 
 use accountd_app::unicat::{
-    AccountDeletion, Accounts, EmailChange, Invitations, PasswordReset, Projects, Sessions, Signup,
+    AccountDeletion, Accounts, EmailChange, Invitations, Members, PasswordReset, Projects,
+    Sessions, Signup,
 };
 use accountd_app::{Failure, ForgotPassword};
 use accountd_ports::HealthCheck;
@@ -105,6 +106,8 @@ pub struct HttpState {
     /// `leave_project`, the public `decline_invite` and `init_invite`, and
     /// the decline page.
     pub invitations: Invitations,
+    /// Unicat `p/{project}/members/*` and `members/get`.
+    pub members: Members,
 }
 
 impl fmt::Debug for HttpState {

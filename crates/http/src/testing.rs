@@ -2,8 +2,8 @@
 
 use crate::UnicatInfo;
 use accountd_app::unicat::{
-    AccountDeletion, Accounts, EmailChange, Invitations, PasswordReset, ProjectSettings, Projects,
-    Sessions, Signup, UnicatSettings,
+    AccountDeletion, Accounts, EmailChange, Invitations, MemberSettings, Members, PasswordReset,
+    ProjectSettings, Projects, Sessions, Signup, UnicatSettings,
 };
 use accountd_app::{ChallengeSettings, Ports};
 use accountd_domain::PasswordPolicy;
@@ -19,6 +19,7 @@ pub(crate) struct UnicatServices {
     pub accounts: Accounts,
     pub projects: Projects,
     pub invitations: Invitations,
+    pub members: Members,
 }
 
 pub(crate) fn unicat_settings() -> UnicatSettings {
@@ -45,6 +46,18 @@ pub(crate) fn project_settings() -> ProjectSettings {
     ProjectSettings {
         projects_per_user: 100,
         languages: vec!["en".to_owned(), "nl".to_owned()],
+        default_timezone: accountd_domain::TimeZone::parse("Europe/Amsterdam")
+            .expect("a zone of the tz database"),
+    }
+}
+
+pub(crate) fn member_settings() -> MemberSettings {
+    MemberSettings {
+        invite_ttl_seconds: 604_800,
+        pending_invites_per_project: 100,
+        invites_per_hour: 50,
+        invites_per_recipient_per_hour: 5,
+        public_url: "https://accounts.example.com".to_owned(),
         default_timezone: accountd_domain::TimeZone::parse("Europe/Amsterdam")
             .expect("a zone of the tz database"),
     }
@@ -96,7 +109,19 @@ pub(crate) fn unicat_services(
             projects.clone(),
             project_settings(),
         ),
-        invitations: Invitations::new(ports.clone(), sessions.clone(), projects, key.clone()),
+        invitations: Invitations::new(
+            ports.clone(),
+            sessions.clone(),
+            projects.clone(),
+            key.clone(),
+        ),
+        members: Members::new(
+            ports.clone(),
+            sessions.clone(),
+            projects,
+            key.clone(),
+            member_settings(),
+        ),
         email_change: EmailChange::new(ports, sessions.clone(), key, unicat_settings()),
         sessions,
     }

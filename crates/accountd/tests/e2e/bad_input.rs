@@ -1,4 +1,4 @@
-//! Bad input on every account and project route, through the real binary on both
+//! Bad input on every account, project and member route, through the real binary on both
 //! backends: malformed and non-object bodies, wrongly typed values,
 //! over-long values and control characters each get the family's envelope
 //! (400, 1001, 422; the HTML page its pages), never a 500, and change
@@ -88,9 +88,31 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/api/account/leave_project", &["project"]),
     ("/api/decline_invite", &["invitee", "project", "token"]),
     ("/api/init_invite", &["invitee", "project", "token"]),
+    ("/api/members/get", &["project", "member"]),
+    (
+        "/api/p/7b0c9a3e-8f5d-4c1a-9e2b-6d4f3a2b1c0d/members/invite",
+        &["username_or_email"],
+    ),
+    (
+        "/api/p/7b0c9a3e-8f5d-4c1a-9e2b-6d4f3a2b1c0d/members/resend_invite",
+        &["user"],
+    ),
+    (
+        "/api/p/7b0c9a3e-8f5d-4c1a-9e2b-6d4f3a2b1c0d/members/remove",
+        &["user"],
+    ),
+    (
+        "/api/p/7b0c9a3e-8f5d-4c1a-9e2b-6d4f3a2b1c0d/members/get",
+        &["member"],
+    ),
 ];
 
-fn bad_input_on_every_account_and_project_route_gets_its_envelope_and_changes_nothing(db: &TestDb) {
+/// The member routes under `/api/p/{project}/`.
+const MEMBER_ROUTES: [&str; 4] = ["invite", "resend_invite", "remove", "get"];
+
+fn bad_input_on_every_account_project_and_member_route_gets_its_envelope_and_changes_nothing(
+    db: &TestDb,
+) {
     let setup = Setup::new(db);
     let gid = setup.add_user("ann", &["ann@example.com"]);
     let server = setup.start();
@@ -202,8 +224,14 @@ fn bad_input_on_every_account_and_project_route_gets_its_envelope_and_changes_no
                             "{what}"
                         );
                     }
+                    // Any text is a username to look up: the body is fine,
+                    // and the project unknown.
+                    p if p.ends_with("/members/invite") => assert_refused(&r, &[403], &what),
                     // A gid that is a string but not a UUID.
-                    p if p.starts_with("/api/projects/") && p != "/api/projects/create" => {
+                    p if (p.starts_with("/api/projects/") && p != "/api/projects/create")
+                        || p.starts_with("/api/p/")
+                        || p == "/api/members/get" =>
+                    {
                         assert_refused(&r, &[400], &what);
                         assert_eq!(
                             r.json()["result"]["info"]["reason"],
@@ -214,6 +242,63 @@ fn bad_input_on_every_account_and_project_route_gets_its_envelope_and_changes_no
                     _ => assert_refused(&r, &[1001], &what),
                 }
             }
+        }
+    }
+
+    // `members`: a list of at most 1000 gids, never beside `member`; the
+    // path's project gid, read after the body.
+    let unknown = "7b0c9a3e-8f5d-4c1a-9e2b-6d4f3a2b1c0d";
+    let get = format!("/api/p/{unknown}/members/get");
+    let too_many: Vec<&str> = vec![unknown; 1001];
+    for (members, reason) in [
+        (json!("x"), "invalid_type"),
+        (json!({}), "invalid_type"),
+        (json!(1), "invalid_type"),
+        (json!([1]), "invalid_type"),
+        (json!([unknown, null]), "invalid_type"),
+        (json!(["x"]), "invalid_value"),
+        (json!([unknown, "not-a-gid"]), "invalid_value"),
+        (json!(too_many), "invalid_value"),
+    ] {
+        let body = json!({ "members": members }).to_string();
+        let r = raw(&server, &get, &token, &body);
+        let what = format!("{get} {}", body.chars().take(60).collect::<String>());
+        assert_refused(&r, &[400], &what);
+        assert_eq!(
+            r.json()["result"]["info"],
+            json!({"parameter": "members", "reason": reason}),
+            "{what}"
+        );
+    }
+    let both = json!({"member": unknown, "members": [unknown]}).to_string();
+    let r = raw(&server, &get, &token, &both);
+    assert_refused(&r, &[400], "member and members");
+    assert_eq!(
+        r.json()["result"]["info"],
+        json!({"parameter": "members", "reason": "invalid_value"})
+    );
+    for route in MEMBER_ROUTES {
+        let body = json!({"username_or_email": "bob", "user": unknown, "member": unknown});
+        for project in ["not-a-gid", "7B0C9A3E", "%00", unknown] {
+            let path = format!("/api/p/{project}/members/{route}");
+            let r = raw(&server, &path, &token, &body.to_string());
+            if project == unknown {
+                assert_refused(&r, &[403], &path);
+                continue;
+            }
+            assert_refused(&r, &[400], &path);
+            assert_eq!(
+                r.json()["result"]["info"],
+                json!({"parameter": "project", "reason": "invalid_value"}),
+                "{path}"
+            );
+            // The body is judged first.
+            let r = raw(&server, &path, &token, "{");
+            assert_eq!(
+                r.json()["result"]["info"]["parameter"],
+                json!("body"),
+                "{path}"
+            );
         }
     }
 
@@ -291,5 +376,5 @@ fn bad_input_on_every_account_and_project_route_gets_its_envelope_and_changes_no
     login(&server);
 }
 on_both_backends!(
-    bad_input_on_every_account_and_project_route_gets_its_envelope_and_changes_nothing
+    bad_input_on_every_account_project_and_member_route_gets_its_envelope_and_changes_nothing
 );

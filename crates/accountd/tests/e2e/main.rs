@@ -21,7 +21,11 @@
 //! - `invitations`: the invitee's routes (accept, decline, leave, the
 //!   public decline and `init_invite`), the decline page, parallel accepts
 //!   of one row, an accept racing a remove, a leave racing a transfer;
-//! - `bad_input`: bad input on every account and project route gets its
+//! - `members`: the owner's side of invitations (invite by username and
+//!   by email, the shared placeholder, every refusal, the pending cap and
+//!   one row per address under parallel invites, the limits), remove and
+//!   both forms of `members/get`;
+//! - `bad_input`: bad input on every account, project and member route gets its
 //!   envelope and changes nothing;
 //! - `sdk`: the official `unicat` Python SDK against the binary;
 //! - `architecture`: the layering of docs/ARCHITECTURE.md, checked against
@@ -49,6 +53,7 @@ mod email_change;
 mod forgot_password;
 mod invitations;
 mod mail_language;
+mod members;
 mod projects;
 mod sdk;
 mod unicat;

@@ -1,4 +1,6 @@
-//! The official `unicat` Python SDK, unchanged, against the real binary:
+//! The official `unicat` Python SDK, unchanged, against the real binary
+//! (login, init, users/get, and the `//projects/get` and `//members/get`
+//! calls of its sync):
 //! it reads the `Authorization` header verbatim and drops its token on
 //! `WWW-Authenticate`. Runs when python3 can import `unicat` (CI installs
 //! it); skipped otherwise, except under CI where a missing SDK fails.
@@ -94,5 +96,8 @@ fn the_official_unicat_sdk_logs_in_renews_and_drops_its_token() {
         "the SDK script failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(stdout.contains("ok: login, init, users/get"), "{stdout}");
+    assert!(
+        stdout.contains("ok: login, init, users/get, projects/get, members/get"),
+        "{stdout}"
+    );
 }

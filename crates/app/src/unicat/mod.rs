@@ -8,6 +8,7 @@ mod account;
 mod deletion;
 mod email_change;
 mod invitations;
+mod members;
 mod projects;
 mod reset;
 mod session;
@@ -25,6 +26,10 @@ pub use email_change::{
     EmailChanged, RevertEmailError,
 };
 pub use invitations::{InvitationError, InvitationLink, InvitationShown, Invitations, RowAnswered};
+pub use members::{
+    GetMembersInput, InviteInput, MemberInput, MemberSettings, Members, MembersError, MembersShown,
+    MAX_MEMBERS_PER_GET,
+};
 pub use projects::{
     OptionValue, ProjectInput, ProjectSettings, ProjectShown, Projects, ProjectsError,
     TransferInput, UpdateProjectInput, UserInProject,
@@ -77,6 +82,7 @@ pub enum Reason {
     LanguageUnsupported,
     TimezoneUnsupported,
     OptionsInvalid,
+    EmailAmbiguous,
 }
 
 impl Reason {
@@ -97,6 +103,7 @@ impl Reason {
             Self::LanguageUnsupported => "language_unsupported",
             Self::TimezoneUnsupported => "timezone_unsupported",
             Self::OptionsInvalid => "options_invalid",
+            Self::EmailAmbiguous => "email_ambiguous",
         }
     }
 }

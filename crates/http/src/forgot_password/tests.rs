@@ -167,6 +167,7 @@ impl World {
             accounts: unicat.accounts,
             projects: unicat.projects,
             invitations: unicat.invitations,
+            members: unicat.members,
         }
     }
 

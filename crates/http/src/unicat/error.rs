@@ -7,8 +7,8 @@ use super::envelope;
 use super::params::BadParam;
 use accountd_app::unicat::{
     AuthError, DeletionError, EmailChangeError, EmailChangeRequestError, GetUserError, Invalid,
-    InvitationError, LoginError, LookupError, ProjectsError, RecentAuthError, ResetError,
-    ResetRequestError, RevertEmailError, SignupError, SignupRequestError, UpdateError,
+    InvitationError, LoginError, LookupError, MembersError, ProjectsError, RecentAuthError,
+    ResetError, ResetRequestError, RevertEmailError, SignupError, SignupRequestError, UpdateError,
 };
 use accountd_app::{Failure, RateLimited};
 use actix_web::{http::StatusCode, HttpResponse, ResponseError};
@@ -311,6 +311,30 @@ impl From<InvitationError> for UnicatError {
             InvitationError::InviteDeclined => Self::InviteInvalid("invite_declined"),
             InvitationError::InviteExpired => Self::InviteInvalid("invite_expired"),
             InvitationError::Failure(f) => f.into(),
+        }
+    }
+}
+
+impl From<MembersError> for UnicatError {
+    fn from(e: MembersError) -> Self {
+        let because = |reason| Self::UnprocessableBecause {
+            reason,
+            extra: serde_json::Map::new(),
+        };
+        match e {
+            // One answer for unknown and hidden (section 5), `info {}`.
+            MembersError::NotVisible | MembersError::NotOwner => Self::Forbidden(None),
+            MembersError::Invalid(i) => Self::Validation(i),
+            MembersError::ProjectDeleted => because("project_deleted"),
+            MembersError::UserNotFound => because("user_not_found"),
+            MembersError::AlreadyMember => because("already_member"),
+            MembersError::AlreadyInvited => because("already_invited"),
+            MembersError::InviteDeclined => because("invite_declined"),
+            MembersError::TooManyPendingInvites => because("too_many_pending_invites"),
+            MembersError::OwnerCannotLeave => because("owner_cannot_leave"),
+            MembersError::NoRow => Self::Unprocessable,
+            MembersError::TooManyRequests(r) => r.into(),
+            MembersError::Failure(f) => f.into(),
         }
     }
 }

@@ -16,6 +16,10 @@ mod error;
 mod init;
 mod init_invite;
 mod login;
+mod members_get;
+mod members_invite;
+mod members_remove;
+mod members_resend_invite;
 mod params;
 mod payload;
 mod ping;
@@ -100,7 +104,24 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
                 web::post().to(account_leave_project::handle),
             )
             .route("/decline_invite", web::post().to(decline_invite::handle))
-            .route("/init_invite", web::post().to(init_invite::handle)),
+            .route("/init_invite", web::post().to(init_invite::handle))
+            .route("/members/get", web::post().to(members_get::handle))
+            .route(
+                "/p/{project}/members/get",
+                web::post().to(members_get::handle_in_project),
+            )
+            .route(
+                "/p/{project}/members/invite",
+                web::post().to(members_invite::handle),
+            )
+            .route(
+                "/p/{project}/members/resend_invite",
+                web::post().to(members_resend_invite::handle),
+            )
+            .route(
+                "/p/{project}/members/remove",
+                web::post().to(members_remove::handle),
+            ),
     );
 }
 

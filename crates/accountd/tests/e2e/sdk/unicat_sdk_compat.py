@@ -56,6 +56,29 @@ def main():
     check(not ok and result["code"] == 422 and result["info"] == {}, f"422 for an unknown user: {result}")
     check(api._auth_header is not None, "the token survives a 422")
 
+    # A project of one's own: //projects/get and //members/get, as the
+    # SDK's sync fetches them, land in its caches (cc.projects_members keyed
+    # by "project_gid/user_gid").
+    ok, result = api.call("//projects/create", {"name": "SDK project"})
+    check(ok and "project" in result, f"projects/create succeeds: {result}")
+    project_gid = result["project"]
+    api.data["cc.projects"].clear()
+    api.data["cc.projects_members"].clear()
+    check(api._fetch_syncdataitem({"data_type": "cc.projects", "data_key": project_gid}), "//projects/get succeeds")
+    check(api.data["cc.projects"][project_gid]["name"] == "SDK project", f"the project is cached: {api.data['cc.projects']}")
+    row_key = f"{project_gid}/{user_gid}"
+    check(api.data["cc.projects_members"][row_key]["roles"] == ["owner"], f"the owner row is cached: {api.data['cc.projects_members']}")
+    api.data["cc.projects_members"].clear()
+    key = {"data_type": "cc.projects_members", "data_key": row_key}
+    check(api._fetch_syncdataitem(key), "//members/get succeeds")
+    row = api.data["cc.projects_members"][row_key]
+    check(row["status"] == "active" and row["options"]["notifications"]["email"], f"the row is cached: {row}")
+    check(api.data["cc.users"][user_gid]["email"], "the caller stays in the complete form")
+    ok, result = api.call("//members/get", {"project": project_gid, "member": NO_PROJECT})
+    check(not ok and result["code"] == 422, f"422 for a row that does not exist: {result}")
+    ok, result = api.call("//members/get", {"project": NO_PROJECT, "member": user_gid})
+    check(not ok and result["code"] == 403, f"403 for an unknown project: {result}")
+
     # A token the server refuses: 401 with WWW-Authenticate, and the SDK drops it.
     api.update_jwt("not-a-jwt")
     ok, result = api.call("//init", method="get")
@@ -65,7 +88,7 @@ def main():
     # An unknown route: the error envelope with data present.
     ok, result = api.call("//no_such_route")
     check(not ok and result["code"] == 404, f"404 envelope for an unknown route: {result}")
-    print(f"ok: login, init, users/get, token renewal and token drop work with the unicat SDK")
+    print(f"ok: login, init, users/get, projects/get, members/get, token renewal and token drop work with the unicat SDK")
 
 
 if __name__ == "__main__":

@@ -444,6 +444,7 @@ impl World {
             accounts: unicat.accounts,
             projects: unicat.projects,
             invitations: unicat.invitations,
+            members: unicat.members,
         }
     }
 
@@ -2099,4 +2100,5 @@ mod delete;
 mod email_change;
 mod invitations;
 mod mail_language;
+mod members;
 mod projects;

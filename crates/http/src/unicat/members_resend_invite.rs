@@ -1,0 +1,39 @@
+//! `POST /api/p/{project}/members/resend_invite` (JWT) — `user`, then the
+//! path's project gid.
+
+use super::auth::Caller;
+use super::members_get::{members_shown, path_project};
+use super::params::{BadParam, Fields, FromFields};
+use super::{envelope, UnicatError};
+use accountd_app::unicat::MemberInput;
+use accountd_domain::UserId;
+use actix_web::{web, HttpResponse};
+
+/// The body of resend_invite and remove: the member's gid.
+#[derive(Debug)]
+pub(crate) struct MemberParam(pub UserId);
+
+impl FromFields for MemberParam {
+    fn from_fields(f: &Fields) -> Result<Self, BadParam> {
+        f.gid("user", UserId::parse).map(Self)
+    }
+}
+
+pub(crate) async fn handle(
+    Caller {
+        user,
+        auth_time,
+        params: MemberParam(member),
+    }: Caller<MemberParam>,
+    path: web::Path<String>,
+    state: web::Data<crate::HttpState>,
+) -> Result<HttpResponse, UnicatError> {
+    let project = path_project(&path)?;
+    let input = MemberInput {
+        project,
+        user: member,
+    };
+    let shown = state.members.resend_invite(&user, auth_time, input).await?;
+    let (result, data) = members_shown(&shown);
+    Ok(envelope::success(result, data, Some(&shown.token)))
+}
