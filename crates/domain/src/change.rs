@@ -117,8 +117,9 @@ pub enum Change {
     },
     /// Makes `email` the user's primary address (position 0), keeping
     /// every other stored address; an entry of the same address elsewhere
-    /// in the list is dropped (one address, one entry). The credential
-    /// version stays. Guard: the stored credential version is still
+    /// in the list is dropped (one address, one entry); every membership
+    /// row of the user now notifies `email` (a row's notification address
+    /// follows the primary address). The credential version stays. Guard: the stored credential version is still
     /// `expected_version`, else [`Conflict::UserChanged`].
     SetPrimaryEmail {
         /// The account.
@@ -259,7 +260,8 @@ pub enum Change {
     },
     /// Sign-up claiming invitations: under the lock of `email`'s address,
     /// every `invited` row of the placeholder holding that address whose
-    /// invitation is unexpired at `now` moves to `user`, and the
+    /// invitation is unexpired at `now` moves to `user` (notifying
+    /// `email`, the account's primary address), and the
     /// placeholder is deleted with every row it still has (expired or
     /// declined ones). No placeholder: nothing happens. No guard: the
     /// first sign-up of an address to commit claims them.

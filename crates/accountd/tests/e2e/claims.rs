@@ -163,7 +163,7 @@ fn claimed_payload(r: &Reply, user: &str, username: &str, address: &str, ann: &s
                     "cc.projects": {&atlas: {"gid": atlas, "name": "Atlas", "icon": null,
                                              "owner": ann, "status": "active"}},
                     "cc.projects_members": [
-                        row(&atlas, user, "invited", "member", Some("frank@example.com")),
+                        row(&atlas, user, "invited", "member", Some(address)),
                         row(&atlas, ann, "active", "owner", None)],
                     "cc.languages": r.json()["data"]["cc.languages"].clone()}})
     .to_string()
@@ -251,12 +251,14 @@ fn a_sign_up_claims_the_live_invitation_of_its_address_and_a_later_one_none(db: 
     members.sort_by_key(|m| m["user_gid"].as_str().unwrap().to_owned());
     let mut want = vec![
         row(&atlas, &ann, "active", "owner", Some("ann@example.com")),
+        // The claimed row notifies the account's address as spelt at
+        // sign-up: a row's notification address follows the primary one.
         row(
             &atlas,
             &frank,
             "invited",
             "member",
-            Some("frank@example.com"),
+            Some("Frank@Example.com"),
         ),
     ];
     want.sort_by_key(|m| m["user_gid"].as_str().unwrap().to_owned());

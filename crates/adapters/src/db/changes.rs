@@ -242,7 +242,7 @@ fn apply_one(conn: &mut DbConn, change: &Change, now: i64) -> Result<(), DbError
             let user = user.to_string();
             for placeholder in users::placeholders_of(conn, &email.key())? {
                 if super::conn::lock_user_row(conn, &placeholder)? {
-                    projects::move_invitations(conn, &placeholder, &user, now)?;
+                    projects::move_invitations(conn, &placeholder, &user, email.as_str(), now)?;
                     users::delete_placeholder(conn, &placeholder)?;
                 }
             }

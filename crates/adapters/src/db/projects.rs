@@ -308,12 +308,14 @@ pub(crate) fn count_invited(conn: &mut DbConn, project_id: &str) -> Result<i64, 
 }
 
 /// Moves every `invited` row of `placeholder` unexpired at `now` to
-/// `user` (inside the caller's transaction, which holds the placeholder's
-/// row lock); how many.
+/// `user`, notifying `notify` (the new account's primary address), inside
+/// the caller's transaction, which holds the placeholder's row lock; how
+/// many.
 pub(crate) fn move_invitations(
     conn: &mut DbConn,
     placeholder: &str,
     user: &str,
+    notify: &str,
     now: i64,
 ) -> Result<usize, DbError> {
     Ok(diesel::update(
@@ -322,7 +324,10 @@ pub(crate) fn move_invitations(
             .filter(memberships::status.eq(MembershipStatus::Invited.as_str()))
             .filter(memberships::invite_expires_at.gt(now)),
     )
-    .set(memberships::user_id.eq(user))
+    .set((
+        memberships::user_id.eq(user),
+        memberships::notify_email.eq(notify),
+    ))
     .execute(conn)?)
 }
 

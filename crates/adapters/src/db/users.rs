@@ -402,7 +402,9 @@ pub(crate) fn set_primary_email(
 
 /// Writes `email` at position 0 of `user_id`'s addresses, dropping the
 /// entry it replaces and any other entry of the same address; the other
-/// addresses keep their places.
+/// addresses keep their places. Every membership row of the user then
+/// notifies the new primary address (spec section 6: a row's notification
+/// address follows the member's primary address).
 pub(crate) fn put_primary_email(
     conn: &mut DbConn,
     user_id: &str,
@@ -426,6 +428,9 @@ pub(crate) fn put_primary_email(
             email: email.as_str().to_owned(),
             email_key: key,
         })
+        .execute(conn)?;
+    diesel::update(memberships::table.filter(memberships::user_id.eq(user_id)))
+        .set(memberships::notify_email.eq(email.as_str()))
         .execute(conn)?;
     Ok(())
 }

@@ -441,8 +441,14 @@ async fn a_sign_up_claims_only_the_unexpired_invitations_and_the_placeholder_goe
         Applied::Committed
     );
 
+    // The claimed row notifies the account's primary address, as spelt
+    // at sign-up (a row's notification address follows it).
     let claimed = Membership {
         user: frank.id,
+        notifications: Notifications {
+            email: Some(email("Frank@Example.com")),
+            ..live.notifications.clone()
+        },
         ..live
     };
     assert_eq!(
@@ -761,6 +767,80 @@ async fn a_sign_up_claim_racing_an_invite_of_its_placeholder_ends_in_one_order(d
     }
 }
 
+/// Spec section 6: a row's notification address follows the member's
+/// primary address, through an email change and its revert.
+async fn a_new_primary_address_becomes_every_row_notification_address_and_a_revert_restores_it(
+    db: &Database,
+) {
+    let ann = create_user(db, 1, "ann").await;
+    let bob = create_user(db, 2, "bob").await;
+    let atlas = project(80, "Atlas", ann.id);
+    let vega = project(81, "Vega", bob.id);
+    create_project(db, &atlas, &owner_row(&atlas)).await;
+    create_project(db, &vega, &owner_row(&vega)).await;
+    let ann_in_vega = Membership {
+        notifications: Notifications {
+            email: ann.emails.first().cloned(),
+            ..Notifications::default()
+        },
+        ..invited(&vega, ann.id, 0, 7 * 86_400)
+    };
+    assert_eq!(apply(db, invite(&ann_in_vega)).await, Applied::Committed);
+    let old = ann.emails.first().cloned().unwrap();
+    let new = email("Ann.New@Example.org");
+    let set = ChangeSet::new().with(Change::SetPrimaryEmail {
+        user: ann.id,
+        expected_version: ann.credential_version,
+        email: new.clone(),
+    });
+    assert_eq!(apply(db, set).await, Applied::Committed);
+    let notified = |rows: Vec<Membership>, user: UserId| {
+        rows.into_iter()
+            .find(|r| r.user == user)
+            .and_then(|r| r.notifications.email)
+    };
+    assert_eq!(
+        notified(rows_of(db, atlas.id).await, ann.id),
+        Some(new.clone())
+    );
+    assert_eq!(
+        notified(rows_of(db, vega.id).await, ann.id),
+        Some(new.clone())
+    );
+    assert_eq!(
+        notified(rows_of(db, vega.id).await, bob.id),
+        None,
+        "another member's row is untouched"
+    );
+
+    let token = accountd_domain::MacKey::from_bytes([3; 32]);
+    let revert = accountd_domain::EmailRevert::issue(
+        &token,
+        "revert-token",
+        ann.id,
+        old.clone(),
+        new,
+        at(0),
+        3_600,
+    );
+    let mac = *revert.mac();
+    assert_eq!(
+        apply(db, ChangeSet::new().with(Change::IssueEmailRevert(revert))).await,
+        Applied::Committed
+    );
+    let set = ChangeSet::new().with(Change::RevertEmail {
+        user: ann.id,
+        token_mac: mac,
+        restore: old.clone(),
+    });
+    assert_eq!(apply(db, set).await, Applied::Committed);
+    assert_eq!(
+        notified(rows_of(db, atlas.id).await, ann.id),
+        Some(old.clone())
+    );
+    assert_eq!(notified(rows_of(db, vega.id).await, ann.id), Some(old));
+}
+
 contracts!(
     a_membership_with_its_invitation_round_trips_through_rows_of,
     a_new_row_for_a_deleted_or_unknown_user_is_refused_with_user_changed,
@@ -782,4 +862,5 @@ contracts!(
     delete_placeholder_if_unused_racing_an_invite_ends_in_one_order,
     housekeeping_racing_an_invite_ends_in_one_order,
     a_sign_up_claim_racing_an_invite_of_its_placeholder_ends_in_one_order,
+    a_new_primary_address_becomes_every_row_notification_address_and_a_revert_restores_it,
 );
