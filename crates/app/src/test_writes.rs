@@ -254,12 +254,13 @@ impl Changes for MockWrites {
             // new), a resend, a removal.
             | [Change::CreatePlaceholder(_), Change::PutMembership { .. }, ..]
             | [Change::PutMembership { .. }, Change::ProjectIsActive(_), Change::PendingInvitesAtMost { .. }, Change::CountHit { .. }, Change::CountHit { .. }]
+            | [Change::InvitationSentAt { .. }, Change::PutMembership { .. }, Change::ProjectIsActive(_), Change::PendingInvitesAtMost { .. }, Change::CountHit { .. }, Change::CountHit { .. }]
             | [Change::RemoveMembership { .. }, Change::DeletePlaceholderIfUnused(_)] => {
                 self.change_project(set.changes().to_vec(), mails)
             }
             // The invitee's own row: accept or decline under the project's
             // guard, leave. No mail.
-            [Change::ProjectIsActive(_), Change::PutMembership { .. }]
+            [Change::ProjectIsActive(_), Change::InvitationSentAt { .. }, Change::PutMembership { .. }]
             | [Change::RemoveMembership { .. }] => {
                 assert!(mails.is_empty(), "an own-row change sends no mail");
                 self.change_own_row(set.changes().to_vec(), now)

@@ -232,6 +232,21 @@ pub enum Change {
     /// (compared case-insensitively), else [`Conflict::AddressTaken`]: one
     /// placeholder per address, shared by every project inviting it.
     CreatePlaceholder(User),
+    /// A guard only (writes nothing): the row of `user` in `project` still
+    /// holds the invitation sent at `sent_at` (`None`: none), the one the
+    /// use case read and decided on, else [`Conflict::MembershipChanged`].
+    /// Takes the project's lock, which every membership change takes: a
+    /// resend in between (new token, new expiry) refuses a decline by the
+    /// link it superseded, and an accept or decline never writes a stale
+    /// invitation back over a resend's.
+    InvitationSentAt {
+        /// The project.
+        project: ProjectId,
+        /// The member.
+        user: UserId,
+        /// When the invitation read was sent.
+        sent_at: Option<crate::Timestamp>,
+    },
     /// A guard only (writes nothing): the project is stored and `active`,
     /// else [`Conflict::ProjectChanged`]. Takes the project's lock, which
     /// `SetProjectStatus` takes too.

@@ -1,7 +1,7 @@
 //! The one write of every use case: a domain `ChangeSet` applied in one
 //! transaction, each change under its guard.
 
-use super::conn::{lock_id, lock_id_now, write_tx, DbConn};
+use super::conn::{lock_id, lock_id_now, lock_placeholder_row, write_tx, DbConn};
 use super::{challenges, email_reverts, limits, outbox, projects, users, Database, DbError};
 use accountd_domain::{Change, ChangeSet, Conflict, Timestamp, Username};
 use accountd_ports::{Applied, Changes, RateDecision, StoreError};
@@ -35,6 +35,21 @@ impl Changes for Database {
 pub(crate) fn apply(conn: &mut DbConn, set: &ChangeSet, now: i64) -> Result<(), DbError> {
     for id in lock_ids(set) {
         lock_id_now(conn, id)?;
+    }
+    // Then the rows of the placeholders the set may delete, sorted, before
+    // any membership row is touched (see `conn::lock_placeholder_row`).
+    let mut placeholders: Vec<String> = set
+        .changes()
+        .iter()
+        .filter_map(|c| match c {
+            Change::DeletePlaceholderIfUnused(user) => Some(user.to_string()),
+            _ => None,
+        })
+        .collect();
+    placeholders.sort_unstable();
+    placeholders.dedup();
+    for user in &placeholders {
+        lock_placeholder_row(conn, user)?;
     }
     for change in set.changes() {
         apply_one(conn, change, now)?;
@@ -194,7 +209,7 @@ fn apply_one(conn: &mut DbConn, change: &Change, now: i64) -> Result<(), DbError
             Conflict::ProjectChanged,
         ),
         Change::DeleteProjectPermanently { project } => guard(
-            projects::purge(conn, &project.to_string())?,
+            projects::purge(conn, &project.to_string(), None)?,
             Conflict::ProjectChanged,
         ),
         Change::TransferProject { project, from, to } => {
@@ -222,6 +237,15 @@ fn apply_one(conn: &mut DbConn, change: &Change, now: i64) -> Result<(), DbError
             }
             unique(users::insert(conn, user), Conflict::AddressTaken)
         }
+        Change::InvitationSentAt {
+            project,
+            user,
+            sent_at,
+        } => guard(
+            projects::invitation_sent_at(conn, &project.to_string(), &user.to_string())?
+                == Some(sent_at.map(Timestamp::as_millis)),
+            Conflict::MembershipChanged,
+        ),
         Change::ProjectIsActive(project) => guard(
             projects::is_active(conn, &project.to_string())?,
             Conflict::ProjectChanged,
@@ -241,7 +265,7 @@ fn apply_one(conn: &mut DbConn, change: &Change, now: i64) -> Result<(), DbError
         Change::ClaimInvitations { email, user } => {
             let user = user.to_string();
             for placeholder in users::placeholders_of(conn, &email.key())? {
-                if super::conn::lock_user_row(conn, &placeholder)? {
+                if lock_placeholder_row(conn, &placeholder)? {
                     projects::move_invitations(conn, &placeholder, &user, email.as_str(), now)?;
                     users::delete_placeholder(conn, &placeholder)?;
                 }
@@ -280,8 +304,17 @@ fn lock_ids(set: &ChangeSet) -> Vec<i64> {
                 // project meanwhile.
                 keys.push(format!("user:{}", project.owner));
             }
-            Change::PutMembership { membership, .. } => {
+            Change::PutMembership {
+                membership,
+                expected,
+            } => {
                 keys.push(format!("project:{}", membership.project));
+                // A new row's user: an account deletion (which takes it
+                // too) either removes the row or runs before the check
+                // that its user may join.
+                if expected.is_none() {
+                    keys.push(format!("user:{}", membership.user));
+                }
             }
             Change::RemoveMembership { project, .. } => keys.push(format!("project:{project}")),
             Change::DeleteAccount { user, .. } => keys.push(format!("user:{user}")),
@@ -295,9 +328,15 @@ fn lock_ids(set: &ChangeSet) -> Vec<i64> {
             Change::OwnsFewerThan { user, .. } => keys.push(format!("user:{user}")),
             Change::UpdateProject { project, .. }
             | Change::SetProjectStatus { project, .. }
-            | Change::DeleteProjectPermanently { project }
-            | Change::TransferProject { project, .. } => {
+            | Change::DeleteProjectPermanently { project } => {
                 keys.push(format!("project:{project}"));
+            }
+            // Both owners' too: an account deletion (which takes them)
+            // never runs beside a transfer making its account the owner.
+            Change::TransferProject { project, from, to } => {
+                keys.push(format!("project:{project}"));
+                keys.push(format!("user:{from}"));
+                keys.push(format!("user:{to}"));
             }
             // The keys an issue of these purposes locks: a challenge issued
             // in parallel is then either consumed here or issued after,
@@ -315,7 +354,9 @@ fn lock_ids(set: &ChangeSet) -> Vec<i64> {
             Change::ClaimInvitations { email, .. } => {
                 keys.push(format!("address:{}", email.key()));
             }
-            Change::ProjectIsActive(project) | Change::PendingInvitesAtMost { project, .. } => {
+            Change::ProjectIsActive(project)
+            | Change::PendingInvitesAtMost { project, .. }
+            | Change::InvitationSentAt { project, .. } => {
                 keys.push(format!("project:{project}"));
             }
             Change::CountHit { key, .. } => keys.push(limits::hit_lock_key(key)),

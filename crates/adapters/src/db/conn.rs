@@ -194,12 +194,23 @@ pub(crate) fn lock_id_now(conn: &mut DbConn, id: i64) -> Result<(), DbError> {
     Ok(())
 }
 
-/// Locks the user's row until the transaction ends (PostgreSQL: `FOR
-/// UPDATE`, which waits for, and then blocks, any transaction inserting a
-/// row that references it), so a check made after it sees every such row
-/// committed; whether the row is there.
-pub(crate) fn lock_user_row(conn: &mut DbConn, user_id: &str) -> Result<bool, DbError> {
-    let found = users::table.find(user_id).select(users::id);
+/// Locks the row of the user while it is a placeholder, until the
+/// transaction ends (PostgreSQL: `FOR UPDATE`, which waits for, and then
+/// blocks, any transaction inserting a row that references it), so a check
+/// made after it sees every such row committed; whether it is a stored
+/// placeholder. A transaction takes these row locks before it touches any
+/// membership row of the placeholder (`changes::apply` takes those of its
+/// set first, the purge those of its project's placeholders, sorted), so
+/// two transactions never wait on a placeholder's row and a membership row
+/// in opposite orders.
+pub(crate) fn lock_placeholder_row(conn: &mut DbConn, user_id: &str) -> Result<bool, DbError> {
+    // Only a placeholder's row: an account's row is never locked here, so
+    // a deletion or update of the account cannot wait on it in the other
+    // order.
+    let found = users::table
+        .find(user_id)
+        .filter(users::status.eq(accountd_domain::UserStatus::Invited.as_str()))
+        .select(users::id);
     let ids: Vec<String> = match conn {
         DbConn::Pg(c) => found.for_update().load(c)?,
         // The write transaction already excludes every other writer.

@@ -101,29 +101,47 @@ pub(crate) fn set_status(
     Ok(updated == 1)
 }
 
-/// Removes a deleted project, its memberships, and the placeholders among
-/// its members left with no membership; whether the project was there and
-/// deleted (else nothing changes).
-pub(crate) fn purge(conn: &mut DbConn, project_id: &str) -> Result<bool, DbError> {
-    let members: Vec<String> = load(
+/// Removes a deleted project (deleted at or before `cutoff`, when given),
+/// its memberships, and the placeholders among its members left with no
+/// membership; whether the project was there and deleted (else nothing
+/// changes). The project row goes first, under its status guard (on
+/// PostgreSQL the delete waits for, then re-checks, a parallel undelete),
+/// after the placeholders' rows are locked and before any membership row
+/// is touched.
+pub(crate) fn purge(
+    conn: &mut DbConn,
+    project_id: &str,
+    cutoff: Option<i64>,
+) -> Result<bool, DbError> {
+    let mut members: Vec<String> = load(
         conn,
         memberships::table
             .filter(memberships::project_id.eq(project_id))
             .select(memberships::user_id),
     )?;
-    diesel::delete(memberships::table.filter(memberships::project_id.eq(project_id)))
-        .execute(conn)?;
-    let deleted = diesel::delete(
-        projects::table
-            .filter(projects::id.eq(project_id))
-            .filter(projects::status.eq(ProjectStatus::Deleted.as_str())),
-    )
-    .execute(conn)?;
+    members.sort_unstable();
+    let mut placeholders = Vec::new();
+    for user in &members {
+        if super::conn::lock_placeholder_row(conn, user)? {
+            placeholders.push(user);
+        }
+    }
+    let target = projects::table
+        .filter(projects::id.eq(project_id))
+        .filter(projects::status.eq(ProjectStatus::Deleted.as_str()));
+    let deleted = match cutoff {
+        Some(cutoff) => {
+            diesel::delete(target.filter(projects::deleted_at.le(cutoff))).execute(conn)?
+        }
+        None => diesel::delete(target).execute(conn)?,
+    };
     if deleted != 1 {
-        // The caller's transaction is rolled back by the failed guard.
+        // Undeleted (or deleted again, later) meanwhile: nothing changes.
         return Ok(false);
     }
-    for user in &members {
+    diesel::delete(memberships::table.filter(memberships::project_id.eq(project_id)))
+        .execute(conn)?;
+    for user in placeholders {
         super::users::delete_placeholder_if_unused(conn, user)?;
     }
     Ok(true)
@@ -142,7 +160,7 @@ pub(crate) fn purge_deleted_before(conn: &mut DbConn, cutoff: i64) -> Result<usi
     )?;
     let mut purged = 0;
     for id in &ids {
-        if purge(conn, id)? {
+        if purge(conn, id, Some(cutoff))? {
             purged += 1;
         }
     }
@@ -286,6 +304,22 @@ pub(crate) fn put_membership(
     ))
     .execute(conn)?;
     Ok(updated == 1)
+}
+
+/// When the invitation of the row was sent: `None` without a row,
+/// `Some(None)` for a row without an invitation.
+pub(crate) fn invitation_sent_at(
+    conn: &mut DbConn,
+    project_id: &str,
+    user_id: &str,
+) -> Result<Option<Option<i64>>, DbError> {
+    Ok(load(
+        conn,
+        memberships::table
+            .find((project_id, user_id))
+            .select(memberships::invited_at),
+    )?
+    .pop())
 }
 
 /// Whether the project is stored and active.

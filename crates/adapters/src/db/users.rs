@@ -316,7 +316,7 @@ pub(crate) fn delete_placeholder_if_unused(
     conn: &mut DbConn,
     user_id: &str,
 ) -> Result<bool, DbError> {
-    if !super::conn::lock_user_row(conn, user_id)? {
+    if !super::conn::lock_placeholder_row(conn, user_id)? {
         return Ok(false);
     }
     let rows: i64 = memberships::table

@@ -767,6 +767,50 @@ async fn a_sign_up_claim_racing_an_invite_of_its_placeholder_ends_in_one_order(d
     }
 }
 
+/// `InvitationSentAt` holds only while the row still has the invitation
+/// read: a resend in between (a new `sent_at`) refuses the set, and so
+/// does a row with none, or no row.
+async fn invitation_sent_at_holds_for_the_invitation_read_only(db: &Database) {
+    let ann = create_user(db, 1, "ann").await;
+    let bob = create_user(db, 2, "bob").await;
+    let atlas = project(82, "Atlas", ann.id);
+    create_project(db, &atlas, &owner_row(&atlas)).await;
+    let first = invited(&atlas, bob.id, 0, 7 * 86_400);
+    assert_eq!(apply(db, invite(&first)).await, Applied::Committed);
+    let guard = |user: UserId, sent: Option<i64>| {
+        ChangeSet::new().with(Change::InvitationSentAt {
+            project: atlas.id,
+            user,
+            sent_at: sent.map(at),
+        })
+    };
+    assert_eq!(apply(db, guard(bob.id, Some(0))).await, Applied::Committed);
+    // A resend: the same row, a new invitation sent at 60 s.
+    let resent = invited(&atlas, bob.id, 60, 7 * 86_400);
+    let set = ChangeSet::new().with(Change::PutMembership {
+        membership: resent,
+        expected: Some(MembershipStatus::Invited),
+    });
+    assert_eq!(apply(db, set).await, Applied::Committed);
+    assert_eq!(
+        apply(db, guard(bob.id, Some(0))).await,
+        Applied::Refused(Conflict::MembershipChanged),
+        "the invitation read was replaced"
+    );
+    assert_eq!(apply(db, guard(bob.id, Some(60))).await, Applied::Committed);
+    assert_eq!(
+        apply(db, guard(ann.id, Some(60))).await,
+        Applied::Refused(Conflict::MembershipChanged),
+        "the owner's row has no invitation"
+    );
+    assert_eq!(apply(db, guard(ann.id, None)).await, Applied::Committed);
+    assert_eq!(
+        apply(db, guard(user_id(99), None)).await,
+        Applied::Refused(Conflict::MembershipChanged),
+        "no row at all"
+    );
+}
+
 /// Spec section 6: a row's notification address follows the member's
 /// primary address, through an email change and its revert.
 async fn a_new_primary_address_becomes_every_row_notification_address_and_a_revert_restores_it(
@@ -863,4 +907,5 @@ contracts!(
     housekeeping_racing_an_invite_ends_in_one_order,
     a_sign_up_claim_racing_an_invite_of_its_placeholder_ends_in_one_order,
     a_new_primary_address_becomes_every_row_notification_address_and_a_revert_restores_it,
+    invitation_sent_at_holds_for_the_invitation_read_only,
 );

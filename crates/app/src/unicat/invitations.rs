@@ -125,10 +125,13 @@ impl From<MemberError> for InvitationError {
 }
 
 /// Which own-row transition a call makes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Step {
+#[derive(Debug, Clone, Copy)]
+enum Step<'a> {
     Accept,
     Decline,
+    /// A decline by the mail's link: its token is checked again on the
+    /// very read the decline is decided on.
+    DeclineByLink(&'a InvitationLink),
 }
 
 /// The invitee's use cases.
@@ -237,7 +240,9 @@ impl Invitations {
         // The token first: whoever does not hold it learns nothing, not
         // even whether the project is deleted.
         self.linked(link).await?;
-        let answered = self.step(link.invitee, link.project, Step::Decline).await?;
+        let answered = self
+            .step(link.invitee, link.project, Step::DeclineByLink(link))
+            .await?;
         tracing::info!(
             user.gid = %link.invitee,
             project.gid = %link.project,
@@ -293,11 +298,7 @@ impl Invitations {
         link: &InvitationLink,
     ) -> Result<(Project, Membership), InvitationError> {
         let (project, row) = self.own_row(link.invitee, link.project).await?;
-        let now = self.ports.clock.now();
-        let valid = row.invitation.as_ref().is_some_and(|i| {
-            i.token_matches(&self.mac_key, link.token.expose()) && !i.is_expired(now)
-        });
-        if !valid {
+        if !self.link_holds(&row, link, self.ports.clock.now()) {
             tracing::info!(
                 user.gid = %link.invitee,
                 project.gid = %link.project,
@@ -308,6 +309,14 @@ impl Invitations {
         Ok((project, row))
     }
 
+    /// Whether `link`'s token is the latest one sent for `row` and its
+    /// invitation unexpired at `now`.
+    fn link_holds(&self, row: &Membership, link: &InvitationLink, now: Timestamp) -> bool {
+        row.invitation.as_ref().is_some_and(|i| {
+            i.token_matches(&self.mac_key, link.token.expose()) && !i.is_expired(now)
+        })
+    }
+
     /// Accept or decline of `user`'s row: decide, write under the status
     /// read (and the project still active), and decide again when a
     /// parallel change won.
@@ -315,7 +324,7 @@ impl Invitations {
         &self,
         user: UserId,
         project: ProjectId,
-        step: Step,
+        step: Step<'_>,
     ) -> Result<RowAnswered, InvitationError> {
         for _ in 0..ATTEMPTS {
             let (project, own) = self.own_row(user, project).await?;
@@ -329,9 +338,25 @@ impl Invitations {
                     membership::decline(&project, Some(&own))?,
                     ProjectAccess::Invited,
                 ),
+                Step::DeclineByLink(link) => {
+                    if !self.link_holds(&own, link, now) {
+                        return Err(InvitationError::NoRow);
+                    }
+                    (
+                        membership::decline(&project, Some(&own))?,
+                        ProjectAccess::Invited,
+                    )
+                }
             };
+            // The invitation read is the one decided on: a resend in
+            // between refuses this set, and the call decides again.
             let set = ChangeSet::new()
                 .with(Change::ProjectIsActive(project.id))
+                .with(Change::InvitationSentAt {
+                    project: project.id,
+                    user,
+                    sent_at: own.invitation.as_ref().map(|i| i.sent_at),
+                })
                 .with(Change::PutMembership {
                     membership: next.clone(),
                     expected: Some(own.status),

@@ -124,9 +124,16 @@ fn writes(mut m: Mocks, want: Vec<Change>, outcome: Applied) -> Mocks {
     m
 }
 
+/// The own-row set: the project still active, the row still holding the
+/// invitation read (every fixture row's is `invitation()`), then the row.
 fn put(next: Membership, expected: MembershipStatus) -> Vec<Change> {
     vec![
         Change::ProjectIsActive(project_id()),
+        Change::InvitationSentAt {
+            project: project_id(),
+            user: next.user,
+            sent_at: Some(invitation().sent_at),
+        },
         Change::PutMembership {
             membership: next,
             expected: Some(expected),

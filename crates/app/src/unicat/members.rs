@@ -232,7 +232,7 @@ impl Members {
             }
             let now = self.ports.clock.now();
             let Some(invitee) = self
-                .invitee(caller, &project, &input.username_or_email, now)
+                .invitee(caller, &project, &rows, &input.username_or_email, now)
                 .await?
             else {
                 return Err(MembersError::UserNotFound);
@@ -310,10 +310,20 @@ impl Members {
                 // A row always has its user (a foreign key): gone meanwhile.
                 return Err(MembersError::NoRow);
             };
-            let set = ChangeSet::new().with(Change::PutMembership {
-                membership: row.clone(),
-                expected,
-            });
+            // Under the invitation read: a parallel decline or resend
+            // makes the call decide again.
+            let set = ChangeSet::new()
+                .with(Change::InvitationSentAt {
+                    project: project.id,
+                    user: input.user,
+                    sent_at: existing
+                        .and_then(|r| r.invitation.as_ref())
+                        .map(|i| i.sent_at),
+                })
+                .with(Change::PutMembership {
+                    membership: row.clone(),
+                    expected,
+                });
             let set = self
                 .guarded(set, caller, &project, &invitee)
                 .mail(self.invitation_mail(&invitee, &project, caller, &token));
@@ -346,7 +356,14 @@ impl Members {
         input: MemberInput,
     ) -> Result<String, MembersError> {
         for _ in 0..ATTEMPTS {
-            let (project, rows, _) = self.load(caller, input.project).await?;
+            // Spec section 6: a user removes their own row in any status,
+            // a declined one included (hidden from them otherwise).
+            let (project, rows) = if input.user == caller.id {
+                self.load_own(caller, input.project).await?
+            } else {
+                let (project, rows, _) = self.load(caller, input.project).await?;
+                (project, rows)
+            };
             let existing = rows.iter().find(|r| r.user == input.user);
             let row = membership::remove(&project, caller.id, input.user, existing)?;
             let set = ChangeSet::new()
@@ -507,6 +524,7 @@ impl Members {
         &self,
         caller: &User,
         project: &Project,
+        rows: &[Membership],
         text: &str,
         now: Timestamp,
     ) -> Result<Option<Invitee>, MembersError> {
@@ -551,6 +569,18 @@ impl Members {
         }
         if project.status == accountd_domain::ProjectStatus::Deleted {
             return Err(MembersError::ProjectDeleted);
+        }
+        // A full project answers before a name is looked up, so that a
+        // refusal that counts nothing (the cap) and one that counts (an
+        // unknown name) cannot tell names apart; the set's guard still
+        // holds the cap exactly under parallel invites.
+        let cap = self.settings.pending_invites_per_project;
+        let pending = rows
+            .iter()
+            .filter(|r| r.status == accountd_domain::MembershipStatus::Invited)
+            .count();
+        if cap > 0 && pending >= usize::try_from(cap).unwrap_or(usize::MAX) {
+            return Err(MembersError::TooManyPendingInvites);
         }
         let found = self
             .ports
@@ -707,6 +737,28 @@ impl Members {
             return Err(MembersError::NotVisible);
         }
         Ok((project, rows, access))
+    }
+
+    /// As [`Self::load`], for a call about the caller's own row: a caller
+    /// with any row passes even where the project is hidden from them (a
+    /// declined row; a deleted project), for the domain to decide.
+    async fn load_own(
+        &self,
+        caller: &User,
+        project: ProjectId,
+    ) -> Result<(Project, Vec<Membership>), MembersError> {
+        let Some(project) = self.projects.get(project).await.map_err(Failure::from)? else {
+            return Err(MembersError::NotVisible);
+        };
+        let rows = self
+            .projects
+            .rows_of(project.id)
+            .await
+            .map_err(Failure::from)?;
+        if !rows.iter().any(|r| r.user == caller.id) {
+            return Err(MembersError::NotVisible);
+        }
+        Ok((project, rows))
     }
 
     /// A 256-bit invitation token (43 URL-safe characters).

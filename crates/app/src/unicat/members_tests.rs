@@ -641,6 +641,27 @@ async fn a_placeholder_that_keeps_changing_gives_up_after_three_tries() {
 }
 
 #[tokio::test]
+async fn a_full_project_answers_the_cap_before_any_name_is_looked_up_or_counted() {
+    // With the cap reached, a known and an unknown name get the same 422
+    // and nothing is counted: no free oracle between "cap" and "429".
+    let mut m = nothing_written(Mocks::new().at(t(0)));
+    m.users.expect_find_by_username_ci().never();
+    let s = MemberSettings {
+        pending_invites_per_project: 2,
+        ..settings()
+    };
+    let full = vec![
+        row(&bob(), MembershipStatus::Invited, Role::Member),
+        row(&ghost(), MembershipStatus::Invited, Role::Member),
+    ];
+    let e = service_with(m, repo(ProjectStatus::Active, full), s)
+        .invite(&ann(), Some(t(-60)), invite_input("nobody"))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, MembersError::TooManyPendingInvites), "{e:?}");
+}
+
+#[tokio::test]
 async fn limits_of_zero_still_go_into_the_set_as_switched_off() {
     let m = token(
         draws(finds_name(Mocks::new().at(t(0)), "bob", Some(bob()))),
@@ -712,10 +733,20 @@ async fn resend_renews_an_invited_or_declined_row_under_its_status_and_mails_aga
         .await
         .unwrap();
         let sets = sets.lock().unwrap();
-        let mut want = vec![Change::PutMembership {
-            membership: invited_row(&bob(), "bob@example.com"),
-            expected: Some(status),
-        }];
+        // Under the invitation read (a parallel decline or resend makes
+        // it decide again).
+        let read = row(&bob(), status, Role::Member);
+        let mut want = vec![
+            Change::InvitationSentAt {
+                project: read.project,
+                user: bob().id,
+                sent_at: read.invitation.as_ref().map(|i| i.sent_at),
+            },
+            Change::PutMembership {
+                membership: invited_row(&bob(), "bob@example.com"),
+                expected: Some(status),
+            },
+        ];
         want.extend(tail(&bob().id.to_string()));
         assert_eq!(sets[0].0, want, "{status}");
         assert!(sets[0].1[0].text.contains(&link_for(&bob())));
@@ -784,6 +815,9 @@ async fn remove_takes_the_row_and_a_placeholder_left_with_none_in_one_set() {
         (ann(), bob(), MembershipStatus::Active),
         (bob(), bob(), MembershipStatus::Active),
         (bob(), bob(), MembershipStatus::Invited),
+        // A declined row is hidden from its user, who may still remove it
+        // (spec section 6).
+        (bob(), bob(), MembershipStatus::Declined),
     ] {
         let m = token(Mocks::new().at(t(0)), &caller);
         let (m, sets) = applies(m, vec![Applied::Committed]);
@@ -834,7 +868,15 @@ async fn remove_refusals_follow_the_domain() {
         (ann(), cy(), bob_row(), ProjectStatus::Active, "no_row"),
         (bob(), cy(), with_cy(), ProjectStatus::Active, "forbidden"),
         (cy(), bob(), bob_row(), ProjectStatus::Active, "hidden"),
-        (bob(), bob(), bob_row(), ProjectStatus::Deleted, "hidden"),
+        // Removing one's own row is leaving: on a deleted project, 422
+        // as `account/leave_project` answers.
+        (
+            bob(),
+            bob(),
+            bob_row(),
+            ProjectStatus::Deleted,
+            "project_deleted",
+        ),
     ];
     for (caller, target, rows, status, want) in cases {
         let m = nothing_written(Mocks::new().at(t(0)));
@@ -847,6 +889,7 @@ async fn remove_refusals_follow_the_domain() {
             MembersError::NoRow => "no_row",
             MembersError::NotOwner => "forbidden",
             MembersError::NotVisible => "hidden",
+            MembersError::ProjectDeleted => "project_deleted",
             other => panic!("{other:?}"),
         };
         assert_eq!(

@@ -99,6 +99,11 @@ impl World {
                     && set.changes()
                         == [
                             Change::ProjectIsActive(zephyr_id()),
+                            Change::InvitationSentAt {
+                                project: zephyr_id(),
+                                user: next.user,
+                                sent_at: Some(now().plus_seconds(-100)),
+                            },
                             Change::PutMembership {
                                 membership: next.clone(),
                                 expected: Some(expected),

@@ -450,11 +450,14 @@ async fn resend_answers_as_invite_and_an_active_row_is_422() {
                 .expect_apply()
                 .withf(|set, _| {
                     matches!(
-                        set.changes()[0],
-                        Change::PutMembership {
-                            expected: Some(MembershipStatus::Invited),
-                            ..
-                        }
+                        set.changes()[..2],
+                        [
+                            Change::InvitationSentAt { .. },
+                            Change::PutMembership {
+                                expected: Some(MembershipStatus::Invited),
+                                ..
+                            }
+                        ]
                     )
                 })
                 .times(1)
