@@ -617,5 +617,26 @@ fn remove_deletes_a_placeholder_left_with_no_row_and_lets_a_member_leave(db: &Te
         403,
         FORBIDDEN,
     );
+
+    // A declined row is hidden from its user, who may still remove it
+    // (spec section 6); then the owner no longer sees it.
+    let cy_token = login(&server, "cy");
+    let r = authed(
+        &server,
+        "/api/account/decline_invite",
+        &cy_token,
+        &json!({"project": atlas}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_reply(
+        &member_call(&server, &cy_token, &atlas, "remove", &cy),
+        200,
+        removed,
+    );
+    assert_reply(
+        &member_call(&server, &ann_token, &atlas, "remove", &cy),
+        422,
+        UNPROCESSABLE,
+    );
 }
 on_both_backends!(remove_deletes_a_placeholder_left_with_no_row_and_lets_a_member_leave);
