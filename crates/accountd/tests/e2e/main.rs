@@ -25,6 +25,9 @@
 //!   by email, the shared placeholder, every refusal, the pending cap and
 //!   one row per address under parallel invites, the limits), remove and
 //!   both forms of `members/get`;
+//! - `lifecycle`: one invitation's whole life through the routes only
+//!   (invite by email, decline by the link, resend, sign-up claiming it,
+//!   accept, transfer, leave);
 //! - `bad_input`: bad input on every account, project and member route gets its
 //!   envelope and changes nothing;
 //! - `sdk`: the official `unicat` Python SDK against the binary;
@@ -52,6 +55,7 @@ mod delete;
 mod email_change;
 mod forgot_password;
 mod invitations;
+mod lifecycle;
 mod mail_language;
 mod members;
 mod projects;
