@@ -80,9 +80,15 @@ impl From<DbError> for StoreError {
         let unavailable = match &e {
             DbError::Pool(_) => true,
             DbError::Query(diesel::result::Error::DatabaseError(kind, info)) => {
-                matches!(kind, diesel::result::DatabaseErrorKind::ClosedConnection)
-                    || info.message().contains("database is locked")
+                // A deadlock or serialisation failure (PostgreSQL 40P01,
+                // 40001) rolled nothing in: the client may simply retry.
+                matches!(
+                    kind,
+                    diesel::result::DatabaseErrorKind::ClosedConnection
+                        | diesel::result::DatabaseErrorKind::SerializationFailure
+                ) || info.message().contains("database is locked")
                     || info.message().contains("terminating connection")
+                    || info.message().contains("deadlock detected")
             }
             _ => false,
         };
@@ -286,6 +292,31 @@ impl Database {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn database_error(kind: diesel::result::DatabaseErrorKind, message: &str) -> DbError {
+        DbError::Query(diesel::result::Error::DatabaseError(
+            kind,
+            Box::new(message.to_owned()),
+        ))
+    }
+
+    #[test]
+    fn a_deadlock_or_serialisation_failure_is_unavailable_not_unexpected() {
+        use diesel::result::DatabaseErrorKind as K;
+        for e in [
+            database_error(K::SerializationFailure, "could not serialize access"),
+            database_error(K::Unknown, "deadlock detected"),
+            database_error(K::Unknown, "database is locked"),
+            database_error(K::ClosedConnection, "server closed the connection"),
+        ] {
+            assert!(
+                matches!(StoreError::from(e), StoreError::Unavailable(_)),
+                "retryable"
+            );
+        }
+        let other = database_error(K::Unknown, "syntax error at or near");
+        assert!(matches!(StoreError::from(other), StoreError::Unexpected(_)));
+    }
 
     #[test]
     fn a_database_url_never_shows_its_password_in_debug() {
