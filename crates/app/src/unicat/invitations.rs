@@ -18,6 +18,7 @@
 //! depends on when housekeeping last ran. An expired invitation can still
 //! be declined by its account through `account/decline_invite`.
 
+use super::stored_project::StoredProject;
 use super::Sessions;
 use crate::ports::unexpected_conflict;
 use crate::{Failure, Ports, Secret};
@@ -386,18 +387,13 @@ impl Invitations {
         user: UserId,
         project: ProjectId,
     ) -> Result<(Project, Membership), InvitationError> {
-        let Some(project) = self.projects.get(project).await.map_err(Failure::from)? else {
+        let Some(stored) = StoredProject::load(self.projects.as_ref(), project).await? else {
             return Err(InvitationError::NoRow);
         };
-        let rows = self
-            .projects
-            .rows_of(project.id)
-            .await
-            .map_err(Failure::from)?;
-        let Some(own) = rows.into_iter().find(|r| r.user == user) else {
+        let Some(own) = stored.row_of(user).cloned() else {
             return Err(InvitationError::NoRow);
         };
-        Ok((project, own))
+        Ok((stored.project, own))
     }
 }
 

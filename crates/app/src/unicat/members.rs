@@ -7,13 +7,14 @@
 //! changed what it was decided on.
 
 use super::projects::UserInProject;
+use super::stored_project::StoredProject;
 use super::{Invalid, Reason, Sessions};
 use crate::ports::unexpected_conflict;
 use crate::{mail, Failure, Ports, RateLimited};
 use accountd_domain::{
-    may_see_notification_email, may_see_row, membership, project_access, Change, ChangeSet,
-    Conflict, Email, Invitation, Limit, MacKey, MemberError, Membership, Project, ProjectAccess,
-    ProjectId, TimeZone, Timestamp, User, UserId, UserStatus,
+    may_see_notification_email, may_see_row, membership, Change, ChangeSet, Conflict, Email,
+    Invitation, Limit, MacKey, MemberError, Membership, Project, ProjectAccess, ProjectId,
+    TimeZone, Timestamp, User, UserId, UserStatus,
 };
 use accountd_ports::{ProjectRepository, RateDecision};
 use std::fmt;
@@ -724,19 +725,14 @@ impl Members {
         caller: &User,
         project: ProjectId,
     ) -> Result<(Project, Vec<Membership>, ProjectAccess), MembersError> {
-        let Some(project) = self.projects.get(project).await.map_err(Failure::from)? else {
+        let Some(stored) = StoredProject::load(self.projects.as_ref(), project).await? else {
             return Err(MembersError::NotVisible);
         };
-        let rows = self
-            .projects
-            .rows_of(project.id)
-            .await
-            .map_err(Failure::from)?;
-        let access = project_access(&project, rows.iter().find(|r| r.user == caller.id));
+        let access = stored.access_of(caller.id);
         if !access.may_see() {
             return Err(MembersError::NotVisible);
         }
-        Ok((project, rows, access))
+        Ok((stored.project, stored.rows, access))
     }
 
     /// As [`Self::load`], for a call about the caller's own row: a caller
@@ -747,18 +743,10 @@ impl Members {
         caller: &User,
         project: ProjectId,
     ) -> Result<(Project, Vec<Membership>), MembersError> {
-        let Some(project) = self.projects.get(project).await.map_err(Failure::from)? else {
-            return Err(MembersError::NotVisible);
-        };
-        let rows = self
-            .projects
-            .rows_of(project.id)
-            .await
-            .map_err(Failure::from)?;
-        if !rows.iter().any(|r| r.user == caller.id) {
-            return Err(MembersError::NotVisible);
+        match StoredProject::load(self.projects.as_ref(), project).await? {
+            Some(stored) if stored.row_of(caller.id).is_some() => Ok((stored.project, stored.rows)),
+            _ => Err(MembersError::NotVisible),
         }
-        Ok((project, rows))
     }
 
     /// A 256-bit invitation token (43 URL-safe characters).

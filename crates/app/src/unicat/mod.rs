@@ -13,6 +13,7 @@ mod projects;
 mod reset;
 mod session;
 mod signup;
+mod stored_project;
 #[cfg(test)]
 mod test_support;
 

@@ -2,13 +2,14 @@
 //! and `projects/update`. Who may see and do what is the domain's
 //! [`project_access`] and [`may_see_row`]; each call is one change set.
 
+use super::stored_project::StoredProject;
 use super::{Invalid, Reason, Sessions};
 use crate::ports::unexpected_conflict;
 use crate::{Failure, Ports};
 use accountd_domain::{
-    may_see_notification_email, may_see_row, project_access, Change, ChangeSet, Conflict,
-    Membership, MembershipStatus, Notifications, Project, ProjectAccess, ProjectError, ProjectId,
-    ProjectName, ProjectStatus, Role, TimeZone, Timestamp, User, DEFAULT_PROJECT_NAME,
+    may_see_notification_email, may_see_row, Change, ChangeSet, Conflict, Membership,
+    MembershipStatus, Notifications, Project, ProjectAccess, ProjectError, ProjectId, ProjectName,
+    ProjectStatus, Role, TimeZone, Timestamp, User, DEFAULT_PROJECT_NAME,
 };
 use accountd_ports::ProjectRepository;
 use std::fmt;
@@ -555,19 +556,14 @@ impl Projects {
         caller: &User,
         project: ProjectId,
     ) -> Result<(Project, Vec<Membership>, ProjectAccess), ProjectsError> {
-        let Some(project) = self.projects.get(project).await.map_err(Failure::from)? else {
+        let Some(stored) = StoredProject::load(self.projects.as_ref(), project).await? else {
             return Err(ProjectsError::NotVisible);
         };
-        let rows = self
-            .projects
-            .rows_of(project.id)
-            .await
-            .map_err(Failure::from)?;
-        let access = project_access(&project, rows.iter().find(|r| r.user == caller.id));
+        let access = stored.access_of(caller.id);
         if !access.may_see() {
             return Err(ProjectsError::NotVisible);
         }
-        Ok((project, rows, access))
+        Ok((stored.project, stored.rows, access))
     }
 
     /// The answer of get and update: the visible rows, redacted, with their
