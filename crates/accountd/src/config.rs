@@ -78,6 +78,14 @@ pub struct Options {
         value_parser = socket_addr
     )]
     pub bind: SocketAddr,
+    /// A second listener serving only /metrics and /health/*; when set, the main listener does not serve /metrics.
+    #[arg(
+        long,
+        env = "ACCOUNTD_ADMIN_BIND",
+        global = true,
+        value_parser = socket_addr
+    )]
+    pub admin_bind: Option<SocketAddr>,
     /// sqlite://PATH (created if missing) or postgres://...
     #[arg(
         long,
@@ -716,6 +724,7 @@ fn refusal(error: clap::Error, command: &clap::Command) -> Refusal {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub bind: SocketAddr,
+    pub admin_bind: Option<SocketAddr>,
     pub database_url: SecretBox<DatabaseUrl>,
     pub data_dir: PathBuf,
     pub secret: Option<SecretString>,
@@ -764,6 +773,7 @@ impl Config {
         };
         Self {
             bind: o.bind,
+            admin_bind: o.admin_bind,
             database_url: o.database_url,
             data_dir: o.data_dir,
             secret: o.secret,
@@ -819,6 +829,7 @@ mod tests {
     fn the_defaults_are_the_zero_config_start() {
         let c = parse(&[]).unwrap();
         assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
+        assert!(c.admin_bind.is_none());
         assert_eq!(c.bcrypt_cost, 12);
         assert_eq!(c.code_ttl_seconds, 900);
         assert_eq!(c.db_pool_size, 8);
@@ -953,6 +964,10 @@ mod tests {
             (
                 &["--bind", "nowhere"],
                 "ACCOUNTD_BIND: must be an address like 127.0.0.1:8080, got \"nowhere\"",
+            ),
+            (
+                &["--admin-bind", "9090"],
+                "ACCOUNTD_ADMIN_BIND: must be an address like 127.0.0.1:8080, got \"9090\"",
             ),
             (
                 &["--enumeration-protection", "maybe"],

@@ -2,6 +2,7 @@
 //! concrete adapters), the command line, migrations and signals.
 
 mod config;
+mod metrics;
 mod secret;
 mod serve;
 mod wiring;

@@ -4,6 +4,7 @@ use crate::config::Config;
 use crate::wiring::{self, fail, StartError};
 use accountd_app::OutboxDispatcher;
 use accountd_http::{HttpSettings, HttpState, UnicatInfo};
+use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use std::io::Write;
 use std::sync::Arc;
@@ -126,6 +127,10 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     }
     let db = wiring::open_database(&config).await?;
     let hasher = wiring::hasher(&config).await?;
+    let exporter = web::Data::new(crate::metrics::Exporter::install(
+        db.clone(),
+        hasher.clone(),
+    )?);
     let ports = wiring::ports(&db, hasher);
     let unicat = wiring::unicat(&config, ports.clone(), &db, &secret);
     let state = web::Data::new(HttpState {
@@ -161,14 +166,60 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
 
     // Before anything announces readiness (see `shutdown_signal`).
     let signalled = shutdown_signal()?;
+    let scrape = crate::metrics::routes(exporter);
+    // With an admin listener, `/metrics` is served there only.
+    let admin = match config.admin_bind {
+        None => None,
+        Some(addr) => {
+            let health = accountd_http::configure_admin(state.clone());
+            let scrape = scrape.clone();
+            let server = HttpServer::new(move || {
+                App::new()
+                    .wrap(from_fn(accountd_http::metrics::record))
+                    .configure(scrape.clone())
+                    .configure(health.clone())
+            })
+            .workers(1)
+            .shutdown_timeout(30)
+            .disable_signals()
+            .bind(addr)
+            .map_err(|e| {
+                fail(
+                    1,
+                    format!("cannot listen on {addr} (ACCOUNTD_ADMIN_BIND): {e}"),
+                )
+            })?;
+            Some(server)
+        }
+    };
+    let metrics_on_main = admin.is_none();
     let routes = accountd_http::configure(state);
-    let server = HttpServer::new(move || App::new().configure(routes.clone()))
-        .shutdown_timeout(30)
-        // actix stops at once on SIGINT; both signals must finish in-flight
-        // requests, so the signals are handled below.
-        .disable_signals()
-        .bind(config.bind)
-        .map_err(|e| fail(1, format!("cannot listen on {}: {e}", config.bind)))?;
+    let server = HttpServer::new(move || {
+        let scrape = scrape.clone();
+        App::new()
+            .wrap(from_fn(accountd_http::metrics::record))
+            .configure(move |cfg| {
+                if metrics_on_main {
+                    scrape(cfg);
+                }
+            })
+            .configure(routes.clone())
+    })
+    .shutdown_timeout(30)
+    // actix stops at once on SIGINT; both signals must finish in-flight
+    // requests, so the signals are handled below.
+    .disable_signals()
+    .bind(config.bind)
+    .map_err(|e| fail(1, format!("cannot listen on {}: {e}", config.bind)))?;
+    let admin = admin.map(|admin| {
+        for addr in admin.addrs() {
+            tracing::info!(%addr, "accountd admin listening (/metrics, /health/*)");
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "accountd admin listening on http://{addr}");
+            let _ = out.flush();
+        }
+        admin.run()
+    });
     for addr in server.addrs() {
         tracing::info!(%addr, backend = db.backend(), "accountd listening");
         let mut out = std::io::stdout().lock();
@@ -177,12 +228,28 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     }
     let server = server.run();
     let handle = server.handle();
+    let admin_handle = admin.as_ref().map(actix_web::dev::Server::handle);
+    let admin_stop = admin_handle.clone();
     tokio::spawn(async move {
         signalled.await;
         tracing::info!("signal received: finishing in-flight requests");
+        if let Some(admin) = admin_handle {
+            admin.stop(true).await;
+        }
         handle.stop(true).await;
     });
+    let admin = admin.map(tokio::spawn);
     let result = server.await;
+    if let Some(admin) = admin_stop {
+        admin.stop(true).await;
+    }
+    if let Some(admin) = admin {
+        match admin.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "admin listener error"),
+            Err(e) => tracing::warn!(error = %e, "admin listener task failed"),
+        }
+    }
     let _ = stop_tx.send(true);
     let _ = dispatcher.await;
     let _ = purger.await;

@@ -62,14 +62,16 @@ impl BcryptPool {
                         // A request that was cancelled (its client left) no
                         // longer waits for the answer: skip its hash.
                         match job {
-                            Job::Hash { reply, .. } if reply.is_closed() => {}
-                            Job::Verify { reply, .. } if reply.is_closed() => {}
+                            Job::Hash { reply, .. } if reply.is_closed() => jobs("abandoned"),
+                            Job::Verify { reply, .. } if reply.is_closed() => jobs("abandoned"),
                             Job::Hash { plain, reply } => {
                                 counter.fetch_add(1, Ordering::Relaxed);
+                                jobs("computed");
                                 let _ = reply.send(bcrypt::hash(plain, cost));
                             }
                             Job::Verify { plain, hash, reply } => {
                                 counter.fetch_add(1, Ordering::Relaxed);
+                                jobs("computed");
                                 let _ = reply.send(bcrypt::verify(plain, &hash));
                             }
                         }
@@ -96,14 +98,24 @@ impl BcryptPool {
 
     fn submit(&self, job: Job) -> Result<(), HashError> {
         self.jobs.try_send(job).map_err(|e| match e {
-            TrySendError::Full(_) => HashError::Overloaded {
-                retry_after_seconds: 1,
-            },
+            TrySendError::Full(_) => {
+                jobs("overloaded");
+                HashError::Overloaded {
+                    retry_after_seconds: 1,
+                }
+            }
             TrySendError::Disconnected(_) => {
                 HashError::Unexpected(anyhow::anyhow!("the bcrypt pool has stopped"))
             }
         })
     }
+}
+
+/// Counts one job by its outcome (`accountd_hash_jobs_total`): `computed`,
+/// `overloaded` (refused, the queue was full) or `abandoned` (its caller
+/// left before a thread took it).
+fn jobs(outcome: &'static str) {
+    metrics::counter!("accountd_hash_jobs_total", "outcome" => outcome).increment(1);
 }
 
 /// Runs the calling thread under `SCHED_IDLE`: it uses every idle cycle,

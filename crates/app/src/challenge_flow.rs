@@ -157,6 +157,7 @@ impl ChallengeFlow {
             &format!("step1:ip:{client}"),
             &self.settings.client_limit(),
             now,
+            "step1_per_ip",
         )
         .await
     }
@@ -168,7 +169,8 @@ impl ChallengeFlow {
         key: &str,
         now: Timestamp,
     ) -> Result<Result<(), RateLimited>, Failure> {
-        self.limit(key, &self.settings.issuance_limits(), now).await
+        self.limit(key, &self.settings.issuance_limits(), now, "codes")
+            .await
     }
 
     async fn limit(
@@ -176,6 +178,7 @@ impl ChallengeFlow {
         key: &str,
         limits: &[Limit],
         now: Timestamp,
+        metric: &'static str,
     ) -> Result<Result<(), RateLimited>, Failure> {
         match self.ports.limiter.hit(key, limits, now).await? {
             RateDecision::Allowed => Ok(Ok(())),
@@ -186,6 +189,7 @@ impl ChallengeFlow {
                     limit.key_kind = key.split(':').next().unwrap_or(""),
                     "rate limit hit"
                 );
+                crate::metrics::rate_limited(metric);
                 Ok(Err(RateLimited {
                     retry_after_seconds,
                 }))
@@ -367,9 +371,11 @@ impl ChallengeFlow {
                     .record_failure(challenge.id(), now)
                     .await?
                 {
-                    Some(failures) => Ok(Err(Refused::Wrong {
-                        attempts_left: challenge.max_failures().saturating_sub(failures),
-                    })),
+                    Some(failures) => {
+                        let attempts_left = challenge.max_failures().saturating_sub(failures);
+                        crate::metrics::code_failure(self.purpose, attempts_left == 0);
+                        Ok(Err(Refused::Wrong { attempts_left }))
+                    }
                     None => self.refusal_after_lost_race(at, now).await.map(Err),
                 }
             }

@@ -138,22 +138,27 @@ impl OutboxDispatcher {
         if mail.not_after.is_some_and(|t| now >= t) {
             warn!(outbox.id = id, "dropping mail whose code has expired");
             report.dead += 1;
-            return self
-                .outbox
+            self.outbox
                 .mark_dead(id, now, "code expired before delivery")
-                .await;
+                .await?;
+            crate::metrics::mail_dead();
+            return Ok(());
         }
         match self.mailer.send(&mail).await {
             Ok(()) => {
                 info!(outbox.id = id, to = %mail.to.masked(), "mail sent");
                 report.sent += 1;
-                self.outbox.mark_sent(id, self.clock.now()).await
+                self.outbox.mark_sent(id, self.clock.now()).await?;
+                crate::metrics::mail_sent();
+                Ok(())
             }
             Err(MailError::Permanent(reason)) => {
                 let reason = scrub(&reason);
                 warn!(outbox.id = id, %reason, "mail refused permanently");
                 report.dead += 1;
-                self.outbox.mark_dead(id, self.clock.now(), &reason).await
+                self.outbox.mark_dead(id, self.clock.now(), &reason).await?;
+                crate::metrics::mail_dead();
+                Ok(())
             }
             Err(MailError::Transient(reason)) => {
                 let reason = scrub(&reason);
@@ -161,7 +166,9 @@ impl OutboxDispatcher {
                 if attempts >= self.settings.max_attempts {
                     warn!(outbox.id = id, %reason, attempts, "giving mail up");
                     report.dead += 1;
-                    return self.outbox.mark_dead(id, self.clock.now(), &reason).await;
+                    self.outbox.mark_dead(id, self.clock.now(), &reason).await?;
+                    crate::metrics::mail_dead();
+                    return Ok(());
                 }
                 let next = self.clock.now().plus_millis(self.backoff_ms(attempts));
                 warn!(outbox.id = id, %reason, attempts, "mail delivery failed; will retry");

@@ -18,6 +18,7 @@ mod dispatcher;
 mod failure;
 mod forgot_password;
 pub mod mail;
+mod metrics;
 mod ports;
 mod secret;
 #[cfg(test)]

@@ -20,6 +20,7 @@ mod client;
 mod failure;
 mod forgot_password;
 mod health;
+pub mod metrics;
 mod pages;
 mod retry;
 #[cfg(test)]
@@ -123,6 +124,17 @@ pub(crate) fn state_of(req: &HttpRequest) -> Result<web::Data<HttpState>, Failur
     req.app_data::<web::Data<HttpState>>()
         .cloned()
         .ok_or_else(|| Failure::Unexpected(std::io::Error::other("no HttpState registered").into()))
+}
+
+/// The routes of the admin listener (`ACCOUNTD_ADMIN_BIND`): `/health/*`
+/// (the binary adds `/metrics`); anything else answers 404 in the Unicat
+/// envelope.
+pub fn configure_admin(state: web::Data<HttpState>) -> impl Fn(&mut web::ServiceConfig) + Clone {
+    move |cfg: &mut web::ServiceConfig| {
+        cfg.app_data(state.clone())
+            .configure(health::routes)
+            .default_service(web::to(unicat::not_found));
+    }
 }
 
 /// Registers every route; unknown routes answer 404 in the Unicat envelope.

@@ -19,6 +19,7 @@ mod rows;
 mod schema;
 mod users;
 
+use accountd_domain::Timestamp;
 use accountd_ports::StoreError;
 use conn::{DbConn, Manager};
 use diesel::r2d2::Pool;
@@ -162,6 +163,16 @@ impl DatabaseUrl {
     }
 }
 
+/// The outbox backlog (`accountd_outbox_pending` and
+/// `accountd_outbox_oldest_pending_seconds`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutboxBacklog {
+    /// Messages waiting (state `pending`).
+    pub pending: i64,
+    /// When the oldest of them was queued; `None` when none waits.
+    pub oldest_queued_at: Option<Timestamp>,
+}
+
 /// The database: a connection pool for one backend, implementing every
 /// repository port. Cheap to clone.
 #[derive(Clone)]
@@ -256,6 +267,25 @@ impl Database {
         self.run(outbox::pending).await
     }
 
+    /// The outbox backlog for `/metrics`: messages waiting, and when the
+    /// oldest of them was queued.
+    pub async fn outbox_backlog(&self) -> Result<OutboxBacklog, StoreError> {
+        let (pending, oldest) = self.run(outbox::backlog).await?;
+        Ok(OutboxBacklog {
+            pending,
+            oldest_queued_at: oldest.map(Timestamp::from_millis),
+        })
+    }
+
+    /// The pool's connections for `/metrics`: (in use, idle).
+    pub fn connections(&self) -> (u32, u32) {
+        let state = self.pool.state();
+        (
+            state.connections.saturating_sub(state.idle_connections),
+            state.idle_connections,
+        )
+    }
+
     /// The outbox row `id` exactly as stored, including the columns no port
     /// exposes (whether the body was erased, the lease, the last error).
     /// Only with the `test-support` feature, for the repository contract tests.
@@ -282,7 +312,10 @@ impl Database {
     {
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
-            let mut c = pool.get()?;
+            let waiting = std::time::Instant::now();
+            let c = pool.get();
+            metrics::histogram!("accountd_db_wait_seconds").record(waiting.elapsed().as_secs_f64());
+            let mut c = c?;
             f(&mut c)
         })
         .await?

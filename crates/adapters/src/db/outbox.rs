@@ -144,6 +144,16 @@ pub(crate) fn pending(conn: &mut DbConn) -> Result<i64, DbError> {
         .get_result(conn)?)
 }
 
+/// Messages waiting, and when the oldest of them was queued (ms).
+pub(crate) fn backlog(conn: &mut DbConn) -> Result<(i64, Option<i64>), DbError> {
+    let pending = outbox::table.filter(outbox::state.eq("pending"));
+    let count = pending.count().get_result(conn)?;
+    let oldest = pending
+        .select(diesel::dsl::min(outbox::created_at))
+        .get_result(conn)?;
+    Ok((count, oldest))
+}
+
 /// The row as stored, every column included.
 #[cfg(feature = "test-support")]
 pub(crate) fn snapshot(

@@ -478,6 +478,7 @@ impl Accounts {
                 retry_after_seconds,
             } => {
                 tracing::info!(limit.key_kind = "lookup", "rate limit hit");
+                crate::metrics::rate_limited("lookups_per_ip");
                 return Err(RateLimited {
                     retry_after_seconds,
                 }

@@ -610,6 +610,7 @@ impl Members {
                 retry_after_seconds,
             } => {
                 tracing::info!(limit.key_kind = "invite_inviter", "rate limit hit");
+                crate::metrics::rate_limited("invites_per_inviter");
                 Err(RateLimited {
                     retry_after_seconds,
                 }
@@ -680,6 +681,7 @@ impl Members {
                 retry_after_seconds,
             } => {
                 tracing::info!(limit.key_kind = "invite", "rate limit hit");
+                crate::metrics::rate_limited("invites_per_recipient");
                 RateLimited {
                     retry_after_seconds,
                 }

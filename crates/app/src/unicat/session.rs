@@ -190,9 +190,21 @@ impl Sessions {
             .await
             .map_err(Failure::from)?
             .filter(|u| u.is_active() && u.username_str() == username);
-        let ok = self
+        let ok = match self
             .check_password(username, user.as_ref(), password, now)
-            .await?;
+            .await
+        {
+            Err(e @ LoginError::Locked { .. }) => {
+                crate::metrics::login(crate::metrics::Login::Locked);
+                return Err(e);
+            }
+            checked => checked?,
+        };
+        crate::metrics::login(if ok && user.is_some() {
+            crate::metrics::Login::Success
+        } else {
+            crate::metrics::Login::Wrong
+        });
         match user {
             Some(user) if ok => {
                 tracing::info!(user.gid = %user.id, "login");
