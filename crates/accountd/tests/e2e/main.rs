@@ -28,6 +28,8 @@
 //! - `lifecycle`: one invitation's whole life through the routes only
 //!   (invite by email, decline by the link, resend, sign-up claiming it,
 //!   accept, transfer, leave);
+//! - `metrics`: `GET /metrics` (each metric moving with its event, route
+//!   labels that are names, never paths) and the admin listener;
 //! - `bad_input`: bad input on every account, project and member route gets its
 //!   envelope and changes nothing;
 //! - `sdk`: the official `unicat` Python SDK against the binary;
@@ -58,6 +60,7 @@ mod invitations;
 mod lifecycle;
 mod mail_language;
 mod members;
+mod metrics;
 mod projects;
 mod sdk;
 mod unicat;
