@@ -71,6 +71,37 @@ fn the_http_layer_and_the_use_cases_never_depend_on_adapters() {
     }
 }
 
+/// The crates record through the `metrics` facade; only the binary knows
+/// the Prometheus exporter.
+#[test]
+fn only_the_binary_depends_on_the_metrics_exporter() {
+    assert!(
+        normal_deps("accountd")
+            .iter()
+            .any(|d| d == "metrics-exporter-prometheus"),
+        "sanity: the binary has the exporter"
+    );
+    for package in [
+        "accountd-http",
+        "accountd-adapters",
+        "accountd-app",
+        "accountd-ports",
+        "accountd-domain",
+    ] {
+        let deps = normal_deps(package);
+        assert!(
+            !deps.iter().any(|d| d == "metrics-exporter-prometheus"),
+            "{package} depends on metrics-exporter-prometheus"
+        );
+    }
+    assert!(
+        !normal_deps("accountd-domain")
+            .iter()
+            .any(|d| d == "metrics"),
+        "the domain records nothing"
+    );
+}
+
 #[test]
 fn no_crate_depends_on_the_testkit_outside_its_dev_dependencies() {
     for package in [
