@@ -489,3 +489,46 @@ fn without_an_admin_listener_the_main_one_serves_metrics(db: &TestDb) {
     );
 }
 on_both_backends!(without_an_admin_listener_the_main_one_serves_metrics);
+
+fn a_full_hash_queue_counts_each_refused_job_as_overloaded(db: &TestDb) {
+    // One thread, one waiting job, a cost that takes a while: most of a
+    // burst of logins finds the queue full.
+    let server = Setup::new(db)
+        .env("ACCOUNTD_HASH_WORKERS", "1")
+        .env("ACCOUNTD_HASH_QUEUE", "1")
+        .env("ACCOUNTD_BCRYPT_COST", "11")
+        .start();
+    let jobs = |outcome| [("outcome", outcome)];
+    let s0 = scrape(&server);
+    // Distinct unknown names: no soft lock gets in the way.
+    let statuses =
+        accountd_testkit::in_parallel(12, |i| login(&server, &format!("nobody{i}"), "x"));
+    let refused = statuses.iter().filter(|s| **s == 503).count() as f64;
+    let checked = statuses.iter().filter(|s| **s == 403).count() as f64;
+    assert_eq!(refused + checked, 12.0, "{statuses:?}");
+    assert!(refused >= 1.0, "the queue never filled: {statuses:?}");
+    let s1 = scrape(&server);
+    assert_eq!(
+        moved(&s0, &s1, "accountd_hash_jobs_total", &jobs("overloaded")),
+        refused
+    );
+    assert_eq!(
+        moved(&s0, &s1, "accountd_hash_jobs_total", &jobs("computed")),
+        checked
+    );
+    assert_eq!(
+        moved(
+            &s0,
+            &s1,
+            "accountd_http_requests_total",
+            &[("route", "unicat.login"), ("status", "503")]
+        ),
+        refused
+    );
+    // A refused job never started: it is no wrong login either.
+    assert_eq!(
+        moved(&s0, &s1, "accountd_logins_total", &[("outcome", "wrong")]),
+        checked
+    );
+}
+on_both_backends!(a_full_hash_queue_counts_each_refused_job_as_overloaded);
