@@ -222,7 +222,10 @@ mod tests {
     async fn a_job_whose_caller_gave_up_is_never_computed() {
         // One worker, busy with a slow first job; a second job is queued and
         // its caller gives up at once; a third job is awaited. The worker
-        // computes the first and third only.
+        // computes the first and third only, and counts the second as
+        // abandoned.
+        let metrics = recorder();
+        let _ = abandoned_jobs(metrics);
         let pool = BcryptPool::start(1, 8, 12).unwrap();
         let p = pw("x");
         let first = tokio::spawn({
@@ -240,6 +243,41 @@ mod tests {
         first.await.unwrap().unwrap();
         pool.hash(&p).await.unwrap();
         assert_eq!(pool.computed(), 2);
+        assert_eq!(abandoned_jobs(metrics), 1);
+    }
+
+    /// The process-wide recorder of this test binary (the worker threads
+    /// record through the global one). Only the test above reads it.
+    fn recorder() -> &'static metrics_util::debugging::Snapshotter {
+        static SNAPSHOTTER: std::sync::OnceLock<metrics_util::debugging::Snapshotter> =
+            std::sync::OnceLock::new();
+        SNAPSHOTTER.get_or_init(|| {
+            let recorder = metrics_util::debugging::DebuggingRecorder::new();
+            let snapshotter = recorder.snapshotter();
+            recorder.install().unwrap();
+            snapshotter
+        })
+    }
+
+    /// `accountd_hash_jobs_total{outcome="abandoned"}` since the last call
+    /// (a snapshot drains the counters).
+    fn abandoned_jobs(snapshotter: &metrics_util::debugging::Snapshotter) -> u64 {
+        snapshotter
+            .snapshot()
+            .into_vec()
+            .into_iter()
+            .filter(|(key, ..)| {
+                key.key().name() == "accountd_hash_jobs_total"
+                    && key
+                        .key()
+                        .labels()
+                        .any(|l| l.key() == "outcome" && l.value() == "abandoned")
+            })
+            .map(|(.., value)| match value {
+                metrics_util::debugging::DebugValue::Counter(n) => n,
+                _ => 0,
+            })
+            .sum()
     }
 
     #[tokio::test]
