@@ -83,9 +83,9 @@ pub struct Options {
         long,
         env = "ACCOUNTD_ADMIN_BIND",
         global = true,
-        value_parser = socket_addr
+        value_parser = optional_socket_addr
     )]
-    pub admin_bind: Option<SocketAddr>,
+    pub admin_bind: Option<OptionalAddr>,
     /// sqlite://PATH (created if missing) or postgres://...
     #[arg(
         long,
@@ -488,6 +488,17 @@ where
     }
 }
 
+/// An address, or none when blank (`ACCOUNTD_ADMIN_BIND=` is unset).
+#[derive(Debug, Clone, Copy)]
+pub struct OptionalAddr(Option<SocketAddr>);
+
+fn optional_socket_addr(text: &str) -> Result<OptionalAddr, String> {
+    if text.trim().is_empty() {
+        return Ok(OptionalAddr(None));
+    }
+    socket_addr(text).map(|a| OptionalAddr(Some(a)))
+}
+
 fn socket_addr(text: &str) -> Result<SocketAddr, String> {
     text.parse()
         .map_err(|_| format!("must be an address like 127.0.0.1:8080, got {text:?}"))
@@ -773,7 +784,7 @@ impl Config {
         };
         Self {
             bind: o.bind,
-            admin_bind: o.admin_bind,
+            admin_bind: o.admin_bind.and_then(|a| a.0),
             database_url: o.database_url,
             data_dir: o.data_dir,
             secret: o.secret,
@@ -830,6 +841,14 @@ mod tests {
         let c = parse(&[]).unwrap();
         assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
         assert!(c.admin_bind.is_none());
+        assert!(parse(&["--admin-bind", ""]).unwrap().admin_bind.is_none());
+        assert_eq!(
+            parse(&["--admin-bind", "127.0.0.1:9090"])
+                .unwrap()
+                .admin_bind
+                .map(|a| a.to_string()),
+            Some("127.0.0.1:9090".to_owned())
+        );
         assert_eq!(c.bcrypt_cost, 12);
         assert_eq!(c.code_ttl_seconds, 900);
         assert_eq!(c.db_pool_size, 8);

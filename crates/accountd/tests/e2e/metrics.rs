@@ -532,3 +532,28 @@ fn a_full_hash_queue_counts_each_refused_job_as_overloaded(db: &TestDb) {
     );
 }
 on_both_backends!(a_full_hash_queue_counts_each_refused_job_as_overloaded);
+
+fn the_per_client_step1_limit_is_counted_under_its_own_name(db: &TestDb) {
+    let setup = Setup::new(db).env("ACCOUNTD_STEP1_PER_IP_PER_HOUR", "1");
+    setup.add_user("erin", &["erin@example.com"]);
+    let server = setup.start();
+    let limit = |name| [("limit", name)];
+    let s0 = scrape(&server);
+    assert_eq!(server.send_email("erin").status, 200);
+    assert_eq!(server.send_email("erin").status, 429);
+    let s1 = scrape(&server);
+    assert_eq!(
+        moved(
+            &s0,
+            &s1,
+            "accountd_rate_limited_total",
+            &limit("step1_per_ip")
+        ),
+        1.0
+    );
+    assert_eq!(
+        moved(&s0, &s1, "accountd_rate_limited_total", &limit("codes")),
+        0.0
+    );
+}
+on_both_backends!(the_per_client_step1_limit_is_counted_under_its_own_name);
