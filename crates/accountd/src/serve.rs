@@ -162,13 +162,17 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     // Before anything announces readiness (see `shutdown_signal`).
     let signalled = shutdown_signal()?;
     let routes = accountd_http::configure(state);
-    let server = HttpServer::new(move || App::new().configure(routes.clone()))
-        .shutdown_timeout(30)
-        // actix stops at once on SIGINT; both signals must finish in-flight
-        // requests, so the signals are handled below.
-        .disable_signals()
-        .bind(config.bind)
-        .map_err(|e| fail(1, format!("cannot listen on {}: {e}", config.bind)))?;
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(actix_web::middleware::from_fn(accountd_http::access_log))
+            .configure(routes.clone())
+    })
+    .shutdown_timeout(30)
+    // actix stops at once on SIGINT; both signals must finish in-flight
+    // requests, so the signals are handled below.
+    .disable_signals()
+    .bind(config.bind)
+    .map_err(|e| fail(1, format!("cannot listen on {}: {e}", config.bind)))?;
     for addr in server.addrs() {
         tracing::info!(%addr, backend = db.backend(), "accountd listening");
         let mut out = std::io::stdout().lock();
