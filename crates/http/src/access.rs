@@ -77,7 +77,7 @@ pub async fn access_log(
             tracing::info!(
                 target: ACCESS_TARGET,
                 method = %method,
-                route,
+                route = %route,
                 status,
                 duration_ms,
                 request_id = %id_text,

@@ -28,6 +28,8 @@
 //! - `lifecycle`: one invitation's whole life through the routes only
 //!   (invite by email, decline by the link, resend, sign-up claiming it,
 //!   accept, transfer, leave);
+//! - `access_log`: `X-Request-Id` echoed, one access-log line per request
+//!   in the binary's log carrying it, and `ACCOUNTD_LOG` switching it off;
 //! - `bad_input`: bad input on every account, project and member route gets its
 //!   envelope and changes nothing;
 //! - `sdk`: the official `unicat` Python SDK against the binary;
@@ -47,6 +49,7 @@
 #[macro_use]
 mod support;
 
+mod access_log;
 mod account;
 mod architecture;
 mod bad_input;
