@@ -198,6 +198,9 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         let scrape = scrape.clone();
         App::new()
             .wrap(from_fn(accountd_http::metrics::record))
+            // Outermost: every answer, a metrics scrape's too, carries
+            // the request id and gets its access line.
+            .wrap(from_fn(accountd_http::access_log))
             .configure(move |cfg| {
                 if metrics_on_main {
                     scrape(cfg);

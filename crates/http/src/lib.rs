@@ -7,13 +7,15 @@
 //! input; the Unicat bearer-token `Caller`), each family's error type (an
 //! actix `ResponseError` that builds the family's envelope) with its one
 //! exhaustive mapping from every use-case error and from the shared
-//! `Failure`, client-address extraction, the health endpoints, and the few
-//! server-rendered HTML pages (`pages/`: the email-change revert page and
-//! the invitation decline page).
+//! `Failure`, client-address extraction, request ids and the access log
+//! (`access`: the middleware the binary wraps the app in), the health
+//! endpoints, and the few server-rendered HTML pages (`pages/`: the
+//! email-change revert page and the invitation decline page).
 //!
 //! What must not: business rules (in `accountd-app` and `accountd-domain`)
 //! or any adapter: this crate knows ports and use cases only.
 
+mod access;
 mod body;
 mod cause;
 mod client;
@@ -37,6 +39,7 @@ use actix_web::{web, HttpRequest};
 use std::fmt;
 use std::sync::Arc;
 
+pub use access::{access_log, ACCESS_TARGET, REQUEST_ID};
 pub use client::parse_trusted_proxies;
 pub use ipnet::IpNet;
 

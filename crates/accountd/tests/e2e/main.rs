@@ -30,6 +30,8 @@
 //!   accept, transfer, leave);
 //! - `metrics`: `GET /metrics` (each metric moving with its event, route
 //!   labels that are names, never paths) and the admin listener;
+//! - `access_log`: `X-Request-Id` echoed, one access-log line per request
+//!   in the binary's log carrying it, and `ACCOUNTD_LOG` switching it off;
 //! - `bad_input`: bad input on every account, project and member route gets its
 //!   envelope and changes nothing;
 //! - `sdk`: the official `unicat` Python SDK against the binary;
@@ -49,6 +51,7 @@
 #[macro_use]
 mod support;
 
+mod access_log;
 mod account;
 mod architecture;
 mod bad_input;

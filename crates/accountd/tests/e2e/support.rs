@@ -90,7 +90,7 @@ impl Lines {
     }
 
     /// Waits until some line satisfies `found`; `None` at EOF or timeout.
-    fn wait_for(&self, timeout: Duration, found: impl Fn(&str) -> bool) -> Option<String> {
+    pub fn wait_for(&self, timeout: Duration, found: impl Fn(&str) -> bool) -> Option<String> {
         let deadline = Instant::now() + timeout;
         let mut state = self.state.lock().unwrap();
         loop {
