@@ -354,8 +354,12 @@ fn the_outbox_backlog_and_dead_mail_are_visible(db: &TestDb) {
     // SMTP comes up after the code expired: the message is given up.
     std::thread::sleep(Duration::from_millis(1100));
     let _smtp = SmtpCapture::start_on(port);
+    // One scrape reads the outbox before it renders the counters, so the
+    // scrape in which the dead counter first moves may still show the
+    // message pending: wait for both.
     let s2 = scrape_until(&server, |s| {
         moved(&s0, s, "accountd_mail_dead_total", &[]) >= 1.0
+            && s.value("accountd_outbox_pending", &[]) == 0.0
     });
     assert_eq!(moved(&s0, &s2, "accountd_mail_dead_total", &[]), 1.0);
     assert_eq!(moved(&s0, &s2, "accountd_mail_sent_total", &[]), 0.0);
