@@ -136,7 +136,17 @@ impl Sessions {
     /// A session for `user`: a fresh token at the user's current credential
     /// version carrying `auth_time`, and the projects of the payload.
     pub async fn open(&self, user: User, auth_time: Option<Timestamp>) -> Result<Session, Failure> {
-        let token = self.token(&user, auth_time)?;
+        self.open_at(user, auth_time, self.ports.clock.now()).await
+    }
+
+    /// [`Self::open`] with the token issued at `now`.
+    async fn open_at(
+        &self,
+        user: User,
+        auth_time: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Result<Session, Failure> {
+        let token = self.token_at(&user, auth_time, now)?;
         let mut projects = self.projects.views_for(user.id).await?;
         // A deleted project is its owner's only (section 5, "Who sees what").
         projects.retain(|v| accountd_domain::project_access(&v.project, Some(&v.own)).may_see());
@@ -164,13 +174,17 @@ impl Sessions {
     /// A fresh token for `user` at its current credential version, carrying
     /// `auth_time` (renewal copies the caller's unchanged).
     pub fn token(&self, user: &User, auth_time: Option<Timestamp>) -> Result<String, Failure> {
+        self.token_at(user, auth_time, self.ports.clock.now())
+    }
+
+    fn token_at(
+        &self,
+        user: &User,
+        auth_time: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Result<String, Failure> {
         self.tokens
-            .issue(
-                user.id,
-                user.credential_version,
-                auth_time,
-                self.ports.clock.now(),
-            )
+            .issue(user.id, user.credential_version, auth_time, now)
             .map_err(|e| Failure::Unexpected(anyhow::Error::new(e).context("issue a token")))
     }
 
@@ -208,7 +222,10 @@ impl Sessions {
         match user {
             Some(user) if ok => {
                 tracing::info!(user.gid = %user.id, "login");
-                Ok(self.open(user, Some(now)).await?)
+                // The proof is complete now, after the hash: the token is
+                // issued at that very instant, so `auth_time` is its `iat`.
+                let proved = self.ports.clock.now();
+                Ok(self.open_at(user, Some(proved), proved).await?)
             }
             _ => {
                 tracing::info!("login refused");
