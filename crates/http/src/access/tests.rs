@@ -217,12 +217,57 @@ impl Captured {
     }
 }
 
-/// The captured JSON lines of `requests` under the EnvFilter `filter`.
-async fn logged(
-    filter: &str,
+/// The log of the whole test binary under the filter `info`, as one
+/// global subscriber: tracing caches each callsite's interest across
+/// threads, and a subscriber set for one thread only (`set_default`) can
+/// miss the first events of a callsite another test thread registered
+/// first. Each test reads back only the lines of its own request ids.
+fn global_log() -> &'static Captured {
+    static LOG: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
+    LOG.get_or_init(|| {
+        let captured = Captured::default();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
+            .with_writer(captured.clone())
+            .finish();
+        let _ = tracing::subscriber::set_global_default(subscriber);
+        tracing::callsite::rebuild_interest_cache();
+        captured
+    })
+}
+
+/// The JSON lines, under the filter `info`, that belong to the requests
+/// with these ids (their access lines and every line of their spans), in
+/// the order written, and their text.
+async fn logged_info(
     state: HttpState,
     requests: Vec<TestRequest>,
-) -> (Captured, Vec<Value>) {
+    ids: &[&str],
+) -> (String, Vec<Value>) {
+    let log = global_log();
+    answers(state, requests).await;
+    let ours = |l: &Value| {
+        ids.iter()
+            .any(|id| l["fields"]["request_id"] == *id || l["span"]["request_id"] == *id)
+    };
+    let text: Vec<String> = log
+        .text()
+        .lines()
+        .filter(|l| serde_json::from_str::<Value>(l).is_ok_and(|v| ours(&v)))
+        .map(str::to_owned)
+        .collect();
+    let lines = text
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (text.join("\n"), lines)
+}
+
+/// The captured JSON lines of `requests` under the EnvFilter `filter`, with
+/// a subscriber for this thread only (for a filter that drops lines: what
+/// it lets through is what this thread wrote).
+async fn logged(filter: &str, state: HttpState, requests: Vec<TestRequest>) -> Vec<Value> {
     let captured = Captured::default();
     let subscriber = tracing_subscriber::fmt()
         .json()
@@ -231,8 +276,7 @@ async fn logged(
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
     answers(state, requests).await;
-    let lines = captured.lines();
-    (captured, lines)
+    captured.lines()
 }
 
 fn access_lines(lines: &[Value]) -> Vec<&Value> {
@@ -250,8 +294,7 @@ async fn one_access_line_per_request_with_the_route_pattern_and_no_secret() {
             std::io::Error::other("down").into(),
         ))
     });
-    let (captured, lines) = logged(
-        "info",
+    let (text, lines) = logged_info(
         state(health, "10.0.0.0/8", 64),
         vec![
             TestRequest::post()
@@ -270,6 +313,7 @@ async fn one_access_line_per_request_with_the_route_pattern_and_no_secret() {
                 .peer_addr("[2001:db8::1]:4000".parse().unwrap())
                 .insert_header((REQUEST_ID, "third")),
         ],
+        &["first", "second", "third"],
     )
     .await;
 
@@ -321,7 +365,6 @@ async fn one_access_line_per_request_with_the_route_pattern_and_no_secret() {
     assert_eq!(warned.len(), 1, "{lines:#?}");
     assert_eq!(warned[0]["span"]["request_id"], "third");
 
-    let text = captured.text();
     for secret in [
         GID,
         QUERY_SECRET,
@@ -336,9 +379,9 @@ async fn one_access_line_per_request_with_the_route_pattern_and_no_secret() {
 
 #[actix_rt::test]
 async fn the_access_target_can_be_switched_off_by_the_filter() {
-    let (_, on) = logged("info", plain(), vec![with_id(b"loud")]).await;
+    let (_, on) = logged_info(plain(), vec![with_id(b"loud")], &["loud"]).await;
     assert_eq!(access_lines(&on).len(), 1);
-    let (_, off) = logged(
+    let off = logged(
         &format!("info,{ACCESS_TARGET}=off"),
         plain(),
         vec![with_id(b"quiet")],
