@@ -727,14 +727,9 @@ impl Members {
         caller: &User,
         project: ProjectId,
     ) -> Result<(Project, Vec<Membership>, ProjectAccess), MembersError> {
-        let Some(stored) = StoredProject::load(self.projects.as_ref(), project).await? else {
-            return Err(MembersError::NotVisible);
-        };
-        let access = stored.access_of(caller.id);
-        if !access.may_see() {
-            return Err(MembersError::NotVisible);
-        }
-        Ok((stored.project, stored.rows, access))
+        StoredProject::visible_to(self.projects.as_ref(), project, caller.id)
+            .await?
+            .ok_or(MembersError::NotVisible)
     }
 
     /// As [`Self::load`], for a call about the caller's own row: a caller

@@ -556,14 +556,9 @@ impl Projects {
         caller: &User,
         project: ProjectId,
     ) -> Result<(Project, Vec<Membership>, ProjectAccess), ProjectsError> {
-        let Some(stored) = StoredProject::load(self.projects.as_ref(), project).await? else {
-            return Err(ProjectsError::NotVisible);
-        };
-        let access = stored.access_of(caller.id);
-        if !access.may_see() {
-            return Err(ProjectsError::NotVisible);
-        }
-        Ok((stored.project, stored.rows, access))
+        StoredProject::visible_to(self.projects.as_ref(), project, caller.id)
+            .await?
+            .ok_or(ProjectsError::NotVisible)
     }
 
     /// The answer of get and update: the visible rows, redacted, with their

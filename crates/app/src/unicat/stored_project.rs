@@ -27,6 +27,22 @@ impl StoredProject {
         Ok(Some(Self { project, rows }))
     }
 
+    /// The project, its rows and what `user` may do with it; `None` when
+    /// there is no such project or it is hidden from `user` (one answer
+    /// for both, section 5).
+    pub(crate) async fn visible_to(
+        projects: &dyn ProjectRepository,
+        id: ProjectId,
+        user: UserId,
+    ) -> Result<Option<(Project, Vec<Membership>, ProjectAccess)>, Failure> {
+        Ok(Self::load(projects, id).await?.and_then(|stored| {
+            let access = stored.access_of(user);
+            access
+                .may_see()
+                .then_some((stored.project, stored.rows, access))
+        }))
+    }
+
     /// The row of `user`, if any.
     pub(crate) fn row_of(&self, user: UserId) -> Option<&Membership> {
         self.rows.iter().find(|r| r.user == user)
