@@ -282,22 +282,30 @@ mod tests {
 
     #[tokio::test]
     async fn a_full_queue_answers_overloaded_at_once() {
-        // One slow worker (cost 14) and a queue of one: the third job waits
-        // for nothing and is refused.
+        // One slow worker (cost 14) and a queue of one: once the worker is
+        // busy with the first job and the second fills the queue, the third
+        // waits for nothing and is refused. The worker runs under
+        // SCHED_IDLE, so on a busy machine it may take the first job late:
+        // wait until it has, rather than assume it.
         let pool = BcryptPool::start(1, 1, 14).unwrap();
         let p = pw("x");
-        let a = pool.hash(&p);
+        let a = tokio::spawn({
+            let (pool, p) = (pool.clone(), p.clone());
+            async move { pool.hash(&p).await }
+        });
+        // `computed` counts a job when a worker takes it.
+        while pool.computed() < 1 {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
         let b = pool.hash(&p);
         let c = pool.hash(&p);
-        let (_, _, c) = tokio::join!(
-            async {
-                let _ = a.await;
-            },
+        let (_, c) = tokio::join!(
             async {
                 let _ = b.await;
             },
             c
         );
+        let _ = a.await;
         assert!(matches!(
             c,
             Err(HashError::Overloaded {
