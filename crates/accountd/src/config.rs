@@ -46,6 +46,51 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Print audit events, oldest first.
+    Audit(AuditArgs),
+}
+
+/// `accountd audit`: which events, and how.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Only the events of this user (a gid).
+    #[arg(long = "user", value_name = "GID", value_parser = user_gid)]
+    pub user: Option<accountd_domain::UserId>,
+    /// Only this event (e.g. login_failed).
+    #[arg(long = "event", value_name = "E", value_parser = audit_event)]
+    pub event: Option<accountd_domain::AuditEventKind>,
+    /// Only events at or after this instant (RFC 3339, e.g. 2026-12-01T00:00:00Z).
+    #[arg(long = "since", value_name = "RFC3339", value_parser = rfc3339)]
+    pub since: Option<accountd_domain::Timestamp>,
+    /// One JSON object per line instead of aligned text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn user_gid(text: &str) -> Result<accountd_domain::UserId, String> {
+    accountd_domain::UserId::parse(text)
+        .ok_or_else(|| format!("{text:?} is not a user gid (a UUID like 0b9f…-…)"))
+}
+
+fn audit_event(text: &str) -> Result<accountd_domain::AuditEventKind, String> {
+    accountd_domain::AuditEventKind::parse(text).ok_or_else(|| {
+        let names: Vec<&str> = accountd_domain::AuditEventKind::ALL
+            .iter()
+            .map(|k| k.as_str())
+            .collect();
+        format!(
+            "{text:?} is not an audit event; one of: {}",
+            names.join(", ")
+        )
+    })
+}
+
+fn rfc3339(text: &str) -> Result<accountd_domain::Timestamp, String> {
+    let at = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .map_err(|e| format!("{text:?} is not an RFC 3339 time like 2026-12-01T00:00:00Z: {e}"))?;
+    let millis = i64::try_from(at.unix_timestamp_nanos() / 1_000_000)
+        .map_err(|_| format!("{text:?} is out of range"))?;
+    Ok(accountd_domain::Timestamp::from_millis(millis))
 }
 
 /// User administration.
@@ -374,6 +419,15 @@ pub struct Options {
         value_parser = int::<i64>(1..=3650)
     )]
     pub project_retention_days: i64,
+    /// Days an audit row is kept before the housekeeping task deletes it.
+    #[arg(
+        long,
+        env = "ACCOUNTD_AUDIT_RETENTION_DAYS",
+        default_value = "365",
+        global = true,
+        value_parser = int::<i64>(1..=36_500)
+    )]
+    pub audit_retention_days: i64,
     /// Seconds an invitation may be accepted after it was sent (or resent).
     #[arg(
         long,
@@ -767,6 +821,7 @@ pub struct Config {
     pub email_revert_seconds: i64,
     pub projects_per_user: u32,
     pub project_retention_days: i64,
+    pub audit_retention_days: i64,
     pub invite_ttl_seconds: i64,
     pub pending_invites_per_project: u32,
     pub invites_per_hour: u32,
@@ -816,6 +871,7 @@ impl Config {
             email_revert_seconds: o.email_revert_seconds,
             projects_per_user: o.projects_per_user,
             project_retention_days: o.project_retention_days,
+            audit_retention_days: o.audit_retention_days,
             invite_ttl_seconds: o.invite_ttl_seconds,
             pending_invites_per_project: o.pending_invites_per_project,
             invites_per_hour: o.invites_per_hour,

@@ -1,6 +1,7 @@
 //! The accountd binary: configuration, wiring (the only place that names
 //! concrete adapters), the command line, migrations and signals.
 
+mod audit;
 mod config;
 mod metrics;
 mod secret;
@@ -38,6 +39,13 @@ async fn run(cli: Cli) -> Result<(), StartError> {
             let mut out = std::io::stdout().lock();
             let _ = writeln!(out, "migrations applied");
             Ok(())
+        }
+        Some(Command::Audit(args)) => {
+            let db = wiring::open_database(&config).await?;
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            audit::print(&db, &args, &mut out).await?;
+            out.flush()
+                .map_err(|e| fail(1, format!("cannot write: {e}")))
         }
         Some(Command::User(UserCommand::Add {
             username,

@@ -45,6 +45,7 @@ async fn dispatch_loop(
 async fn purge_loop(
     db: accountd_adapters::Database,
     retention_days: i64,
+    audit_retention_days: i64,
     mut stop: watch::Receiver<bool>,
 ) {
     use accountd_ports::Clock;
@@ -71,6 +72,8 @@ async fn purge_loop(
             deleted_projects: now.plus_seconds(-retention_days * DAY),
             // An expired invitation's token goes (its row stays).
             invite_tokens: now,
+            // ACCOUNTD_AUDIT_RETENTION_DAYS after it was written.
+            audit_events: now.plus_seconds(-audit_retention_days * DAY),
         };
         match db.purge(before).await {
             Ok(p) => tracing::info!(
@@ -81,6 +84,7 @@ async fn purge_loop(
                 projects = p.projects,
                 invite_tokens = p.invite_tokens,
                 placeholders = p.placeholders,
+                audit_events = p.audit_events,
                 "purged expired rows"
             ),
             Err(e) => tracing::warn!(error = %e, "purge failed"),
@@ -156,6 +160,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     let purger = tokio::spawn(purge_loop(
         db.clone(),
         config.project_retention_days,
+        config.audit_retention_days,
         stop_rx.clone(),
     ));
     let dispatcher = tokio::spawn(dispatch_loop(

@@ -19,7 +19,10 @@ mod system;
 #[cfg(feature = "test-support")]
 pub mod test_support;
 
-pub use db::{ConnectError, Database, DatabaseUrl, OutboxBacklog, PurgeBefore, Purged};
+pub use db::{
+    AuditFilter, AuditRecord, ConnectError, Database, DatabaseUrl, OutboxBacklog, PurgeBefore,
+    Purged,
+};
 pub use hasher::BcryptPool;
 pub use jwt::JwtTokens;
 pub use lettre::message::Mailbox;

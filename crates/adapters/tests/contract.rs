@@ -2230,6 +2230,7 @@ fn purge_before(now: Timestamp) -> accountd_adapters::PurgeBefore {
         email_reverts: now,
         deleted_projects: now.plus_seconds(-30 * 86_400),
         invite_tokens: now,
+        audit_events: now.plus_seconds(-365 * 86_400),
     }
 }
 
@@ -2333,3 +2334,8 @@ mod projects;
 /// race with an invite, `UserRepository::get_many`.
 #[path = "contract/invitations.rs"]
 mod invitations;
+
+/// The audit log: rows ride in a change set's transaction, are read back
+/// filtered and in order, and are purged by age.
+#[path = "contract/audit.rs"]
+mod audit;

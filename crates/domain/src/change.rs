@@ -8,11 +8,12 @@
 //! it (the `Changes` port) in one transaction at a `now` the app passes in,
 //! and decides nothing: when a guard no longer holds because a parallel
 //! request won, the whole set is undone and the [`Conflict`] says which
-//! guard failed. Audit events will join as one more [`Change`] case, in the
-//! same transaction as the change they record.
+//! guard failed. Audit events ride in the set too ([`ChangeSet::audit`]),
+//! written in the same transaction as the change they record: a refused set
+//! writes none.
 
 use crate::{
-    Challenge, ChallengeId, CodeMac, Email, EmailRevert, Membership, MembershipStatus,
+    AuditEvent, Challenge, ChallengeId, CodeMac, Email, EmailRevert, Membership, MembershipStatus,
     OutgoingMail, PasswordHash, Project, ProjectId, Purpose, Subject, User, UserId, Username,
 };
 
@@ -331,6 +332,7 @@ pub enum Conflict {
 pub struct ChangeSet {
     changes: Vec<Change>,
     mails: Vec<OutgoingMail>,
+    audits: Vec<AuditEvent>,
 }
 
 impl ChangeSet {
@@ -350,7 +352,8 @@ impl ChangeSet {
     /// version guard with the version bumped, so every older token is
     /// refused (the stored user is then `user.with_password(hash)`), and
     /// every open reset code of the account consumed, forgotPassword and
-    /// Unicat alike: a password change closes every reset path.
+    /// Unicat alike: a password change closes every reset path. Records
+    /// `password_changed` and `tokens_revoked` (the version bump).
     #[must_use]
     pub fn set_password(self, user: &User, hash: PasswordHash) -> Self {
         let key = Subject::Account { user: user.id }.key();
@@ -363,6 +366,14 @@ impl ChangeSet {
             key,
             purposes: vec![Purpose::ForgotPassword, Purpose::ResetPassword],
         })
+        .audit(AuditEvent::new(
+            crate::AuditEventKind::PasswordChanged,
+            Some(user.id),
+        ))
+        .audit(
+            AuditEvent::new(crate::AuditEventKind::TokensRevoked, Some(user.id))
+                .word("reason", "password_changed"),
+        )
     }
 
     /// Queues mail in the same transaction.
@@ -370,6 +381,19 @@ impl ChangeSet {
     pub fn mail(mut self, mails: impl IntoIterator<Item = OutgoingMail>) -> Self {
         self.mails.extend(mails);
         self
+    }
+
+    /// Records `event` in the same transaction (after every change and
+    /// the mail): when any guard fails, no event of the set is written.
+    #[must_use]
+    pub fn audit(mut self, event: AuditEvent) -> Self {
+        self.audits.push(event);
+        self
+    }
+
+    /// The audit events to record, in order.
+    pub fn audits(&self) -> &[AuditEvent] {
+        &self.audits
     }
 
     /// The changes, in order.
@@ -384,7 +408,7 @@ impl ChangeSet {
 
     /// Whether nothing would change.
     pub fn is_empty(&self) -> bool {
-        self.changes.is_empty() && self.mails.is_empty()
+        self.changes.is_empty() && self.mails.is_empty() && self.audits.is_empty()
     }
 }
 
@@ -452,5 +476,21 @@ mod tests {
                 },
             ]
         );
+        assert_eq!(
+            set.audits(),
+            [
+                AuditEvent::new(crate::AuditEventKind::PasswordChanged, Some(user.id)),
+                AuditEvent::new(crate::AuditEventKind::TokensRevoked, Some(user.id))
+                    .word("reason", "password_changed"),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_audit_event_alone_makes_a_set_that_is_not_empty() {
+        let set = ChangeSet::new().audit(AuditEvent::new(crate::AuditEventKind::LoginFailed, None));
+        assert!(!set.is_empty());
+        assert!(set.changes().is_empty() && set.mails().is_empty());
+        assert_eq!(set.audits().len(), 1);
     }
 }

@@ -7,7 +7,8 @@
 //! and the Unicat signup, reset and email-change flows), the revert token of
 //! an email change ([`EmailRevert`], stored only as a MAC), and the
 //! **change set** ([`ChangeSet`]) in which a use case describes everything
-//! it writes, with the guards that keep parallel requests exact.
+//! it writes, with the guards that keep parallel requests exact, and the
+//! audit events ([`AuditEvent`]) it records in the same transaction.
 //!
 //! What must not: I/O, async, reading a clock or drawing randomness. Time is
 //! passed in as a [`Timestamp`]; random values are passed in by the caller.
@@ -15,6 +16,7 @@
 //! (a test in the `accountd` crate keeps it so), so other Rust services can
 //! embed it without pulling in a web server or a database driver.
 
+mod audit;
 mod challenge;
 mod change;
 mod code;
@@ -33,6 +35,7 @@ mod timezone;
 mod user;
 mod username;
 
+pub use audit::{AuditDetails, AuditEvent, AuditEventKind, AuditOutcome, AuditValue};
 pub use challenge::{
     Attempt, Challenge, ChallengeError, ChallengePolicy, ChallengeState, Purpose, Subject,
 };

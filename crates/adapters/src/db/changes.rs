@@ -2,7 +2,7 @@
 //! transaction, each change under its guard.
 
 use super::conn::{lock_id, lock_id_now, lock_placeholder_row, write_tx, DbConn};
-use super::{challenges, email_reverts, limits, outbox, projects, users, Database, DbError};
+use super::{audit, challenges, email_reverts, limits, outbox, projects, users, Database, DbError};
 use accountd_domain::{Change, ChangeSet, Conflict, Timestamp, Username};
 use accountd_ports::{Applied, Changes, RateDecision, StoreError};
 use async_trait::async_trait;
@@ -29,7 +29,8 @@ impl Changes for Database {
 
 /// Applies `set` inside the caller's write transaction: first every lock
 /// the set needs, in one sorted order (so two sets can never wait on each
-/// other's locks in opposite orders), then each change, then the mail. A
+/// other's locks in opposite orders), then each change, then the mail,
+/// then the audit events. A
 /// guard that fails returns [`DbError::Conflict`], which rolls everything
 /// back.
 pub(crate) fn apply(conn: &mut DbConn, set: &ChangeSet, now: i64) -> Result<(), DbError> {
@@ -54,7 +55,8 @@ pub(crate) fn apply(conn: &mut DbConn, set: &ChangeSet, now: i64) -> Result<(), 
     for change in set.changes() {
         apply_one(conn, change, now)?;
     }
-    outbox::queue(conn, set.mails(), now)
+    outbox::queue(conn, set.mails(), now)?;
+    audit::insert(conn, set.audits(), now)
 }
 
 fn apply_one(conn: &mut DbConn, change: &Change, now: i64) -> Result<(), DbError> {

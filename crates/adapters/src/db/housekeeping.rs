@@ -28,6 +28,8 @@ pub struct PurgeBefore {
     /// Invitation tokens (their MACs) expired at or before this instant;
     /// the invitation rows stay.
     pub invite_tokens: Timestamp,
+    /// Audit rows written at or before this instant.
+    pub audit_events: Timestamp,
 }
 
 /// What one purge removed.
@@ -47,6 +49,8 @@ pub struct Purged {
     pub invite_tokens: usize,
     /// Placeholders left with no membership, deleted.
     pub placeholders: usize,
+    /// Audit rows older than the retention.
+    pub audit_events: usize,
 }
 
 #[async_trait]
@@ -91,6 +95,7 @@ pub(crate) fn purge(conn: &mut DbConn, before: PurgeBefore) -> Result<Purged, Db
         let invite_tokens =
             super::projects::purge_invite_tokens(c, before.invite_tokens.as_millis())?;
         let placeholders = super::users::purge_unused_placeholders(c)?;
+        let audit_events = super::audit::purge(c, before.audit_events.as_millis())?;
         Ok(Purged {
             rate_events,
             outbox,
@@ -99,6 +104,7 @@ pub(crate) fn purge(conn: &mut DbConn, before: PurgeBefore) -> Result<Purged, Db
             projects,
             invite_tokens,
             placeholders,
+            audit_events,
         })
     })
 }

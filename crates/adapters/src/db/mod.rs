@@ -1,12 +1,13 @@
 //! diesel + r2d2 on PostgreSQL or SQLite, chosen from the URL scheme.
 //!
 //! One file per aggregate (`users`, `challenges`, `projects`, `outbox`,
-//! `limits`, `housekeeping`, `email_reverts`; `changes` applies a use case's change set), each holding that aggregate's port
+//! `limits`, `housekeeping`, `email_reverts`, `audit`; `changes` applies a use case's change set), each holding that aggregate's port
 //! implementations and one plain function per query over `conn::DbConn`,
 //! diesel's `MultiConnection` of the two backends: every SQL text is written
 //! once. The few real differences between the backends live in `conn.rs`.
 //! Every call runs on tokio's blocking pool, never on an async worker.
 
+mod audit;
 mod challenges;
 mod changes;
 mod conn;
@@ -30,6 +31,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
 
+pub use audit::{AuditFilter, AuditRecord};
 pub use housekeeping::{PurgeBefore, Purged};
 #[cfg(feature = "test-support")]
 pub use rows::OutboxSnapshot;
@@ -260,6 +262,20 @@ impl Database {
     /// expired challenges (with their keys). Run periodically by the server.
     pub async fn purge(&self, before: PurgeBefore) -> Result<Purged, StoreError> {
         self.run(move |c| housekeeping::purge(c, before)).await
+    }
+
+    /// Up to `limit` audit rows matching `filter`, oldest first (by time,
+    /// then id), after the row `after` (its time and id) when given: page
+    /// on by passing the last row of the page before.
+    pub async fn audit_events(
+        &self,
+        filter: AuditFilter,
+        after: Option<&AuditRecord>,
+        limit: u32,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        let after = after.map(|r| (r.time.as_millis(), r.id));
+        self.run(move |c| audit::page(c, &filter, after, i64::from(limit)))
+            .await
     }
 
     /// Messages waiting in the outbox.

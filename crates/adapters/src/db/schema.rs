@@ -117,6 +117,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    audit_events (id) {
+        id -> BigInt,
+        time -> BigInt,
+        event -> Text,
+        user_gid -> Nullable<Text>,
+        client_addr -> Nullable<Text>,
+        outcome -> Text,
+        details -> Text,
+    }
+}
+
 diesel::joinable!(user_emails -> users (user_id));
 diesel::joinable!(email_reverts -> users (user_id));
 diesel::joinable!(challenge_keys -> challenges (challenge_id));
@@ -130,5 +142,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox,
     projects,
     memberships,
-    email_reverts
+    email_reverts,
+    audit_events
 );
