@@ -116,7 +116,15 @@ impl AddUser {
             created_at: self.ports.clock.now(),
         };
         let user = user.into_user();
-        let set = ChangeSet::new().with(Change::CreateUser(user.clone()));
+        let set = ChangeSet::new()
+            .with(Change::CreateUser(user.clone()))
+            .audit(
+                accountd_domain::AuditEvent::new(
+                    accountd_domain::AuditEventKind::Signup,
+                    Some(user.id),
+                )
+                .word("via", "cli"),
+            );
         match self.ports.apply(set, user.created_at).await {
             Ok(Ok(())) => Ok(user),
             Ok(Err(Conflict::UsernameTaken)) => Err(AddUserError::UsernameTaken),

@@ -16,8 +16,9 @@
 use crate::ports::unexpected_conflict;
 use crate::{Failure, Ports};
 use accountd_domain::{
-    Attempt, Challenge, ChallengeError, ChallengeId, ChallengePolicy, Change, ChangeSet, CodeMac,
-    Conflict, MacKey, OneTimeCode, OutgoingMail, PasswordPolicy, Purpose, Subject, Timestamp,
+    Attempt, AuditEvent, AuditEventKind, AuditOutcome, Challenge, ChallengeError, ChallengeId,
+    ChallengePolicy, Change, ChangeSet, CodeMac, Conflict, MacKey, OneTimeCode, OutgoingMail,
+    PasswordPolicy, Purpose, Subject, Timestamp,
 };
 use accountd_ports::{Limit, RateDecision};
 
@@ -158,19 +159,32 @@ impl ChallengeFlow {
             &self.settings.client_limit(),
             now,
             "step1_per_ip",
+            None,
+            Some(client),
         )
         .await
     }
 
     /// Counts one issuance under `key` (an account, an address, or a decoy
     /// standing in for an unknown one) against the issuance limits.
+    /// A refusal is audited for `user` (when the key is an account's)
+    /// from `client`.
     pub(crate) async fn limit_issuance(
         &self,
         key: &str,
+        user: Option<accountd_domain::UserId>,
+        client: Option<&str>,
         now: Timestamp,
     ) -> Result<Result<(), RateLimited>, Failure> {
-        self.limit(key, &self.settings.issuance_limits(), now, "codes")
-            .await
+        self.limit(
+            key,
+            &self.settings.issuance_limits(),
+            now,
+            "codes",
+            user,
+            client,
+        )
+        .await
     }
 
     async fn limit(
@@ -179,6 +193,8 @@ impl ChallengeFlow {
         limits: &[Limit],
         now: Timestamp,
         metric: &'static str,
+        user: Option<accountd_domain::UserId>,
+        client: Option<&str>,
     ) -> Result<Result<(), RateLimited>, Failure> {
         match self.ports.limiter.hit(key, limits, now).await? {
             RateDecision::Allowed => Ok(Ok(())),
@@ -190,6 +206,14 @@ impl ChallengeFlow {
                     "rate limit hit"
                 );
                 crate::metrics::rate_limited(metric);
+                // The refused hit was not counted: the event is all that
+                // is written.
+                let event = AuditEvent::new(AuditEventKind::RateLimited, user)
+                    .outcome(AuditOutcome::Refused)
+                    .client(client)
+                    .purpose(self.purpose)
+                    .word("limit", metric);
+                self.ports.record([event], now).await?;
                 Ok(Err(RateLimited {
                     retry_after_seconds,
                 }))
@@ -261,16 +285,26 @@ impl ChallengeFlow {
     }
 
     /// Stores `challenge` (superseding the subject's older ones) with the
-    /// mail that carries its code.
+    /// mail that carries its code, and records `code_issued` (from
+    /// `client`), after the event `also` names if any, in the same
+    /// transaction.
     pub(crate) async fn issue(
         &self,
         challenge: Challenge,
         mails: Vec<OutgoingMail>,
+        client: Option<&str>,
+        also: Option<AuditEventKind>,
     ) -> Result<(), Failure> {
         let now = challenge.issued_at();
-        let set = ChangeSet::new()
+        let mut set = ChangeSet::new();
+        if let Some(kind) = also {
+            set = set.audit(audit_of(kind, &challenge).client(client));
+        }
+        let event = audit_of(AuditEventKind::CodeIssued, &challenge).client(client);
+        let set = set
             .with(Change::IssueChallenge(challenge))
-            .mail(mails);
+            .mail(mails)
+            .audit(event);
         self.ports.apply(set, now).await?.map_err(|conflict| {
             Failure::Unexpected(anyhow::anyhow!(
                 "issuing a challenge has no guard, yet it was refused: {conflict:?}"
@@ -374,6 +408,18 @@ impl ChallengeFlow {
                     Some(failures) => {
                         let attempts_left = challenge.max_failures().saturating_sub(failures);
                         crate::metrics::code_failure(self.purpose, attempts_left == 0);
+                        // The failure was counted by the conditional update
+                        // above; its events follow it.
+                        let failed = audit_of(AuditEventKind::CodeFailed, challenge)
+                            .outcome(AuditOutcome::Failure)
+                            .count("attempts_left", i64::from(attempts_left));
+                        let exhausted = (attempts_left == 0).then(|| {
+                            audit_of(AuditEventKind::CodeExhausted, challenge)
+                                .outcome(AuditOutcome::Failure)
+                        });
+                        self.ports
+                            .record([failed].into_iter().chain(exhausted), now)
+                            .await?;
                         Ok(Err(Refused::Wrong { attempts_left }))
                     }
                     None => self.refusal_after_lost_race(at, now).await.map(Err),
@@ -395,6 +441,24 @@ impl ChallengeFlow {
             Some(Ok(())) | None => Refused::Missing,
         })
     }
+}
+
+/// An event about `challenge`: its purpose, and the account it concerns
+/// when it names one (a reset by email covering several accounts names
+/// none; it counts them).
+pub(crate) fn audit_of(kind: AuditEventKind, challenge: &Challenge) -> AuditEvent {
+    let event = match challenge.subject() {
+        Subject::Account { user } | Subject::EmailChange { user, .. } => {
+            AuditEvent::new(kind, Some(*user))
+        }
+        Subject::Accounts { users, .. } => match users.as_slice() {
+            [one] => AuditEvent::new(kind, Some(*one)),
+            many => AuditEvent::new(kind, None)
+                .count("accounts", i64::try_from(many.len()).unwrap_or(i64::MAX)),
+        },
+        Subject::Signup { .. } => AuditEvent::new(kind, None),
+    };
+    event.purpose(challenge.purpose())
 }
 
 #[cfg(test)]
@@ -433,6 +497,18 @@ mod tests {
     /// An email-change flow (a purpose no flow uses yet), drawing every
     /// uniform as 1 and `bytes16` calls of `[4; 16]`.
     fn flow(challenges: MockChallengeRepository, bytes16_calls: usize) -> ChallengeFlow {
+        flow_with(
+            challenges,
+            bytes16_calls,
+            accountd_ports::MockChanges::new(),
+        )
+    }
+
+    fn flow_with(
+        challenges: MockChallengeRepository,
+        bytes16_calls: usize,
+        changes: accountd_ports::MockChanges,
+    ) -> ChallengeFlow {
         let mut random = MockRandom::new();
         random.expect_uniform().return_const(1u32);
         random
@@ -443,7 +519,7 @@ mod tests {
             Ports {
                 users: Arc::new(MockUserRepository::new()),
                 challenges: Arc::new(challenges),
-                changes: Arc::new(accountd_ports::MockChanges::new()),
+                changes: Arc::new(changes),
                 limiter: Arc::new(MockRateLimiter::new()),
                 hasher: Arc::new(MockPasswordHasher::new()),
                 clock: Arc::new(MockClock::new()),
@@ -500,7 +576,24 @@ mod tests {
             .expect_record_failure()
             .times(1)
             .returning(|_, _| Ok(Some(1)));
-        let f = flow(challenges, 0);
+        // The counted failure's event, alone in a set, at the try's time.
+        let mut changes = accountd_ports::MockChanges::new();
+        let user = UserId::from_random_bytes([1; 16]);
+        changes
+            .expect_apply()
+            .withf(move |set, now| {
+                *now == t(1)
+                    && set.changes().is_empty()
+                    && set.mails().is_empty()
+                    && set.audits()
+                        == [AuditEvent::new(AuditEventKind::CodeFailed, Some(user))
+                            .purpose(Purpose::ChangeEmail)
+                            .outcome(AuditOutcome::Failure)
+                            .count("attempts_left", 2)]
+            })
+            .times(1)
+            .returning(|_, _| Ok(accountd_ports::Applied::Committed));
+        let f = flow_with(challenges, 0, changes);
 
         let r = f
             .try_code(&c, &Locator::Latest(subject().key()), "ZZZZZZ", t(1))

@@ -190,7 +190,9 @@ impl ForgotPassword {
                     // get a 429, which tells them apart.
                     let key = format!("decoy:{}", accountd_domain::Username::typed_key(username));
                     self.flow.limit_client(client, now).await??;
-                    self.flow.limit_issuance(&key, now).await??;
+                    self.flow
+                        .limit_issuance(&key, None, Some(client), now)
+                        .await??;
                     return Ok(());
                 }
                 return Err(match found {
@@ -203,7 +205,12 @@ impl ForgotPassword {
         self.flow.limit_client(client, now).await??;
         let subject = Subject::Account { user: user.id };
         self.flow
-            .limit_issuance(&format!("challenges:{}", subject.key()), now)
+            .limit_issuance(
+                &format!("challenges:{}", subject.key()),
+                Some(user.id),
+                Some(client),
+                now,
+            )
             .await??;
 
         let drawn = self.flow.draw()?;
@@ -221,7 +228,9 @@ impl ForgotPassword {
                 )
             })
             .collect();
-        self.flow.issue(challenge, mails).await?;
+        self.flow
+            .issue(challenge, mails, Some(client), None)
+            .await?;
         info!(user.gid = %user.id, "forgotPassword code issued");
         Ok(())
     }

@@ -7,8 +7,8 @@ use super::*;
 use crate::test_writes::{ChallengeEffect, ConsumeOutcome, MockWrites};
 use crate::Ports;
 use accountd_domain::{
-    Attempt, ChallengeId, ChallengePolicy, ChallengeState, CodeFormat, OutgoingMail, PasswordHash,
-    PasswordPolicy, UserId, UserStatus,
+    Attempt, AuditEvent, AuditEventKind, AuditOutcome, ChallengeId, ChallengePolicy,
+    ChallengeState, CodeFormat, OutgoingMail, PasswordHash, PasswordPolicy, UserId, UserStatus,
 };
 use accountd_ports::{
     HashError, Limit, MockChallengeRepository, MockClock, MockPasswordHasher, MockRandom,
@@ -290,6 +290,8 @@ async fn a_client_over_its_hourly_limit_gets_too_many_requests_with_the_retry_ti
         .no_challenge_issued()
         .user(Some(ann()));
 
+    crate::test_writes::take_audited();
+
     let r = m.service(settings()).send_email("Ann", CLIENT).await;
 
     assert!(
@@ -300,6 +302,14 @@ async fn a_client_over_its_hourly_limit_gets_too_many_requests_with_the_retry_ti
             }))
         ),
         "{r:?}"
+    );
+    assert_eq!(
+        crate::test_writes::take_audited(),
+        [AuditEvent::new(AuditEventKind::RateLimited, None)
+            .outcome(AuditOutcome::Refused)
+            .client(Some(CLIENT))
+            .purpose(Purpose::ForgotPassword)
+            .word("limit", "step1_per_ip")]
     );
 }
 
@@ -646,6 +656,7 @@ async fn a_wrong_code_counts_exactly_one_failure_and_is_incorrect() {
         .withf(|id, now| *id == issued().id() && *now == t(60))
         .times(1)
         .returning(|_, _| Ok(Some(1)));
+    crate::test_writes::take_audited();
 
     let r = m
         .service(settings())
@@ -653,6 +664,13 @@ async fn a_wrong_code_counts_exactly_one_failure_and_is_incorrect() {
         .await;
 
     assert!(matches!(r, Err(CheckCodeError::CodeIncorrect)), "{r:?}");
+    assert_eq!(
+        crate::test_writes::take_audited(),
+        [AuditEvent::new(AuditEventKind::CodeFailed, Some(user_id()))
+            .purpose(Purpose::ForgotPassword)
+            .outcome(AuditOutcome::Failure)
+            .count("attempts_left", 10)]
+    );
 }
 
 #[tokio::test]
@@ -678,6 +696,7 @@ async fn the_eleventh_wrong_code_is_still_just_incorrect() {
         .expect_record_failure()
         .times(1)
         .returning(|_, _| Ok(Some(11)));
+    crate::test_writes::take_audited();
 
     let r = m
         .service(settings())
@@ -685,6 +704,8 @@ async fn the_eleventh_wrong_code_is_still_just_incorrect() {
         .await;
 
     assert!(matches!(r, Err(CheckCodeError::CodeIncorrect)), "{r:?}");
+    let kinds = crate::test_writes::audited_kinds();
+    assert_eq!(kinds, ["code_failed", "code_exhausted"]);
 }
 
 #[tokio::test]
@@ -979,12 +1000,22 @@ async fn the_right_code_sets_the_hashed_password_and_notifies_every_address() {
             Ok(ConsumeOutcome::Applied)
         });
 
+    crate::test_writes::take_audited();
     let r = m
         .service(settings())
         .reset_password(reset_input("Ann", CODE, STRONG))
         .await;
 
     assert!(r.is_ok(), "{r:?}");
+    assert_eq!(
+        crate::test_writes::take_audited(),
+        [
+            AuditEvent::new(AuditEventKind::PasswordChanged, Some(user_id())),
+            AuditEvent::new(AuditEventKind::TokensRevoked, Some(user_id()))
+                .word("reason", "password_changed"),
+        ],
+        "in the set that changes the password"
+    );
     let mails = queued.lock().unwrap().clone();
     let recipients: Vec<&str> = mails.iter().map(|m| m.to.as_str()).collect();
     assert_eq!(recipients, ["ann@example.com", "a.lee@work.example"]);

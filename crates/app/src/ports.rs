@@ -63,4 +63,23 @@ impl Ports {
             Applied::Refused(conflict) => Err(conflict),
         })
     }
+
+    /// Records audit events that ride on no change set of their own (a
+    /// refused call, a failed login, a counted wrong code: what they record
+    /// was written by another port or nothing was written at all), as one
+    /// small set of audit rows only, at `now`. Nothing to record: no call.
+    pub(crate) async fn record(
+        &self,
+        events: impl IntoIterator<Item = accountd_domain::AuditEvent>,
+        now: Timestamp,
+    ) -> Result<(), Failure> {
+        let set = events.into_iter().fold(ChangeSet::new(), ChangeSet::audit);
+        if set.is_empty() {
+            return Ok(());
+        }
+        match self.changes.apply(set, now).await? {
+            Applied::Committed => Ok(()),
+            Applied::Refused(conflict) => Err(unexpected_conflict(conflict)),
+        }
+    }
 }

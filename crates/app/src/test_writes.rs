@@ -13,8 +13,8 @@
 //! A set of any other shape fails the test.
 
 use accountd_domain::{
-    Challenge, ChallengeId, Change, ChangeSet, CodeMac, Conflict, Email, EmailRevert, NewUser,
-    OutgoingMail, PasswordHash, Purpose, Timestamp, User, UserId, UserStatus,
+    AuditEvent, Challenge, ChallengeId, Change, ChangeSet, CodeMac, Conflict, Email, EmailRevert,
+    NewUser, OutgoingMail, PasswordHash, Purpose, Timestamp, User, UserId, UserStatus,
 };
 use accountd_ports::{Applied, Changes, StoreError};
 use async_trait::async_trait;
@@ -134,11 +134,33 @@ fn applied(outcome: ConsumeOutcome) -> Applied {
     }
 }
 
+thread_local! {
+    /// The audit events of every set [`MockWrites`] was given on this
+    /// thread (a `#[tokio::test]` runs on one), whatever the mocked write
+    /// answered.
+    static AUDITED: std::cell::RefCell<Vec<AuditEvent>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The audit events of the sets applied on this thread since the last
+/// call, in order.
+pub(crate) fn take_audited() -> Vec<AuditEvent> {
+    AUDITED.with(|a| std::mem::take(&mut *a.borrow_mut()))
+}
+
+/// The event names of [`take_audited`].
+pub(crate) fn audited_kinds() -> Vec<&'static str> {
+    take_audited().iter().map(|e| e.kind.as_str()).collect()
+}
+
 #[async_trait]
 impl Changes for MockWrites {
     async fn apply(&self, set: ChangeSet, now: Timestamp) -> Result<Applied, StoreError> {
+        AUDITED.with(|a| a.borrow_mut().extend(set.audits().iter().cloned()));
         let mails = set.mails().to_vec();
         match set.changes() {
+            // Audit rows only (`Ports::record`): nothing the mocked writes
+            // see; the tests of audit events look at them with MockChanges.
+            [] if mails.is_empty() && !set.audits().is_empty() => Ok(Applied::Committed),
             [Change::IssueChallenge(c)] => {
                 assert_eq!(now, c.issued_at(), "issued at its own issue time");
                 self.issue(c.clone(), mails)?;

@@ -272,6 +272,16 @@ impl Accounts {
                 timezone: profile.timezone.clone(),
             });
         }
+        if profile
+            .username
+            .as_ref()
+            .is_some_and(|u| caller.username.as_ref() != Some(u))
+        {
+            set = set.audit(accountd_domain::AuditEvent::new(
+                accountd_domain::AuditEventKind::UsernameChanged,
+                Some(caller.id),
+            ));
+        }
         let mut updated = profile.applied_to(caller.clone());
         if let Some(hash) = hash {
             let mails: Vec<_> = updated
@@ -479,6 +489,14 @@ impl Accounts {
             } => {
                 tracing::info!(limit.key_kind = "lookup", "rate limit hit");
                 crate::metrics::rate_limited("lookups_per_ip");
+                let event = accountd_domain::AuditEvent::new(
+                    accountd_domain::AuditEventKind::RateLimited,
+                    None,
+                )
+                .outcome(accountd_domain::AuditOutcome::Refused)
+                .client(Some(client))
+                .word("limit", "lookups_per_ip");
+                self.ports.record([event], now).await?;
                 return Err(RateLimited {
                     retry_after_seconds,
                 }

@@ -128,7 +128,11 @@ impl AccountDeletion {
                 key: Subject::Account { user: caller.id }.key(),
                 purposes: EVERY_PURPOSE.to_vec(),
             })
-            .mail(last_notices(caller));
+            .mail(last_notices(caller))
+            .audit(accountd_domain::AuditEvent::new(
+                accountd_domain::AuditEventKind::AccountDeleted,
+                Some(caller.id),
+            ));
         match self.ports.apply(set, now).await? {
             Ok(()) => {
                 tracing::info!("account deleted");

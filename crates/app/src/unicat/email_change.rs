@@ -16,7 +16,8 @@ use crate::challenge_flow::{ChallengeFlow, NotConsumed, Refused};
 use crate::ports::unexpected_conflict;
 use crate::{mail, Failure, Ports, RateLimited, Secret};
 use accountd_domain::{
-    Change, Conflict, Email, EmailRevert, MacKey, Purpose, Subject, Timestamp, User,
+    AuditEvent, AuditEventKind, Change, Conflict, Email, EmailRevert, MacKey, Purpose, Subject,
+    Timestamp, User,
 };
 
 /// What `update_email_request` answers. `Debug` never shows the codes.
@@ -178,7 +179,12 @@ impl EmailChange {
             new_email: new_email.clone(),
         };
         self.flow
-            .limit_issuance(&format!("challenges:{}", subject.key()), now)
+            .limit_issuance(
+                &format!("challenges:{}", subject.key()),
+                Some(user.id),
+                Some(client),
+                now,
+            )
             .await??;
         let (drawn, validation_code) = self.flow.draw_with_validation_code()?;
         let challenge = self
@@ -191,7 +197,14 @@ impl EmailChange {
             s.code_ttl_seconds,
             challenge.expires_at(),
         )];
-        self.flow.issue(challenge, mails).await?;
+        self.flow
+            .issue(
+                challenge,
+                mails,
+                Some(client),
+                Some(AuditEventKind::EmailChangeRequested),
+            )
+            .await?;
         tracing::info!(user.gid = %user.id, to = %new_email.masked(), "email change code issued");
         Ok(EmailChangeRequested {
             validation_code,
@@ -274,11 +287,13 @@ impl EmailChange {
         let written = self
             .flow
             .consume(&challenge, &at, self.ports.clock.now(), |set| {
-                let set = set.with(Change::SetPrimaryEmail {
-                    user: user.id,
-                    expected_version: user.credential_version,
-                    email: new_email.clone(),
-                });
+                let set = set
+                    .with(Change::SetPrimaryEmail {
+                        user: user.id,
+                        expected_version: user.credential_version,
+                        email: new_email.clone(),
+                    })
+                    .audit(AuditEvent::new(AuditEventKind::EmailChanged, Some(user.id)));
                 match revert {
                     Some((revert, notice)) => {
                         set.with(Change::IssueEmailRevert(revert)).mail([notice])
@@ -346,7 +361,15 @@ impl EmailChange {
                     Purpose::ChangeEmail,
                 ],
             })
-            .mail([mail::email_reverted(&user, &restored)]);
+            .mail([mail::email_reverted(&user, &restored)])
+            .audit(AuditEvent::new(
+                AuditEventKind::EmailReverted,
+                Some(user.id),
+            ))
+            .audit(
+                AuditEvent::new(AuditEventKind::TokensRevoked, Some(user.id))
+                    .word("reason", "email_reverted"),
+            );
         match self.ports.apply(set, now).await? {
             Ok(()) => {
                 tracing::info!(user.gid = %user.id, "email change reverted");

@@ -211,11 +211,19 @@ impl Invitations {
         for _ in 0..ATTEMPTS {
             let (project, own) = self.own_row(caller.id, project).await?;
             let row = membership::leave(&project, Some(&own))?;
-            let set = ChangeSet::new().with(Change::RemoveMembership {
-                project: project.id,
-                user: row.user,
-                expected: row.status,
-            });
+            let set = ChangeSet::new()
+                .with(Change::RemoveMembership {
+                    project: project.id,
+                    user: row.user,
+                    expected: row.status,
+                })
+                .audit(
+                    accountd_domain::AuditEvent::new(
+                        accountd_domain::AuditEventKind::MemberLeft,
+                        Some(caller.id),
+                    )
+                    .project(project.id),
+                );
             match self.ports.apply(set, self.ports.clock.now()).await? {
                 Ok(()) => {
                     tracing::info!(user.gid = %caller.id, project.gid = %project.id, "project left");
@@ -349,6 +357,17 @@ impl Invitations {
                     )
                 }
             };
+            let event = match step {
+                Step::Accept => accountd_domain::AuditEventKind::InviteAccepted,
+                Step::Decline | Step::DeclineByLink(_) => {
+                    accountd_domain::AuditEventKind::InviteDeclined
+                }
+            };
+            let event = accountd_domain::AuditEvent::new(event, Some(user)).project(project.id);
+            let event = match step {
+                Step::DeclineByLink(_) => event.word("via", "link"),
+                Step::Accept | Step::Decline => event,
+            };
             // The invitation read is the one decided on: a resend in
             // between refuses this set, and the call decides again.
             let set = ChangeSet::new()
@@ -361,7 +380,8 @@ impl Invitations {
                 .with(Change::PutMembership {
                     membership: next.clone(),
                     expected: Some(own.status),
-                });
+                })
+                .audit(event);
             match self.ports.apply(set, now).await? {
                 Ok(()) => {
                     return Ok(RowAnswered {

@@ -176,6 +176,7 @@ async fn accept_makes_the_invited_row_active_under_the_project_guard_and_renews_
         put(accepted(), MembershipStatus::Invited),
         Applied::Committed,
     );
+    crate::test_writes::take_audited();
     let a = accept(
         m,
         vec![with_ann(
@@ -185,6 +186,15 @@ async fn accept_makes_the_invited_row_active_under_the_project_guard_and_renews_
     )
     .await
     .unwrap();
+    assert_eq!(
+        crate::test_writes::take_audited(),
+        [accountd_domain::AuditEvent::new(
+            accountd_domain::AuditEventKind::InviteAccepted,
+            Some(ann().id)
+        )
+        .project(project_id())],
+        "in the set that accepts"
+    );
     assert_eq!(a.row, accepted());
     assert_eq!(a.access, ProjectAccess::Member);
     assert_eq!(a.project, project(ProjectStatus::Active));

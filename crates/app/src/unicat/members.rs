@@ -12,9 +12,9 @@ use super::{Invalid, Reason, Sessions};
 use crate::ports::unexpected_conflict;
 use crate::{mail, Failure, Ports, RateLimited};
 use accountd_domain::{
-    may_see_notification_email, may_see_row, membership, Change, ChangeSet, Conflict, Email,
-    Invitation, Limit, MacKey, MemberError, Membership, Project, ProjectAccess, ProjectId,
-    TimeZone, Timestamp, User, UserId, UserStatus,
+    may_see_notification_email, may_see_row, membership, AuditEvent, AuditEventKind, AuditOutcome,
+    Change, ChangeSet, Conflict, Email, Invitation, Limit, MacKey, MemberError, Membership,
+    Project, ProjectAccess, ProjectId, TimeZone, Timestamp, User, UserId, UserStatus,
 };
 use accountd_ports::{ProjectRepository, RateDecision};
 use std::fmt;
@@ -258,7 +258,12 @@ impl Members {
             });
             set = self
                 .guarded(set, caller, &project, &invitee.user)
-                .mail(self.invitation_mail(&invitee.user, &project, caller, &token));
+                .mail(self.invitation_mail(&invitee.user, &project, caller, &token))
+                .audit(
+                    AuditEvent::new(AuditEventKind::MemberInvited, Some(caller.id))
+                        .project(project.id)
+                        .other_user("member", invitee.user.id),
+                );
             match self.ports.apply(set, now).await? {
                 Ok(()) => {}
                 // A placeholder of the address was created or purged, or a
@@ -327,7 +332,12 @@ impl Members {
                 });
             let set = self
                 .guarded(set, caller, &project, &invitee)
-                .mail(self.invitation_mail(&invitee, &project, caller, &token));
+                .mail(self.invitation_mail(&invitee, &project, caller, &token))
+                .audit(
+                    AuditEvent::new(AuditEventKind::InviteResent, Some(caller.id))
+                        .project(project.id)
+                        .other_user("member", invitee.id),
+                );
             match self.ports.apply(set, now).await? {
                 Ok(()) => {}
                 // Accepted, declined or removed meanwhile: decide again.
@@ -367,13 +377,21 @@ impl Members {
             };
             let existing = rows.iter().find(|r| r.user == input.user);
             let row = membership::remove(&project, caller.id, input.user, existing)?;
+            // Removing one's own row is leaving (spec section 6).
+            let event = if row.user == caller.id {
+                AuditEvent::new(AuditEventKind::MemberLeft, Some(caller.id))
+            } else {
+                AuditEvent::new(AuditEventKind::MemberRemoved, Some(caller.id))
+                    .other_user("member", row.user)
+            };
             let set = ChangeSet::new()
                 .with(Change::RemoveMembership {
                     project: project.id,
                     user: row.user,
                     expected: row.status,
                 })
-                .with(Change::DeletePlaceholderIfUnused(row.user));
+                .with(Change::DeletePlaceholderIfUnused(row.user))
+                .audit(event.project(project.id));
             match self.ports.apply(set, self.ports.clock.now()).await? {
                 Ok(()) => {}
                 // Accepted, declined or removed meanwhile: decide again.
@@ -682,6 +700,14 @@ impl Members {
             } => {
                 tracing::info!(limit.key_kind = "invite", "rate limit hit");
                 crate::metrics::rate_limited("invites_per_recipient");
+                // The refused set wrote nothing, its hits included.
+                let event = AuditEvent::new(AuditEventKind::RateLimited, Some(caller.id))
+                    .outcome(AuditOutcome::Refused)
+                    .project(project)
+                    .word("limit", "invites");
+                if let Err(f) = self.ports.record([event], self.ports.clock.now()).await {
+                    return f.into();
+                }
                 RateLimited {
                     retry_after_seconds,
                 }

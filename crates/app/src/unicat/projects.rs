@@ -7,9 +7,9 @@ use super::{Invalid, Reason, Sessions};
 use crate::ports::unexpected_conflict;
 use crate::{Failure, Ports};
 use accountd_domain::{
-    may_see_notification_email, may_see_row, Change, ChangeSet, Conflict, Membership,
-    MembershipStatus, Notifications, Project, ProjectAccess, ProjectError, ProjectId, ProjectName,
-    ProjectStatus, Role, TimeZone, Timestamp, User, DEFAULT_PROJECT_NAME,
+    may_see_notification_email, may_see_row, AuditEvent, AuditEventKind, Change, ChangeSet,
+    Conflict, Membership, MembershipStatus, Notifications, Project, ProjectAccess, ProjectError,
+    ProjectId, ProjectName, ProjectStatus, Role, TimeZone, Timestamp, User, DEFAULT_PROJECT_NAME,
 };
 use accountd_ports::ProjectRepository;
 use std::fmt;
@@ -233,7 +233,8 @@ impl Projects {
             .with(Change::CreateProject {
                 project: project.clone(),
                 owner: owner.clone(),
-            });
+            })
+            .audit(AuditEvent::new(AuditEventKind::ProjectCreated, Some(caller.id)).project(id));
         match self.ports.apply(set, self.ports.clock.now()).await? {
             Ok(()) => {}
             Err(Conflict::TooManyProjects) => {
@@ -312,12 +313,17 @@ impl Projects {
                 checked.languages.as_deref(),
             )
             .map_err(transition_error)?;
-        let set = ChangeSet::new().with(Change::UpdateProject {
-            project: project.id,
-            name: checked.name.map(|n| n.as_str().to_owned()),
-            timezone: checked.timezone,
-            languages: checked.languages,
-        });
+        let set = ChangeSet::new()
+            .with(Change::UpdateProject {
+                project: project.id,
+                name: checked.name.map(|n| n.as_str().to_owned()),
+                timezone: checked.timezone,
+                languages: checked.languages,
+            })
+            .audit(
+                AuditEvent::new(AuditEventKind::ProjectUpdated, Some(caller.id))
+                    .project(project.id),
+            );
         match self.ports.apply(set, self.ports.clock.now()).await? {
             Ok(()) => {}
             // Deleted (or purged) meanwhile.
@@ -381,9 +387,13 @@ impl Projects {
             return Err(ProjectsError::NotOwner);
         }
         project.may_be_purged().map_err(transition_error)?;
-        let set = ChangeSet::new().with(Change::DeleteProjectPermanently {
-            project: project.id,
-        });
+        let set = ChangeSet::new()
+            .with(Change::DeleteProjectPermanently {
+                project: project.id,
+            })
+            .audit(
+                AuditEvent::new(AuditEventKind::ProjectPurged, Some(caller.id)).project(project.id),
+            );
         self.apply_status_set(set).await?;
         tracing::info!(user.gid = %caller.id, project.gid = %project.id, "project permanently deleted");
         Ok(self.sessions.token(caller, auth_time)?)
@@ -449,7 +459,12 @@ impl Projects {
                 from: caller.id,
                 to: new_owner.id,
             })
-            .mail(mails);
+            .mail(mails)
+            .audit(
+                AuditEvent::new(AuditEventKind::ProjectTransferred, Some(caller.id))
+                    .project(project.id)
+                    .other_user("to", new_owner.id),
+            );
         match self.ports.apply(set, self.ports.clock.now()).await? {
             Ok(()) => {}
             Err(Conflict::TooManyProjects) => return Err(ProjectsError::TooManyProjects),
@@ -499,11 +514,17 @@ impl Projects {
             return Err(ProjectsError::NotOwner);
         }
         let next = transition(&project).map_err(transition_error)?;
-        let set = ChangeSet::new().with(Change::SetProjectStatus {
-            project: project.id,
-            expected: project.status,
-            status: next.status,
-        });
+        let kind = match next.status {
+            ProjectStatus::Deleted => AuditEventKind::ProjectDeleted,
+            ProjectStatus::Active => AuditEventKind::ProjectRestored,
+        };
+        let set = ChangeSet::new()
+            .with(Change::SetProjectStatus {
+                project: project.id,
+                expected: project.status,
+                status: next.status,
+            })
+            .audit(AuditEvent::new(kind, Some(caller.id)).project(project.id));
         self.apply_status_set(set).await?;
         tracing::info!(
             user.gid = %caller.id,

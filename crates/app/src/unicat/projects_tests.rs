@@ -149,6 +149,7 @@ async fn create_makes_the_caller_the_owner_under_the_cap_in_one_set() {
         })
         .times(1)
         .returning(|_, _| Ok(Applied::Committed));
+    crate::test_writes::take_audited();
     let shown = service(m, MockProjectRepository::new())
         .create(
             &ann(),
@@ -169,6 +170,15 @@ async fn create_makes_the_caller_the_owner_under_the_cap_in_one_set() {
     assert_eq!(shown.users.len(), 1);
     assert!(shown.users[0].complete);
     assert_eq!(shown.token, TOKEN);
+    assert_eq!(
+        crate::test_writes::take_audited(),
+        [accountd_domain::AuditEvent::new(
+            accountd_domain::AuditEventKind::ProjectCreated,
+            Some(ann().id)
+        )
+        .project(project_id())],
+        "in the set that creates the project"
+    );
 }
 
 #[tokio::test]

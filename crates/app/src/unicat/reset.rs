@@ -146,7 +146,15 @@ impl PasswordReset {
         };
 
         self.flow
-            .limit_issuance(&format!("challenges:{}", subject.key()), now)
+            .limit_issuance(
+                &format!("challenges:{}", subject.key()),
+                match &subject {
+                    Subject::Account { user } => Some(*user),
+                    _ => None,
+                },
+                Some(client),
+                now,
+            )
             .await??;
         let (drawn, validation_code) = self.flow.draw_with_validation_code()?;
         let challenge = self
@@ -171,7 +179,9 @@ impl PasswordReset {
                 )
             })
             .collect();
-        self.flow.issue(challenge, mails).await?;
+        self.flow
+            .issue(challenge, mails, Some(client), None)
+            .await?;
         tracing::info!(accounts = names.len(), "reset code issued");
         let usernames = if s.enumeration_protection {
             // Never reveal names found by email.
@@ -201,7 +211,7 @@ impl PasswordReset {
             return Err(ResetRequestError::NotFound);
         }
         let key = format!("challenges:decoy:{}", Username::typed_key(typed));
-        self.flow.limit_issuance(&key, now).await??;
+        self.flow.limit_issuance(&key, None, None, now).await??;
         let (_, validation_code) = self.flow.draw_with_validation_code()?;
         Ok(ResetRequested {
             validation_code,

@@ -1,7 +1,7 @@
 //! Login, token authentication and the session payload.
 
 use crate::{Failure, Ports, Secret};
-use accountd_domain::{ProjectView, Timestamp, User};
+use accountd_domain::{AuditEvent, AuditEventKind, AuditOutcome, ProjectView, Timestamp, User};
 use accountd_ports::{LoginThrottle, ProjectRepository, TokenError, TokenService};
 use std::fmt;
 use std::sync::Arc;
@@ -193,8 +193,20 @@ impl Sessions {
     /// both failures take the same time and give the same answer. Repeated
     /// failures soft-lock the name (see `login_locked_until`): while locked,
     /// no password is checked and the answer is `Locked`.
-    #[tracing::instrument(skip_all, fields(route = "unicat.login"))]
     pub async fn login(&self, input: LoginInput) -> Result<Session, LoginError> {
+        self.login_from(input, None).await
+    }
+
+    /// [`Self::login`] from the client address `client`, which its audit
+    /// event records (`login_succeeded`, `login_failed` or
+    /// `login_locked`; a failure of an unknown name has no user and never
+    /// the typed name, which may be a password typed in the wrong field).
+    #[tracing::instrument(skip_all, fields(route = "unicat.login"))]
+    pub async fn login_from(
+        &self,
+        input: LoginInput,
+        client: Option<&str>,
+    ) -> Result<Session, LoginError> {
         let LoginInput { username, password } = &input;
         let now = self.ports.clock.now();
         let user = self
@@ -210,6 +222,11 @@ impl Sessions {
         {
             Err(e @ LoginError::Locked { .. }) => {
                 crate::metrics::login(crate::metrics::Login::Locked);
+                let event =
+                    AuditEvent::new(AuditEventKind::LoginLocked, user.as_ref().map(|u| u.id))
+                        .outcome(AuditOutcome::Refused)
+                        .client(client);
+                self.ports.record([event], now).await?;
                 return Err(e);
             }
             checked => checked?,
@@ -225,10 +242,26 @@ impl Sessions {
                 // The proof is complete now, after the hash: the token is
                 // issued at that very instant, so `auth_time` is its `iat`.
                 let proved = self.ports.clock.now();
+                let event =
+                    AuditEvent::new(AuditEventKind::LoginSucceeded, Some(user.id)).client(client);
+                self.ports.record([event], proved).await?;
                 Ok(self.open_at(user, Some(proved), proved).await?)
             }
-            _ => {
+            user => {
                 tracing::info!("login refused");
+                let gid = user.as_ref().map(|u| u.id);
+                let event = AuditEvent::new(AuditEventKind::LoginFailed, gid)
+                    .outcome(AuditOutcome::Failure)
+                    .client(client)
+                    .word(
+                        "reason",
+                        if gid.is_some() {
+                            "wrong_password"
+                        } else {
+                            "unknown_user"
+                        },
+                    );
+                self.ports.record([event], self.ports.clock.now()).await?;
                 Err(LoginError::UnknownUser)
             }
         }
@@ -317,13 +350,24 @@ impl Sessions {
             Ok(true) => Ok(Some(now)),
             Ok(false) => {
                 tracing::info!(user.gid = %user.id, "reauthentication refused");
+                let event = AuditEvent::new(AuditEventKind::LoginFailed, Some(user.id))
+                    .outcome(AuditOutcome::Failure)
+                    .word("reason", "wrong_password")
+                    .word("via", "reauthentication");
+                self.ports.record([event], self.ports.clock.now()).await?;
                 Err(RecentAuthError::Required)
             }
             Err(LoginError::Locked {
                 retry_after_seconds,
-            }) => Err(RecentAuthError::Locked {
-                retry_after_seconds,
-            }),
+            }) => {
+                let event = AuditEvent::new(AuditEventKind::LoginLocked, Some(user.id))
+                    .outcome(AuditOutcome::Refused)
+                    .word("via", "reauthentication");
+                self.ports.record([event], now).await?;
+                Err(RecentAuthError::Locked {
+                    retry_after_seconds,
+                })
+            }
             Err(LoginError::UnknownUser) => Err(RecentAuthError::Required),
             Err(LoginError::Failure(f)) => Err(f.into()),
         }

@@ -776,3 +776,114 @@ async fn the_owners_of_the_rows_shown_are_loaded_once_each_in_one_batch() {
     assert_eq!(session.projects, shown);
     assert_eq!(session.users, vec![bob]);
 }
+
+// --------------------------------------------------------------- audit log
+
+mod audit {
+    use super::*;
+    use crate::test_writes::take_audited;
+    use accountd_domain::{AuditEvent, AuditEventKind, AuditOutcome};
+
+    async fn login_from(m: Mocks, username: &str, password: &str) -> Result<Session, LoginError> {
+        let input = LoginInput {
+            username: username.to_owned(),
+            password: password.into(),
+        };
+        sessions(m).login_from(input, Some("203.0.113.9")).await
+    }
+
+    #[tokio::test]
+    async fn a_login_records_its_success_with_the_user_and_the_client() {
+        take_audited();
+        let m = verified(
+            by_name(Mocks::new().at(t(0)), "Ann", Some(ann())),
+            STRONG,
+            ann_hash(),
+            true,
+        )
+        .session_for(user_id(1), 3, t(0));
+
+        login_from(m, "Ann", STRONG).await.unwrap();
+
+        assert_eq!(
+            take_audited(),
+            [
+                AuditEvent::new(AuditEventKind::LoginSucceeded, Some(user_id(1)))
+                    .client(Some("203.0.113.9"))
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_wrong_password_records_a_failure_of_the_user() {
+        take_audited();
+        let m = verified(
+            by_name(Mocks::new().at(t(0)), "Ann", Some(ann())),
+            "nope",
+            ann_hash(),
+            false,
+        )
+        .no_session();
+
+        let r = login_from(m, "Ann", "nope").await;
+
+        assert!(matches!(r, Err(LoginError::UnknownUser)), "{r:?}");
+        assert_eq!(
+            take_audited(),
+            [
+                AuditEvent::new(AuditEventKind::LoginFailed, Some(user_id(1)))
+                    .outcome(AuditOutcome::Failure)
+                    .client(Some("203.0.113.9"))
+                    .word("reason", "wrong_password")
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unknown_name_records_a_failure_without_a_user_or_the_name() {
+        take_audited();
+        let m = verified(
+            by_name(Mocks::new().at(t(0)), "ghost", None),
+            STRONG,
+            None,
+            false,
+        )
+        .no_session();
+
+        let _ = login_from(m, "ghost", STRONG).await;
+
+        let events = take_audited();
+        assert_eq!(
+            events,
+            [AuditEvent::new(AuditEventKind::LoginFailed, None)
+                .outcome(AuditOutcome::Failure)
+                .client(Some("203.0.113.9"))
+                .word("reason", "unknown_user")]
+        );
+        assert!(!format!("{events:?}").contains("ghost"));
+    }
+
+    #[tokio::test]
+    async fn a_soft_locked_login_records_a_refusal_and_no_failure() {
+        take_audited();
+        let mut m = by_name(Mocks::new().at(t(0)), "Ann", Some(ann())).no_session();
+        m.throttle = throttle_with(
+            &fail_key("ann", 3),
+            vec![t(-40), t(-30), t(-20), t(0).plus_millis(-300)],
+        );
+        m.throttle.expect_forget().times(1).returning(|_| Ok(()));
+        m.hasher.expect_verify().never();
+
+        let r = login_from(m, "Ann", STRONG).await;
+
+        assert!(matches!(r, Err(LoginError::Locked { .. })), "{r:?}");
+        assert_eq!(
+            take_audited(),
+            [
+                AuditEvent::new(AuditEventKind::LoginLocked, Some(user_id(1)))
+                    .outcome(AuditOutcome::Refused)
+                    .client(Some("203.0.113.9"))
+            ]
+        );
+    }
+}

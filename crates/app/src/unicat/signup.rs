@@ -134,7 +134,12 @@ impl Signup {
         })?;
 
         self.flow
-            .limit_issuance(&format!("challenges:{}", Subject::email_key(&email)), now)
+            .limit_issuance(
+                &format!("challenges:{}", Subject::email_key(&email)),
+                None,
+                Some(client),
+                now,
+            )
             .await??;
         let password_hash = self
             .ports
@@ -161,7 +166,9 @@ impl Signup {
             s.code_ttl_seconds,
             challenge.expires_at(),
         )];
-        self.flow.issue(challenge, mails).await?;
+        self.flow
+            .issue(challenge, mails, Some(client), None)
+            .await?;
         tracing::info!(to = %email.masked(), "signup code issued");
         Ok(validation_code)
     }
@@ -235,6 +242,10 @@ impl Signup {
                         email: want_email.clone(),
                         user: created.id,
                     })
+                    .audit(accountd_domain::AuditEvent::new(
+                        accountd_domain::AuditEventKind::Signup,
+                        Some(created.id),
+                    ))
             })
             .await?;
         match written {

@@ -2,9 +2,9 @@
 
 use super::params::{BadParam, Fields, FromFields, Params};
 use super::{session, UnicatError};
-use crate::HttpState;
+use crate::{client::client_addr, HttpState};
 use accountd_app::unicat::LoginInput;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 
 impl FromFields for LoginInput {
     fn from_fields(f: &Fields) -> Result<Self, BadParam> {
@@ -16,9 +16,11 @@ impl FromFields for LoginInput {
 }
 
 pub(crate) async fn handle(
+    req: HttpRequest,
     state: web::Data<HttpState>,
     Params(input): Params<LoginInput>,
 ) -> Result<HttpResponse, UnicatError> {
-    let s = state.sessions.login(input).await?;
+    let client = client_addr(&req, &state.settings.trusted_proxies);
+    let s = state.sessions.login_from(input, Some(&client)).await?;
     Ok(session(&state, &s, true))
 }
