@@ -30,6 +30,9 @@
 //!   accept, transfer, leave);
 //! - `metrics`: `GET /metrics` (each metric moving with its event, route
 //!   labels that are names, never paths) and the admin listener;
+//! - `audit`: every audit event written by its route and read back with
+//!   `accountd audit --json`, none by a refused change, the CLI's filters,
+//!   text format and refusals;
 //! - `access_log`: `X-Request-Id` echoed, one access-log line per request
 //!   in the binary's log carrying it, and `ACCOUNTD_LOG` switching it off;
 //! - `bad_input`: bad input on every account, project and member route gets its
@@ -54,6 +57,7 @@ mod support;
 mod access_log;
 mod account;
 mod architecture;
+mod audit;
 mod bad_input;
 mod claims;
 mod delete;

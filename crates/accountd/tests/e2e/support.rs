@@ -493,3 +493,35 @@ pub fn apply(db: &TestDb, set: accountd_domain::ChangeSet) {
         );
     });
 }
+
+impl Setup {
+    /// Runs `accountd audit ARGS` on this database and returns how it
+    /// ended.
+    pub fn audit(&self, args: &[&str]) -> std::process::Output {
+        let dir = tempfile::tempdir().expect("a working directory");
+        self.command(dir.path())
+            .arg("audit")
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("accountd audit")
+    }
+
+    /// The events `accountd audit --json ARGS` prints, one object a line.
+    pub fn audit_events(&self, args: &[&str]) -> Vec<serde_json::Value> {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let out = self.audit(&all);
+        assert!(
+            out.status.success(),
+            "accountd audit failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect()
+    }
+}
