@@ -136,3 +136,17 @@ pub(crate) fn unicat_info() -> UnicatInfo {
         ],
     )
 }
+
+/// A `Changes` mock that accepts every set of audit events only (what
+/// `Ports::record` applies after a login, a counted wrong code or a
+/// refused limit); a test adds its own expectations for the other sets
+/// (mockall tries expectations in the order they were set, and this one
+/// matches no set with a change or a mail).
+pub(crate) fn audit_only_changes() -> accountd_ports::MockChanges {
+    let mut changes = accountd_ports::MockChanges::new();
+    changes
+        .expect_apply()
+        .withf(|set, _| set.changes().is_empty() && set.mails().is_empty())
+        .returning(|_, _| Ok(accountd_ports::Applied::Committed));
+    changes
+}

@@ -7,8 +7,8 @@ use crate::{configure, HttpSettings, HttpState};
 use accountd_app::{ChallengeSettings, ForgotPassword, ForgotPasswordSettings, Ports};
 use accountd_domain::PasswordPolicy;
 use accountd_ports::{
-    MockChallengeRepository, MockChanges, MockClock, MockHealthCheck, MockPasswordHasher,
-    MockRandom, MockRateLimiter, MockUserRepository, StoreError,
+    MockChallengeRepository, MockClock, MockHealthCheck, MockPasswordHasher, MockRandom,
+    MockRateLimiter, MockUserRepository, StoreError,
 };
 use actix_web::middleware::from_fn;
 use actix_web::test::{self, TestRequest};
@@ -25,7 +25,7 @@ fn state(health: MockHealthCheck, trusted: &str, max_body_bytes: usize) -> HttpS
     let ports = Ports {
         users: Arc::new(MockUserRepository::new()),
         challenges: Arc::new(MockChallengeRepository::new()),
-        changes: Arc::new(MockChanges::new()),
+        changes: Arc::new(crate::testing::audit_only_changes()),
         limiter: Arc::new(MockRateLimiter::new()),
         hasher: Arc::new(MockPasswordHasher::new()),
         clock: Arc::new(MockClock::new()),

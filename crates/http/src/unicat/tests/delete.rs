@@ -80,6 +80,10 @@ fn deletion_set() -> ChangeSet {
             &ann(),
             &email("ann@example.com"),
         )])
+        .audit(accountd_domain::AuditEvent::new(
+            accountd_domain::AuditEventKind::AccountDeleted,
+            Some(ann_id()),
+        ))
 }
 
 #[actix_web::test]
@@ -299,7 +303,7 @@ async fn a_soft_locked_account_is_told_to_wait() {
         .return_once(|_| Ok(Vec::new()));
     let mut hasher = MockPasswordHasher::new();
     hasher.expect_verify().never();
-    let mut changes = MockChanges::new();
+    let mut changes = crate::testing::audit_only_changes();
     changes.expect_apply().never();
     let ports = Ports {
         users: Arc::new(MockUserRepository::new()),

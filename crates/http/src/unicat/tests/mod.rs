@@ -387,7 +387,7 @@ impl World {
         Self {
             users: MockUserRepository::new(),
             challenges: MockChallengeRepository::new(),
-            changes: MockChanges::new(),
+            changes: crate::testing::audit_only_changes(),
             limiter: MockRateLimiter::new(),
             hasher: MockPasswordHasher::new(),
             clock: MockClock::new(),
