@@ -74,6 +74,7 @@ async fn purge_loop(
             invite_tokens: now,
             // ACCOUNTD_AUDIT_RETENTION_DAYS after it was written.
             audit_events: now.plus_seconds(-audit_retention_days * DAY),
+            now,
         };
         match db.purge(before).await {
             Ok(p) => tracing::info!(

@@ -2231,6 +2231,7 @@ fn purge_before(now: Timestamp) -> accountd_adapters::PurgeBefore {
         deleted_projects: now.plus_seconds(-30 * 86_400),
         invite_tokens: now,
         audit_events: now.plus_seconds(-365 * 86_400),
+        now,
     }
 }
 

@@ -141,6 +141,28 @@ pub(crate) fn page(
         .collect()
 }
 
+/// Records that housekeeping purged the soft-deleted `project` of
+/// `owner` after its retention (inside the purge's transaction).
+pub(crate) fn insert_retention_purge(
+    conn: &mut DbConn,
+    project: &str,
+    owner: &str,
+    now: i64,
+) -> Result<(), DbError> {
+    let details = serde_json::json!({"project": project, "via": "retention"});
+    diesel::insert_into(audit_events::table)
+        .values((
+            audit_events::time.eq(now),
+            audit_events::event.eq(AuditEventKind::ProjectPurged.as_str()),
+            audit_events::user_gid.eq(owner),
+            audit_events::client_addr.eq(None::<String>),
+            audit_events::outcome.eq(accountd_domain::AuditOutcome::Success.as_str()),
+            audit_events::details.eq(details.to_string()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// Deletes rows at or before `before` (inside the caller's transaction).
 pub(crate) fn purge(conn: &mut DbConn, before: i64) -> Result<usize, DbError> {
     Ok(diesel::delete(audit_events::table.filter(audit_events::time.le(before))).execute(conn)?)

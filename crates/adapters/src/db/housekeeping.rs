@@ -30,6 +30,9 @@ pub struct PurgeBefore {
     pub invite_tokens: Timestamp,
     /// Audit rows written at or before this instant.
     pub audit_events: Timestamp,
+    /// The instant of the pass: the time of the `project_purged` rows it
+    /// records for the projects it purges.
+    pub now: Timestamp,
 }
 
 /// What one purge removed.
@@ -90,8 +93,11 @@ pub(crate) fn purge(conn: &mut DbConn, before: PurgeBefore) -> Result<Purged, Db
             diesel::delete(challenges::table.filter(challenges::expires_at.le(expired)))
                 .execute(c)?;
         let email_reverts = super::email_reverts::purge(c, reverts, reverts)?;
-        let projects =
-            super::projects::purge_deleted_before(c, before.deleted_projects.as_millis())?;
+        let purged = super::projects::purge_deleted_before(c, before.deleted_projects.as_millis())?;
+        for (project, owner) in &purged {
+            super::audit::insert_retention_purge(c, project, owner, before.now.as_millis())?;
+        }
+        let projects = purged.len();
         let invite_tokens =
             super::projects::purge_invite_tokens(c, before.invite_tokens.as_millis())?;
         let placeholders = super::users::purge_unused_placeholders(c)?;

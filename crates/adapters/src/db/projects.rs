@@ -149,19 +149,22 @@ pub(crate) fn purge(
 
 /// Purges every project deleted at or before `cutoff` (as [`purge`]
 /// does); how many.
-pub(crate) fn purge_deleted_before(conn: &mut DbConn, cutoff: i64) -> Result<usize, DbError> {
-    let ids: Vec<String> = load(
+pub(crate) fn purge_deleted_before(
+    conn: &mut DbConn,
+    cutoff: i64,
+) -> Result<Vec<(String, String)>, DbError> {
+    let ids: Vec<(String, String)> = load(
         conn,
         projects::table
             .filter(projects::status.eq(ProjectStatus::Deleted.as_str()))
             .filter(projects::deleted_at.le(cutoff))
             .order(projects::id.asc())
-            .select(projects::id),
+            .select((projects::id, projects::owner_id)),
     )?;
-    let mut purged = 0;
-    for id in &ids {
-        if purge(conn, id, Some(cutoff))? {
-            purged += 1;
+    let mut purged = Vec::new();
+    for (id, owner) in ids {
+        if purge(conn, &id, Some(cutoff))? {
+            purged.push((id, owner));
         }
     }
     Ok(purged)

@@ -341,6 +341,32 @@ async fn the_purge_removes_projects_deleted_longer_ago_than_the_retention_only(d
     assert_eq!(rows_of(db, old.id).await, vec![]);
     assert!(get(db, recent.id).await.is_some());
     assert_eq!(get(db, active.id).await, Some(active));
+    // The purge is audited, in its transaction, for the project it purged.
+    let audited = db
+        .audit_events(accountd_adapters::AuditFilter::default(), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(audited.len(), 1, "{audited:?}");
+    assert_eq!(audited[0].event, "project_purged");
+    assert_eq!(audited[0].time, at(50));
+    assert_eq!(audited[0].user_gid, Some(ann.id.to_string()));
+    assert_eq!(audited[0].outcome, "success");
+    assert_eq!(
+        audited[0].details,
+        serde_json::json!({"project": old.id.to_string(), "via": "retention"})
+    );
+    // A second pass purges nothing and records nothing.
+    db.purge(accountd_adapters::PurgeBefore {
+        deleted_projects: at(50),
+        ..purge_before(at(60))
+    })
+    .await
+    .unwrap();
+    let again = db
+        .audit_events(accountd_adapters::AuditFilter::default(), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1);
 }
 
 fn transfer_set(project: &Project, from: UserId, to: UserId) -> ChangeSet {
