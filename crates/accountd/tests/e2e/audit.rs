@@ -284,6 +284,7 @@ fn every_account_event_is_audited_with_its_user_client_and_details(db: &TestDb) 
             (&json!(bob), &json!("password_changed")),
             (&json!(ann), &json!("email_reverted")),
             (&json!(dana), &json!("password_changed")),
+            (&json!(dana), &json!("account_deleted")),
         ]
     );
     assert_eq!(

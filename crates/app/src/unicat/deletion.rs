@@ -132,7 +132,15 @@ impl AccountDeletion {
             .audit(accountd_domain::AuditEvent::new(
                 accountd_domain::AuditEventKind::AccountDeleted,
                 Some(caller.id),
-            ));
+            ))
+            // The deletion bumps the credential version too.
+            .audit(
+                accountd_domain::AuditEvent::new(
+                    accountd_domain::AuditEventKind::TokensRevoked,
+                    Some(caller.id),
+                )
+                .word("reason", "account_deleted"),
+            );
         match self.ports.apply(set, now).await? {
             Ok(()) => {
                 tracing::info!("account deleted");

@@ -84,6 +84,13 @@ fn deletion_set() -> ChangeSet {
             accountd_domain::AuditEventKind::AccountDeleted,
             Some(ann_id()),
         ))
+        .audit(
+            accountd_domain::AuditEvent::new(
+                accountd_domain::AuditEventKind::TokensRevoked,
+                Some(ann_id()),
+            )
+            .word("reason", "account_deleted"),
+        )
 }
 
 #[actix_web::test]
