@@ -23,6 +23,7 @@ mod failure;
 mod forgot_password;
 mod health;
 pub mod metrics;
+pub mod openapi;
 mod pages;
 mod retry;
 #[cfg(test)]
@@ -145,6 +146,8 @@ pub fn configure(state: web::Data<HttpState>) -> impl Fn(&mut web::ServiceConfig
     move |cfg: &mut web::ServiceConfig| {
         cfg.app_data(state.clone())
             .configure(health::routes)
+            // Before the Unicat scope, which would take `/api/openapi.json`.
+            .configure(openapi::routes)
             .configure(forgot_password::routes)
             .configure(unicat::routes)
             .configure(pages::routes)

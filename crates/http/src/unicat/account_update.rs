@@ -21,6 +21,20 @@ impl FromFields for UpdateInput {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/account/update",
+    tag = "unicat",
+    security(("bearer" = [])),
+    request_body = super::openapi::AccountUpdateBody,
+    responses(
+        (status = 200, description = "Done.", body = super::openapi::UserShown, headers(("Authorization" = String, description = "A fresh token (raw, no `Bearer `)."))),
+        (status = 403, response = super::openapi::Forbidden),
+        (status = 422, response = super::openapi::Unprocessable),
+        (status = 429, response = super::openapi::TooManyRequests),
+        super::openapi::Authed,
+    )
+)]
 pub(crate) async fn handle(
     Caller {
         user,

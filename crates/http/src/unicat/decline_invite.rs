@@ -23,6 +23,17 @@ impl FromFields for LinkParams {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/decline_invite",
+    tag = "unicat",
+    request_body = super::openapi::LinkBody,
+    responses(
+        (status = 200, description = "Done.", body = super::openapi::RowAnswered),
+        (status = 422, response = super::openapi::Unprocessable),
+        super::openapi::Public,
+    )
+)]
 pub(crate) async fn handle(
     state: web::Data<HttpState>,
     Params(LinkParams(link)): Params<LinkParams>,

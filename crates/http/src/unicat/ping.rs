@@ -7,6 +7,12 @@ use crate::HttpState;
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
+#[utoipa::path(
+    method(get, post),
+    path = "/api/ping",
+    tag = "unicat",
+    responses((status = 200, description = "Up, with the server version.", body = super::openapi::Pinged))
+)]
 pub(crate) async fn handle(state: web::Data<HttpState>) -> HttpResponse {
     envelope::success(
         json!({"pong": true, "cc.version": state.unicat.version}),

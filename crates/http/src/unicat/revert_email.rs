@@ -18,6 +18,17 @@ impl FromFields for RevertToken {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/account/revert_email",
+    tag = "unicat",
+    request_body = super::openapi::TokenBody,
+    responses(
+        (status = 200, description = "Done.", body = super::openapi::Done),
+        (status = 422, response = super::openapi::Unprocessable),
+        super::openapi::Public,
+    )
+)]
 pub(crate) async fn handle(
     state: web::Data<HttpState>,
     Params(RevertToken(token)): Params<RevertToken>,
