@@ -10,7 +10,9 @@
 //! `Failure`, client-address extraction, request ids and the access log
 //! (`access`: the middleware the binary wraps the app in), the health
 //! endpoints, and the few server-rendered HTML pages (`pages/`: the
-//! email-change revert page and the invitation decline page).
+//! email-change revert page and the invitation decline page), and the
+//! OpenAPI document of all of them (`openapi`: `GET /api/openapi.json`,
+//! built by utoipa from each handler's `#[utoipa::path]`).
 //!
 //! What must not: business rules (in `accountd-app` and `accountd-domain`)
 //! or any adapter: this crate knows ports and use cases only.
