@@ -30,9 +30,42 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(crate::unicat::openapi::Api::openapi());
     doc.merge(crate::forgot_password::openapi::Api::openapi());
     doc.merge(crate::pages::openapi::Api::openapi());
+    name_operations(&mut doc);
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     doc.servers = Some(vec![Server::new("/")]);
     doc
+}
+
+/// Gives every operation a unique `operationId`: the route's metric name
+/// (`crate::metrics::route_label`, e.g. `unicat.p.members.get`), with the
+/// method after it where a path has several (`unicat.ping.get`). (utoipa
+/// would name them after the handler functions, most of which are
+/// `handle`.)
+fn name_operations(doc: &mut utoipa::openapi::OpenApi) {
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let label = crate::metrics::route_label(Some(path));
+        let mut ops: Vec<(&str, &mut utoipa::openapi::path::Operation)> = [
+            ("get", item.get.as_mut()),
+            ("put", item.put.as_mut()),
+            ("post", item.post.as_mut()),
+            ("delete", item.delete.as_mut()),
+            ("options", item.options.as_mut()),
+            ("head", item.head.as_mut()),
+            ("patch", item.patch.as_mut()),
+            ("trace", item.trace.as_mut()),
+        ]
+        .into_iter()
+        .filter_map(|(method, op)| op.map(|op| (method, op)))
+        .collect();
+        let several = ops.len() > 1;
+        for (method, op) in &mut ops {
+            op.operation_id = Some(if several {
+                format!("{label}.{method}")
+            } else {
+                label.clone()
+            });
+        }
+    }
 }
 
 /// The document as served, serialized once.

@@ -74,6 +74,33 @@ fn every_reference_resolves() {
     assert!(dangling.is_empty(), "{dangling:?}");
 }
 
+#[test]
+fn every_operation_has_its_own_id() {
+    let doc = document_json();
+    let mut ids = Vec::new();
+    for item in doc["paths"].as_object().expect("paths").values() {
+        for op in item.as_object().expect("a path item").values() {
+            ids.push(
+                op["operationId"]
+                    .as_str()
+                    .expect("an operationId")
+                    .to_owned(),
+            );
+        }
+    }
+    let unique: BTreeSet<&String> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len(), "{ids:?}");
+    for id in [
+        "unicat.p.members.get",
+        "unicat.ping.get",
+        "unicat.ping.post",
+        "forgot_password.send_email",
+        "page.invite.decline.post",
+    ] {
+        assert!(ids.iter().any(|i| i == id), "{id} in {ids:?}");
+    }
+}
+
 /// `(METHOD, path)` of every operation of the document.
 fn documented() -> BTreeSet<(String, String)> {
     let doc = document_json();
