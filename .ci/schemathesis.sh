@@ -9,13 +9,13 @@
 # fuzzed past the 401. Run by .ci/run after the tests; runs alone too
 # (`bash .ci/schemathesis.sh`), building the binary if needed.
 #
-# SCHEMATHESIS_MAX_EXAMPLES (default 20) and SCHEMATHESIS_SEED (default a
+# SCHEMATHESIS_MAX_EXAMPLES (default 40) and SCHEMATHESIS_SEED (default a
 # fixed seed, so CI is reproducible; `random` for a fresh one) tune the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SCHEMATHESIS_VERSION="4.32.5"
-max_examples="${SCHEMATHESIS_MAX_EXAMPLES:-20}"
+max_examples="${SCHEMATHESIS_MAX_EXAMPLES:-40}"
 seed="${SCHEMATHESIS_SEED:-20261201}"
 
 if ! python3 -c "import schemathesis, sys; sys.exit(schemathesis.__version__ != '$SCHEMATHESIS_VERSION')" 2>/dev/null; then

@@ -20,6 +20,7 @@ impl FromValid for CheckCodeInput {
     post,
     path = "/api/auth/forgotPassword/checkCode",
     tag = "forgot-password",
+    description = "`POST /api/auth/forgotPassword/checkCode` — body: `username`, `code`.",
     request_body = super::openapi::CheckCodeBody,
     responses(
         (status = 200, description = "The code is correct.", body = super::Body,

@@ -22,6 +22,7 @@ impl FromValid for ResetPasswordInput {
     post,
     path = "/api/auth/forgotPassword/resetPassword",
     tag = "forgot-password",
+    description = "`POST /api/auth/forgotPassword/resetPassword` — body: `username`, `code`, `new_password`.",
     request_body = super::openapi::ResetPasswordBody,
     responses(
         (status = 200, description = "The password is changed.", body = super::Body,

@@ -19,6 +19,7 @@ impl FromValid for Username {
     post,
     path = "/api/auth/forgotPassword/sendEmail",
     tag = "forgot-password",
+    description = "`POST /api/auth/forgotPassword/sendEmail` — body: `username`.",
     request_body = super::openapi::SendEmailBody,
     responses(
         (status = 200, description = "Sent: a code is on its way.", body = super::Body,

@@ -9,6 +9,7 @@ use actix_web::{web, HttpResponse};
     post,
     path = "/api/account/accept_invite",
     tag = "unicat",
+    description = "`POST /api/account/accept_invite` (JWT) — `project` (a gid).",
     security(("bearer" = [])),
     request_body = super::openapi::ProjectBody,
     responses(

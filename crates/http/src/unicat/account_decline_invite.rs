@@ -9,6 +9,7 @@ use actix_web::{web, HttpResponse};
     post,
     path = "/api/account/decline_invite",
     tag = "unicat",
+    description = "`POST /api/account/decline_invite` (JWT) — `project` (a gid).",
     security(("bearer" = [])),
     request_body = super::openapi::ProjectBody,
     responses(

@@ -32,6 +32,7 @@ impl FromFields for DeleteInput {
     post,
     path = "/api/account/delete",
     tag = "unicat",
+    description = "`POST /api/account/delete` (JWT, recent auth) — `confirm` (must be JSON `true`), optional `current_password`. Success is `{}` / `{}` with no `Authorization` header: no account is left to hold a token.",
     security(("bearer" = [])),
     request_body = super::openapi::DeleteBody,
     responses(

@@ -10,6 +10,7 @@ use serde_json::json;
     post,
     path = "/api/account/leave_project",
     tag = "unicat",
+    description = "`POST /api/account/leave_project` (JWT) — `project` (a gid).",
     security(("bearer" = [])),
     request_body = super::openapi::ProjectBody,
     responses(

@@ -25,6 +25,7 @@ impl FromFields for UpdateInput {
     post,
     path = "/api/account/update",
     tag = "unicat",
+    description = "`POST /api/account/update` (JWT) — any of `username`, `password`, `name`, `language`, `timezone`, then `current_password`.",
     security(("bearer" = [])),
     request_body = super::openapi::AccountUpdateBody,
     responses(

@@ -27,6 +27,7 @@ impl FromFields for LinkParams {
     post,
     path = "/api/decline_invite",
     tag = "unicat",
+    description = "`POST /api/decline_invite` (no JWT) — `invitee` (a user gid), `project` (a gid) and `token`, the values of the invitation mail's decline link.",
     request_body = super::openapi::LinkBody,
     responses(
         (status = 200, description = "Done.", body = super::openapi::RowAnswered),

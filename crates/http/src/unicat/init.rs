@@ -9,6 +9,7 @@ use actix_web::{web, HttpResponse};
     get,
     path = "/api/init",
     tag = "unicat",
+    description = "`GET /api/init` (JWT) — the session payload with a fresh token.",
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The session payload.", body = super::openapi::LoginSession,

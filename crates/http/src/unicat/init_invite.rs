@@ -13,6 +13,7 @@ use serde_json::{json, Map};
     post,
     path = "/api/init_invite",
     tag = "unicat",
+    description = "`POST /api/init_invite` (no JWT) — `invitee`, `project` and `token`, as for `decline_invite`: what the invitation page shows.",
     request_body = super::openapi::LinkBody,
     responses(
         (status = 200, description = "Done.", body = super::openapi::InviteShown),

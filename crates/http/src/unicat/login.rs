@@ -19,6 +19,7 @@ impl FromFields for LoginInput {
     post,
     path = "/api/login",
     tag = "unicat",
+    description = "`POST /api/login` — `username`, `password`.",
     request_body = super::openapi::LoginBody,
     responses(
         (status = 200, description = "Done.", body = super::openapi::LoginSession, headers(("Authorization" = String, description = "A fresh token (raw, no `Bearer `)."))),

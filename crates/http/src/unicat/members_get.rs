@@ -118,6 +118,7 @@ impl FromFields for Wanted {
     post,
     path = "/api/members/get",
     tag = "unicat",
+    description = "`POST /api/members/get` (JWT) — `project`, `member` — and `POST /api/p/{project}/members/get` (JWT) — `member` or `members` (a list of up to 1000 gids), then the path's project gid.",
     security(("bearer" = [])),
     request_body = super::openapi::ProjectMemberBody,
     responses(
@@ -150,6 +151,7 @@ pub(crate) async fn handle(
     post,
     path = "/api/p/{project}/members/get",
     tag = "unicat",
+    description = "`POST /api/members/get` (JWT) — `project`, `member` — and `POST /api/p/{project}/members/get` (JWT) — `member` or `members` (a list of up to 1000 gids), then the path's project gid.",
     security(("bearer" = [])),
     params(("project" = String, Path, description = "The project gid (a UUID; else 400 `invalid_value`).")),
     request_body = super::openapi::MembersWantedBody,

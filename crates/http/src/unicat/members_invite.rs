@@ -22,6 +22,7 @@ impl FromFields for UsernameOrEmail {
     post,
     path = "/api/p/{project}/members/invite",
     tag = "unicat",
+    description = "`POST /api/p/{project}/members/invite` (JWT) — `username_or_email`, then the path's project gid.",
     security(("bearer" = [])),
     params(("project" = String, Path, description = "The project gid (a UUID; else 400 `invalid_value`).")),
     request_body = super::openapi::InviteBody,

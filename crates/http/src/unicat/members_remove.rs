@@ -13,6 +13,7 @@ use serde_json::json;
     post,
     path = "/api/p/{project}/members/remove",
     tag = "unicat",
+    description = "`POST /api/p/{project}/members/remove` (JWT) — `user`, then the path's project gid.",
     security(("bearer" = [])),
     params(("project" = String, Path, description = "The project gid (a UUID; else 400 `invalid_value`).")),
     request_body = super::openapi::UserBody,

@@ -23,6 +23,7 @@ impl FromFields for MemberParam {
     post,
     path = "/api/p/{project}/members/resend_invite",
     tag = "unicat",
+    description = "`POST /api/p/{project}/members/resend_invite` (JWT) — `user`, then the path's project gid.",
     security(("bearer" = [])),
     params(("project" = String, Path, description = "The project gid (a UUID; else 400 `invalid_value`).")),
     request_body = super::openapi::UserBody,

@@ -46,6 +46,7 @@ impl FromFields for ProjectInput {
     post,
     path = "/api/projects/create",
     tag = "unicat",
+    description = "`POST /api/projects/create` (JWT) — optional `name`, optional `options`.",
     security(("bearer" = [])),
     request_body = super::openapi::ProjectCreateBody,
     responses(

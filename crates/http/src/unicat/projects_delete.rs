@@ -20,6 +20,7 @@ fn answer(shown: &ProjectShown) -> HttpResponse {
     post,
     path = "/api/projects/delete",
     tag = "unicat",
+    description = "`POST /api/projects/delete` and `/api/projects/undelete` (JWT) — `project` (a gid).",
     security(("bearer" = [])),
     request_body = super::openapi::ProjectBody,
     responses(
@@ -46,6 +47,7 @@ pub(crate) async fn delete(
     post,
     path = "/api/projects/undelete",
     tag = "unicat",
+    description = "`POST /api/projects/delete` and `/api/projects/undelete` (JWT) — `project` (a gid).",
     security(("bearer" = [])),
     request_body = super::openapi::ProjectBody,
     responses(

@@ -25,6 +25,7 @@ impl FromFields for ProjectParam {
     post,
     path = "/api/projects/get",
     tag = "unicat",
+    description = "`POST /api/projects/get` (JWT) — `project` (a gid).",
     security(("bearer" = [])),
     request_body = super::openapi::ProjectBody,
     responses(

@@ -10,6 +10,7 @@ use serde_json::json;
     post,
     path = "/api/projects/permanent_delete",
     tag = "unicat",
+    description = "`POST /api/projects/permanent_delete` (JWT) — `project` (a gid).",
     security(("bearer" = [])),
     request_body = super::openapi::ProjectBody,
     responses(

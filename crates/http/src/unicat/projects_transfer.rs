@@ -25,6 +25,7 @@ impl FromFields for TransferInput {
     post,
     path = "/api/projects/transfer",
     tag = "unicat",
+    description = "`POST /api/projects/transfer` (JWT, recent auth) — `project`, `user`, then `current_password`.",
     security(("bearer" = [])),
     request_body = super::openapi::TransferBody,
     responses(

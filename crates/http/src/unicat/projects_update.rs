@@ -22,6 +22,7 @@ impl FromFields for UpdateProjectInput {
     post,
     path = "/api/projects/update",
     tag = "unicat",
+    description = "`POST /api/projects/update` (JWT) — `project`, then any of `name`, `options`.",
     security(("bearer" = [])),
     request_body = super::openapi::ProjectUpdateBody,
     responses(

@@ -22,6 +22,7 @@ impl FromFields for ResetInput {
     post,
     path = "/api/reset_password",
     tag = "unicat",
+    description = "`POST /api/reset_password` — `username`, `new_password`, `validation_code`, `verification_code`.",
     request_body = super::openapi::ResetBody,
     responses(
         (status = 200, description = "Done.", body = super::openapi::Session, headers(("Authorization" = String, description = "A fresh token (raw, no `Bearer `)."))),

@@ -20,6 +20,7 @@ impl FromFields for UsernameOrEmail {
     post,
     path = "/api/reset_password_request",
     tag = "unicat",
+    description = "`POST /api/reset_password_request` — `username_or_email`.",
     request_body = super::openapi::UsernameOrEmailBody,
     responses(
         (status = 200, description = "Done.", body = super::openapi::ResetCodeSent),

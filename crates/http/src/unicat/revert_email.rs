@@ -22,6 +22,7 @@ impl FromFields for RevertToken {
     post,
     path = "/api/account/revert_email",
     tag = "unicat",
+    description = "`POST /api/account/revert_email` (no JWT; accountd extension) — `token` from the email-change notice.",
     request_body = super::openapi::TokenBody,
     responses(
         (status = 200, description = "Done.", body = super::openapi::Done),

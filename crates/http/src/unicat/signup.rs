@@ -23,6 +23,7 @@ impl FromFields for SignupInput {
     post,
     path = "/api/signup",
     tag = "unicat",
+    description = "`POST /api/signup` — `username`, `password`, `email`, `validation_code`, `verification_code`.",
     request_body = super::openapi::SignupBody,
     responses(
         (status = 200, description = "Done.", body = super::openapi::Session, headers(("Authorization" = String, description = "A fresh token (raw, no `Bearer `)."))),

@@ -22,6 +22,7 @@ impl FromFields for SignupRequestInput {
     post,
     path = "/api/signup_request",
     tag = "unicat",
+    description = "`POST /api/signup_request` — `username`, `password`, `email`.",
     request_body = super::openapi::SignupRequestBody,
     responses(
         (status = 200, description = "Done.", body = super::openapi::CodeSent),

@@ -23,6 +23,7 @@ impl FromFields for EmailChangeInput {
     post,
     path = "/api/account/update_email",
     tag = "unicat",
+    description = "`POST /api/account/update_email` (JWT) — `email`, `validation_code`, `verification_code`.",
     security(("bearer" = [])),
     request_body = super::openapi::UpdateEmailBody,
     responses(

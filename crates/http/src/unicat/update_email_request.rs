@@ -30,6 +30,7 @@ impl FromFields for UpdateEmailRequest {
     post,
     path = "/api/account/update_email_request",
     tag = "unicat",
+    description = "`POST /api/account/update_email_request` (JWT, recent auth) — `email`, optional `current_password`.",
     security(("bearer" = [])),
     request_body = super::openapi::UpdateEmailRequestBody,
     responses(

@@ -21,6 +21,7 @@ impl FromFields for UsernameParam {
     post,
     path = "/api/username",
     tag = "unicat",
+    description = "`POST /api/username` (no JWT) — `username`: whether it is free.",
     request_body = super::openapi::UsernameBody,
     responses(
         (status = 200, description = "Done.", body = super::openapi::UsernameChecked),

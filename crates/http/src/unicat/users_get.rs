@@ -21,6 +21,7 @@ impl FromFields for UserParam {
     post,
     path = "/api/users/get",
     tag = "unicat",
+    description = "`POST /api/users/get` (JWT) — `user` (a gid).",
     security(("bearer" = [])),
     request_body = super::openapi::UserBody,
     responses(
