@@ -10,7 +10,9 @@
 //! `Failure`, client-address extraction, request ids and the access log
 //! (`access`: the middleware the binary wraps the app in), the health
 //! endpoints, and the few server-rendered HTML pages (`pages/`: the
-//! email-change revert page and the invitation decline page).
+//! email-change revert page and the invitation decline page), and the
+//! OpenAPI document of all of them (`openapi`: `GET /api/openapi.json`,
+//! built by utoipa from each handler's `#[utoipa::path]`).
 //!
 //! What must not: business rules (in `accountd-app` and `accountd-domain`)
 //! or any adapter: this crate knows ports and use cases only.
@@ -23,6 +25,7 @@ mod failure;
 mod forgot_password;
 mod health;
 pub mod metrics;
+pub mod openapi;
 mod pages;
 mod retry;
 #[cfg(test)]
@@ -145,6 +148,8 @@ pub fn configure(state: web::Data<HttpState>) -> impl Fn(&mut web::ServiceConfig
     move |cfg: &mut web::ServiceConfig| {
         cfg.app_data(state.clone())
             .configure(health::routes)
+            // Before the Unicat scope, which would take `/api/openapi.json`.
+            .configure(openapi::routes)
             .configure(forgot_password::routes)
             .configure(unicat::routes)
             .configure(pages::routes)

@@ -150,3 +150,51 @@ pub(crate) fn audit_only_changes() -> accountd_ports::MockChanges {
         .returning(|_, _| Ok(accountd_ports::Applied::Committed));
     changes
 }
+
+/// A state whose ports are mocks without expectations: for tests that
+/// route requests but call no service.
+pub(crate) fn idle_state() -> crate::HttpState {
+    use accountd_app::{ForgotPassword, ForgotPasswordSettings};
+    use accountd_ports::{
+        MockChallengeRepository, MockChanges, MockClock, MockHealthCheck, MockPasswordHasher,
+        MockProjectRepository, MockRandom, MockRateLimiter, MockTokenService, MockUserRepository,
+    };
+    let ports = Ports {
+        users: Arc::new(MockUserRepository::new()),
+        challenges: Arc::new(MockChallengeRepository::new()),
+        changes: Arc::new(MockChanges::new()),
+        limiter: Arc::new(MockRateLimiter::new()),
+        hasher: Arc::new(MockPasswordHasher::new()),
+        clock: Arc::new(MockClock::new()),
+        random: Arc::new(MockRandom::new()),
+    };
+    let unicat = unicat_services(
+        ports.clone(),
+        Arc::new(MockTokenService::new()),
+        Arc::new(MockProjectRepository::new()),
+    );
+    crate::HttpState {
+        forgot_password: ForgotPassword::new(
+            ports,
+            accountd_testkit::key(),
+            ForgotPasswordSettings {
+                challenge: unicat_settings().challenge,
+            },
+        ),
+        signup: unicat.signup,
+        reset: unicat.reset,
+        sessions: unicat.sessions,
+        unicat: unicat_info(),
+        health: Arc::new(MockHealthCheck::new()),
+        settings: crate::HttpSettings {
+            max_body_bytes: 16 * 1024,
+            trusted_proxies: Vec::new(),
+        },
+        account_deletion: unicat.deletion,
+        email_change: unicat.email_change,
+        accounts: unicat.accounts,
+        projects: unicat.projects,
+        invitations: unicat.invitations,
+        members: unicat.members,
+    }
+}

@@ -68,6 +68,7 @@ mod lifecycle;
 mod mail_language;
 mod members;
 mod metrics;
+mod openapi;
 mod projects;
 mod sdk;
 mod unicat;

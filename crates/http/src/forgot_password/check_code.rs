@@ -16,6 +16,23 @@ impl FromValid for CheckCodeInput {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/auth/forgotPassword/checkCode",
+    tag = "forgot-password",
+    description = "`POST /api/auth/forgotPassword/checkCode` — body: `username`, `code`.",
+    request_body = super::openapi::CheckCodeBody,
+    responses(
+        (status = 200, description = "The code is correct.", body = super::Body,
+            example = json!({"msg": "Code correct", "success_code": "code_correct"})),
+        (status = 400, response = super::openapi::Refused),
+        (status = 404, response = super::openapi::UnknownUsername),
+        (status = 413, response = super::openapi::PayloadTooLarge),
+        (status = 422, response = super::openapi::Unprocessable),
+        (status = 500, response = super::openapi::Internal),
+        (status = 503, response = super::openapi::Unavailable),
+    )
+)]
 pub(crate) async fn handle(
     state: web::Data<HttpState>,
     Validated(input): Validated<CheckCodeInput>,

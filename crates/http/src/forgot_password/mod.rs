@@ -7,6 +7,7 @@
 
 mod check_code;
 mod error;
+pub(crate) mod openapi;
 mod reset_password;
 mod send_email;
 mod validation;
@@ -27,12 +28,16 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// A forgotPassword answer body; absent codes are left out.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = ForgotPasswordBody)]
 struct Body {
     msg: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[schema(value_type = String)]
     error_code: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[schema(value_type = String)]
     success_code: Option<&'static str>,
 }
 

@@ -18,6 +18,23 @@ impl FromValid for ResetPasswordInput {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/auth/forgotPassword/resetPassword",
+    tag = "forgot-password",
+    description = "`POST /api/auth/forgotPassword/resetPassword` — body: `username`, `code`, `new_password`.",
+    request_body = super::openapi::ResetPasswordBody,
+    responses(
+        (status = 200, description = "The password is changed.", body = super::Body,
+            example = json!({"msg": "Changed password successful"})),
+        (status = 400, response = super::openapi::Refused),
+        (status = 404, response = super::openapi::UnknownUsername),
+        (status = 413, response = super::openapi::PayloadTooLarge),
+        (status = 422, response = super::openapi::Unprocessable),
+        (status = 500, response = super::openapi::Internal),
+        (status = 503, response = super::openapi::Unavailable),
+    )
+)]
 pub(crate) async fn handle(
     state: web::Data<HttpState>,
     Validated(input): Validated<ResetPasswordInput>,

@@ -15,6 +15,24 @@ impl FromValid for Username {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/auth/forgotPassword/sendEmail",
+    tag = "forgot-password",
+    description = "`POST /api/auth/forgotPassword/sendEmail` — body: `username`.",
+    request_body = super::openapi::SendEmailBody,
+    responses(
+        (status = 200, description = "Sent: a code is on its way.", body = super::Body,
+            example = json!({"msg": "Sent"})),
+        (status = 400, response = super::openapi::Refused),
+        (status = 404, response = super::openapi::UnknownUsername),
+        (status = 413, response = super::openapi::PayloadTooLarge),
+        (status = 422, response = super::openapi::Unprocessable),
+        (status = 429, response = super::openapi::TooManyRequests),
+        (status = 500, response = super::openapi::Internal),
+        (status = 503, response = super::openapi::Unavailable),
+    )
+)]
 pub(crate) async fn handle(
     req: HttpRequest,
     state: web::Data<HttpState>,

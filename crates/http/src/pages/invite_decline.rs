@@ -81,6 +81,17 @@ fn refused(e: InvitationError) -> HttpResponse {
 }
 
 /// The page with the button; the link's values travel on in the form.
+#[utoipa::path(
+    get,
+    path = "/invite/decline",
+    tag = "pages",
+    params(
+        ("invitee" = Option<String>, Query, description = "The invitee's gid."),
+        ("project" = Option<String>, Query, description = "The project's gid."),
+        ("token" = Option<String>, Query, description = "The link's token."),
+    ),
+    responses(super::openapi::Page)
+)]
 pub(crate) async fn show(state: web::Data<HttpState>, req: HttpRequest) -> HttpResponse {
     let query = query_of(&req);
     let Some(link) = link_of(|name| lookup(&query, name)) else {
@@ -121,6 +132,18 @@ pub(crate) async fn show(state: web::Data<HttpState>, req: HttpRequest) -> HttpR
 
 /// Declines with the form's values (the query's where the form has none)
 /// and says how that went.
+#[utoipa::path(
+    post,
+    path = "/invite/decline",
+    tag = "pages",
+    params(
+        ("invitee" = Option<String>, Query, description = "The invitee's gid, when not in the form."),
+        ("project" = Option<String>, Query, description = "The project's gid, when not in the form."),
+        ("token" = Option<String>, Query, description = "The link's token, when not in the form."),
+    ),
+    request_body(content = super::openapi::DeclineForm, content_type = "application/x-www-form-urlencoded"),
+    responses(super::openapi::Page)
+)]
 pub(crate) async fn submit(
     state: web::Data<HttpState>,
     req: HttpRequest,

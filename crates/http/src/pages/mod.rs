@@ -3,6 +3,7 @@
 //! strict headers on every answer ([`page`]).
 
 mod invite_decline;
+pub(crate) mod openapi;
 mod revert_email;
 
 use actix_web::http::header;

@@ -21,6 +21,16 @@ const INCOMPLETE: &str = "<p>This link is incomplete. Open the link from the ema
                           exactly as it was sent.</p>";
 
 /// The page with the button; the token only travels on in the form.
+#[utoipa::path(
+    get,
+    path = "/account/revert-email",
+    tag = "pages",
+    params(("token" = Option<String>, Query, description = "The token of the email-change notice.")),
+    responses(
+        (status = 200, description = "The page with the button.", content_type = "text/html", body = String),
+        (status = 400, description = "The link is incomplete.", content_type = "text/html", body = String),
+    )
+)]
 pub(crate) async fn show(req: HttpRequest) -> HttpResponse {
     let token = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
         .ok()
@@ -56,6 +66,13 @@ impl FromRequest for Form {
 }
 
 /// Reverts with the form's `token` and says how that went.
+#[utoipa::path(
+    post,
+    path = "/account/revert-email",
+    tag = "pages",
+    request_body(content = super::openapi::RevertForm, content_type = "application/x-www-form-urlencoded"),
+    responses(super::openapi::Page)
+)]
 pub(crate) async fn submit(state: web::Data<HttpState>, Form(body): Form) -> HttpResponse {
     let fields = match body {
         Ok(Ok(fields)) => fields,

@@ -5,6 +5,19 @@ use super::projects_get::ProjectParam;
 use super::{envelope, payload, UnicatError};
 use actix_web::{web, HttpResponse};
 
+#[utoipa::path(
+    post,
+    path = "/api/account/decline_invite",
+    tag = "unicat",
+    description = "`POST /api/account/decline_invite` (JWT) — `project` (a gid).",
+    security(("bearer" = [])),
+    request_body = super::openapi::ProjectBody,
+    responses(
+        (status = 200, description = "Done.", body = super::openapi::RowAnswered, headers(("Authorization" = String, description = "A fresh token (raw, no `Bearer `)."))),
+        (status = 422, response = super::openapi::Unprocessable),
+        super::openapi::Authed,
+    )
+)]
 pub(crate) async fn handle(
     Caller {
         user,

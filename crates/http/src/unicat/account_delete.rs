@@ -28,6 +28,21 @@ impl FromFields for DeleteInput {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/account/delete",
+    tag = "unicat",
+    description = "`POST /api/account/delete` (JWT, recent auth) — `confirm` (must be JSON `true`), optional `current_password`. Success is `{}` / `{}` with no `Authorization` header: no account is left to hold a token.",
+    security(("bearer" = [])),
+    request_body = super::openapi::DeleteBody,
+    responses(
+        (status = 200, description = "Done.", body = super::openapi::Done),
+        (status = 403, response = super::openapi::Forbidden),
+        (status = 422, response = super::openapi::Unprocessable),
+        (status = 429, response = super::openapi::TooManyRequests),
+        super::openapi::Authed,
+    )
+)]
 pub(crate) async fn handle(
     Caller {
         user,

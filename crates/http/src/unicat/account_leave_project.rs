@@ -6,6 +6,19 @@ use super::{envelope, UnicatError};
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
+#[utoipa::path(
+    post,
+    path = "/api/account/leave_project",
+    tag = "unicat",
+    description = "`POST /api/account/leave_project` (JWT) — `project` (a gid).",
+    security(("bearer" = [])),
+    request_body = super::openapi::ProjectBody,
+    responses(
+        (status = 200, description = "Done.", body = super::openapi::Done, headers(("Authorization" = String, description = "A fresh token (raw, no `Bearer `)."))),
+        (status = 422, response = super::openapi::Unprocessable),
+        super::openapi::Authed,
+    )
+)]
 pub(crate) async fn handle(
     Caller {
         user,

@@ -21,6 +21,21 @@ impl FromFields for UpdateInput {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/account/update",
+    tag = "unicat",
+    description = "`POST /api/account/update` (JWT) — any of `username`, `password`, `name`, `language`, `timezone`, then `current_password`.",
+    security(("bearer" = [])),
+    request_body = super::openapi::AccountUpdateBody,
+    responses(
+        (status = 200, description = "Done.", body = super::openapi::UserShown, headers(("Authorization" = String, description = "A fresh token (raw, no `Bearer `)."))),
+        (status = 403, response = super::openapi::Forbidden),
+        (status = 422, response = super::openapi::Unprocessable),
+        (status = 429, response = super::openapi::TooManyRequests),
+        super::openapi::Authed,
+    )
+)]
 pub(crate) async fn handle(
     Caller {
         user,

@@ -23,6 +23,18 @@ impl FromFields for LinkParams {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/decline_invite",
+    tag = "unicat",
+    description = "`POST /api/decline_invite` (no JWT) — `invitee` (a user gid), `project` (a gid) and `token`, the values of the invitation mail's decline link.",
+    request_body = super::openapi::LinkBody,
+    responses(
+        (status = 200, description = "Done.", body = super::openapi::RowAnswered),
+        (status = 422, response = super::openapi::Unprocessable),
+        super::openapi::Public,
+    )
+)]
 pub(crate) async fn handle(
     state: web::Data<HttpState>,
     Params(LinkParams(link)): Params<LinkParams>,

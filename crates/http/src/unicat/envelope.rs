@@ -2,6 +2,7 @@
 //! (section 2). Every Unicat answer is built here.
 
 use crate::failure::{triage, FailureAnswer};
+use crate::openapi::{Empty, False};
 use crate::retry::with_retry_after;
 use accountd_app::unicat::Invalid;
 use accountd_app::Failure;
@@ -37,6 +38,30 @@ pub(crate) fn success<R: serde::Serialize, D: serde::Serialize>(
     r
 }
 
+/// The error envelope: `{"success": false, "result": {"code", "message",
+/// "info"}, "data": {}}`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = UnicatRefusal)]
+pub(crate) struct Refusal<'a> {
+    success: False,
+    result: RefusalResult<'a>,
+    data: Empty,
+}
+
+/// The `result` of the error envelope.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = UnicatRefusalResult)]
+pub(crate) struct RefusalResult<'a> {
+    /// The spec's code: the HTTP status, or 1001 (validation) or 1004
+    /// (invite invalid) with 422.
+    code: u16,
+    message: &'a str,
+    #[schema(value_type = super::openapi::RefusalInfo)]
+    info: Map<String, Value>,
+}
+
 /// The error envelope.
 pub(crate) fn error(
     status: StatusCode,
@@ -44,11 +69,15 @@ pub(crate) fn error(
     message: &str,
     info: Map<String, Value>,
 ) -> HttpResponse {
-    HttpResponse::build(status).json(json!({
-        "success": false,
-        "result": {"code": code, "message": message, "info": info},
-        "data": {},
-    }))
+    HttpResponse::build(status).json(Refusal {
+        success: False,
+        result: RefusalResult {
+            code,
+            message,
+            info,
+        },
+        data: Empty,
+    })
 }
 
 fn info(pairs: &[(&str, Value)]) -> Map<String, Value> {

@@ -9,6 +9,18 @@ use accountd_domain::ProjectAccess;
 use actix_web::{web, HttpResponse};
 use serde_json::{json, Map};
 
+#[utoipa::path(
+    post,
+    path = "/api/init_invite",
+    tag = "unicat",
+    description = "`POST /api/init_invite` (no JWT) — `invitee`, `project` and `token`, as for `decline_invite`: what the invitation page shows.",
+    request_body = super::openapi::LinkBody,
+    responses(
+        (status = 200, description = "Done.", body = super::openapi::InviteShown),
+        (status = 422, response = super::openapi::Unprocessable),
+        super::openapi::Public,
+    )
+)]
 pub(crate) async fn handle(
     state: web::Data<HttpState>,
     Params(LinkParams(link)): Params<LinkParams>,

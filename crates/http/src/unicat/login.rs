@@ -15,6 +15,19 @@ impl FromFields for LoginInput {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/login",
+    tag = "unicat",
+    description = "`POST /api/login` — `username`, `password`.",
+    request_body = super::openapi::LoginBody,
+    responses(
+        (status = 200, description = "Done.", body = super::openapi::LoginSession, headers(("Authorization" = String, description = "A fresh token (raw, no `Bearer `)."))),
+        (status = 403, response = super::openapi::Forbidden),
+        (status = 429, response = super::openapi::TooManyRequests),
+        super::openapi::Public,
+    )
+)]
 pub(crate) async fn handle(
     req: HttpRequest,
     state: web::Data<HttpState>,

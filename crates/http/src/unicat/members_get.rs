@@ -114,6 +114,21 @@ impl FromFields for Wanted {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/members/get",
+    tag = "unicat",
+    description = "`POST /api/members/get` (JWT) — `project`, `member` — and `POST /api/p/{project}/members/get` (JWT) — `member` or `members` (a list of up to 1000 gids), then the path's project gid.",
+    security(("bearer" = [])),
+    request_body = super::openapi::ProjectMemberBody,
+    responses(
+        (status = 200, description = "Done.", body = super::openapi::MembersShown, headers(("Authorization" = String, description = "A fresh token (raw, no `Bearer `)."))),
+        (status = 403, response = super::openapi::Forbidden),
+        (status = 422, response = super::openapi::Unprocessable),
+        (status = 429, response = super::openapi::TooManyRequests),
+        super::openapi::Authed,
+    )
+)]
 pub(crate) async fn handle(
     Caller {
         user,
@@ -132,6 +147,22 @@ pub(crate) async fn handle(
     Ok(envelope::success(result, data, Some(&shown.token)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/p/{project}/members/get",
+    tag = "unicat",
+    description = "`POST /api/members/get` (JWT) — `project`, `member` — and `POST /api/p/{project}/members/get` (JWT) — `member` or `members` (a list of up to 1000 gids), then the path's project gid.",
+    security(("bearer" = [])),
+    params(("project" = String, Path, description = "The project gid (a UUID; else 400 `invalid_value`).")),
+    request_body = super::openapi::MembersWantedBody,
+    responses(
+        (status = 200, description = "Done.", body = super::openapi::MembersShown, headers(("Authorization" = String, description = "A fresh token (raw, no `Bearer `)."))),
+        (status = 403, response = super::openapi::Forbidden),
+        (status = 422, response = super::openapi::Unprocessable),
+        (status = 429, response = super::openapi::TooManyRequests),
+        super::openapi::Authed,
+    )
+)]
 pub(crate) async fn handle_in_project(
     Caller {
         user,

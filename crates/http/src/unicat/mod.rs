@@ -20,6 +20,7 @@ mod members_get;
 mod members_invite;
 mod members_remove;
 mod members_resend_invite;
+pub(crate) mod openapi;
 mod params;
 mod payload;
 mod ping;

@@ -42,6 +42,21 @@ impl FromFields for ProjectInput {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/projects/create",
+    tag = "unicat",
+    description = "`POST /api/projects/create` (JWT) — optional `name`, optional `options`.",
+    security(("bearer" = [])),
+    request_body = super::openapi::ProjectCreateBody,
+    responses(
+        (status = 200, description = "Done.", body = super::openapi::ProjectCreated, headers(("Authorization" = String, description = "A fresh token (raw, no `Bearer `)."))),
+        (status = 403, response = super::openapi::Forbidden),
+        (status = 422, response = super::openapi::Unprocessable),
+        (status = 429, response = super::openapi::TooManyRequests),
+        super::openapi::Authed,
+    )
+)]
 pub(crate) async fn handle(
     Caller {
         user,

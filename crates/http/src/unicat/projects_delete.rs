@@ -16,6 +16,21 @@ fn answer(shown: &ProjectShown) -> HttpResponse {
     envelope::success(result, data, Some(&shown.token))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/projects/delete",
+    tag = "unicat",
+    description = "`POST /api/projects/delete` and `/api/projects/undelete` (JWT) — `project` (a gid).",
+    security(("bearer" = [])),
+    request_body = super::openapi::ProjectBody,
+    responses(
+        (status = 200, description = "Done.", body = super::openapi::ProjectAlone, headers(("Authorization" = String, description = "A fresh token (raw, no `Bearer `)."))),
+        (status = 403, response = super::openapi::Forbidden),
+        (status = 422, response = super::openapi::Unprocessable),
+        (status = 429, response = super::openapi::TooManyRequests),
+        super::openapi::Authed,
+    )
+)]
 pub(crate) async fn delete(
     Caller {
         user,
@@ -28,6 +43,21 @@ pub(crate) async fn delete(
     Ok(answer(&shown))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/projects/undelete",
+    tag = "unicat",
+    description = "`POST /api/projects/delete` and `/api/projects/undelete` (JWT) — `project` (a gid).",
+    security(("bearer" = [])),
+    request_body = super::openapi::ProjectBody,
+    responses(
+        (status = 200, description = "Done.", body = super::openapi::ProjectAlone, headers(("Authorization" = String, description = "A fresh token (raw, no `Bearer `)."))),
+        (status = 403, response = super::openapi::Forbidden),
+        (status = 422, response = super::openapi::Unprocessable),
+        (status = 429, response = super::openapi::TooManyRequests),
+        super::openapi::Authed,
+    )
+)]
 pub(crate) async fn undelete(
     Caller {
         user,

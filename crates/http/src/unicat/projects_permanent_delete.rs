@@ -6,6 +6,21 @@ use super::{envelope, UnicatError};
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
+#[utoipa::path(
+    post,
+    path = "/api/projects/permanent_delete",
+    tag = "unicat",
+    description = "`POST /api/projects/permanent_delete` (JWT) — `project` (a gid).",
+    security(("bearer" = [])),
+    request_body = super::openapi::ProjectBody,
+    responses(
+        (status = 200, description = "Done.", body = super::openapi::Done, headers(("Authorization" = String, description = "A fresh token (raw, no `Bearer `)."))),
+        (status = 403, response = super::openapi::Forbidden),
+        (status = 422, response = super::openapi::Unprocessable),
+        (status = 429, response = super::openapi::TooManyRequests),
+        super::openapi::Authed,
+    )
+)]
 pub(crate) async fn handle(
     Caller {
         user,

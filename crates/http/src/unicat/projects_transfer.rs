@@ -21,6 +21,21 @@ impl FromFields for TransferInput {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/projects/transfer",
+    tag = "unicat",
+    description = "`POST /api/projects/transfer` (JWT, recent auth) — `project`, `user`, then `current_password`.",
+    security(("bearer" = [])),
+    request_body = super::openapi::TransferBody,
+    responses(
+        (status = 200, description = "Done.", body = super::openapi::ProjectShown, headers(("Authorization" = String, description = "A fresh token (raw, no `Bearer `)."))),
+        (status = 403, response = super::openapi::Forbidden),
+        (status = 422, response = super::openapi::Unprocessable),
+        (status = 429, response = super::openapi::TooManyRequests),
+        super::openapi::Authed,
+    )
+)]
 pub(crate) async fn handle(
     Caller {
         user,

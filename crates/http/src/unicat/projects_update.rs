@@ -18,6 +18,21 @@ impl FromFields for UpdateProjectInput {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/projects/update",
+    tag = "unicat",
+    description = "`POST /api/projects/update` (JWT) — `project`, then any of `name`, `options`.",
+    security(("bearer" = [])),
+    request_body = super::openapi::ProjectUpdateBody,
+    responses(
+        (status = 200, description = "Done.", body = super::openapi::ProjectShown, headers(("Authorization" = String, description = "A fresh token (raw, no `Bearer `)."))),
+        (status = 403, response = super::openapi::Forbidden),
+        (status = 422, response = super::openapi::Unprocessable),
+        (status = 429, response = super::openapi::TooManyRequests),
+        super::openapi::Authed,
+    )
+)]
 pub(crate) async fn handle(
     Caller {
         user,

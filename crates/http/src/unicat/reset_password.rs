@@ -18,6 +18,18 @@ impl FromFields for ResetInput {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/reset_password",
+    tag = "unicat",
+    description = "`POST /api/reset_password` — `username`, `new_password`, `validation_code`, `verification_code`.",
+    request_body = super::openapi::ResetBody,
+    responses(
+        (status = 200, description = "Done.", body = super::openapi::Session, headers(("Authorization" = String, description = "A fresh token (raw, no `Bearer `)."))),
+        (status = 422, response = super::openapi::Unprocessable),
+        super::openapi::Public,
+    )
+)]
 pub(crate) async fn handle(
     state: web::Data<HttpState>,
     Params(input): Params<ResetInput>,

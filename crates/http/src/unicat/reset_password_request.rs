@@ -16,6 +16,19 @@ impl FromFields for UsernameOrEmail {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/reset_password_request",
+    tag = "unicat",
+    description = "`POST /api/reset_password_request` — `username_or_email`.",
+    request_body = super::openapi::UsernameOrEmailBody,
+    responses(
+        (status = 200, description = "Done.", body = super::openapi::ResetCodeSent),
+        (status = 422, response = super::openapi::Unprocessable),
+        (status = 429, response = super::openapi::TooManyRequests),
+        super::openapi::Public,
+    )
+)]
 pub(crate) async fn handle(
     req: HttpRequest,
     state: web::Data<HttpState>,

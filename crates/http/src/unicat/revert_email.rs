@@ -18,6 +18,18 @@ impl FromFields for RevertToken {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/account/revert_email",
+    tag = "unicat",
+    description = "`POST /api/account/revert_email` (no JWT; accountd extension) — `token` from the email-change notice.",
+    request_body = super::openapi::TokenBody,
+    responses(
+        (status = 200, description = "Done.", body = super::openapi::Done),
+        (status = 422, response = super::openapi::Unprocessable),
+        super::openapi::Public,
+    )
+)]
 pub(crate) async fn handle(
     state: web::Data<HttpState>,
     Params(RevertToken(token)): Params<RevertToken>,

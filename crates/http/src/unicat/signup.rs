@@ -19,6 +19,18 @@ impl FromFields for SignupInput {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/signup",
+    tag = "unicat",
+    description = "`POST /api/signup` — `username`, `password`, `email`, `validation_code`, `verification_code`.",
+    request_body = super::openapi::SignupBody,
+    responses(
+        (status = 200, description = "Done.", body = super::openapi::Session, headers(("Authorization" = String, description = "A fresh token (raw, no `Bearer `)."))),
+        (status = 422, response = super::openapi::Unprocessable),
+        super::openapi::Public,
+    )
+)]
 pub(crate) async fn handle(
     state: web::Data<HttpState>,
     Params(input): Params<SignupInput>,

@@ -18,6 +18,19 @@ impl FromFields for SignupRequestInput {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/signup_request",
+    tag = "unicat",
+    description = "`POST /api/signup_request` — `username`, `password`, `email`.",
+    request_body = super::openapi::SignupRequestBody,
+    responses(
+        (status = 200, description = "Done.", body = super::openapi::CodeSent),
+        (status = 422, response = super::openapi::Unprocessable),
+        (status = 429, response = super::openapi::TooManyRequests),
+        super::openapi::Public,
+    )
+)]
 pub(crate) async fn handle(
     req: HttpRequest,
     state: web::Data<HttpState>,

@@ -19,6 +19,19 @@ impl FromFields for EmailChangeInput {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/account/update_email",
+    tag = "unicat",
+    description = "`POST /api/account/update_email` (JWT) — `email`, `validation_code`, `verification_code`.",
+    security(("bearer" = [])),
+    request_body = super::openapi::UpdateEmailBody,
+    responses(
+        (status = 200, description = "Done.", body = super::openapi::UserShown, headers(("Authorization" = String, description = "A fresh token (raw, no `Bearer `)."))),
+        (status = 422, response = super::openapi::Unprocessable),
+        super::openapi::Authed,
+    )
+)]
 pub(crate) async fn handle(
     Caller {
         user,

@@ -26,6 +26,21 @@ impl FromFields for UpdateEmailRequest {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/account/update_email_request",
+    tag = "unicat",
+    description = "`POST /api/account/update_email_request` (JWT, recent auth) — `email`, optional `current_password`.",
+    security(("bearer" = [])),
+    request_body = super::openapi::UpdateEmailRequestBody,
+    responses(
+        (status = 200, description = "Done.", body = super::openapi::CodeSent, headers(("Authorization" = String, description = "A fresh token (raw, no `Bearer `)."))),
+        (status = 403, response = super::openapi::Forbidden),
+        (status = 422, response = super::openapi::Unprocessable),
+        (status = 429, response = super::openapi::TooManyRequests),
+        super::openapi::Authed,
+    )
+)]
 pub(crate) async fn handle(
     req: HttpRequest,
     Caller {

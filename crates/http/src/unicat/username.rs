@@ -17,6 +17,18 @@ impl FromFields for UsernameParam {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/username",
+    tag = "unicat",
+    description = "`POST /api/username` (no JWT) — `username`: whether it is free.",
+    request_body = super::openapi::UsernameBody,
+    responses(
+        (status = 200, description = "Done.", body = super::openapi::UsernameChecked),
+        (status = 429, response = super::openapi::TooManyRequests),
+        super::openapi::Public,
+    )
+)]
 pub(crate) async fn handle(
     req: HttpRequest,
     state: web::Data<HttpState>,

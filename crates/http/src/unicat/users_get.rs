@@ -17,6 +17,19 @@ impl FromFields for UserParam {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/users/get",
+    tag = "unicat",
+    description = "`POST /api/users/get` (JWT) — `user` (a gid).",
+    security(("bearer" = [])),
+    request_body = super::openapi::UserBody,
+    responses(
+        (status = 200, description = "Done.", body = super::openapi::UserShown, headers(("Authorization" = String, description = "A fresh token (raw, no `Bearer `)."))),
+        (status = 422, response = super::openapi::Unprocessable),
+        super::openapi::Authed,
+    )
+)]
 pub(crate) async fn handle(
     Caller {
         user,
