@@ -142,6 +142,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         health: Arc::new(db.clone()),
         settings: HttpSettings {
             max_body_bytes: config.max_body_bytes,
+            body_timeout: Duration::from_secs(config.body_timeout_seconds),
             trusted_proxies: config.trusted_proxies.clone(),
         },
         account_deletion: unicat.deletion,
@@ -175,6 +176,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
             let scrape = scrape.clone();
             let server = HttpServer::new(move || {
                 App::new()
+                    .wrap(from_fn(accountd_http::head_limits))
                     .wrap(from_fn(accountd_http::metrics::record))
                     .configure(scrape.clone())
                     .configure(health.clone())
@@ -197,6 +199,9 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     let server = HttpServer::new(move || {
         let scrape = scrape.clone();
         App::new()
+            // Innermost: an oversized head is answered in its family's
+            // envelope, counted and logged like any refusal.
+            .wrap(from_fn(accountd_http::head_limits))
             .wrap(from_fn(accountd_http::metrics::record))
             // Outermost: every answer, a metrics scrape's too, carries
             // the request id and gets its access line.
