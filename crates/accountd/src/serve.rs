@@ -125,7 +125,10 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
             "no ACCOUNTD_SMTP_URL configured: mail is printed to standard output, not delivered"
         );
     }
-    let db = wiring::open_database(&config).await?;
+    // Pending outbox bodies are sealed under a key of the server secret.
+    let db = wiring::open_database(&config)
+        .await?
+        .with_outbox_key(&secret.outbox_key());
     let hasher = wiring::hasher(&config).await?;
     let exporter = web::Data::new(crate::metrics::Exporter::install(
         db.clone(),

@@ -2,8 +2,9 @@
 //! (issue 10), through the real binary on both backends: U+0000 in any
 //! text field is refused with the family's 4xx before it reaches the
 //! database; two `Authorization` headers are ambiguous credentials (401);
-//! a body that stalls gets 408 and an oversized head 431, each in its
-//! family's envelope.
+//! losing every PostgreSQL connection never answers 500; the database
+//! files and the generated secret are owner-only; a body that stalls gets
+//! 408 and an oversized head 431, each in its family's envelope.
 
 use crate::support::{Reply, Server, Setup, TestDb, CHECK_CODE, RESET_PASSWORD, SEND_EMAIL};
 use accountd_testkit::PASSWORD;
@@ -293,6 +294,146 @@ fn two_authorization_headers_are_ambiguous_credentials_and_get_401(db: &TestDb) 
 }
 on_both_backends!(two_authorization_headers_are_ambiguous_credentials_and_get_401);
 
+/// Only on PostgreSQL: a SQLite file cannot lose its server.
+#[test]
+fn losing_every_postgresql_connection_never_answers_500_and_the_routes_work_again() {
+    let Some(db) = TestDb::postgres() else {
+        return;
+    };
+    let setup = Setup::new(&db);
+    setup.add_user("ann", &["ann@example.com"]);
+    let server = setup.start();
+    let token = login(&server);
+    let routes = |what: &str| -> Vec<Reply> {
+        let mut replies = vec![
+            server.send_email("ann"),
+            server.check_code("ann", "000000"),
+            server.post_json(
+                "/api/login",
+                &json!({"username": "ann", "password": PASSWORD}),
+            ),
+            server.post_json(
+                "/api/signup_request",
+                &json!({"username": format!("bob{}", what.len()), "password": "a long passphrase 81",
+                    "email": "bob@example.com"}),
+            ),
+            server.get_with("/api/init", &[("Authorization", &format!("Bearer {token}"))]),
+            server.get("/health/ready"),
+        ];
+        for r in &replies {
+            assert_ne!(r.status, 500, "{what}: {}", r.body);
+            if r.status == 503 {
+                assert!(r.header("retry-after").is_some(), "{what}: {r:?}");
+            }
+        }
+        replies.retain(|r| r.status != 503);
+        replies
+    };
+    // Warm the pool: several connections idle in it.
+    let before = routes("before");
+    assert_eq!(before.len(), 6, "every route answers before");
+    for round in 0..3 {
+        assert!(db.terminate_backends() > 0, "the server held connections");
+        // Right after: a live connection replaces each dead one; nothing
+        // answers 500 (a 503 would carry Retry-After).
+        let after = routes(&format!("round {round}"));
+        // And they work: the same statuses as before.
+        assert_eq!(
+            after.iter().map(|r| r.status).collect::<Vec<_>>(),
+            before.iter().map(|r| r.status).collect::<Vec<_>>(),
+            "round {round}"
+        );
+    }
+    assert!(
+        server
+            .stderr
+            .all()
+            .iter()
+            .all(|l| !l.contains("unexpected error")),
+        "no unexpected error logged"
+    );
+}
+
+/// The mode bits of `path` (permissions only).
+#[cfg(unix)]
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+/// SQLite only: the database file and its `-wal` and `-shm` hold password
+/// hashes; the generated secret is owner-only too.
+#[cfg(unix)]
+#[test]
+fn the_sqlite_files_and_the_generated_secret_are_created_owner_only() {
+    let db = TestDb::sqlite();
+    let file = std::path::PathBuf::from(db.url.strip_prefix("sqlite://").unwrap());
+    let data = tempfile::tempdir().unwrap();
+    let setup = Setup::new(&db)
+        .unset("ACCOUNTD_SECRET")
+        .env("ACCOUNTD_DATA_DIR", &data.path().display().to_string());
+    setup.add_user("ann", &["ann@example.com"]);
+    let server = setup.start();
+    // A write, so that the write-ahead log is in use.
+    login(&server);
+    assert_eq!(server.send_email("ann").status, 200);
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = file.clone().into_os_string();
+        name.push(suffix);
+        let path = std::path::PathBuf::from(name);
+        assert_eq!(mode(&path), 0o600, "{}", path.display());
+    }
+    assert_eq!(mode(&data.path().join("secret")), 0o600);
+    assert!(
+        server
+            .stderr
+            .all()
+            .iter()
+            .all(|l| !l.contains("may be read by other users")),
+        "no warning for an owner-only secret"
+    );
+}
+
+/// An existing SQLite file others may read is narrowed to 0600 at start; an
+/// existing secret file others may read is used, with a warning.
+#[cfg(unix)]
+#[test]
+fn existing_files_others_may_read_are_narrowed_or_warned_about() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::time::Duration;
+    let db = TestDb::sqlite();
+    let file = std::path::PathBuf::from(db.url.strip_prefix("sqlite://").unwrap());
+    let data = tempfile::tempdir().unwrap();
+    let setup = Setup::new(&db)
+        .unset("ACCOUNTD_SECRET")
+        .env("ACCOUNTD_DATA_DIR", &data.path().display().to_string());
+    setup.add_user("ann", &["ann@example.com"]);
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let secret = data.path().join("secret");
+    std::fs::write(&secret, "an-existing-secret-of-more-than-32-bytes").unwrap();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let server = setup.start();
+    login(&server);
+    assert_eq!(mode(&file), 0o600);
+    assert!(
+        server
+            .stderr_wait(Duration::from_secs(10), |l| l
+                .contains("may be read by other users"))
+            .is_some(),
+        "a warning for a secret others may read"
+    );
+    // The secret is still the one in the file (left as it was).
+    assert_eq!(mode(&secret), 0o644);
+    assert_eq!(
+        std::fs::read_to_string(&secret).unwrap(),
+        "an-existing-secret-of-more-than-32-bytes"
+    );
+}
+
 /// Sends `head` (and then `body`, a byte at a time every `drip`, when
 /// given) on a raw connection and reads the answer until the server closes
 /// it; the socket's read timeout is only a backstop against a hang.
@@ -459,3 +600,56 @@ fn oversized_heads_get_431_in_the_family_envelope(db: &TestDb) {
 }
 on_both_backends!(oversized_heads_get_431_in_the_family_envelope);
 
+/// The outbox row `id` as stored, read through the adapter itself.
+fn stored_outbox_row(db: &TestDb, id: i64) -> accountd_adapters::OutboxSnapshot {
+    let url = accountd_adapters::DatabaseUrl::parse(&db.url).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let db =
+            accountd_adapters::Database::open(&url, 1, std::time::Duration::from_secs(10)).unwrap();
+        db.outbox_snapshot(id)
+            .await
+            .unwrap()
+            .expect("the outbox row")
+    })
+}
+
+fn a_code_waiting_in_the_outbox_during_an_smtp_outage_is_not_stored_in_clear(db: &TestDb) {
+    use accountd_testkit::{unused_port, SmtpCapture};
+    use std::time::Duration;
+    let port = unused_port();
+    let setup = Setup::new(db).smtp(port);
+    setup.add_user("iris", &["iris@example.com"]);
+    let server = setup.start();
+    assert_eq!(server.send_email("iris").status, 200);
+    // The first attempt fails (nothing listens): the mail waits.
+    assert!(server
+        .stderr_wait(Duration::from_secs(10), |l| l.contains("will retry"))
+        .is_some());
+    let waiting = stored_outbox_row(db, 1);
+    assert_eq!(waiting.state, "pending");
+    assert_eq!(waiting.recipient, "iris@example.com");
+    assert!(waiting.body_sealed);
+    let stored = waiting.body.clone().expect("a pending body");
+
+    let smtp = SmtpCapture::start_on(port);
+    let mail = smtp.wait_for(Duration::from_secs(15), |m| m.is_to("iris@example.com"));
+    let code = mail.code();
+    assert_eq!(code.len(), 6);
+    assert!(
+        !stored.contains(&code),
+        "the live code {code} was stored in clear: {stored}"
+    );
+    for word in mail.text.split_whitespace().filter(|w| w.len() > 5) {
+        assert!(!stored.contains(word), "{word:?} stored in clear: {stored}");
+    }
+    // The mail that arrived is the right one, and the body is erased now.
+    assert_eq!(server.check_code("iris", &code).status, 200);
+    let sent = stored_outbox_row(db, 1);
+    assert_eq!(sent.state, "sent");
+    assert_eq!(sent.body, None);
+}
+on_both_backends!(a_code_waiting_in_the_outbox_during_an_smtp_outage_is_not_stored_in_clear);

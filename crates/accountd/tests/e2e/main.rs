@@ -36,7 +36,8 @@
 //!   envelope and changes nothing;
 //! - `hardening`: issue 10 at the edge, the pool, the files and the
 //!   outbox (U+0000 in every text field of both families, doubled
-//!   `Authorization`);
+//!   `Authorization`, stalled bodies, oversized heads, every PostgreSQL
+//!   connection lost, owner-only files and secret, sealed outbox bodies);
 //! - `sdk`: the official `unicat` Python SDK against the binary;
 //! - `architecture`: the layering of docs/ARCHITECTURE.md, checked against
 //!   the real dependency graph (`cargo tree`).
