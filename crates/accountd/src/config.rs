@@ -316,6 +316,15 @@ pub struct Options {
         value_parser = int::<usize>(1024..=64 * 1024 * 1024)
     )]
     pub max_body_bytes: usize,
+    /// Time to receive a request body, in seconds (then 408).
+    #[arg(
+        long,
+        env = "ACCOUNTD_BODY_TIMEOUT_SECONDS",
+        default_value = "10",
+        global = true,
+        value_parser = int::<u64>(1..=3600)
+    )]
+    pub body_timeout_seconds: u64,
     /// bcrypt threads [default: the number of cores].
     #[arg(
         long,
@@ -810,6 +819,7 @@ pub struct Config {
     pub step1_per_ip_per_hour: u32,
     pub trusted_proxies: Vec<IpNet>,
     pub max_body_bytes: usize,
+    pub body_timeout_seconds: u64,
     pub hash_workers: usize,
     pub hash_queue: usize,
     pub db_pool_size: u32,
@@ -860,6 +870,7 @@ impl Config {
             step1_per_ip_per_hour: o.step1_per_ip_per_hour,
             trusted_proxies: o.trusted_proxies.0,
             max_body_bytes: o.max_body_bytes,
+            body_timeout_seconds: o.body_timeout_seconds,
             hash_workers: o.hash_workers.unwrap_or(cores),
             hash_queue: o.hash_queue,
             db_pool_size: o.db_pool_size.unwrap_or(default_pool),
@@ -912,6 +923,7 @@ mod tests {
         assert!(!c.enumeration_protection);
         // The other defaults of operations.md.
         assert_eq!(c.max_body_bytes, 65_536);
+        assert_eq!(c.body_timeout_seconds, 10);
         assert_eq!(c.hash_queue, 64);
         assert_eq!(
             (c.codes_per_hour, c.codes_per_day, c.step1_per_ip_per_hour),

@@ -130,7 +130,10 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
             "no ACCOUNTD_SMTP_URL configured: mail is printed to standard output, not delivered"
         );
     }
-    let db = wiring::open_database(&config).await?;
+    // Pending outbox bodies are sealed under a key of the server secret.
+    let db = wiring::open_database(&config)
+        .await?
+        .with_outbox_key(&secret.outbox_key());
     let hasher = wiring::hasher(&config).await?;
     let exporter = web::Data::new(crate::metrics::Exporter::install(
         db.clone(),
@@ -147,6 +150,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         health: Arc::new(db.clone()),
         settings: HttpSettings {
             max_body_bytes: config.max_body_bytes,
+            body_timeout: Duration::from_secs(config.body_timeout_seconds),
             trusted_proxies: config.trusted_proxies.clone(),
         },
         account_deletion: unicat.deletion,
@@ -181,6 +185,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
             let scrape = scrape.clone();
             let server = HttpServer::new(move || {
                 App::new()
+                    .wrap(from_fn(accountd_http::head_limits))
                     .wrap(from_fn(accountd_http::metrics::record))
                     .configure(scrape.clone())
                     .configure(health.clone())
@@ -203,6 +208,9 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     let server = HttpServer::new(move || {
         let scrape = scrape.clone();
         App::new()
+            // Innermost: an oversized head is answered in its family's
+            // envelope, counted and logged like any refusal.
+            .wrap(from_fn(accountd_http::head_limits))
             .wrap(from_fn(accountd_http::metrics::record))
             // Outermost: every answer, a metrics scrape's too, carries
             // the request id and gets its access line.

@@ -72,14 +72,20 @@ pub fn server_secret(config: &Config) -> Result<ServerSecret, StartError> {
     let bytes = match &config.secret {
         Some(s) => s.expose_secret().as_bytes().to_vec(),
         None => {
-            let (bytes, created) = crate::secret::load_or_create(&config.data_dir)
+            let loaded = crate::secret::load_or_create(&config.data_dir)
                 .map_err(|e| fail(2, format!("ACCOUNTD_DATA_DIR: {e}")))?;
             tracing::warn!(
-                created,
+                created = loaded.created,
                 dir = %config.data_dir.display(),
                 "no ACCOUNTD_SECRET configured: using the generated secret kept in the data directory"
             );
-            bytes
+            if loaded.readable_by_others {
+                tracing::warn!(
+                    file = %config.data_dir.join(crate::secret::SECRET_FILE).display(),
+                    "the secret file may be read by other users: make it owner-only (chmod 600)"
+                );
+            }
+            loaded.bytes
         }
     };
     ServerSecret::new(bytes).map_err(|e| fail(2, format!("ACCOUNTD_SECRET: {e}")))

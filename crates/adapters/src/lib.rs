@@ -19,6 +19,8 @@ mod system;
 #[cfg(feature = "test-support")]
 pub mod test_support;
 
+#[cfg(feature = "test-support")]
+pub use db::OutboxSnapshot;
 pub use db::{
     AuditFilter, AuditRecord, ConnectError, Database, DatabaseUrl, OutboxBacklog, PurgeBefore,
     Purged,

@@ -19,6 +19,9 @@ use diesel::pg::PgConnection;
 use diesel::Connection;
 use std::time::Duration;
 
+/// The outbox key of [`TestDb::open`]'s databases.
+pub const TEST_OUTBOX_KEY: [u8; 32] = [0x5a; 32];
+
 /// A database that exists for one test.
 #[derive(Debug)]
 pub struct TestDb {
@@ -80,10 +83,37 @@ impl TestDb {
         }
     }
 
+    /// Ends every server-side session on this PostgreSQL test database
+    /// (`pg_terminate_backend`), as a server restart or a failover would,
+    /// and returns how many were ended; 0 on SQLite.
+    pub fn terminate_backends(&self) -> usize {
+        use diesel::sql_types::{BigInt, Text};
+        use diesel::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct Ended {
+            #[diesel(sql_type = BigInt)]
+            n: i64,
+        }
+        let Some((admin_url, name)) = &self.admin else {
+            return 0;
+        };
+        let mut admin = PgConnection::establish(admin_url).expect("reach TEST_DATABASE_URL");
+        let ended: Ended = diesel::sql_query(
+            "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) AS n \
+             FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+        )
+        .bind::<Text, _>(name)
+        .get_result(&mut admin)
+        .expect("terminate the backends");
+        usize::try_from(ended.n).unwrap_or_default()
+    }
+
     /// A migrated [`Database`] on this test database.
     pub async fn open(&self, pool_size: u32) -> Database {
         let url = DatabaseUrl::parse(&self.url).expect("test URL");
-        let db = Database::open(&url, pool_size, Duration::from_secs(10)).expect("open");
+        let db = Database::open(&url, pool_size, Duration::from_secs(10))
+            .expect("open")
+            .with_outbox_key(&TEST_OUTBOX_KEY);
         db.migrate().await.expect("migrate");
         db
     }

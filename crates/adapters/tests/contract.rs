@@ -1659,11 +1659,75 @@ async fn a_leased_mail_is_not_claimed_again_until_its_lease_lapses(db: &Database
     assert_eq!(row.lease_until, Some(at(61).as_millis()));
 }
 
+async fn a_dispatcher_whose_lease_was_taken_over_can_mark_nothing(db: &Database) {
+    queue_mails(db, 1, at(0)).await;
+    let first = db.claim("d1", at(0), at(30), 10).await.unwrap();
+    let (id, stale) = (first[0].id, first[0].lease.clone());
+    assert_eq!(stale.owner, "d1");
+    // d1 stalls past its lease; d2 takes the mail over.
+    let second = db.claim("d2", at(31), at(61), 10).await.unwrap();
+    let taken = second[0].lease.clone();
+    assert_eq!(taken.owner, "d2");
+    assert_ne!(taken.id, stale.id);
+    let before = db.outbox_snapshot(id).await.unwrap().unwrap();
+    assert!(!db.mark_sent(id, &stale, at(32)).await.unwrap());
+    assert!(!db.mark_dead(id, &stale, at(32), "550").await.unwrap());
+    assert!(!db
+        .retry_later(id, &stale, 1, at(90), "timeout")
+        .await
+        .unwrap());
+    assert_eq!(
+        db.outbox_snapshot(id).await.unwrap().unwrap(),
+        before,
+        "a stale lease changed the row"
+    );
+    // The same owner claiming again after its own lease lapsed holds a new
+    // lease: its older one is stale too.
+    let third = db.claim("d2", at(62), at(92), 10).await.unwrap();
+    assert_eq!(third[0].lease.owner, "d2");
+    assert!(!db.mark_sent(id, &taken, at(63)).await.unwrap());
+    assert!(db.mark_sent(id, &third[0].lease, at(63)).await.unwrap());
+    let row = db.outbox_snapshot(id).await.unwrap().unwrap();
+    assert_eq!(row.state, "sent");
+    // A finished row is marked no more, whoever asks.
+    assert!(!db
+        .mark_dead(id, &third[0].lease, at(64), "x")
+        .await
+        .unwrap());
+    assert_eq!(db.outbox_snapshot(id).await.unwrap().unwrap(), row);
+}
+
+async fn a_pending_mail_body_is_stored_sealed_and_opens_only_when_claimed(db: &Database) {
+    let mails = queue_mails(db, 2, at(0)).await;
+    for id in [1, 2] {
+        let row = db.outbox_snapshot(id).await.unwrap().unwrap();
+        assert!(row.body_sealed, "row {id}");
+        let body = row.body.unwrap();
+        assert!(
+            !body.contains("482901"),
+            "the code is stored in clear: {body}"
+        );
+        assert!(
+            !body.contains("code for mail"),
+            "the text is stored in clear: {body}"
+        );
+    }
+    let claimed = db.claim("d1", at(0), at(30), 10).await.unwrap();
+    assert_eq!(
+        claimed.iter().map(|q| q.mail.clone()).collect::<Vec<_>>(),
+        mails
+    );
+    // Claiming opens the body for the dispatcher only: the row stays sealed.
+    let row = db.outbox_snapshot(claimed[0].id).await.unwrap().unwrap();
+    assert!(row.body_sealed);
+    assert!(!row.body.unwrap().contains("482901"));
+}
+
 async fn a_sent_mail_loses_its_body_and_is_never_claimed_again(db: &Database) {
     queue_mails(db, 2, at(0)).await;
     let claimed = db.claim("d1", at(0), at(30), 10).await.unwrap();
     let id = claimed[0].id;
-    db.mark_sent(id, at(1)).await.unwrap();
+    assert!(db.mark_sent(id, &claimed[0].lease, at(1)).await.unwrap());
     let row = db.outbox_snapshot(id).await.unwrap().unwrap();
     assert_eq!(row.state, "sent");
     assert_eq!(row.body, None, "the body (and its code) was kept");
@@ -1679,9 +1743,10 @@ async fn a_mail_to_retry_is_claimed_again_only_from_its_next_attempt_on(db: &Dat
     queue_mails(db, 1, at(0)).await;
     let claimed = db.claim("d1", at(0), at(30), 10).await.unwrap();
     let id = claimed[0].id;
-    db.retry_later(id, 1, at(60), "421 try again later")
+    assert!(db
+        .retry_later(id, &claimed[0].lease, 1, at(60), "421 try again later")
         .await
-        .unwrap();
+        .unwrap());
     let row = db.outbox_snapshot(id).await.unwrap().unwrap();
     assert_eq!(row.state, "pending");
     assert_eq!(row.attempts, 1);
@@ -1697,7 +1762,10 @@ async fn a_mail_to_retry_is_claimed_again_only_from_its_next_attempt_on(db: &Dat
     assert_eq!(again[0].attempts, 1);
     assert_eq!(again[0].mail, claimed[0].mail);
 
-    db.retry_later(id, 2, at(120), "timeout").await.unwrap();
+    assert!(db
+        .retry_later(id, &again[0].lease, 2, at(120), "timeout")
+        .await
+        .unwrap());
     let third = db.claim("d1", at(125), at(155), 10).await.unwrap();
     assert_eq!(third[0].attempts, 2);
 }
@@ -1706,7 +1774,10 @@ async fn a_dead_mail_loses_its_body_keeps_its_reason_and_is_never_claimed_again(
     queue_mails(db, 1, at(0)).await;
     let claimed = db.claim("d1", at(0), at(30), 10).await.unwrap();
     let id = claimed[0].id;
-    db.mark_dead(id, at(2), "code expired").await.unwrap();
+    assert!(db
+        .mark_dead(id, &claimed[0].lease, at(2), "code expired")
+        .await
+        .unwrap());
     let row = db.outbox_snapshot(id).await.unwrap().unwrap();
     assert_eq!(row.state, "dead");
     assert_eq!(row.body, None);
@@ -1763,13 +1834,18 @@ async fn outbox_pending_counts_the_mail_still_to_send(db: &Database) {
         4,
         "a leased mail is pending"
     );
-    db.mark_sent(claimed[0].id, at(1)).await.unwrap();
-    db.mark_dead(claimed[1].id, at(1), "too many attempts")
+    let [a, b, c, ..] = &claimed[..] else {
+        panic!("three claimed")
+    };
+    assert!(db.mark_sent(a.id, &a.lease, at(1)).await.unwrap());
+    assert!(db
+        .mark_dead(b.id, &b.lease, at(1), "too many attempts")
         .await
-        .unwrap();
-    db.retry_later(claimed[2].id, 1, at(60), "timeout")
+        .unwrap());
+    assert!(db
+        .retry_later(c.id, &c.lease, 1, at(60), "timeout")
         .await
-        .unwrap();
+        .unwrap());
     assert_eq!(db.outbox_pending().await.unwrap(), 2);
 }
 
@@ -2187,7 +2263,10 @@ async fn a_purge_removes_only_what_no_rule_needs_any_more(db: &Database) {
         .claim("d", at(DAY + 1002), at(DAY + 1032), 1)
         .await
         .unwrap();
-    db.mark_sent(sent[0].id, at(DAY + 1003)).await.unwrap();
+    assert!(db
+        .mark_sent(sent[0].id, &sent[0].lease, at(DAY + 1003))
+        .await
+        .unwrap());
 
     let p = db.purge(purge_before(at(DAY + 1100))).await.unwrap();
     assert_eq!((p.rate_events, p.challenges, p.outbox), (1, 1, 0));
@@ -2284,6 +2363,8 @@ contracts!(
     claim_returns_due_mail_in_full_with_no_attempts,
     claim_takes_at_most_the_limit_oldest_first,
     a_leased_mail_is_not_claimed_again_until_its_lease_lapses,
+    a_dispatcher_whose_lease_was_taken_over_can_mark_nothing,
+    a_pending_mail_body_is_stored_sealed_and_opens_only_when_claimed,
     a_sent_mail_loses_its_body_and_is_never_claimed_again,
     a_mail_to_retry_is_claimed_again_only_from_its_next_attempt_on,
     a_dead_mail_loses_its_body_keeps_its_reason_and_is_never_claimed_again,

@@ -133,14 +133,21 @@ impl OutboxDispatcher {
     }
 
     async fn deliver(&self, queued: QueuedMail, report: &mut PassReport) -> Result<(), StoreError> {
-        let QueuedMail { id, mail, attempts } = queued;
+        let QueuedMail {
+            id,
+            mail,
+            attempts,
+            lease,
+        } = queued;
         let now = self.clock.now();
         if mail.not_after.is_some_and(|t| now >= t) {
             warn!(outbox.id = id, "dropping mail whose code has expired");
             report.dead += 1;
-            self.outbox
-                .mark_dead(id, now, "code expired before delivery")
+            let held = self
+                .outbox
+                .mark_dead(id, &lease, now, "code expired before delivery")
                 .await?;
+            lost_unless(held, id);
             crate::metrics::mail_dead();
             return Ok(());
         }
@@ -148,7 +155,8 @@ impl OutboxDispatcher {
             Ok(()) => {
                 info!(outbox.id = id, to = %mail.to.masked(), "mail sent");
                 report.sent += 1;
-                self.outbox.mark_sent(id, self.clock.now()).await?;
+                let held = self.outbox.mark_sent(id, &lease, self.clock.now()).await?;
+                lost_unless(held, id);
                 crate::metrics::mail_sent();
                 Ok(())
             }
@@ -156,7 +164,11 @@ impl OutboxDispatcher {
                 let reason = scrub(&reason);
                 warn!(outbox.id = id, %reason, "mail refused permanently");
                 report.dead += 1;
-                self.outbox.mark_dead(id, self.clock.now(), &reason).await?;
+                let held = self
+                    .outbox
+                    .mark_dead(id, &lease, self.clock.now(), &reason)
+                    .await?;
+                lost_unless(held, id);
                 crate::metrics::mail_dead();
                 Ok(())
             }
@@ -166,16 +178,37 @@ impl OutboxDispatcher {
                 if attempts >= self.settings.max_attempts {
                     warn!(outbox.id = id, %reason, attempts, "giving mail up");
                     report.dead += 1;
-                    self.outbox.mark_dead(id, self.clock.now(), &reason).await?;
+                    let held = self
+                        .outbox
+                        .mark_dead(id, &lease, self.clock.now(), &reason)
+                        .await?;
+                    lost_unless(held, id);
                     crate::metrics::mail_dead();
                     return Ok(());
                 }
                 let next = self.clock.now().plus_millis(self.backoff_ms(attempts));
                 warn!(outbox.id = id, %reason, attempts, "mail delivery failed; will retry");
                 report.retried += 1;
-                self.outbox.retry_later(id, attempts, next, &reason).await
+                let held = self
+                    .outbox
+                    .retry_later(id, &lease, attempts, next, &reason)
+                    .await?;
+                lost_unless(held, id);
+                Ok(())
             }
         }
+    }
+}
+
+/// Says so when a mark found the lease gone: the lease lapsed during the
+/// attempt and another claim owns the row now, so the mark changed nothing
+/// and that claim decides the row's fate.
+fn lost_unless(held: bool, id: i64) {
+    if !held {
+        warn!(
+            outbox.id = id,
+            "the lease lapsed during the attempt and was taken over: the row was left to its new holder"
+        );
     }
 }
 

@@ -2,7 +2,7 @@
 
 use super::*;
 use accountd_domain::{Email, OutgoingMail, Timestamp};
-use accountd_ports::{MockClock, MockMailer, MockOutboxRepository, MockRandom};
+use accountd_ports::{Lease, MockClock, MockMailer, MockOutboxRepository, MockRandom};
 use std::sync::Mutex;
 
 const OWNER: &str = "node-1";
@@ -30,11 +30,20 @@ fn mail(to: &str, not_after: Option<Timestamp>) -> OutgoingMail {
     }
 }
 
+/// The lease [`OWNER`] holds on row `id` (a lease id of its own per row).
+fn lease(id: i64) -> Lease {
+    Lease {
+        owner: OWNER.to_owned(),
+        id: id * 10,
+    }
+}
+
 fn queued(id: i64, attempts: u32, not_after: Option<Timestamp>) -> QueuedMail {
     QueuedMail {
         id,
         mail: mail(&format!("user{id}@example.com"), not_after),
         attempts,
+        lease: lease(id),
     }
 }
 
@@ -147,9 +156,9 @@ async fn a_delivered_mail_is_marked_sent() {
         .returning(|_| Ok(()));
     m.outbox
         .expect_mark_sent()
-        .withf(|id, at| *id == 7 && *at == now())
+        .withf(|id, l, at| *l == lease(*id) && *id == 7 && *at == now())
         .times(1)
-        .returning(|_, _| Ok(()));
+        .returning(|_, _, _| Ok(true));
 
     let report = m.dispatcher(settings()).run_once().await.unwrap();
 
@@ -181,13 +190,13 @@ async fn a_transient_failure_is_retried_with_one_more_attempt_inside_the_backoff
         let sink = Arc::clone(&next);
         m.outbox
             .expect_retry_later()
-            .withf(|id, attempts, _, error| {
-                *id == 7 && *attempts == 3 && error == "421 try again later"
+            .withf(|id, l, attempts, _, error| {
+                *l == lease(*id) && { *id == 7 && *attempts == 3 && error == "421 try again later" }
             })
             .times(1)
-            .returning(move |_, _, at, _| {
+            .returning(move |_, _, _, at, _| {
                 sink.lock().unwrap().push(at);
-                Ok(())
+                Ok(true)
             });
 
         let report = m.dispatcher(settings()).run_once().await.unwrap();
@@ -226,9 +235,9 @@ async fn the_attempt_before_the_last_allowed_one_is_still_retried() {
         .returning(|_| Err(MailError::Transient("timeout".into())));
     m.outbox
         .expect_retry_later()
-        .withf(|id, attempts, _, _| *id == 7 && *attempts == 4)
+        .withf(|id, l, attempts, _, _| *l == lease(*id) && *id == 7 && *attempts == 4)
         .times(1)
-        .returning(|_, _, _, _| Ok(()));
+        .returning(|_, _, _, _, _| Ok(true));
 
     let report = m.dispatcher(settings()).run_once().await.unwrap();
 
@@ -247,9 +256,11 @@ async fn a_transient_failure_on_the_last_allowed_attempt_marks_the_mail_dead() {
         .returning(|_| Err(MailError::Transient("421 try again later".into())));
     m.outbox
         .expect_mark_dead()
-        .withf(|id, at, reason| *id == 7 && *at == now() && reason == "421 try again later")
+        .withf(|id, l, at, reason| {
+            *l == lease(*id) && *id == 7 && *at == now() && reason == "421 try again later"
+        })
         .times(1)
-        .returning(|_, _, _| Ok(()));
+        .returning(|_, _, _, _| Ok(true));
 
     let report = m.dispatcher(settings()).run_once().await.unwrap();
 
@@ -275,9 +286,11 @@ async fn a_permanent_failure_marks_the_mail_dead_at_once() {
         .returning(|_| Err(MailError::Permanent("550 5.1.1 no such user".into())));
     m.outbox
         .expect_mark_dead()
-        .withf(|id, _, reason| *id == 7 && reason == "550 5.1.1 no such user")
+        .withf(|id, l, _, reason| {
+            *l == lease(*id) && *id == 7 && reason == "550 5.1.1 no such user"
+        })
         .times(1)
-        .returning(|_, _, _| Ok(()));
+        .returning(|_, _, _, _| Ok(true));
 
     let report = m.dispatcher(settings()).run_once().await.unwrap();
 
@@ -301,11 +314,13 @@ async fn a_mail_whose_code_has_expired_is_marked_dead_without_calling_the_mailer
         m.mailer.expect_send().never();
         m.outbox
             .expect_mark_dead()
-            .withf(|id, at, reason| {
-                *id == 7 && *at == now() && reason == "code expired before delivery"
+            .withf(|id, l, at, reason| {
+                *l == lease(*id) && {
+                    *id == 7 && *at == now() && reason == "code expired before delivery"
+                }
             })
             .times(1)
-            .returning(|_, _, _| Ok(()));
+            .returning(|_, _, _, _| Ok(true));
 
         let report = m.dispatcher(settings()).run_once().await.unwrap();
 
@@ -331,7 +346,7 @@ async fn a_mail_whose_code_expires_a_millisecond_later_is_still_sent() {
     m.outbox
         .expect_mark_sent()
         .times(1)
-        .returning(|_, _| Ok(()));
+        .returning(|_, _, _| Ok(true));
 
     let report = m.dispatcher(settings()).run_once().await.unwrap();
 
@@ -365,19 +380,21 @@ async fn a_pass_handles_every_claimed_mail_and_counts_each_outcome() {
         .returning(|_| Err(MailError::Permanent("550".into())));
     m.outbox
         .expect_mark_sent()
-        .withf(|id, _| *id == 1)
+        .withf(|id, l, _| *l == lease(*id) && *id == 1)
         .times(1)
-        .returning(|_, _| Ok(()));
+        .returning(|_, _, _| Ok(true));
     m.outbox
         .expect_retry_later()
-        .withf(|id, attempts, at, _| *id == 2 && *attempts == 1 && *at == now().plus_millis(500))
+        .withf(|id, l, attempts, at, _| {
+            *l == lease(*id) && *id == 2 && *attempts == 1 && *at == now().plus_millis(500)
+        })
         .times(1)
-        .returning(|_, _, _, _| Ok(()));
+        .returning(|_, _, _, _, _| Ok(true));
     m.outbox
         .expect_mark_dead()
-        .withf(|id, _, _| *id == 3 || *id == 4)
+        .withf(|id, l, _, _| *l == lease(*id) && (*id == 3 || *id == 4))
         .times(2)
-        .returning(|_, _, _| Ok(()));
+        .returning(|_, _, _, _| Ok(true));
 
     let report = m.dispatcher(settings()).run_once().await.unwrap();
 
@@ -416,7 +433,7 @@ async fn a_failure_to_record_a_delivery_is_returned() {
     m.outbox
         .expect_mark_sent()
         .times(1)
-        .returning(|_, _| Err(StoreError::Unexpected(anyhow::anyhow!("disk full"))));
+        .returning(|_, _, _| Err(StoreError::Unexpected(anyhow::anyhow!("disk full"))));
 
     let r = m.dispatcher(settings()).run_once().await;
 
@@ -506,4 +523,30 @@ fn an_smtp_reason_loses_every_address_before_it_is_logged_or_stored() {
         "550 5.1.1 <address> Recipient address rejected"
     );
     assert_eq!(super::scrub("421 try later"), "421 try later");
+}
+
+#[tokio::test]
+async fn a_mark_that_finds_its_lease_taken_over_changes_nothing_and_the_pass_goes_on() {
+    let mut m = Mocks::new()
+        .claiming(vec![queued(7, 0, None), queued(8, 0, None)])
+        .no_retry()
+        .not_dead();
+    m.mailer.expect_send().times(2).returning(|_| Ok(()));
+    m.outbox
+        .expect_mark_sent()
+        .withf(|id, l, _| *l == lease(*id))
+        .times(2)
+        // Row 7's lease lapsed during the send and another claim took it.
+        .returning(|id, _, _| Ok(id != 7));
+
+    let report = m.dispatcher(settings()).run_once().await.unwrap();
+
+    assert_eq!(
+        report,
+        PassReport {
+            claimed: 2,
+            sent: 2,
+            ..PassReport::default()
+        }
+    );
 }

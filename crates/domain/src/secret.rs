@@ -44,6 +44,12 @@ impl ServerSecret {
         MacKey(self.derive(b"accountd/v1/one-time-code-mac"))
     }
 
+    /// The key under which pending outbox bodies are sealed (an AEAD key:
+    /// they hold live codes until sent and erased).
+    pub fn outbox_key(&self) -> [u8; 32] {
+        self.derive(b"accountd/v1/outbox-body-aead")
+    }
+
     /// The HS256 key for session tokens.
     pub fn jwt_key(&self) -> [u8; 32] {
         self.derive(b"accountd/v1/jwt-hs256")

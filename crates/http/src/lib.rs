@@ -8,7 +8,8 @@
 //! actix `ResponseError` that builds the family's envelope) with its one
 //! exhaustive mapping from every use-case error and from the shared
 //! `Failure`, client-address extraction, request ids and the access log
-//! (`access`: the middleware the binary wraps the app in), the health
+//! (`access`: the middleware the binary wraps the app in), the limits on
+//! a request's head (`head`: another such middleware), the health
 //! endpoints, and the few server-rendered HTML pages (`pages/`: the
 //! email-change revert page and the invitation decline page), and the
 //! OpenAPI document of all of them (`openapi`: `GET /api/openapi.json`,
@@ -23,6 +24,7 @@ mod cause;
 mod client;
 mod failure;
 mod forgot_password;
+mod head;
 mod health;
 pub mod metrics;
 pub mod openapi;
@@ -44,6 +46,7 @@ use std::sync::Arc;
 
 pub use access::{access_log, ACCESS_TARGET, REQUEST_ID};
 pub use client::parse_trusted_proxies;
+pub use head::{head_limits, MAX_HEADER_FIELDS, MAX_HEAD_BYTES};
 pub use ipnet::IpNet;
 
 /// HTTP-level settings.
@@ -51,6 +54,8 @@ pub use ipnet::IpNet;
 pub struct HttpSettings {
     /// Request body cap in bytes (413 above it).
     pub max_body_bytes: usize,
+    /// Time to receive a request body (408 after it).
+    pub body_timeout: std::time::Duration,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpNet>,
 }

@@ -214,6 +214,21 @@ pub struct QueuedMail {
     pub mail: OutgoingMail,
     /// Delivery attempts made before this one.
     pub attempts: u32,
+    /// The claim this dispatcher holds on it: every later mark is fenced
+    /// by it.
+    pub lease: Lease,
+}
+
+/// One claim of one outbox row: the dispatcher that holds it and the
+/// claim's number on that row (a fencing token: every claim of the row
+/// takes the next one). A dispatcher whose lease lapsed and was taken over
+/// by another, or by itself again, no longer matches and can mark nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// The claiming dispatcher (unique per process).
+    pub owner: String,
+    /// The claim's number on the row.
+    pub id: i64,
 }
 
 /// The dispatcher's side of the outbox.
@@ -232,21 +247,34 @@ pub trait OutboxRepository: Send + Sync {
         limit: u32,
     ) -> Result<Vec<QueuedMail>, StoreError>;
 
-    /// Marks the message sent and erases its body.
-    async fn mark_sent(&self, id: i64, now: Timestamp) -> Result<(), StoreError>;
+    /// Marks the message sent and erases its body, if `lease` is still the
+    /// row's (its owner and id, the row still pending). Returns whether it
+    /// was: `false` changes nothing (another claim took the row over, or
+    /// it is finished).
+    async fn mark_sent(&self, id: i64, lease: &Lease, now: Timestamp) -> Result<bool, StoreError>;
 
     /// Gives the message up (expired code, or too many attempts), erasing
-    /// its body; `reason` is stored (it never holds a code).
-    async fn mark_dead(&self, id: i64, now: Timestamp, reason: &str) -> Result<(), StoreError>;
+    /// its body; `reason` is stored (it never holds a code). Fenced by
+    /// `lease` as [`OutboxRepository::mark_sent`] is.
+    async fn mark_dead(
+        &self,
+        id: i64,
+        lease: &Lease,
+        now: Timestamp,
+        reason: &str,
+    ) -> Result<bool, StoreError>;
 
-    /// Releases the lease and schedules another attempt at `next_attempt_at`.
+    /// Releases the lease and schedules another attempt at
+    /// `next_attempt_at`. Fenced by `lease` as
+    /// [`OutboxRepository::mark_sent`] is.
     async fn retry_later(
         &self,
         id: i64,
+        lease: &Lease,
         attempts: u32,
         next_attempt_at: Timestamp,
         error: &str,
-    ) -> Result<(), StoreError>;
+    ) -> Result<bool, StoreError>;
 }
 
 /// Why a message was not delivered.

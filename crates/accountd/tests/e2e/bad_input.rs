@@ -132,11 +132,8 @@ fn bad_input_on_every_account_project_and_member_route_gets_its_envelope_and_cha
         json!({"a": 1}),
     ];
     let long = "x".repeat(60_000);
-    let bad_strings = [
-        "a\u{0}b".to_owned(),
-        "\u{7}\u{1b}[31m\r\n".to_owned(),
-        long.clone(),
-    ];
+    // (U+0000 in a text field: `hardening`, on every route of both families.)
+    let bad_strings = ["\u{7}\u{1b}[31m\r\n".to_owned(), long.clone()];
 
     for (path, fields) in ROUTES {
         for body in malformed {

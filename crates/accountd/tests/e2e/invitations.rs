@@ -548,7 +548,9 @@ fn try_apply(db: &TestDb, set: ChangeSet) -> bool {
         .build()
         .unwrap();
     rt.block_on(async {
-        let db = accountd_adapters::Database::open(&url, 1, Duration::from_secs(10)).unwrap();
+        let db = accountd_adapters::Database::open(&url, 1, Duration::from_secs(10))
+            .unwrap()
+            .with_outbox_key(&crate::support::outbox_key());
         db.apply(set, now()).await.unwrap() == accountd_ports::Applied::Committed
     })
 }

@@ -37,6 +37,10 @@
 //!   in the binary's log carrying it, and `ACCOUNTD_LOG` switching it off;
 //! - `bad_input`: bad input on every account, project and member route gets its
 //!   envelope and changes nothing;
+//! - `hardening`: issue 10 at the edge, the pool, the files and the
+//!   outbox (U+0000 in every text field of both families, doubled
+//!   `Authorization`, stalled bodies, oversized heads, every PostgreSQL
+//!   connection lost, owner-only files and secret, sealed outbox bodies);
 //! - `sdk`: the official `unicat` Python SDK against the binary;
 //! - `architecture`: the layering of docs/ARCHITECTURE.md, checked against
 //!   the real dependency graph (`cargo tree`).
@@ -63,6 +67,7 @@ mod claims;
 mod delete;
 mod email_change;
 mod forgot_password;
+mod hardening;
 mod invitations;
 mod lifecycle;
 mod mail_language;

@@ -474,6 +474,14 @@ impl Setup {
     }
 }
 
+/// The outbox key of the test servers (derived from [`SECRET`]), for mail
+/// a test queues through the adapter itself.
+pub fn outbox_key() -> [u8; 32] {
+    accountd_domain::ServerSecret::new(SECRET.as_bytes().to_vec())
+        .unwrap()
+        .outbox_key()
+}
+
 /// Applies `set` to the test database directly through the adapter (for
 /// state no served route can create yet, e.g. projects), as of instant 0.
 pub fn apply(db: &TestDb, set: accountd_domain::ChangeSet) {
@@ -484,7 +492,9 @@ pub fn apply(db: &TestDb, set: accountd_domain::ChangeSet) {
         .build()
         .unwrap();
     rt.block_on(async {
-        let db = accountd_adapters::Database::open(&url, 1, Duration::from_secs(10)).unwrap();
+        let db = accountd_adapters::Database::open(&url, 1, Duration::from_secs(10))
+            .unwrap()
+            .with_outbox_key(&outbox_key());
         assert_eq!(
             db.apply(set, accountd_domain::Timestamp::from_millis(0))
                 .await

@@ -2,6 +2,7 @@
 //! transaction, each change under its guard.
 
 use super::conn::{lock_id, lock_id_now, lock_placeholder_row, write_tx, DbConn};
+use super::seal::OutboxSeal;
 use super::{audit, challenges, email_reverts, limits, outbox, projects, users, Database, DbError};
 use accountd_domain::{Change, ChangeSet, Conflict, Timestamp, Username};
 use accountd_ports::{Applied, Changes, RateDecision, StoreError};
@@ -11,8 +12,9 @@ use async_trait::async_trait;
 impl Changes for Database {
     async fn apply(&self, changes: ChangeSet, now: Timestamp) -> Result<Applied, StoreError> {
         let queued = !changes.mails().is_empty();
+        let seal = self.seal.clone();
         let result = self
-            .run_raw(move |c| write_tx(c, |c| apply(c, &changes, now.as_millis())))
+            .run_raw(move |c| write_tx(c, |c| apply(c, &changes, now.as_millis(), seal.as_ref())))
             .await;
         match result {
             Ok(()) => {
@@ -33,7 +35,12 @@ impl Changes for Database {
 /// then the audit events. A
 /// guard that fails returns [`DbError::Conflict`], which rolls everything
 /// back.
-pub(crate) fn apply(conn: &mut DbConn, set: &ChangeSet, now: i64) -> Result<(), DbError> {
+pub(crate) fn apply(
+    conn: &mut DbConn,
+    set: &ChangeSet,
+    now: i64,
+    seal: Option<&OutboxSeal>,
+) -> Result<(), DbError> {
     for id in lock_ids(set) {
         lock_id_now(conn, id)?;
     }
@@ -55,7 +62,7 @@ pub(crate) fn apply(conn: &mut DbConn, set: &ChangeSet, now: i64) -> Result<(), 
     for change in set.changes() {
         apply_one(conn, change, now)?;
     }
-    outbox::queue(conn, set.mails(), now)?;
+    outbox::queue(conn, set.mails(), now, seal)?;
     audit::insert(conn, set.audits(), now)
 }
 

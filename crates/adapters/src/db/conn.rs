@@ -79,8 +79,24 @@ impl diesel::r2d2::ManageConnection for Manager {
     }
 
     fn has_broken(&self, conn: &mut DbConn) -> bool {
-        std::thread::panicking() || conn.is_broken()
+        std::thread::panicking() || LOST.with(|lost| lost.replace(false)) || conn.is_broken()
     }
+}
+
+thread_local! {
+    /// Set by [`mark_lost`] just before a pooled connection that lost its
+    /// server is handed back (on the same thread: r2d2 asks
+    /// [`Manager::has_broken`] synchronously in the guard's `drop`), so
+    /// that the pool discards it instead of handing it to the next request
+    /// (diesel only counts a connection broken inside a failed transaction,
+    /// and libpq's state is not reachable through diesel).
+    static LOST: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// The connection about to be handed back on this thread lost its server:
+/// the pool drops it (see [`LOST`]).
+pub(crate) fn mark_lost() {
+    LOST.with(|lost| lost.set(true));
 }
 
 /// Loads `query` on the backend's own connection. The query value is

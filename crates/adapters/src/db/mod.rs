@@ -18,6 +18,7 @@ mod outbox;
 mod projects;
 mod rows;
 mod schema;
+mod seal;
 mod users;
 
 use accountd_domain::Timestamp;
@@ -78,23 +79,42 @@ impl DbError {
     }
 }
 
-impl From<DbError> for StoreError {
-    fn from(e: DbError) -> Self {
-        let unavailable = match &e {
-            DbError::Pool(_) => true,
-            DbError::Query(diesel::result::Error::DatabaseError(kind, info)) => {
-                // A deadlock or serialisation failure (PostgreSQL 40P01,
-                // 40001) rolled nothing in: the client may simply retry.
-                matches!(
-                    kind,
-                    diesel::result::DatabaseErrorKind::ClosedConnection
-                        | diesel::result::DatabaseErrorKind::SerializationFailure
-                ) || info.message().contains("database is locked")
+impl DbError {
+    /// Whether the connection lost its server (killed backend, restart,
+    /// network): libpq says `CONNECTION_BAD` (diesel's `ClosedConnection`),
+    /// cannot send (`UnableToSendCommand`: "no connection to the server"),
+    /// or the server said it is terminating the session (SQLSTATE 57P01..3,
+    /// class 08). Such a connection must not go back into the pool.
+    fn is_connection_lost(&self) -> bool {
+        use diesel::result::DatabaseErrorKind as K;
+        match self {
+            Self::Query(diesel::result::Error::DatabaseError(kind, info)) => {
+                matches!(kind, K::ClosedConnection | K::UnableToSendCommand)
                     || info.message().contains("terminating connection")
-                    || info.message().contains("deadlock detected")
+                    || info.message().contains("server closed the connection")
+                    || info.message().contains("no connection to the server")
             }
             _ => false,
-        };
+        }
+    }
+}
+
+impl From<DbError> for StoreError {
+    fn from(e: DbError) -> Self {
+        let unavailable = e.is_connection_lost()
+            || match &e {
+                DbError::Pool(_) => true,
+                DbError::Query(diesel::result::Error::DatabaseError(kind, info)) => {
+                    // A deadlock or serialisation failure (PostgreSQL 40P01,
+                    // 40001) rolled nothing in: the client may simply retry.
+                    matches!(
+                        kind,
+                        diesel::result::DatabaseErrorKind::SerializationFailure
+                    ) || info.message().contains("database is locked")
+                        || info.message().contains("deadlock detected")
+                }
+                _ => false,
+            };
         let e = anyhow::Error::new(e).context("database");
         if unavailable {
             Self::Unavailable(e)
@@ -121,10 +141,11 @@ pub enum ConnectError {
     /// The text is the scheme only: the rest may hold a password.
     #[error("must start with sqlite:// or postgres://, got {0:?}")]
     UnsupportedScheme(String),
-    /// The SQLite file's folder could not be created.
+    /// The SQLite file or its folder could not be created (or narrowed to
+    /// mode 0600).
     #[error("cannot create {path}: {source}")]
     CreateDir {
-        /// The folder.
+        /// The folder or the file.
         path: String,
         /// Why.
         source: std::io::Error,
@@ -165,6 +186,42 @@ impl DatabaseUrl {
     }
 }
 
+/// Creates the SQLite file `path` with mode 0600 before SQLite opens it
+/// (SQLite creates its `-wal` and `-shm` files with the database file's
+/// mode), and narrows an existing file, `-wal` and `-shm` to 0600: they
+/// hold password hashes. Not for `:memory:`.
+fn owner_only_files(path: &std::path::Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        if path.as_os_str() == ":memory:" {
+            return Ok(());
+        }
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(path)?;
+        for suffix in ["", "-wal", "-shm"] {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            let file = std::path::PathBuf::from(name);
+            match std::fs::metadata(&file) {
+                Ok(m) if m.permissions().mode() & 0o077 != 0 => {
+                    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))?;
+                }
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
 /// The outbox backlog (`accountd_outbox_pending` and
 /// `accountd_outbox_oldest_pending_seconds`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -182,6 +239,9 @@ pub struct Database {
     pool: Pool<Manager>,
     backend: &'static str,
     mail_queued: Arc<Notify>,
+    /// Seals outbox bodies; without it no mail can be queued (see
+    /// [`Database::with_outbox_key`]).
+    seal: Option<seal::OutboxSeal>,
 }
 
 impl fmt::Debug for Database {
@@ -210,22 +270,40 @@ impl Database {
                         source,
                     })?;
                 }
+                owner_only_files(path).map_err(|source| ConnectError::CreateDir {
+                    path: path.display().to_string(),
+                    source,
+                })?;
                 "sqlite"
             }
         };
         let pool = Pool::builder()
             .max_size(size.max(1))
             .min_idle(Some(0))
-            // diesel notices broken connections itself; a validation query
-            // on every checkout would double the round trips.
-            .test_on_check_out(false)
+            // A PostgreSQL connection can lose its server while idle in the
+            // pool (a restart, `pg_terminate_backend`, a proxy's idle
+            // timeout) and diesel does not notice until a query fails: each
+            // checkout is validated (`SELECT 1`, one round trip) and a dead
+            // one replaced by a fresh one, so the request runs on a live
+            // connection. A SQLite file cannot go away under its connection.
+            .test_on_check_out(matches!(url, DatabaseUrl::Postgres(_)))
             .connection_timeout(checkout_timeout)
             .build_unchecked(Manager::new(url.clone()));
         Ok(Self {
             pool,
             backend,
             mail_queued: Arc::new(Notify::new()),
+            seal: None,
         })
+    }
+
+    /// The key (`ServerSecret::outbox_key`) under which pending outbox
+    /// bodies are sealed at rest and opened for delivery. Without one,
+    /// queuing mail fails (closed) and claiming cannot open a sealed body.
+    #[must_use]
+    pub fn with_outbox_key(mut self, key: &[u8; 32]) -> Self {
+        self.seal = Some(seal::OutboxSeal::new(key));
+        self
     }
 
     /// `"postgres"` or `"sqlite"`.
@@ -332,7 +410,16 @@ impl Database {
             let c = pool.get();
             metrics::histogram!("accountd_db_wait_seconds").record(waiting.elapsed().as_secs_f64());
             let mut c = c?;
-            f(&mut c)
+            let result = f(&mut c);
+            if let Err(e) = &result {
+                if e.is_connection_lost() {
+                    // Dropped by the pool when `c` is handed back below,
+                    // on this thread.
+                    conn::mark_lost();
+                }
+            }
+            drop(c);
+            result
         })
         .await?
     }
@@ -357,6 +444,11 @@ mod tests {
             database_error(K::Unknown, "deadlock detected"),
             database_error(K::Unknown, "database is locked"),
             database_error(K::ClosedConnection, "server closed the connection"),
+            database_error(K::UnableToSendCommand, "no connection to the server"),
+            database_error(
+                K::Unknown,
+                "terminating connection due to administrator command",
+            ),
         ] {
             assert!(
                 matches!(StoreError::from(e), StoreError::Unavailable(_)),

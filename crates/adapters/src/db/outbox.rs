@@ -1,12 +1,13 @@
-//! The transactional outbox: mail queued with the change it announces, and
-//! the dispatcher's leases.
+//! The transactional outbox: mail queued with the change it announces (its
+//! body sealed, see `seal.rs`), and the dispatcher's leases.
 
 use super::conn::{due_outbox_ids, write_tx, DbConn};
 use super::rows::{NewOutboxRow, OutboxRow};
 use super::schema::outbox;
+use super::seal::OutboxSeal;
 use super::{Database, DbError};
 use accountd_domain::{OutgoingMail, Timestamp};
-use accountd_ports::{OutboxRepository, QueuedMail, StoreError};
+use accountd_ports::{Lease, OutboxRepository, QueuedMail, StoreError};
 use async_trait::async_trait;
 use diesel::prelude::*;
 
@@ -20,6 +21,7 @@ impl OutboxRepository for Database {
         limit: u32,
     ) -> Result<Vec<QueuedMail>, StoreError> {
         let owner = owner.to_owned();
+        let seal = self.seal.clone();
         self.run(move |c| {
             claim(
                 c,
@@ -27,53 +29,78 @@ impl OutboxRepository for Database {
                 now.as_millis(),
                 lease_until.as_millis(),
                 i64::from(limit),
+                seal.as_ref(),
             )
         })
         .await
     }
 
-    async fn mark_sent(&self, id: i64, now: Timestamp) -> Result<(), StoreError> {
-        self.run(move |c| finish(c, id, now.as_millis(), "sent", None))
+    async fn mark_sent(&self, id: i64, lease: &Lease, now: Timestamp) -> Result<bool, StoreError> {
+        let lease = lease.clone();
+        self.run(move |c| finish(c, id, &lease, now.as_millis(), "sent", None))
             .await
     }
 
-    async fn mark_dead(&self, id: i64, now: Timestamp, reason: &str) -> Result<(), StoreError> {
-        let reason = reason.to_owned();
-        self.run(move |c| finish(c, id, now.as_millis(), "dead", Some(&reason)))
+    async fn mark_dead(
+        &self,
+        id: i64,
+        lease: &Lease,
+        now: Timestamp,
+        reason: &str,
+    ) -> Result<bool, StoreError> {
+        let (lease, reason) = (lease.clone(), reason.to_owned());
+        self.run(move |c| finish(c, id, &lease, now.as_millis(), "dead", Some(&reason)))
             .await
     }
 
     async fn retry_later(
         &self,
         id: i64,
+        lease: &Lease,
         attempts: u32,
         next_attempt_at: Timestamp,
         error: &str,
-    ) -> Result<(), StoreError> {
-        let error = error.to_owned();
+    ) -> Result<bool, StoreError> {
+        let (lease, error) = (lease.clone(), error.to_owned());
         let attempts = i32::try_from(attempts).unwrap_or(i32::MAX);
-        self.run(move |c| retry(c, id, attempts, next_attempt_at.as_millis(), &error))
+        self.run(move |c| retry(c, id, &lease, attempts, next_attempt_at.as_millis(), &error))
             .await
     }
 }
 
-/// Queues `mails`, due at `now` (inside the caller's transaction).
-pub(crate) fn queue(conn: &mut DbConn, mails: &[OutgoingMail], now: i64) -> Result<(), DbError> {
+/// Queues `mails`, due at `now`, their bodies sealed (inside the caller's
+/// transaction). Without a seal no mail is queued: the transaction fails
+/// rather than store a code in clear.
+pub(crate) fn queue(
+    conn: &mut DbConn,
+    mails: &[OutgoingMail],
+    now: i64,
+    seal: Option<&OutboxSeal>,
+) -> Result<(), DbError> {
+    if mails.is_empty() {
+        return Ok(());
+    }
+    let seal = seal.ok_or_else(|| {
+        DbError::Corrupt("no outbox key configured: mail cannot be queued".to_owned())
+    })?;
     for mail in mails {
+        let body = seal.seal(mail.to.as_str(), &mail.subject, &mail.text);
         diesel::insert_into(outbox::table)
-            .values(&NewOutboxRow::pending(mail, now))
+            .values(&NewOutboxRow::pending(mail, now, body))
             .execute(conn)?;
     }
     Ok(())
 }
 
-/// Leases up to `limit` due messages to `owner`.
+/// Leases up to `limit` due messages to `owner`, each under the row's next
+/// lease id (see [`Lease`]).
 pub(crate) fn claim(
     conn: &mut DbConn,
     owner: &str,
     now: i64,
     lease_until: i64,
     limit: i64,
+    seal: Option<&OutboxSeal>,
 ) -> Result<Vec<QueuedMail>, DbError> {
     let rows: Vec<OutboxRow> = write_tx(conn, |c| {
         let ids = due_outbox_ids(c, now, limit)?;
@@ -84,26 +111,88 @@ pub(crate) fn claim(
             .set((
                 outbox::lease_owner.eq(owner),
                 outbox::lease_until.eq(lease_until),
+                outbox::lease_id.eq(outbox::lease_id + 1),
             ))
             .execute(c)?;
-        Ok(outbox::table
+        let rows: Vec<OutboxRow> = outbox::table
             .filter(outbox::id.eq_any(&ids))
             .order(outbox::id)
             .select(OutboxRow::as_select())
-            .load(c)?)
+            .load(c)?;
+        let mut opened = Vec::with_capacity(rows.len());
+        for row in rows {
+            match open(row, seal) {
+                Ok(row) => opened.push(row),
+                // Never sendable (sealed under another server secret, or
+                // altered): given up at once rather than block the queue.
+                Err(id) => give_up_unopenable(c, id, now)?,
+            }
+        }
+        Ok(opened)
     })?;
     rows.into_iter().map(OutboxRow::into_queued).collect()
 }
 
-/// Ends a message (`sent` or `dead`), erasing its body.
+/// `row` with its body opened when sealed; `Err(id)` when it does not open
+/// (or there is no seal to open it with).
+fn open(mut row: OutboxRow, seal: Option<&OutboxSeal>) -> Result<OutboxRow, i64> {
+    if !row.body_sealed {
+        // Queued before bodies were sealed: sent as stored.
+        return Ok(row);
+    }
+    let (Some(seal), Some(body)) = (seal, row.body.as_deref()) else {
+        return Err(row.id);
+    };
+    let text = seal
+        .open(&row.recipient, &row.subject, body)
+        .map_err(|_| row.id)?;
+    row.body = Some(text);
+    row.body_sealed = false;
+    Ok(row)
+}
+
+/// Marks row `id` dead, its body erased: it cannot be opened.
+fn give_up_unopenable(conn: &mut DbConn, id: i64, now: i64) -> Result<(), DbError> {
+    tracing::warn!(
+        outbox.id = id,
+        "an outbox body does not open under this server secret: giving the mail up"
+    );
+    diesel::update(outbox::table.find(id))
+        .set((
+            outbox::state.eq("dead"),
+            outbox::body.eq(None::<String>),
+            outbox::finished_at.eq(now),
+            outbox::lease_owner.eq(None::<String>),
+            outbox::lease_until.eq(None::<i64>),
+            outbox::last_error.eq("sealed body does not open under this server secret"),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The row `id` while `lease` still holds it: pending, claimed by the
+/// same owner under the same lease id.
+macro_rules! leased {
+    ($id:expr, $lease:expr) => {
+        outbox::table
+            .filter(outbox::id.eq($id))
+            .filter(outbox::state.eq("pending"))
+            .filter(outbox::lease_owner.eq(&$lease.owner))
+            .filter(outbox::lease_id.eq($lease.id))
+    };
+}
+
+/// Ends a message (`sent` or `dead`), erasing its body, if `lease` still
+/// holds it; returns whether it did.
 pub(crate) fn finish(
     conn: &mut DbConn,
     id: i64,
+    lease: &Lease,
     now: i64,
     state: &str,
     error: Option<&str>,
-) -> Result<(), DbError> {
-    diesel::update(outbox::table.find(id))
+) -> Result<bool, DbError> {
+    let n = diesel::update(leased!(id, lease))
         .set((
             outbox::state.eq(state),
             outbox::body.eq(None::<String>),
@@ -113,18 +202,20 @@ pub(crate) fn finish(
             outbox::last_error.eq(error),
         ))
         .execute(conn)?;
-    Ok(())
+    Ok(n == 1)
 }
 
-/// Releases the lease and schedules another attempt.
+/// Releases the lease and schedules another attempt, if `lease` still
+/// holds the message; returns whether it did.
 pub(crate) fn retry(
     conn: &mut DbConn,
     id: i64,
+    lease: &Lease,
     attempts: i32,
     next_attempt_at: i64,
     error: &str,
-) -> Result<(), DbError> {
-    diesel::update(outbox::table.find(id))
+) -> Result<bool, DbError> {
+    let n = diesel::update(leased!(id, lease))
         .set((
             outbox::attempts.eq(attempts),
             outbox::next_attempt_at.eq(next_attempt_at),
@@ -133,7 +224,7 @@ pub(crate) fn retry(
             outbox::last_error.eq(error),
         ))
         .execute(conn)?;
-    Ok(())
+    Ok(n == 1)
 }
 
 /// Messages waiting.

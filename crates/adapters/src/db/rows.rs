@@ -8,7 +8,7 @@ use accountd_domain::{
     MembershipStatus, Notifications, OutgoingMail, PasswordHash, Project, ProjectId, ProjectStatus,
     Purpose, Role, Subject, Timestamp, User, UserId, UserStatus, Username,
 };
-use accountd_ports::QueuedMail;
+use accountd_ports::{Lease, QueuedMail};
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -157,14 +157,17 @@ pub(crate) struct NewOutboxRow {
     pub attempts: i32,
     pub next_attempt_at: i64,
     pub created_at: i64,
+    pub body_sealed: bool,
 }
 
 impl NewOutboxRow {
-    pub(crate) fn pending(mail: &OutgoingMail, now: i64) -> Self {
+    /// A pending row for `mail`, its body `sealed_body` (see `seal.rs`).
+    pub(crate) fn pending(mail: &OutgoingMail, now: i64, sealed_body: String) -> Self {
         Self {
             recipient: mail.to.as_str().to_owned(),
             subject: mail.subject.clone(),
-            body: Some(mail.text.clone()),
+            body: Some(sealed_body),
+            body_sealed: true,
             not_after: mail.not_after.map(Timestamp::as_millis),
             state: "pending".to_owned(),
             attempts: 0,
@@ -183,6 +186,9 @@ pub(crate) struct OutboxRow {
     pub body: Option<String>,
     pub not_after: Option<i64>,
     pub attempts: i32,
+    pub lease_owner: Option<String>,
+    pub lease_id: i64,
+    pub body_sealed: bool,
 }
 
 impl OutboxRow {
@@ -197,6 +203,10 @@ impl OutboxRow {
                 not_after: self.not_after.map(Timestamp::from_millis),
             },
             attempts: u32::try_from(self.attempts).map_err(|_| corrupt("attempts"))?,
+            lease: Lease {
+                owner: self.lease_owner.ok_or_else(|| corrupt("lease_owner"))?,
+                id: self.lease_id,
+            },
         })
     }
 }
@@ -233,6 +243,10 @@ pub struct OutboxSnapshot {
     pub created_at: i64,
     /// When it was sent or given up, in milliseconds.
     pub finished_at: Option<i64>,
+    /// The number of the row's latest claim (its fencing token).
+    pub lease_id: i64,
+    /// Whether `body` is sealed (encrypted, see the adapter's `seal.rs`).
+    pub body_sealed: bool,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

@@ -102,6 +102,8 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> BigInt,
         finished_at -> Nullable<BigInt>,
+        lease_id -> BigInt,
+        body_sealed -> Bool,
     }
 }
 

@@ -59,6 +59,7 @@ fn state(health: MockHealthCheck, trusted: &str, max_body_bytes: usize) -> HttpS
         health: Arc::new(health),
         settings: HttpSettings {
             max_body_bytes,
+            body_timeout: std::time::Duration::from_secs(10),
             trusted_proxies: crate::parse_trusted_proxies(trusted).unwrap(),
         },
         account_deletion: unicat.deletion,

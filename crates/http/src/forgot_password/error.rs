@@ -18,6 +18,12 @@ pub(crate) enum ForgotPasswordError {
     /// 413.
     #[error("payload too large")]
     PayloadTooLarge,
+    /// 408: the body did not arrive in time (the connection is closed).
+    #[error("request timeout")]
+    RequestTimeout,
+    /// 431: the request's head is over the limits of `crate::head`.
+    #[error("request header fields too large")]
+    HeaderFieldsTooLarge,
     /// 422 with every failing field.
     #[error("validation failed: {0:?}")]
     Invalid(Failures),
@@ -51,6 +57,8 @@ impl ResponseError for ForgotPasswordError {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            Self::HeaderFieldsTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::Invalid(_) | Self::PasswordRejected(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::UnknownUsername => StatusCode::NOT_FOUND,
             Self::NoEmailAddresses
@@ -72,6 +80,11 @@ impl ResponseError for ForgotPasswordError {
         let body = |msg, error_code| respond(status, msg, error_code);
         match self {
             Self::PayloadTooLarge => body("Payload too large", Some("payload_too_large")),
+            Self::RequestTimeout => closing(body("Request timeout", Some("request_timeout"))),
+            Self::HeaderFieldsTooLarge => closing(body(
+                "Request header fields too large",
+                Some("request_header_fields_too_large"),
+            )),
             Self::Invalid(failures) => HttpResponse::build(status).json(failures),
             Self::PasswordRejected(r) => HttpResponse::build(status).json(password_rejected(r)),
             Self::UnknownUsername => body("Unknown username", Some("unknown_username")),
@@ -89,6 +102,14 @@ impl ResponseError for ForgotPasswordError {
             Self::Failure(f) => failure(f),
         }
     }
+}
+
+/// `r`, closing the connection after it (what follows on it is not a
+/// request to read).
+fn closing(mut r: HttpResponse) -> HttpResponse {
+    r.head_mut()
+        .set_connection_type(actix_web::http::ConnectionType::Close);
+    r
 }
 
 /// The one mapping of a [`Failure`] (see `crate::failure`): 503

@@ -134,6 +134,7 @@ impl World {
             },
             http: HttpSettings {
                 max_body_bytes: 16 * 1024,
+                body_timeout: std::time::Duration::from_secs(10),
                 trusted_proxies: Vec::new(),
             },
         }

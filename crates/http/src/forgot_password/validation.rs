@@ -73,10 +73,14 @@ fn is_missing(v: Option<&Value>) -> bool {
     }
 }
 
-fn check(field: Field, v: Option<&Value>) -> Result<String, String> {
+fn check(field: Field, v: Option<&Value>, nul: bool) -> Result<String, String> {
     let attr = field.attribute();
     if is_missing(v) {
         return Err(format!("The {attr} field is required."));
+    }
+    // U+0000 (see `crate::body`): refused before it can reach a query.
+    if nul {
+        return Err(format!("The {attr} format is invalid."));
     }
     match (field, v) {
         (Field::Code, Some(Value::String(s))) => {
@@ -120,11 +124,17 @@ fn check(field: Field, v: Option<&Value>) -> Result<String, String> {
 }
 
 /// Applies the rules of `fields` (given in rule order) to `body`.
-pub(crate) fn validate(body: &Map<String, Value>, fields: &[Field]) -> Result<Valid, Failures> {
+/// The top-level fields `nul` hold U+0000 (see `crate::body`).
+pub(crate) fn validate(
+    body: &Map<String, Value>,
+    nul: &[String],
+    fields: &[Field],
+) -> Result<Valid, Failures> {
     let mut valid = Valid::default();
     let mut failures = Failures::new();
     for &field in fields {
-        match check(field, body.get(field.key())) {
+        let tainted = nul.iter().any(|t| t == field.key());
+        match check(field, body.get(field.key()), tainted) {
             Ok(v) => match field {
                 Field::Code => valid.code = v,
                 Field::Username => valid.username = v,
@@ -156,7 +166,9 @@ pub(crate) trait FromValid: Sized + 'static {
 }
 
 /// A route's validated body: 413 over the cap; a malformed body is an empty
-/// one (every field missing); 422 with the failures map.
+/// one (every field missing); 422 with the failures map, in which a field
+/// holding U+0000 is "The … format is invalid." (a NUL in a field the
+/// route does not read is ignored with the field: it reaches nothing).
 #[derive(Debug)]
 pub(crate) struct Validated<T>(pub T);
 
@@ -167,12 +179,14 @@ impl<T: FromValid> FromRequest for Validated<T> {
     fn from_request(req: &HttpRequest, payload: &mut dev::Payload) -> Self::Future {
         let body = body::take(req, payload);
         Box::pin(async move {
-            let body = match body.await? {
-                Ok(map) => map,
-                Err(BodyError::Malformed) => Map::new(),
+            let (body, nul) = match body.await? {
+                Ok(map) => (map, Vec::new()),
+                Err(BodyError::Nul(nul)) => (nul.fields, nul.tainted),
+                Err(BodyError::Malformed) => (Map::new(), Vec::new()),
                 Err(BodyError::TooLarge) => return Err(ForgotPasswordError::PayloadTooLarge),
+                Err(BodyError::TimedOut) => return Err(ForgotPasswordError::RequestTimeout),
             };
-            let valid = validate(&body, T::FIELDS).map_err(ForgotPasswordError::Invalid)?;
+            let valid = validate(&body, &nul, T::FIELDS).map_err(ForgotPasswordError::Invalid)?;
             Ok(Self(T::from_valid(valid)))
         })
     }
@@ -189,7 +203,7 @@ mod tests {
         let Value::Object(map) = body else {
             panic!("object")
         };
-        match validate(&map, ALL) {
+        match validate(&map, &[], ALL) {
             Ok(v) => format!("ok {} {} {}", v.code, v.username, v.new_password),
             Err(f) => Value::Object(f).to_string(),
         }

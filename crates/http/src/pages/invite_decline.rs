@@ -151,6 +151,13 @@ pub(crate) async fn submit(
 ) -> HttpResponse {
     let fields = match body {
         Ok(Ok(fields)) => fields,
+        Ok(Err(BodyError::TimedOut)) => {
+            return page(
+                StatusCode::REQUEST_TIMEOUT,
+                TITLE,
+                "<p>The request took too long to arrive.</p>",
+            )
+        }
         Ok(Err(BodyError::TooLarge)) => {
             return page(
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -158,7 +165,9 @@ pub(crate) async fn submit(
                 "<p>The request is too large.</p>",
             )
         }
-        Ok(Err(BodyError::Malformed)) => return page(StatusCode::BAD_REQUEST, TITLE, INCOMPLETE),
+        Ok(Err(BodyError::Malformed | BodyError::Nul(_))) => {
+            return page(StatusCode::BAD_REQUEST, TITLE, INCOMPLETE)
+        }
         Err(f) => return failed(&f),
     };
     let query = query_of(&req);

@@ -76,6 +76,13 @@ impl FromRequest for Form {
 pub(crate) async fn submit(state: web::Data<HttpState>, Form(body): Form) -> HttpResponse {
     let fields = match body {
         Ok(Ok(fields)) => fields,
+        Ok(Err(BodyError::TimedOut)) => {
+            return page(
+                StatusCode::REQUEST_TIMEOUT,
+                "Undo the email change",
+                "<p>The request took too long to arrive.</p>",
+            )
+        }
         Ok(Err(BodyError::TooLarge)) => {
             return page(
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -83,7 +90,7 @@ pub(crate) async fn submit(state: web::Data<HttpState>, Form(body): Form) -> Htt
                 "<p>The request is too large.</p>",
             )
         }
-        Ok(Err(BodyError::Malformed)) => {
+        Ok(Err(BodyError::Malformed | BodyError::Nul(_))) => {
             return page(StatusCode::BAD_REQUEST, "Undo the email change", INCOMPLETE)
         }
         Err(f) => return failed(&f),

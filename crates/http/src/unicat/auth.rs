@@ -11,7 +11,8 @@ use std::pin::Pin;
 
 /// The authenticated caller of a route, and the route's parameters `P`
 /// (none by default). Refusals come in the spec's order: 413 for a body
-/// over the cap, then 401 (with `WWW-Authenticate`) for a missing,
+/// over the cap (408 for one that did not arrive in time), then 401 (with `WWW-Authenticate`) for a missing or
+/// doubled (two `Authorization` headers: ambiguous),
 /// malformed, expired, revoked or badly signed token, then 400 for the
 /// parameters.
 #[derive(Debug)]
@@ -34,8 +35,10 @@ impl<P: FromFields> FromRequest for Caller<P> {
         Box::pin(async move {
             let state = crate::state_of(&req)?;
             let body = body.await?;
-            if let Err(crate::body::BodyError::TooLarge) = body {
-                return Err(UnicatError::PayloadTooLarge);
+            match body {
+                Err(crate::body::BodyError::TooLarge) => return Err(UnicatError::PayloadTooLarge),
+                Err(crate::body::BodyError::TimedOut) => return Err(UnicatError::RequestTimeout),
+                _ => {}
             }
             let Authenticated { user, auth_time } = authenticate(&req, &state).await?;
             let params = params::parse(body)?;
@@ -49,15 +52,19 @@ impl<P: FromFields> FromRequest for Caller<P> {
 }
 
 async fn authenticate(req: &HttpRequest, state: &HttpState) -> Result<Authenticated, UnicatError> {
-    let token = req
-        .headers()
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            let (scheme, token) = v.trim().split_once(' ')?;
-            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-        })
-        .filter(|t| !t.is_empty())
-        .ok_or(UnicatError::PermissionDenied)?;
+    // Two `Authorization` headers are ambiguous credentials: refused, never
+    // the first (or the last) believed, whatever either holds.
+    let mut headers = req.headers().get_all(AUTHORIZATION);
+    let token = match (headers.next(), headers.next()) {
+        (Some(only), None) => Some(only),
+        _ => None,
+    }
+    .and_then(|v| v.to_str().ok())
+    .and_then(|v| {
+        let (scheme, token) = v.trim().split_once(' ')?;
+        scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+    })
+    .filter(|t| !t.is_empty())
+    .ok_or(UnicatError::PermissionDenied)?;
     Ok(state.sessions.authenticate(token).await?)
 }

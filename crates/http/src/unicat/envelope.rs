@@ -149,6 +149,33 @@ pub(crate) fn payload_too_large() -> HttpResponse {
     )
 }
 
+/// 408 when the body did not arrive in time; the connection is closed
+/// (the rest of the body may still be on its way).
+pub(crate) fn request_timeout() -> HttpResponse {
+    let mut r = error(
+        StatusCode::REQUEST_TIMEOUT,
+        408,
+        "Request timeout",
+        Map::new(),
+    );
+    r.head_mut()
+        .set_connection_type(actix_web::http::ConnectionType::Close);
+    r
+}
+
+/// 431 when the request's head is over the limits of `crate::head`.
+pub(crate) fn header_fields_too_large() -> HttpResponse {
+    let mut r = error(
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        431,
+        "Request header fields too large",
+        Map::new(),
+    );
+    r.head_mut()
+        .set_connection_type(actix_web::http::ConnectionType::Close);
+    r
+}
+
 /// 422 code 422: the entity does not exist, or the operation failed.
 pub(crate) fn unprocessable() -> HttpResponse {
     error(

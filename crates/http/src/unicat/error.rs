@@ -31,6 +31,12 @@ pub(crate) enum UnicatError {
     /// 413.
     #[error("payload too large")]
     PayloadTooLarge,
+    /// 408: the body did not arrive in time (the connection is closed).
+    #[error("request timeout")]
+    RequestTimeout,
+    /// 431: the request's head is over the limits of `crate::head`.
+    #[error("request header fields too large")]
+    HeaderFieldsTooLarge,
     /// 422 code 422.
     #[error("unprocessable entity")]
     Unprocessable,
@@ -64,6 +70,8 @@ impl ResponseError for UnicatError {
             Self::PermissionDenied => StatusCode::UNAUTHORIZED,
             Self::UnknownUser | Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            Self::HeaderFieldsTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::Unprocessable
             | Self::UnprocessableBecause { .. }
             | Self::InviteInvalid(_)
@@ -85,6 +93,8 @@ impl ResponseError for UnicatError {
             Self::UnknownUser => envelope::unknown_user(),
             Self::Forbidden(reason) => envelope::forbidden(*reason),
             Self::PayloadTooLarge => envelope::payload_too_large(),
+            Self::RequestTimeout => envelope::request_timeout(),
+            Self::HeaderFieldsTooLarge => envelope::header_fields_too_large(),
             Self::Unprocessable => envelope::unprocessable(),
             Self::UnprocessableBecause { reason, extra } => {
                 envelope::unprocessable_because(reason, extra)

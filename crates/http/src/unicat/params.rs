@@ -14,8 +14,9 @@ use serde_json::{Map, Value};
 use std::future::Future;
 use std::pin::Pin;
 
-/// A parsed body (it may hold passwords and codes: `Debug` shows the keys only).
-pub(crate) struct Fields(Map<String, Value>);
+/// A parsed body (it may hold passwords and codes: `Debug` shows the keys
+/// only), and the top-level fields that hold U+0000 (see `crate::body`).
+pub(crate) struct Fields(Map<String, Value>, Vec<String>);
 
 impl std::fmt::Debug for Fields {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -26,9 +27,22 @@ impl std::fmt::Debug for Fields {
 }
 
 impl Fields {
+    /// `invalid_value` when the field holds U+0000.
+    fn refuse_nul(&self, name: &'static str) -> Result<(), BadParam> {
+        if self.1.iter().any(|t| t == name) {
+            Err(BadParam {
+                name,
+                reason: "invalid_value",
+            })
+        } else {
+            Ok(())
+        }
+    }
+
     /// A required string: `missing` when absent or null, `invalid_type`
-    /// when not a string.
+    /// when not a string, `invalid_value` when it holds U+0000.
     pub(crate) fn string(&self, name: &'static str) -> Result<String, BadParam> {
+        self.refuse_nul(name)?;
         match self.0.get(name) {
             None | Some(Value::Null) => Err(BadParam {
                 name,
@@ -45,8 +59,9 @@ impl Fields {
 
 impl Fields {
     /// An optional string: `None` when absent or null, `invalid_type` when
-    /// not a string.
+    /// not a string, `invalid_value` when it holds U+0000.
     pub(crate) fn optional_string(&self, name: &'static str) -> Result<Option<String>, BadParam> {
+        self.refuse_nul(name)?;
         match self.0.get(name) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
@@ -122,13 +137,26 @@ pub(crate) fn take<T: FromFields>(
     }
 }
 
-/// The parameters of a body: 413 over the cap, 400 `malformed_body` for
+/// The parameters of a body: 413 over the cap, 408 when it did not arrive
+/// in time, 400 `malformed_body` for
 /// anything that is not a JSON object (an empty body is `{}`), 400 for the
-/// first offending parameter.
+/// first offending parameter. A body holding U+0000 is always refused: the
+/// first offending parameter in the route's order (a field holding the NUL
+/// is `invalid_value`), or, when the route would have taken the rest, 400
+/// `invalid_value` on `body`.
 pub(crate) fn parse<T: FromFields>(body: Body) -> Result<T, UnicatError> {
     match body {
-        Ok(map) => Ok(T::from_fields(&Fields(map))?),
+        Ok(map) => Ok(T::from_fields(&Fields(map, Vec::new()))?),
+        Err(BodyError::Nul(nul)) => {
+            T::from_fields(&Fields(nul.fields, nul.tainted))?;
+            Err(BadParam {
+                name: "body",
+                reason: "invalid_value",
+            }
+            .into())
+        }
         Err(BodyError::TooLarge) => Err(UnicatError::PayloadTooLarge),
+        Err(BodyError::TimedOut) => Err(UnicatError::RequestTimeout),
         Err(BodyError::Malformed) => Err(BadParam {
             name: "body",
             reason: "malformed_body",

@@ -397,6 +397,7 @@ impl World {
             health: MockHealthCheck::new(),
             http: HttpSettings {
                 max_body_bytes: 16 * 1024,
+                body_timeout: std::time::Duration::from_secs(10),
                 trusted_proxies: Vec::new(),
             },
         }
