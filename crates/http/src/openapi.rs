@@ -114,8 +114,9 @@ envelope), the forgotPassword API (`/api/auth/forgotPassword/*`), the server-ren
 (email-change revert, invitation decline) and the operational routes.\n\n\
 Request bodies are JSON objects or `application/x-www-form-urlencoded` forms (whose values \
 are strings); an empty body is `{}`. A body over `ACCOUNTD_MAX_BODY_BYTES` is refused with \
-413. Unknown paths, and known paths with another method, answer 404 in the Unicat error \
-envelope.",
+413; no route answers 415 (a body that is neither is a 400 in the Unicat family, and \
+counts as empty in the forgotPassword family). Unknown paths, and known paths with another \
+method, answer 404 in the Unicat error envelope. Every answer carries `X-Request-Id`.",
         license(name = "MIT OR Apache-2.0"),
     ),
     paths(serve, crate::health::live, crate::health::ready, metrics),
