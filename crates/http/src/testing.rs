@@ -188,6 +188,7 @@ pub(crate) fn idle_state() -> crate::HttpState {
         health: Arc::new(MockHealthCheck::new()),
         settings: crate::HttpSettings {
             max_body_bytes: 16 * 1024,
+            body_timeout: std::time::Duration::from_secs(10),
             trusted_proxies: Vec::new(),
         },
         account_deletion: unicat.deletion,

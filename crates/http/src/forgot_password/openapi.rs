@@ -27,7 +27,9 @@ use utoipa::{OpenApi, ToResponse, ToSchema};
         responses(
             Refused,
             UnknownUsername,
+            RequestTimeout,
             PayloadTooLarge,
+            HeaderFieldsTooLarge,
             Unprocessable,
             TooManyRequests,
             Internal,
@@ -133,6 +135,18 @@ refusals! {
     UnknownUsername => body("`unknown_username`.", "ForgotPasswordBody").build();
     /// 413.
     PayloadTooLarge => body("`payload_too_large`.", "ForgotPasswordBody").build();
+    /// 408.
+    RequestTimeout => body(
+        "`request_timeout`: the body did not arrive within `ACCOUNTD_BODY_TIMEOUT_SECONDS`; \
+         the connection is closed.",
+        "ForgotPasswordBody",
+    ).build();
+    /// 431.
+    HeaderFieldsTooLarge => body(
+        "`request_header_fields_too_large`: the target and headers are over 32 KiB, or \
+         there are more than 64 headers; the connection is closed.",
+        "ForgotPasswordBody",
+    ).build();
     /// 422.
     Unprocessable => body(
         "Every failing field with its message; or `new_password` refused by the password \

@@ -230,6 +230,8 @@ async fn unicat_refusals_conform_to_the_error_envelope() {
         UnicatError::Forbidden(None),
         UnicatError::Forbidden(Some("reauthentication_required")),
         UnicatError::PayloadTooLarge,
+        UnicatError::RequestTimeout,
+        UnicatError::HeaderFieldsTooLarge,
         UnicatError::Unprocessable,
         UnicatError::UnprocessableBecause {
             reason: "owns_projects",
@@ -278,6 +280,8 @@ async fn forgot_password_bodies_conform_to_their_schemas() {
         ForgotPasswordError::UnknownUsername,
         ForgotPasswordError::NoCode,
         ForgotPasswordError::PayloadTooLarge,
+        ForgotPasswordError::RequestTimeout,
+        ForgotPasswordError::HeaderFieldsTooLarge,
         Failure::Unexpected(std::io::Error::other("bug").into()).into(),
     ] {
         let body = body_of(e.error_response()).await;

@@ -61,7 +61,9 @@ use utoipa::{IntoResponses, OpenApi, ToResponse, ToSchema};
             PermissionDenied,
             Forbidden,
             NotFound,
+            RequestTimeout,
             PayloadTooLarge,
+            HeaderFieldsTooLarge,
             Unprocessable,
             TooManyRequests,
             Internal,
@@ -192,9 +194,19 @@ refusals! {
     ).build();
     /// 404.
     NotFound => refusal("Not found (code 404): no such route.").build();
+    /// 408.
+    RequestTimeout => refusal(
+        "Request timeout (code 408): the body did not arrive within \
+         `ACCOUNTD_BODY_TIMEOUT_SECONDS`; the connection is closed.",
+    ).build();
     /// 413.
     PayloadTooLarge => refusal(
         "Payload too large (code 413): the body is over `ACCOUNTD_MAX_BODY_BYTES`.",
+    ).build();
+    /// 431.
+    HeaderFieldsTooLarge => refusal(
+        "Request header fields too large (code 431): the target and headers are over \
+         32 KiB, or there are more than 64 headers; the connection is closed.",
     ).build();
     /// 422.
     Unprocessable => refusal(
@@ -216,7 +228,7 @@ refusals! {
 }
 
 /// What every route that reads a body may answer besides its own: 400,
-/// 413, 500 and 503.
+/// 408, 413, 431, 500 and 503.
 pub(crate) struct Public;
 
 /// [`Public`] and 401: what every route with a token may answer.
@@ -230,7 +242,9 @@ impl IntoResponses for Public {
     fn responses() -> BTreeMap<String, RefOr<Response>> {
         [
             ("400", "UnicatBadRequest"),
+            ("408", "UnicatRequestTimeout"),
             ("413", "UnicatPayloadTooLarge"),
+            ("431", "UnicatHeaderFieldsTooLarge"),
             ("500", "UnicatInternal"),
             ("503", "UnicatUnavailable"),
         ]
