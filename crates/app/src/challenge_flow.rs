@@ -127,6 +127,7 @@ pub(crate) struct ChallengeFlow {
     mac_key: MacKey,
     settings: ChallengeSettings,
     purpose: Purpose,
+    refusals: crate::refusals::RefusalLog,
 }
 
 impl ChallengeFlow {
@@ -141,6 +142,7 @@ impl ChallengeFlow {
             mac_key,
             settings,
             purpose,
+            refusals: crate::refusals::RefusalLog::default(),
         }
     }
 
@@ -207,13 +209,15 @@ impl ChallengeFlow {
                 );
                 crate::metrics::rate_limited(metric);
                 // The refused hit was not counted: the event is all that
-                // is written.
-                let event = AuditEvent::new(AuditEventKind::RateLimited, user)
-                    .outcome(AuditOutcome::Refused)
-                    .client(client)
-                    .purpose(self.purpose)
-                    .word("limit", metric);
-                self.ports.record([event], now).await?;
+                // is written, once per key and window (see `refusals`).
+                if self.refusals.first(key, now) {
+                    let event = AuditEvent::new(AuditEventKind::RateLimited, user)
+                        .outcome(AuditOutcome::Refused)
+                        .client(client)
+                        .purpose(self.purpose)
+                        .word("limit", metric);
+                    self.ports.record([event], now).await?;
+                }
                 Ok(Err(RateLimited {
                     retry_after_seconds,
                 }))

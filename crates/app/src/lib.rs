@@ -20,6 +20,7 @@ mod forgot_password;
 pub mod mail;
 mod metrics;
 mod ports;
+mod refusals;
 mod secret;
 #[cfg(test)]
 mod test_writes;

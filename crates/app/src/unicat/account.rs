@@ -132,6 +132,7 @@ pub struct Accounts {
     sessions: Sessions,
     projects: Arc<dyn ProjectRepository>,
     settings: UnicatSettings,
+    refusals: crate::refusals::RefusalLog,
 }
 
 impl fmt::Debug for Accounts {
@@ -194,6 +195,7 @@ impl Accounts {
             sessions,
             projects,
             settings,
+            refusals: crate::refusals::RefusalLog::default(),
         }
     }
 
@@ -489,14 +491,17 @@ impl Accounts {
             } => {
                 tracing::info!(limit.key_kind = "lookup", "rate limit hit");
                 crate::metrics::rate_limited("lookups_per_ip");
-                let event = accountd_domain::AuditEvent::new(
-                    accountd_domain::AuditEventKind::RateLimited,
-                    None,
-                )
-                .outcome(accountd_domain::AuditOutcome::Refused)
-                .client(Some(client))
-                .word("limit", "lookups_per_ip");
-                self.ports.record([event], now).await?;
+                // Once per address and window (see `refusals`).
+                if self.refusals.first(&key, now) {
+                    let event = accountd_domain::AuditEvent::new(
+                        accountd_domain::AuditEventKind::RateLimited,
+                        None,
+                    )
+                    .outcome(accountd_domain::AuditOutcome::Refused)
+                    .client(Some(client))
+                    .word("limit", "lookups_per_ip");
+                    self.ports.record([event], now).await?;
+                }
                 return Err(RateLimited {
                     retry_after_seconds,
                 }

@@ -187,6 +187,7 @@ pub struct Members {
     projects: Arc<dyn ProjectRepository>,
     mac_key: MacKey,
     settings: MemberSettings,
+    refusals: crate::refusals::RefusalLog,
 }
 
 impl fmt::Debug for Members {
@@ -210,6 +211,7 @@ impl Members {
             projects,
             mac_key,
             settings,
+            refusals: crate::refusals::RefusalLog::default(),
         }
     }
 
@@ -629,6 +631,13 @@ impl Members {
             } => {
                 tracing::info!(limit.key_kind = "invite_inviter", "rate limit hit");
                 crate::metrics::rate_limited("invites_per_inviter");
+                // Once per inviter and window (see `refusals`).
+                if self.refusals.first(&inviter_key(caller.id), now) {
+                    let event = AuditEvent::new(AuditEventKind::RateLimited, Some(caller.id))
+                        .outcome(AuditOutcome::Refused)
+                        .word("limit", "invites_per_inviter");
+                    self.ports.record([event], now).await?;
+                }
                 Err(RateLimited {
                     retry_after_seconds,
                 }
@@ -700,13 +709,18 @@ impl Members {
             } => {
                 tracing::info!(limit.key_kind = "invite", "rate limit hit");
                 crate::metrics::rate_limited("invites_per_recipient");
-                // The refused set wrote nothing, its hits included.
-                let event = AuditEvent::new(AuditEventKind::RateLimited, Some(caller.id))
-                    .outcome(AuditOutcome::Refused)
-                    .project(project)
-                    .word("limit", "invites");
-                if let Err(f) = self.ports.record([event], self.ports.clock.now()).await {
-                    return f.into();
+                // The refused set wrote nothing, its hits included; its
+                // event is written once per inviter and window (see
+                // `refusals`).
+                let now = self.ports.clock.now();
+                if self.refusals.first(&format!("invites:{}", caller.id), now) {
+                    let event = AuditEvent::new(AuditEventKind::RateLimited, Some(caller.id))
+                        .outcome(AuditOutcome::Refused)
+                        .project(project)
+                        .word("limit", "invites");
+                    if let Err(f) = self.ports.record([event], now).await {
+                        return f.into();
+                    }
                 }
                 RateLimited {
                     retry_after_seconds,

@@ -106,6 +106,7 @@ pub struct Sessions {
     projects: Arc<dyn ProjectRepository>,
     throttle: Arc<dyn LoginThrottle>,
     reauth_seconds: i64,
+    refusals: crate::refusals::RefusalLog,
 }
 
 impl fmt::Debug for Sessions {
@@ -130,6 +131,7 @@ impl Sessions {
             projects,
             throttle,
             reauth_seconds,
+            refusals: crate::refusals::RefusalLog::default(),
         }
     }
 
@@ -222,11 +224,16 @@ impl Sessions {
         {
             Err(e @ LoginError::Locked { .. }) => {
                 crate::metrics::login(crate::metrics::Login::Locked);
-                let event =
-                    AuditEvent::new(AuditEventKind::LoginLocked, user.as_ref().map(|u| u.id))
-                        .outcome(AuditOutcome::Refused)
-                        .client(client);
-                self.ports.record([event], now).await?;
+                // Once per name and window (see `refusals`): a flood at a
+                // locked name costs no hash, and must cost no write either.
+                let name = accountd_domain::Username::typed_key(username);
+                if self.refusals.first(&format!("login:{name}"), now) {
+                    let event =
+                        AuditEvent::new(AuditEventKind::LoginLocked, user.as_ref().map(|u| u.id))
+                            .outcome(AuditOutcome::Refused)
+                            .client(client);
+                    self.ports.record([event], now).await?;
+                }
                 return Err(e);
             }
             checked => checked?,
@@ -360,10 +367,12 @@ impl Sessions {
             Err(LoginError::Locked {
                 retry_after_seconds,
             }) => {
-                let event = AuditEvent::new(AuditEventKind::LoginLocked, Some(user.id))
-                    .outcome(AuditOutcome::Refused)
-                    .word("via", "reauthentication");
-                self.ports.record([event], now).await?;
+                if self.refusals.first(&format!("reauth:{}", user.id), now) {
+                    let event = AuditEvent::new(AuditEventKind::LoginLocked, Some(user.id))
+                        .outcome(AuditOutcome::Refused)
+                        .word("via", "reauthentication");
+                    self.ports.record([event], now).await?;
+                }
                 Err(RecentAuthError::Locked {
                     retry_after_seconds,
                 })

@@ -781,7 +781,7 @@ async fn the_owners_of_the_rows_shown_are_loaded_once_each_in_one_batch() {
 
 mod audit {
     use super::*;
-    use crate::test_writes::take_audited;
+    use crate::test_writes::{audited_kinds, take_audited};
     use accountd_domain::{AuditEvent, AuditEventKind, AuditOutcome};
 
     async fn login_from(m: Mocks, username: &str, password: &str) -> Result<Session, LoginError> {
@@ -885,5 +885,37 @@ mod audit {
                     .client(Some("203.0.113.9"))
             ]
         );
+    }
+
+    #[tokio::test]
+    async fn a_flood_at_a_locked_name_is_recorded_once_per_window() {
+        take_audited();
+        let mut m = Mocks::new().at(t(0)).no_session();
+        m.users
+            .expect_find_by_username_ci()
+            .times(3)
+            .returning(|_| Ok(Some(ann())));
+        let key = fail_key("ann", 3);
+        m.throttle = MockLoginThrottle::new();
+        m.throttle
+            .expect_begin()
+            .withf(move |k, _, _| k == key)
+            .times(3)
+            .returning(|_, _, _| Ok((7, vec![t(-40), t(-30), t(-20), t(0).plus_millis(-300)])));
+        m.throttle.expect_forget().times(3).returning(|_| Ok(()));
+        m.hasher.expect_verify().never();
+        let s = sessions(m);
+
+        for _ in 0..3 {
+            let input = LoginInput {
+                username: "Ann".to_owned(),
+                password: STRONG.into(),
+            };
+            let r = s.login_from(input, Some("203.0.113.9")).await;
+            assert!(matches!(r, Err(LoginError::Locked { .. })), "{r:?}");
+        }
+
+        // Three refusals, one row: a flood costs no write per call.
+        assert_eq!(audited_kinds(), ["login_locked"]);
     }
 }
