@@ -10,7 +10,9 @@
 //! ports, failure paths included.
 //!
 //! What must not: HTTP (status codes, bodies), SQL, SMTP, or a runtime. The
-//! services are plain `async fn`s; the binary decides where they run.
+//! services are plain `async fn`s; the binary decides where they run (only
+//! tokio's task-local is used, for the client address of a request's audit
+//! events: [`for_client`]).
 
 mod add_user;
 mod challenge_flow;
@@ -21,6 +23,7 @@ pub mod mail;
 mod metrics;
 mod ports;
 mod refusals;
+mod request;
 mod secret;
 #[cfg(test)]
 mod test_writes;
@@ -35,4 +38,5 @@ pub use forgot_password::{
     ResetPasswordInput, SendEmailError,
 };
 pub use ports::Ports;
+pub use request::for_client;
 pub use secret::Secret;

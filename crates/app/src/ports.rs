@@ -58,6 +58,7 @@ impl Ports {
         set: ChangeSet,
         now: Timestamp,
     ) -> Result<Result<(), Conflict>, Failure> {
+        let set = crate::request::stamped(set);
         Ok(match self.changes.apply(set, now).await? {
             Applied::Committed => Ok(()),
             Applied::Refused(conflict) => Err(conflict),
@@ -77,6 +78,7 @@ impl Ports {
         if set.is_empty() {
             return Ok(());
         }
+        let set = crate::request::stamped(set);
         match self.changes.apply(set, now).await? {
             Applied::Committed => Ok(()),
             Applied::Refused(conflict) => Err(unexpected_conflict(conflict)),

@@ -391,6 +391,16 @@ impl ChangeSet {
         self
     }
 
+    /// Every audit event of the set that names no client address gets
+    /// `client` (the address of the request the set is applied for).
+    #[must_use]
+    pub fn from_client(mut self, client: &str) -> Self {
+        for event in self.audits.iter_mut().filter(|e| e.client.is_none()) {
+            event.client = Some(client.to_owned());
+        }
+        self
+    }
+
     /// The audit events to record, in order.
     pub fn audits(&self) -> &[AuditEvent] {
         &self.audits

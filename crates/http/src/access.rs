@@ -70,7 +70,10 @@ pub async fn access_log(
     };
     let method = req.method().clone();
     let span = tracing::info_span!(target: "accountd::request", "request", request_id = %id_text);
-    let result = next.call(req).instrument(span.clone()).await;
+    // Every audit event of the request records this address.
+    let result = accountd_app::for_client(client.clone(), next.call(req))
+        .instrument(span.clone())
+        .await;
     let duration_ms = (started.elapsed().as_secs_f64() * 1_000_000.0).round() / 1000.0;
     let line = |route: &str, status: u16| {
         span.in_scope(|| {

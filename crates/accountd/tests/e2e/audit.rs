@@ -230,6 +230,9 @@ fn every_account_event_is_audited_with_its_user_client_and_details(db: &TestDb) 
     assert_eq!(signups[0]["client_addr"], Value::Null);
     assert_eq!(signups[2]["user_gid"], json!(dana));
     assert_eq!(signups[2]["details"], json!({}));
+    // An event of a route names the client even where the use case does
+    // not take the address (the request's own, `app/src/request.rs`).
+    assert_eq!(signups[2]["client_addr"], json!("127.0.0.1"));
 
     let failed = named(&events, "login_failed");
     assert_eq!(failed[0]["user_gid"], json!(ann));
@@ -529,6 +532,19 @@ fn every_project_and_membership_event_is_audited(db: &TestDb) {
             ("member_left", &p(&ann), &json!({"project": atlas})),
         ]
     );
+    // Each names the client of its request; the purge, run by housekeeping
+    // and not by a request, none.
+    for e in events
+        .iter()
+        .filter(|e| e["details"].get("project").is_some())
+    {
+        let expected = if e["event"] == "project_purged" {
+            Value::Null
+        } else {
+            json!("127.0.0.1")
+        };
+        assert_eq!(e["client_addr"], expected, "{e}");
+    }
 }
 on_both_backends!(every_project_and_membership_event_is_audited);
 
