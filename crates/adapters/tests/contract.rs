@@ -1723,6 +1723,30 @@ async fn a_pending_mail_body_is_stored_sealed_and_opens_only_when_claimed(db: &D
     assert!(!row.body.unwrap().contains("482901"));
 }
 
+async fn a_body_another_secret_sealed_stays_pending_for_the_instance_that_can_open_it(
+    db: &Database,
+) {
+    let mails = queue_mails(db, 1, at(0)).await;
+    // An instance started with another secret: it cannot open the body.
+    let stranger = db.clone().with_outbox_key(&[0x5a; 32]);
+    assert!(stranger
+        .claim("d2", at(0), at(30), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let row = db.outbox_snapshot(1).await.unwrap().unwrap();
+    assert_eq!(row.state, "pending", "the mail was given up");
+    assert!(row.body.is_some(), "the body was erased");
+    // Its claim's lease holds the row until it lapses; then the instance
+    // with the right secret sends it.
+    assert!(db.claim("d1", at(10), at(40), 10).await.unwrap().is_empty());
+    let claimed = db.claim("d1", at(31), at(61), 10).await.unwrap();
+    assert_eq!(
+        claimed.iter().map(|q| q.mail.clone()).collect::<Vec<_>>(),
+        mails
+    );
+}
+
 async fn a_sent_mail_loses_its_body_and_is_never_claimed_again(db: &Database) {
     queue_mails(db, 2, at(0)).await;
     let claimed = db.claim("d1", at(0), at(30), 10).await.unwrap();
@@ -2365,6 +2389,7 @@ contracts!(
     a_leased_mail_is_not_claimed_again_until_its_lease_lapses,
     a_dispatcher_whose_lease_was_taken_over_can_mark_nothing,
     a_pending_mail_body_is_stored_sealed_and_opens_only_when_claimed,
+    a_body_another_secret_sealed_stays_pending_for_the_instance_that_can_open_it,
     a_sent_mail_loses_its_body_and_is_never_claimed_again,
     a_mail_to_retry_is_claimed_again_only_from_its_next_attempt_on,
     a_dead_mail_loses_its_body_keeps_its_reason_and_is_never_claimed_again,

@@ -555,7 +555,7 @@ fn oversized_heads_get_431_in_the_family_envelope(db: &TestDb) {
         "message": "Request header fields too large", "info": {}}, "data": {}})
     .to_string();
     let forgot_431 = json!({"msg": "Request header fields too large",
-        "error_code": "request_header_fields_too_large"})
+        "error_code": "headers_too_large"})
     .to_string();
     let big = "x".repeat(40 * 1024);
     let many: String = (0..80).map(|i| format!("X-Filler-{i}: {i}\r\n")).collect();

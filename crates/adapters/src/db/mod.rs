@@ -87,8 +87,17 @@ impl DbError {
     /// class 08). Such a connection must not go back into the pool.
     fn is_connection_lost(&self) -> bool {
         use diesel::result::DatabaseErrorKind as K;
-        match self {
-            Self::Query(diesel::result::Error::DatabaseError(kind, info)) => {
+        let query = match self {
+            // A COMMIT that failed, then its ROLLBACK too: the connection is
+            // as lost as the first error says.
+            Self::Query(diesel::result::Error::RollbackErrorOnCommit { commit_error, .. }) => {
+                commit_error.as_ref()
+            }
+            Self::Query(e) => e,
+            _ => return false,
+        };
+        match query {
+            diesel::result::Error::DatabaseError(kind, info) => {
                 matches!(kind, K::ClosedConnection | K::UnableToSendCommand)
                     || info.message().contains("terminating connection")
                     || info.message().contains("server closed the connection")
@@ -457,6 +466,25 @@ mod tests {
         }
         let other = database_error(K::Unknown, "syntax error at or near");
         assert!(matches!(StoreError::from(other), StoreError::Unexpected(_)));
+    }
+
+    #[test]
+    fn a_connection_lost_at_commit_is_unavailable_and_lost() {
+        use diesel::result::DatabaseErrorKind as K;
+        let lost = || {
+            DbError::Query(diesel::result::Error::RollbackErrorOnCommit {
+                commit_error: Box::new(diesel::result::Error::DatabaseError(
+                    K::ClosedConnection,
+                    Box::new("server closed the connection unexpectedly".to_owned()),
+                )),
+                rollback_error: Box::new(diesel::result::Error::BrokenTransactionManager),
+            })
+        };
+        assert!(lost().is_connection_lost());
+        assert!(matches!(
+            StoreError::from(lost()),
+            StoreError::Unavailable(_)
+        ));
     }
 
     #[test]

@@ -84,7 +84,9 @@ pub(crate) fn queue(
         DbError::Corrupt("no outbox key configured: mail cannot be queued".to_owned())
     })?;
     for mail in mails {
-        let body = seal.seal(mail.to.as_str(), &mail.subject, &mail.text);
+        let body = seal
+            .seal(mail.to.as_str(), &mail.subject, &mail.text)
+            .map_err(|e| DbError::Corrupt(e.to_string()))?;
         diesel::insert_into(outbox::table)
             .values(&NewOutboxRow::pending(mail, now, body))
             .execute(conn)?;
@@ -123,9 +125,17 @@ pub(crate) fn claim(
         for row in rows {
             match open(row, seal) {
                 Ok(row) => opened.push(row),
-                // Never sendable (sealed under another server secret, or
-                // altered): given up at once rather than block the queue.
-                Err(id) => give_up_unopenable(c, id, now)?,
+                // Not sendable here (sealed under another server secret,
+                // or altered): left pending under this claim's lease, so
+                // nothing is lost when another instance holds the right
+                // secret: it takes the row once the lease lapses. A row no
+                // instance can open stays pending (the outbox alert fires)
+                // until its code expires and it is dropped like any late
+                // code mail.
+                Err(id) => tracing::warn!(
+                    outbox.id = id,
+                    "an outbox body does not open under this server secret: left pending"
+                ),
             }
         }
         Ok(opened)
@@ -149,25 +159,6 @@ fn open(mut row: OutboxRow, seal: Option<&OutboxSeal>) -> Result<OutboxRow, i64>
     row.body = Some(text);
     row.body_sealed = false;
     Ok(row)
-}
-
-/// Marks row `id` dead, its body erased: it cannot be opened.
-fn give_up_unopenable(conn: &mut DbConn, id: i64, now: i64) -> Result<(), DbError> {
-    tracing::warn!(
-        outbox.id = id,
-        "an outbox body does not open under this server secret: giving the mail up"
-    );
-    diesel::update(outbox::table.find(id))
-        .set((
-            outbox::state.eq("dead"),
-            outbox::body.eq(None::<String>),
-            outbox::finished_at.eq(now),
-            outbox::lease_owner.eq(None::<String>),
-            outbox::lease_until.eq(None::<i64>),
-            outbox::last_error.eq("sealed body does not open under this server secret"),
-        ))
-        .execute(conn)?;
-    Ok(())
 }
 
 /// The row `id` while `lease` still holds it: pending, claimed by the

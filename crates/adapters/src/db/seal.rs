@@ -3,7 +3,8 @@
 //! a key derived from the server secret (`ServerSecret::outbox_key`), and
 //! opened only by the dispatcher that sends it; once sent or given up the
 //! body is erased. The recipient and subject are bound in as associated
-//! data, so a body moved to another row does not open.
+//! data, so a body moved to a row of another recipient or subject does not
+//! open.
 //!
 //! Stored form: base64 (standard, no padding) of the 24-byte random nonce
 //! followed by the ciphertext and its tag; the row's `body_sealed` says a
@@ -30,6 +31,11 @@ impl fmt::Debug for OutboxSeal {
 #[error("the sealed body does not open (another server secret, or altered)")]
 pub(crate) struct Unopenable;
 
+/// A body too large to seal (over 256 GiB): never stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the body cannot be sealed")]
+pub(crate) struct Unsealable;
+
 const NONCE_BYTES: usize = 24;
 
 /// The associated data of a row's body.
@@ -47,11 +53,17 @@ impl OutboxSeal {
     }
 
     /// `text` sealed for the row to `recipient` with `subject`.
-    pub(crate) fn seal(&self, recipient: &str, subject: &str, text: &str) -> String {
+    pub(crate) fn seal(
+        &self,
+        recipient: &str,
+        subject: &str,
+        text: &str,
+    ) -> Result<String, Unsealable> {
         use base64::Engine;
         let nonce: [u8; NONCE_BYTES] = rand::random();
         let aad = aad(recipient, subject);
-        // Encryption fails only for plaintexts of more than 256 GiB.
+        // Encryption fails only for plaintexts of more than 256 GiB; such
+        // a body fails its transaction rather than be stored unopenable.
         let sealed = self
             .0
             .encrypt(
@@ -61,10 +73,10 @@ impl OutboxSeal {
                     aad: &aad,
                 },
             )
-            .unwrap_or_default();
+            .map_err(|_| Unsealable)?;
         let mut out = nonce.to_vec();
         out.extend_from_slice(&sealed);
-        base64::engine::general_purpose::STANDARD_NO_PAD.encode(out)
+        Ok(base64::engine::general_purpose::STANDARD_NO_PAD.encode(out))
     }
 
     /// The text of a body [`OutboxSeal::seal`] sealed for this row.
@@ -105,14 +117,17 @@ mod tests {
     fn a_sealed_body_opens_only_under_its_key_for_its_row() {
         let seal = OutboxSeal::new(&[7; 32]);
         let text = "Hello,\n\n482901\n";
-        let stored = seal.seal("ann@example.com", "Your code", text);
+        let stored = seal.seal("ann@example.com", "Your code", text).unwrap();
         assert!(!stored.contains("482901"));
         assert_eq!(
             seal.open("ann@example.com", "Your code", &stored).unwrap(),
             text
         );
         // Two seals of one text differ (fresh nonce each).
-        assert_ne!(stored, seal.seal("ann@example.com", "Your code", text));
+        assert_ne!(
+            stored,
+            seal.seal("ann@example.com", "Your code", text).unwrap()
+        );
         // Another key, another row, or an altered body: refused.
         let other = OutboxSeal::new(&[8; 32]);
         assert_eq!(

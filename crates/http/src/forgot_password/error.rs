@@ -83,7 +83,7 @@ impl ResponseError for ForgotPasswordError {
             Self::RequestTimeout => closing(body("Request timeout", Some("request_timeout"))),
             Self::HeaderFieldsTooLarge => closing(body(
                 "Request header fields too large",
-                Some("request_header_fields_too_large"),
+                Some("headers_too_large"),
             )),
             Self::Invalid(failures) => HttpResponse::build(status).json(failures),
             Self::PasswordRejected(r) => HttpResponse::build(status).json(password_rejected(r)),

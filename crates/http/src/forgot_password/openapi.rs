@@ -143,7 +143,7 @@ refusals! {
     ).build();
     /// 431.
     HeaderFieldsTooLarge => body(
-        "`request_header_fields_too_large`: the target and headers are over 32 KiB, or \
+        "`headers_too_large`: the target and headers are over 32 KiB, or \
          there are more than 64 headers; the connection is closed.",
         "ForgotPasswordBody",
     ).build();
