@@ -40,7 +40,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
 /// (`crate::metrics::route_label`, e.g. `unicat.p.members.get`), with the
 /// method after it where a path has several (`unicat.ping.get`). (utoipa
 /// would name them after the handler functions, most of which are
-/// `handle`.)
+/// `handle`.) Every operation may also answer 431 (see below).
 fn name_operations(doc: &mut utoipa::openapi::OpenApi) {
     for (path, item) in doc.paths.paths.iter_mut() {
         let label = crate::metrics::route_label(Some(path));
@@ -58,12 +58,25 @@ fn name_operations(doc: &mut utoipa::openapi::OpenApi) {
         .filter_map(|(method, op)| op.map(|op| (method, op)))
         .collect();
         let several = ops.len() > 1;
+        // `head_limits` wraps every route: any of them may answer 431, in
+        // the envelope of the family its path belongs to.
+        let too_large = if path.starts_with("/api/auth/forgotPassword/") {
+            "ForgotPasswordHeaderFieldsTooLarge"
+        } else {
+            "UnicatHeaderFieldsTooLarge"
+        };
         for (method, op) in &mut ops {
             op.operation_id = Some(if several {
                 format!("{label}.{method}")
             } else {
                 label.clone()
             });
+            op.responses
+                .responses
+                .entry("431".to_owned())
+                .or_insert_with(|| {
+                    utoipa::openapi::RefOr::Ref(utoipa::openapi::Ref::from_response_name(too_large))
+                });
         }
     }
 }

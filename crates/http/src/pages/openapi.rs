@@ -59,6 +59,10 @@ impl IntoResponses for Page {
                 "400",
                 "The link is incomplete (a value missing, empty or not a gid).",
             ),
+            (
+                "408",
+                "The form did not arrive within `ACCOUNTD_BODY_TIMEOUT_SECONDS`.",
+            ),
             ("413", "The form is over `ACCOUNTD_MAX_BODY_BYTES`."),
             (
                 "422",
