@@ -249,10 +249,14 @@ impl Sessions {
                 // The proof is complete now, after the hash: the token is
                 // issued at that very instant, so `auth_time` is its `iat`.
                 let proved = self.ports.clock.now();
+                let id = user.id;
+                // Recorded once the session exists: a login that fails to
+                // open one is no success.
+                let session = self.open_at(user, Some(proved), proved).await?;
                 let event =
-                    AuditEvent::new(AuditEventKind::LoginSucceeded, Some(user.id)).client(client);
+                    AuditEvent::new(AuditEventKind::LoginSucceeded, Some(id)).client(client);
                 self.ports.record([event], proved).await?;
-                Ok(self.open_at(user, Some(proved), proved).await?)
+                Ok(session)
             }
             user => {
                 tracing::info!("login refused");
