@@ -246,6 +246,8 @@ pub struct OutboxBacklog {
 #[derive(Clone)]
 pub struct Database {
     pool: Pool<Manager>,
+    /// Since when connections of the pool are suspected dead.
+    suspect: Arc<Suspect>,
     backend: &'static str,
     mail_queued: Arc<Notify>,
     /// Seals outbox bodies; without it no mail can be queued (see
@@ -289,17 +291,20 @@ impl Database {
         let pool = Pool::builder()
             .max_size(size.max(1))
             .min_idle(Some(0))
-            // A PostgreSQL connection can lose its server while idle in the
-            // pool (a restart, `pg_terminate_backend`, a proxy's idle
-            // timeout) and diesel does not notice until a query fails: each
-            // checkout is validated (`SELECT 1`, one round trip) and a dead
-            // one replaced by a fresh one, so the request runs on a live
-            // connection. A SQLite file cannot go away under its connection.
-            .test_on_check_out(matches!(url, DatabaseUrl::Postgres(_)))
+            // Not validated on every checkout: that would add a round trip
+            // to every query of every request. A PostgreSQL connection that
+            // lost its server (a restart, `pg_terminate_backend`, a proxy's
+            // idle timeout) fails its first statement; it is then dropped
+            // (`conn::mark_lost`), the request answers 503, and for
+            // `SUSPECT_FOR` every checkout is validated, so the other dead
+            // connections of the pool are replaced before they serve (see
+            // `checkout`). A SQLite file cannot go away under its connection.
+            .test_on_check_out(false)
             .connection_timeout(checkout_timeout)
             .build_unchecked(Manager::new(url.clone()));
         Ok(Self {
             pool,
+            suspect: Arc::new(Suspect::default()),
             backend,
             mail_queued: Arc::new(Notify::new()),
             seal: None,
@@ -413,18 +418,19 @@ impl Database {
         T: Send + 'static,
         F: FnOnce(&mut DbConn) -> Result<T, DbError> + Send + 'static,
     {
-        let pool = self.pool.clone();
+        let (pool, suspect) = (self.pool.clone(), Arc::clone(&self.suspect));
         tokio::task::spawn_blocking(move || {
             let waiting = std::time::Instant::now();
-            let c = pool.get();
+            let c = checkout(&pool, &suspect);
             metrics::histogram!("accountd_db_wait_seconds").record(waiting.elapsed().as_secs_f64());
             let mut c = c?;
             let result = f(&mut c);
             if let Err(e) = &result {
                 if e.is_connection_lost() {
                     // Dropped by the pool when `c` is handed back below,
-                    // on this thread.
+                    // on this thread; its siblings are likely dead too.
                     conn::mark_lost();
+                    suspect.since_now();
                 }
             }
             drop(c);
@@ -432,6 +438,51 @@ impl Database {
         })
         .await?
     }
+}
+
+/// How long after a lost connection every checkout is validated.
+const SUSPECT_FOR: Duration = Duration::from_secs(30);
+
+/// When a connection of the pool was last found to have lost its server.
+#[derive(Debug, Default)]
+struct Suspect(std::sync::Mutex<Option<std::time::Instant>>);
+
+impl Suspect {
+    fn since_now(&self) {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(std::time::Instant::now());
+    }
+
+    fn now(&self) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .is_some_and(|at| at.elapsed() < SUSPECT_FOR)
+    }
+}
+
+/// A connection from `pool`: validated (`SELECT 1`) while the pool is
+/// [`Suspect`], a dead one dropped and the next one tried, at most once per
+/// connection the pool may hold.
+fn checkout(
+    pool: &Pool<Manager>,
+    suspect: &Suspect,
+) -> Result<diesel::r2d2::PooledConnection<Manager>, DbError> {
+    let mut c = pool.get()?;
+    if !suspect.now() {
+        return Ok(c);
+    }
+    for _ in 0..pool.max_size() {
+        if housekeeping::ping(&mut c).is_ok() {
+            return Ok(c);
+        }
+        conn::mark_lost();
+        drop(c);
+        c = pool.get()?;
+    }
+    Ok(c)
 }
 
 #[cfg(test)]
