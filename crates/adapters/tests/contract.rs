@@ -1727,8 +1727,9 @@ async fn a_body_another_secret_sealed_stays_pending_for_the_instance_that_can_op
     db: &Database,
 ) {
     let mails = queue_mails(db, 1, at(0)).await;
-    // An instance started with another secret: it cannot open the body.
-    let stranger = db.clone().with_outbox_key(&[0x5a; 32]);
+    // An instance started with another secret (not the test key,
+    // `TEST_OUTBOX_KEY`): it cannot open the body.
+    let stranger = db.clone().with_outbox_key(&[0xa5; 32]);
     assert!(stranger
         .claim("d2", at(0), at(30), 10)
         .await
