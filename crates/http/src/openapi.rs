@@ -19,6 +19,43 @@ use utoipa::{OpenApi, PartialSchema, ToSchema};
 /// Where the document is served.
 pub(crate) const PATH: &str = "/api/openapi.json";
 
+/// Reusable refusal responses of a family: `refusals!("Prefix", { /// doc
+/// Name => response; ... })` declares a unit type per refusal whose
+/// `ToResponse` names it `PrefixName` in the document's components.
+macro_rules! refusals {
+    ($prefix:literal, { $($(#[$doc:meta])* $name:ident => $make:expr;)+ }) => {$(
+        $(#[$doc])*
+        pub(crate) struct $name;
+
+        impl<'r> utoipa::ToResponse<'r> for $name {
+            fn response() -> (&'r str, utoipa::openapi::RefOr<utoipa::openapi::Response>) {
+                (concat!($prefix, stringify!($name)), utoipa::openapi::RefOr::T($make))
+            }
+        }
+    )+};
+}
+pub(crate) use refusals;
+
+/// `r` with the `Retry-After` header of a 429 or 503 (whole seconds, at
+/// least 1), described as `description`.
+pub(crate) fn retry_after(
+    r: utoipa::openapi::response::ResponseBuilder,
+    description: &str,
+) -> utoipa::openapi::Response {
+    r.header(
+        "Retry-After",
+        utoipa::openapi::header::HeaderBuilder::new()
+            .schema(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .minimum(Some(1)),
+            )
+            .description(Some(description))
+            .build(),
+    )
+    .build()
+}
+
 pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route(PATH, web::get().to(serve));
 }

@@ -440,26 +440,44 @@ impl Database {
     }
 }
 
-/// How long after a lost connection every checkout is validated.
-const SUSPECT_FOR: Duration = Duration::from_secs(30);
+/// How long after a lost connection every checkout is validated, in ms.
+const SUSPECT_FOR_MS: u64 = 30_000;
 
-/// When a connection of the pool was last found to have lost its server.
-#[derive(Debug, Default)]
-struct Suspect(std::sync::Mutex<Option<std::time::Instant>>);
+/// When a connection of the pool was last found to have lost its server:
+/// milliseconds since the pool's `origin`, plus one (0: never). Read on
+/// every checkout, so an atomic load, not a lock.
+#[derive(Debug)]
+struct Suspect {
+    origin: std::time::Instant,
+    lost_at: std::sync::atomic::AtomicU64,
+}
+
+impl Default for Suspect {
+    fn default() -> Self {
+        Self {
+            origin: std::time::Instant::now(),
+            lost_at: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+}
 
 impl Suspect {
+    fn elapsed_ms(&self) -> u64 {
+        u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
     fn since_now(&self) {
-        *self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(std::time::Instant::now());
+        self.lost_at.store(
+            self.elapsed_ms().saturating_add(1),
+            std::sync::atomic::Ordering::Relaxed,
+        );
     }
 
     fn now(&self) -> bool {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .is_some_and(|at| at.elapsed() < SUSPECT_FOR)
+        match self.lost_at.load(std::sync::atomic::Ordering::Relaxed) {
+            0 => false,
+            at => self.elapsed_ms().saturating_sub(at - 1) < SUSPECT_FOR_MS,
+        }
     }
 }
 
@@ -517,6 +535,27 @@ mod tests {
         }
         let other = database_error(K::Unknown, "syntax error at or near");
         assert!(matches!(StoreError::from(other), StoreError::Unexpected(_)));
+    }
+
+    #[test]
+    fn a_pool_is_suspect_only_after_a_lost_connection() {
+        let suspect = Suspect::default();
+        assert!(!suspect.now(), "never lost: no validation");
+        suspect.since_now();
+        assert!(suspect.now(), "just lost: every checkout validated");
+        // Lost long ago: the window has passed.
+        let long_ago = Suspect::default();
+        long_ago
+            .lost_at
+            .store(1, std::sync::atomic::Ordering::Relaxed);
+        let origin = long_ago.origin;
+        let aged = Suspect {
+            origin: origin
+                .checked_sub(Duration::from_secs(31))
+                .unwrap_or(origin),
+            lost_at: std::sync::atomic::AtomicU64::new(1),
+        };
+        assert!(!aged.now(), "31 s after the loss: no validation");
     }
 
     #[test]

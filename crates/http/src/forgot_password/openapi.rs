@@ -9,11 +9,9 @@
 //! to what the handlers answer.
 #![allow(dead_code)]
 
-use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::response::{Response, ResponseBuilder};
-use utoipa::openapi::schema::{ObjectBuilder, Type};
-use utoipa::openapi::{ContentBuilder, Ref, RefOr};
-use utoipa::{OpenApi, ToResponse, ToSchema};
+use utoipa::openapi::{ContentBuilder, Ref};
+use utoipa::{OpenApi, ToSchema};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -97,34 +95,10 @@ fn body(description: &str, schema: &str) -> ResponseBuilder {
 }
 
 fn retry_after(r: ResponseBuilder) -> Response {
-    r.header(
-        "Retry-After",
-        HeaderBuilder::new()
-            .schema(
-                ObjectBuilder::new()
-                    .schema_type(Type::Integer)
-                    .minimum(Some(1)),
-            )
-            .description(Some("Seconds to wait."))
-            .build(),
-    )
-    .build()
+    crate::openapi::retry_after(r, "Seconds to wait.")
 }
 
-macro_rules! refusals {
-    ($($(#[$doc:meta])* $name:ident => $make:expr;)+) => {$(
-        $(#[$doc])*
-        pub(crate) struct $name;
-
-        impl<'r> ToResponse<'r> for $name {
-            fn response() -> (&'r str, RefOr<Response>) {
-                (concat!("ForgotPassword", stringify!($name)), RefOr::T($make))
-            }
-        }
-    )+};
-}
-
-refusals! {
+crate::openapi::refusals!("ForgotPassword", {
     /// 400.
     Refused => body(
         "Refused: `no_email_addresses`, `code_incorrect`, `rate_limit_exceeded` (too many \
@@ -162,4 +136,4 @@ refusals! {
         "`service_unavailable`: the storage does not answer or the hashing queue is full.",
         "ForgotPasswordBody",
     ));
-}
+});

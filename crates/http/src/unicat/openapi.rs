@@ -17,7 +17,7 @@ use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr};
-use utoipa::{IntoResponses, OpenApi, ToResponse, ToSchema};
+use utoipa::{IntoResponses, OpenApi, ToSchema};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -146,30 +146,10 @@ fn integer() -> ObjectBuilder {
 
 /// `Retry-After` of a 429 or 503.
 fn retry_after(r: ResponseBuilder) -> Response {
-    r.header(
-        "Retry-After",
-        HeaderBuilder::new()
-            .schema(integer())
-            .description(Some("Seconds to wait; equal to `info.retry_after`."))
-            .build(),
-    )
-    .build()
+    crate::openapi::retry_after(r, "Seconds to wait; equal to `info.retry_after`.")
 }
 
-macro_rules! refusals {
-    ($($(#[$doc:meta])* $name:ident => $make:expr;)+) => {$(
-        $(#[$doc])*
-        pub(crate) struct $name;
-
-        impl<'r> ToResponse<'r> for $name {
-            fn response() -> (&'r str, RefOr<Response>) {
-                (concat!("Unicat", stringify!($name)), RefOr::T($make))
-            }
-        }
-    )+};
-}
-
-refusals! {
+crate::openapi::refusals!("Unicat", {
     /// 400.
     BadRequest => refusal(
         "Bad request (code 400): the first parameter that is missing, of the wrong type or \
@@ -225,7 +205,7 @@ refusals! {
         "Service unavailable (code 503): the storage does not answer or the password \
          hashing queue is full; `info.retry_after`.",
     ));
-}
+});
 
 /// What every route that reads a body may answer besides its own: 400,
 /// 408, 413, 431, 500 and 503.
