@@ -108,10 +108,20 @@ impl TestDb {
         usize::try_from(ended.n).unwrap_or_default()
     }
 
+    /// The database's URL (on PostgreSQL, for a connection of its own).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
     /// A migrated [`Database`] on this test database.
     pub async fn open(&self, pool_size: u32) -> Database {
+        self.open_with(pool_size, Duration::from_secs(10)).await
+    }
+
+    /// [`TestDb::open`] with another pool checkout timeout.
+    pub async fn open_with(&self, pool_size: u32, checkout_timeout: Duration) -> Database {
         let url = DatabaseUrl::parse(&self.url).expect("test URL");
-        let db = Database::open(&url, pool_size, Duration::from_secs(10))
+        let db = Database::open(&url, pool_size, checkout_timeout)
             .expect("open")
             .with_outbox_key(&TEST_OUTBOX_KEY);
         db.migrate().await.expect("migrate");
@@ -166,4 +176,11 @@ mod tests {
             "postgres://h:5432/x"
         );
     }
+}
+
+/// The advisory-lock id a write takes for `key` (`rate:<key>` for a
+/// rate-limit or login-throttle key), for a test that holds it from a
+/// connection of its own, as another instance would.
+pub fn advisory_lock_id(key: &str) -> i64 {
+    crate::db::lock_id_for_tests(key)
 }

@@ -137,7 +137,7 @@ impl AddUser {
                 Err(Failure::Unexpected(e.context("the database is unavailable")).into())
             }
             Err(Failure::Unexpected(e)) => Err(Failure::Unexpected(e).into()),
-            Err(f @ Failure::Overloaded { .. }) => Err(f.into()),
+            Err(f @ (Failure::Overloaded { .. } | Failure::Contended { .. })) => Err(f.into()),
         }
     }
 }

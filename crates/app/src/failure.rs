@@ -14,6 +14,13 @@ pub enum Failure {
         /// Seconds to wait.
         retry_after_seconds: i64,
     },
+    /// Too many requests queued for one key (one account's flood): try
+    /// again later (429, as a rate limit).
+    #[error("contended")]
+    Contended {
+        /// Seconds to wait.
+        retry_after_seconds: i64,
+    },
     /// The database is unavailable: try again later.
     #[error("service unavailable")]
     Unavailable(#[source] anyhow::Error),
@@ -26,6 +33,11 @@ impl From<StoreError> for Failure {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Unavailable(e) => Self::Unavailable(e),
+            StoreError::Contended {
+                retry_after_seconds,
+            } => Self::Contended {
+                retry_after_seconds,
+            },
             StoreError::Unexpected(e) => Self::Unexpected(e),
         }
     }

@@ -1,6 +1,7 @@
 //! How a [`Failure`] answers in either family: its cause chain logged once,
 //! then a 503 after a wait (a full hash queue says how long; an unavailable
-//! database is retried after [`UNAVAILABLE_RETRY_SECONDS`]) or an opaque
+//! database is retried after [`UNAVAILABLE_RETRY_SECONDS`]), a 429 for a
+//! write that waited its bound behind others of its key, or an opaque
 //! 500. Each family words the answer in its own body.
 
 use crate::cause::Cause;
@@ -17,6 +18,11 @@ pub(crate) enum FailureAnswer {
         /// Seconds to wait.
         retry_after_seconds: i64,
     },
+    /// 429 with `Retry-After`, as a rate limit.
+    TooManyRequests {
+        /// Seconds to wait.
+        retry_after_seconds: i64,
+    },
     /// 500, saying nothing of the cause.
     Internal,
 }
@@ -29,6 +35,14 @@ pub(crate) fn triage(f: &Failure) -> FailureAnswer {
         } => FailureAnswer::ServiceUnavailable {
             retry_after_seconds: *retry_after_seconds,
         },
+        Failure::Contended {
+            retry_after_seconds,
+        } => {
+            tracing::info!("refused: too many requests queued for one key");
+            FailureAnswer::TooManyRequests {
+                retry_after_seconds: *retry_after_seconds,
+            }
+        }
         Failure::Unavailable(e) => {
             tracing::warn!(error = %Cause(e.as_ref()), "service unavailable");
             FailureAnswer::ServiceUnavailable {

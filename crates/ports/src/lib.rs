@@ -25,6 +25,14 @@ pub enum StoreError {
     /// refused, locked for too long): the caller answers 503.
     #[error("the database is unavailable")]
     Unavailable(#[source] anyhow::Error),
+    /// The write waited its bound for a key that other requests hold (a
+    /// flood aimed at one account): nothing was written; the caller answers
+    /// 429 with `Retry-After`.
+    #[error("contended: try again in {retry_after_seconds} s")]
+    Contended {
+        /// Seconds to wait.
+        retry_after_seconds: i64,
+    },
     /// Anything else: the caller answers 500 and logs the cause chain.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),

@@ -35,7 +35,10 @@ impl ChallengeRepository for Database {
         now: Timestamp,
     ) -> Result<Option<u32>, StoreError> {
         let id = id.to_string();
-        self.run(move |c| record_failure(c, &id, now.as_millis()))
+        // Tries at one challenge queue here, not on its row's lock in the
+        // database (where each would hold a connection).
+        let gate = [super::conn::lock_id(&format!("challenge-row:{id}"))];
+        self.write(&gate, move |c| record_failure(c, &id, now.as_millis()))
             .await
     }
 }

@@ -13,8 +13,11 @@ impl Changes for Database {
     async fn apply(&self, changes: ChangeSet, now: Timestamp) -> Result<Applied, StoreError> {
         let queued = !changes.mails().is_empty();
         let seal = self.seal.clone();
+        let gate = lock_ids(&changes);
         let result = self
-            .run_raw(move |c| write_tx(c, |c| apply(c, &changes, now.as_millis(), seal.as_ref())))
+            .run_write(&gate, move |c| {
+                write_tx(c, |c| apply(c, &changes, now.as_millis(), seal.as_ref()))
+            })
             .await;
         match result {
             Ok(()) => {

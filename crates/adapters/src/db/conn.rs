@@ -194,15 +194,34 @@ pub(crate) fn lock_key(conn: &mut DbConn, key: &str) -> Result<(), DbError> {
     lock_id_now(conn, lock_id(key))
 }
 
+diesel::define_sql_function! {
+    /// PostgreSQL's non-waiting advisory lock, held until the transaction ends.
+    fn pg_try_advisory_xact_lock(key: BigInt) -> diesel::sql_types::Bool;
+}
+
+/// How long a write retries an advisory lock that another instance holds
+/// before it is refused as contended ([`DbError::Contended`]). This
+/// instance's own writers of the key already queue at its gate (`gate`),
+/// so only another instance's short transaction can hold it here.
+const TRY_LOCK_FOR: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Takes the advisory lock `id` until the transaction ends. A caller taking
 /// several takes them in ascending order, so two transactions never wait on
-/// each other's locks.
+/// each other's locks. On PostgreSQL the lock is tried, not waited for: a
+/// lock held elsewhere is tried again after 1, 2, 4 … 32 ms, for at most
+/// [`TRY_LOCK_FOR`], then the write is refused as contended.
 pub(crate) fn lock_id_now(conn: &mut DbConn, id: i64) -> Result<(), DbError> {
     match conn {
         DbConn::Pg(c) => {
-            diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
-                .bind::<BigInt, _>(id)
-                .execute(c)?;
+            let started = std::time::Instant::now();
+            let mut pause = std::time::Duration::from_millis(1);
+            while !diesel::select(pg_try_advisory_xact_lock(id)).get_result::<bool>(c)? {
+                if started.elapsed() + pause > TRY_LOCK_FOR {
+                    return Err(DbError::Contended);
+                }
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(std::time::Duration::from_millis(32));
+            }
         }
         // BEGIN IMMEDIATE already holds the database's only write lock.
         DbConn::Sqlite(_) => {}

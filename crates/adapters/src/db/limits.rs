@@ -1,7 +1,7 @@
 //! Rate limits and the login soft lock: timestamped events per key,
 //! serialised per key across instances.
 
-use super::conn::{lock_key, write_tx, DbConn};
+use super::conn::{lock_id, lock_key, write_tx, DbConn};
 use super::schema::rate_events;
 use super::{Database, DbError};
 use accountd_domain::Timestamp;
@@ -19,7 +19,8 @@ impl RateLimiter for Database {
     ) -> Result<RateDecision, StoreError> {
         let key = key.to_owned();
         let limits = limits.to_vec();
-        self.run(move |c| hit(c, &key, &limits, now.as_millis()))
+        let gate = [lock_id(&hit_lock_key(&key))];
+        self.write(&gate, move |c| hit(c, &key, &limits, now.as_millis()))
             .await
     }
 }
@@ -34,19 +35,23 @@ impl LoginThrottle for Database {
     ) -> Result<(i64, Vec<Timestamp>), StoreError> {
         let key = key.to_owned();
         // Entries older than a day no longer count (see Sessions::login).
+        let gate = [lock_id(&hit_lock_key(&key))];
         let (id, prior) = self
-            .run(move |c| begin(c, &key, now.as_millis(), since.as_millis(), 86_400_000))
+            .write(&gate, move |c| {
+                begin(c, &key, now.as_millis(), since.as_millis(), 86_400_000)
+            })
             .await?;
         Ok((id, prior.into_iter().map(Timestamp::from_millis).collect()))
     }
 
     async fn forget(&self, id: i64) -> Result<(), StoreError> {
-        self.run(move |c| forget(c, id)).await
+        self.write(&[], move |c| forget(c, id)).await
     }
 
     async fn clear(&self, key: &str) -> Result<(), StoreError> {
         let key = key.to_owned();
-        self.run(move |c| clear(c, &key)).await
+        let gate = [lock_id(&hit_lock_key(&key))];
+        self.write(&gate, move |c| clear(c, &key)).await
     }
 }
 

@@ -12,6 +12,7 @@ mod challenges;
 mod changes;
 mod conn;
 mod email_reverts;
+mod gate;
 mod housekeeping;
 mod limits;
 mod outbox;
@@ -55,6 +56,11 @@ pub(crate) enum DbError {
     /// A change set's guard did not hold; the transaction is rolled back.
     #[error("a change set's guard did not hold: {0:?}")]
     Conflict(accountd_domain::Conflict),
+    /// A write waited longer than its bound for a key another request
+    /// holds (this instance's gate, or the database lock of another
+    /// instance): refused, nothing written (see `gate`).
+    #[error("waited too long for a lock")]
+    Contended,
 }
 
 impl DbError {
@@ -110,6 +116,11 @@ impl DbError {
 
 impl From<DbError> for StoreError {
     fn from(e: DbError) -> Self {
+        if matches!(e, DbError::Contended) {
+            return Self::Contended {
+                retry_after_seconds: 1,
+            };
+        }
         let unavailable = e.is_connection_lost()
             || match &e {
                 DbError::Pool(_) => true,
@@ -253,6 +264,8 @@ pub struct Database {
     /// Seals outbox bodies; without it no mail can be queued (see
     /// [`Database::with_outbox_key`]).
     seal: Option<seal::OutboxSeal>,
+    /// Where writes wait for their keys, holding no connection.
+    gates: Arc<gate::Gates>,
 }
 
 impl fmt::Debug for Database {
@@ -308,6 +321,10 @@ impl Database {
             backend,
             mail_queued: Arc::new(Notify::new()),
             seal: None,
+            gates: Arc::new(gate::Gates::new(
+                backend == "sqlite",
+                checkout_timeout.min(GATE_WAIT),
+            )),
         })
     }
 
@@ -353,7 +370,8 @@ impl Database {
     /// rate-limit and login-failure entries, sent or dead outbox rows and
     /// expired challenges (with their keys). Run periodically by the server.
     pub async fn purge(&self, before: PurgeBefore) -> Result<Purged, StoreError> {
-        self.run(move |c| housekeeping::purge(c, before)).await
+        self.write(&[], move |c| housekeeping::purge(c, before))
+            .await
     }
 
     /// Up to `limit` audit rows matching `filter`, oldest first (by time,
@@ -411,6 +429,34 @@ impl Database {
         self.run_raw(f).await.map_err(StoreError::from)
     }
 
+    /// [`Database::run_write`], with the port's error.
+    async fn write<T, F>(&self, ids: &[i64], f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, DbError> + Send + 'static,
+    {
+        self.run_write(ids, f).await.map_err(StoreError::from)
+    }
+
+    /// [`Database::run`] for a write that takes the advisory locks `ids`
+    /// (`conn::lock_id`): it first passes this instance's gates for them
+    /// (and on SQLite the writer gate), holding no connection while it
+    /// waits, so a queue behind one key never drains the pool.
+    async fn run_write<T, F>(&self, ids: &[i64], f: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, DbError> + Send + 'static,
+    {
+        let entered = self
+            .gates
+            .enter(ids)
+            .await
+            .map_err(|_| DbError::Contended)?;
+        let result = self.run_raw(f).await;
+        drop(entered);
+        result
+    }
+
     /// [`Database::run`], keeping the adapter's error for callers that look
     /// at it (unique violations).
     async fn run_raw<T, F>(&self, f: F) -> Result<T, DbError>
@@ -439,6 +485,16 @@ impl Database {
         .await?
     }
 }
+
+/// `conn::lock_id`, for `test_support`.
+#[cfg(feature = "test-support")]
+pub(crate) fn lock_id_for_tests(key: &str) -> i64 {
+    conn::lock_id(key)
+}
+
+/// The longest a write waits at the gates (bounded by the checkout
+/// timeout too) before it is refused as contended.
+const GATE_WAIT: Duration = Duration::from_secs(2);
 
 /// How long after a lost connection every checkout is validated, in ms.
 const SUSPECT_FOR_MS: u64 = 30_000;

@@ -22,7 +22,7 @@ impl OutboxRepository for Database {
     ) -> Result<Vec<QueuedMail>, StoreError> {
         let owner = owner.to_owned();
         let seal = self.seal.clone();
-        self.run(move |c| {
+        self.write(&[], move |c| {
             claim(
                 c,
                 &owner,
@@ -37,8 +37,10 @@ impl OutboxRepository for Database {
 
     async fn mark_sent(&self, id: i64, lease: &Lease, now: Timestamp) -> Result<bool, StoreError> {
         let lease = lease.clone();
-        self.run(move |c| finish(c, id, &lease, now.as_millis(), "sent", None))
-            .await
+        self.write(&[], move |c| {
+            finish(c, id, &lease, now.as_millis(), "sent", None)
+        })
+        .await
     }
 
     async fn mark_dead(
@@ -49,8 +51,10 @@ impl OutboxRepository for Database {
         reason: &str,
     ) -> Result<bool, StoreError> {
         let (lease, reason) = (lease.clone(), reason.to_owned());
-        self.run(move |c| finish(c, id, &lease, now.as_millis(), "dead", Some(&reason)))
-            .await
+        self.write(&[], move |c| {
+            finish(c, id, &lease, now.as_millis(), "dead", Some(&reason))
+        })
+        .await
     }
 
     async fn retry_later(
@@ -63,8 +67,10 @@ impl OutboxRepository for Database {
     ) -> Result<bool, StoreError> {
         let (lease, error) = (lease.clone(), error.to_owned());
         let attempts = i32::try_from(attempts).unwrap_or(i32::MAX);
-        self.run(move |c| retry(c, id, &lease, attempts, next_attempt_at.as_millis(), &error))
-            .await
+        self.write(&[], move |c| {
+            retry(c, id, &lease, attempts, next_attempt_at.as_millis(), &error)
+        })
+        .await
     }
 }
 

@@ -65,7 +65,9 @@ impl ResponseError for ForgotPasswordError {
             | Self::NoCode
             | Self::RateLimitExceeded
             | Self::CodeIncorrect => StatusCode::BAD_REQUEST,
-            Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooManyRequests(_) | Self::Failure(Failure::Contended { .. }) => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             Self::Failure(Failure::Overloaded { .. } | Failure::Unavailable(_)) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -113,7 +115,8 @@ fn closing(mut r: HttpResponse) -> HttpResponse {
 }
 
 /// The one mapping of a [`Failure`] (see `crate::failure`): 503
-/// `service_unavailable` with `Retry-After`, or 500 `internal_error`.
+/// `service_unavailable` (429 `too_many_requests` for a contended key)
+/// with `Retry-After`, or 500 `internal_error`.
 fn failure(f: &Failure) -> HttpResponse {
     match triage(f) {
         FailureAnswer::ServiceUnavailable {
@@ -123,6 +126,16 @@ fn failure(f: &Failure) -> HttpResponse {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Service unavailable",
                 Some("service_unavailable"),
+            ),
+            retry_after_seconds,
+        ),
+        FailureAnswer::TooManyRequests {
+            retry_after_seconds,
+        } => with_retry_after(
+            respond(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many requests",
+                Some("too_many_requests"),
             ),
             retry_after_seconds,
         ),
@@ -223,11 +236,38 @@ mod tests {
                 retry_after_seconds: 3,
             }
             .into(),
+            Failure::Contended {
+                retry_after_seconds: 1,
+            }
+            .into(),
             Failure::Unavailable(std::io::Error::other("down").into()).into(),
             Failure::Unexpected(std::io::Error::other("bug").into()).into(),
         ];
         for e in errors {
             assert_eq!(e.error_response().status(), e.status_code(), "{e:?}");
         }
+    }
+
+    #[actix_web::test]
+    async fn a_write_contended_past_its_bound_answers_429_with_retry_after() {
+        let e: ForgotPasswordError = Failure::Contended {
+            retry_after_seconds: 1,
+        }
+        .into();
+        let r = e.error_response();
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(
+            r.headers()
+                .get(actix_web::http::header::RETRY_AFTER)
+                .map(|v| v.as_bytes()),
+            Some(&b"1"[..])
+        );
+        let body = actix_web::body::to_bytes(r.into_body())
+            .await
+            .unwrap_or_default();
+        assert_eq!(
+            std::str::from_utf8(&body).unwrap_or_default(),
+            r#"{"msg":"Too many requests","error_code":"too_many_requests"}"#
+        );
     }
 }

@@ -121,25 +121,29 @@ pub(crate) async fn submit(state: web::Data<HttpState>, Form(body): Form) -> Htt
 }
 
 pub(super) fn failed(f: &Failure) -> HttpResponse {
-    match triage(f) {
+    let (status, retry_after_seconds) = match triage(f) {
         FailureAnswer::ServiceUnavailable {
             retry_after_seconds,
-        } => {
-            let mut r = page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Please try again",
-                "<p>The service is busy. Nothing was changed; try again in a moment.</p>",
-            );
-            r.headers_mut().insert(
-                header::RETRY_AFTER,
-                header::HeaderValue::from(retry_after_seconds.max(1)),
-            );
-            r
+        } => (StatusCode::SERVICE_UNAVAILABLE, retry_after_seconds),
+        FailureAnswer::TooManyRequests {
+            retry_after_seconds,
+        } => (StatusCode::TOO_MANY_REQUESTS, retry_after_seconds),
+        FailureAnswer::Internal => {
+            return page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "<p>Nothing was changed. Please try again later.</p>",
+            )
         }
-        FailureAnswer::Internal => page(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Something went wrong",
-            "<p>Nothing was changed. Please try again later.</p>",
-        ),
-    }
+    };
+    let mut r = page(
+        status,
+        "Please try again",
+        "<p>The service is busy. Nothing was changed; try again in a moment.</p>",
+    );
+    r.headers_mut().insert(
+        header::RETRY_AFTER,
+        header::HeaderValue::from(retry_after_seconds.max(1)),
+    );
+    r
 }

@@ -227,8 +227,9 @@ pub(crate) fn too_many_requests(retry_after: i64) -> HttpResponse {
     )
 }
 
-/// The one mapping of a [`Failure`] (see `crate::failure`): 503 with
-/// `Retry-After` and `info.retry_after`, or the opaque 500.
+/// The one mapping of a [`Failure`] (see `crate::failure`): 503 (or 429
+/// for a contended key) with `Retry-After` and `info.retry_after`, or the
+/// opaque 500.
 pub(crate) fn failure(f: &Failure) -> HttpResponse {
     match triage(f) {
         FailureAnswer::ServiceUnavailable {
@@ -238,6 +239,9 @@ pub(crate) fn failure(f: &Failure) -> HttpResponse {
             "Service unavailable",
             retry_after_seconds,
         ),
+        FailureAnswer::TooManyRequests {
+            retry_after_seconds,
+        } => too_many_requests(retry_after_seconds),
         FailureAnswer::Internal => error(
             StatusCode::INTERNAL_SERVER_ERROR,
             500,

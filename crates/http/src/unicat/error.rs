@@ -76,7 +76,9 @@ impl ResponseError for UnicatError {
             | Self::UnprocessableBecause { .. }
             | Self::InviteInvalid(_)
             | Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooManyRequests(_) | Self::Failure(Failure::Contended { .. }) => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             Self::Failure(Failure::Overloaded { .. } | Failure::Unavailable(_)) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -386,11 +388,38 @@ mod tests {
                 retry_after_seconds: 3,
             }
             .into(),
+            Failure::Contended {
+                retry_after_seconds: 1,
+            }
+            .into(),
             Failure::Unavailable(std::io::Error::other("down").into()).into(),
             Failure::Unexpected(std::io::Error::other("bug").into()).into(),
         ];
         for e in errors {
             assert_eq!(e.error_response().status(), e.status_code(), "{e:?}");
         }
+    }
+
+    #[actix_web::test]
+    async fn a_write_contended_past_its_bound_answers_429_with_retry_after() {
+        let e: UnicatError = Failure::Contended {
+            retry_after_seconds: 1,
+        }
+        .into();
+        let r = e.error_response();
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(
+            r.headers()
+                .get(actix_web::http::header::RETRY_AFTER)
+                .map(|v| v.as_bytes()),
+            Some(&b"1"[..])
+        );
+        let body = actix_web::body::to_bytes(r.into_body())
+            .await
+            .unwrap_or_default();
+        assert_eq!(
+            std::str::from_utf8(&body).unwrap_or_default(),
+            r#"{"success":false,"result":{"code":429,"message":"Too many requests","info":{"retry_after":1}},"data":{}}"#
+        );
     }
 }
