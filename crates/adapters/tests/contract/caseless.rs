@@ -8,18 +8,10 @@
 use super::*;
 use accountd_adapters::test_support::TestDb;
 use accountd_adapters::{CollidingAccount, CollidingAddress, Migrated};
-use diesel::connection::SimpleConnection;
-use diesel::Connection;
 
 /// Runs `sql` on the test database directly, outside the adapter.
 fn raw(test_db: &TestDb, sql: &str) {
-    if let Some(path) = test_db.url.strip_prefix("sqlite://") {
-        let mut c = diesel::sqlite::SqliteConnection::establish(path).unwrap();
-        c.batch_execute(sql).unwrap();
-    } else {
-        let mut c = diesel::pg::PgConnection::establish(&test_db.url).unwrap();
-        c.batch_execute(sql).unwrap();
-    }
+    test_db.execute(sql);
 }
 
 /// A user row and its addresses as the code before migration 10 wrote
