@@ -35,9 +35,19 @@ async fn run(cli: Cli) -> Result<(), StartError> {
     match cli.command {
         None | Some(Command::Serve) => serve::serve(config).await,
         Some(Command::Migrate) => {
-            wiring::open_database(&config).await?;
+            let (_, migrated) = wiring::open_and_migrate(&config).await?;
             let mut out = std::io::stdout().lock();
             let _ = writeln!(out, "migrations applied");
+            if migrated.refolded.accounts > 0 {
+                let _ = writeln!(
+                    out,
+                    "caseless keys recomputed for {} accounts",
+                    migrated.refolded.accounts
+                );
+            }
+            for line in wiring::collision_lines(&migrated.refolded) {
+                let _ = writeln!(out, "{line}");
+            }
             Ok(())
         }
         Some(Command::Audit(args)) => {

@@ -3,7 +3,8 @@
 
 use crate::config::Config;
 use accountd_adapters::{
-    BcryptPool, ConsoleMailer, Database, JwtTokens, OsRandom, SmtpMailer, SystemClock,
+    BcryptPool, ConsoleMailer, Database, JwtTokens, Migrated, OsRandom, Refolded, SmtpMailer,
+    SystemClock,
 };
 use accountd_app::unicat::{
     AccountDeletion, Accounts, EmailChange, Invitations, MemberSettings, Members, PasswordReset,
@@ -33,8 +34,14 @@ pub fn fail(code: u8, message: impl Into<String>) -> StartError {
     }
 }
 
-/// Opens the database, waiting up to 30 s for it to answer, and migrates.
+/// Opens the database, waiting up to 30 s for it to answer, and migrates
+/// (logging the accounts that collide under the caseless rule).
 pub async fn open_database(config: &Config) -> Result<Database, StartError> {
+    open_and_migrate(config).await.map(|(db, _)| db)
+}
+
+/// [`open_database`], also returning what the migration did.
+pub async fn open_and_migrate(config: &Config) -> Result<(Database, Migrated), StartError> {
     let db = Database::open(
         &config.database_url.expose_secret().0,
         config.db_pool_size,
@@ -57,14 +64,44 @@ pub async fn open_database(config: &Config) -> Result<Database, StartError> {
             }
         }
     }
-    let applied = db
+    let migrated = db
         .migrate()
         .await
         .map_err(|e| fail(1, format!("cannot migrate the database: {e}")))?;
-    if !applied.is_empty() {
-        tracing::info!(migrations = ?applied, "applied migrations");
+    if !migrated.applied.is_empty() {
+        tracing::info!(migrations = ?migrated.applied, "applied migrations");
     }
-    Ok(db)
+    if migrated.refolded.accounts > 0 {
+        tracing::info!(
+            accounts = migrated.refolded.accounts,
+            "recomputed the caseless keys of names and addresses"
+        );
+    }
+    for line in collision_lines(&migrated.refolded) {
+        tracing::warn!(collision = %line, "accounts collide under the caseless rule; both are kept");
+    }
+    Ok((db, migrated))
+}
+
+/// One line per collision under the caseless rule (spec, security:
+/// "Comparing names and addresses"): the accounts' gids, usernames (not
+/// secret in Unicat) and status, oldest first; addresses masked.
+pub fn collision_lines(refolded: &Refolded) -> Vec<String> {
+    let names = refolded.name_collisions.iter().map(|group| {
+        let accounts: Vec<String> = group
+            .iter()
+            .map(|a| format!("{} {} ({})", a.gid, a.username, a.status))
+            .collect();
+        format!("username collision: {}", accounts.join(", "))
+    });
+    let addresses = refolded.address_collisions.iter().map(|group| {
+        let accounts: Vec<String> = group
+            .iter()
+            .map(|a| format!("{} {}", a.gid, a.masked_address))
+            .collect();
+        format!("address collision: {}", accounts.join(", "))
+    });
+    names.chain(addresses).collect()
 }
 
 /// The server secret: configured, or generated once in the data directory.

@@ -22,8 +22,8 @@ pub mod test_support;
 #[cfg(feature = "test-support")]
 pub use db::OutboxSnapshot;
 pub use db::{
-    AuditFilter, AuditRecord, ConnectError, Database, DatabaseUrl, OutboxBacklog, PurgeBefore,
-    Purged,
+    AuditFilter, AuditRecord, CollidingAccount, CollidingAddress, ConnectError, Database,
+    DatabaseUrl, Migrated, OutboxBacklog, PurgeBefore, Purged, Refolded,
 };
 pub use hasher::BcryptPool;
 pub use jwt::JwtTokens;

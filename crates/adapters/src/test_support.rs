@@ -113,6 +113,21 @@ impl TestDb {
         &self.url
     }
 
+    /// Runs `sql` (several statements may follow each other) on this test
+    /// database directly, outside the adapter: for rows in a form the
+    /// adapter no longer writes (e.g. keys written before a migration).
+    pub fn execute(&self, sql: &str) {
+        use diesel::sqlite::SqliteConnection;
+        if let Some(path) = self.url.strip_prefix("sqlite://") {
+            let mut c = SqliteConnection::establish(path).expect("open the SQLite test database");
+            c.batch_execute(sql).expect("run the SQL");
+        } else {
+            let mut c =
+                PgConnection::establish(&self.url).expect("reach the PostgreSQL test database");
+            c.batch_execute(sql).expect("run the SQL");
+        }
+    }
+
     /// A migrated [`Database`] on this test database.
     pub async fn open(&self, pool_size: u32) -> Database {
         self.open_with(pool_size, Duration::from_secs(10)).await

@@ -2447,3 +2447,8 @@ mod invitations;
 /// filtered and in order, and are purged by age.
 #[path = "contract/audit.rs"]
 mod audit;
+
+/// Caseless names and addresses: the key refold of old rows, collisions
+/// listed and kept, new ones refused (issue 10, finding 3).
+#[path = "contract/caseless.rs"]
+mod caseless;

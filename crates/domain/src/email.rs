@@ -5,7 +5,7 @@ use std::str::FromStr;
 /// Longest accepted address, in bytes (RFC 5321 path limit).
 pub const MAX_EMAIL_BYTES: usize = 254;
 
-/// A syntactically valid email address. Compared case-insensitively (see
+/// A syntactically valid email address. Compared caselessly (see
 /// [`Email::key`]); kept as typed for display and delivery.
 #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -50,9 +50,12 @@ impl Email {
         &self.0
     }
 
-    /// The lower-cased address under which addresses are compared.
+    /// The caseless key under which addresses are compared (full Unicode
+    /// case folding of the NFKC form, as for usernames: see
+    /// [`crate::caseless_key`]). Mail never goes to a key or to a typed
+    /// spelling that merely matches one: only to stored addresses.
     pub fn key(&self) -> String {
-        self.0.to_lowercase()
+        crate::caseless_key(&self.0)
     }
 
     /// The part before the last `@`.
@@ -109,6 +112,23 @@ mod tests {
     }
 
     #[test]
+    fn addresses_compare_unicode_caselessly_and_keep_their_spelling() {
+        let stored = Email::parse("kate@kayak.com").unwrap();
+        for typed in ["\u{212a}ate@kayak.com", "KATE@KAYAK.COM", "Kate@Kayak.com"] {
+            let e = Email::parse(typed).unwrap();
+            assert_eq!(e.key(), stored.key(), "{typed}");
+            assert_eq!(e.as_str(), typed);
+        }
+        let a = Email::parse("stra\u{df}e@example.com").unwrap();
+        let b = Email::parse("STRASSE@example.com").unwrap();
+        assert_eq!(a.key(), b.key());
+        assert_ne!(
+            Email::parse("ann@example.com").unwrap().key(),
+            Email::parse("anne@example.com").unwrap().key()
+        );
+    }
+
+    #[test]
     fn malformed_addresses_are_refused() {
         for bad in [
             "",
@@ -140,8 +160,19 @@ mod tests {
 
     proptest! {
         #[test]
-        fn parse_never_panics(s in "\\PC{0,300}") {
-            let _ = Email::parse(&s);
+        fn parse_and_key_never_panic(s in "\\PC{0,300}") {
+            if let Ok(e) = Email::parse(&s) {
+                let key = e.key();
+                prop_assert_eq!(crate::caseless_key(&key), key);
+            }
+        }
+
+        #[test]
+        fn the_key_of_an_address_is_the_key_of_its_upper_case(local in "\\p{L}{1,20}", domain in "[a-z]{1,20}\\.[a-z]{2,6}") {
+            let text = format!("{local}@{domain}");
+            if let (Ok(a), Ok(b)) = (Email::parse(&text), Email::parse(&text.to_uppercase())) {
+                prop_assert_eq!(a.key(), b.key());
+            }
         }
 
         #[test]

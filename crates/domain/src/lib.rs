@@ -17,6 +17,7 @@
 //! embed it without pulling in a web server or a database driver.
 
 mod audit;
+mod caseless;
 mod challenge;
 mod change;
 mod code;
@@ -36,6 +37,7 @@ mod user;
 mod username;
 
 pub use audit::{AuditDetails, AuditEvent, AuditEventKind, AuditOutcome, AuditValue};
+pub use caseless::caseless_key;
 pub use challenge::{
     Attempt, Challenge, ChallengeError, ChallengePolicy, ChallengeState, Purpose, Subject,
 };

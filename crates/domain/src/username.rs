@@ -6,7 +6,8 @@ pub const MAX_USERNAME_CHARS: usize = 64;
 
 /// A valid account name: 1 to 64 characters, each a letter (any script), a
 /// digit, `.`, `-` or `_`. Matching is case-sensitive where the Unicat API
-/// says so, but uniqueness is case-insensitive: see [`Username::key`].
+/// says so, but uniqueness is caseless (full Unicode case folding of the
+/// NFKC form): see [`Username::key`]. The spelling is kept for display.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Username(String);
@@ -53,16 +54,17 @@ impl Username {
         &self.0
     }
 
-    /// The case-folded key under which usernames are unique (no `Ann`
-    /// beside `ann`) and matched case-insensitively.
+    /// The caseless key under which usernames are unique (no `Ann` beside
+    /// `ann`, `ßam` beside `ssam`, `ſkim` beside `skim`) and matched
+    /// case-insensitively: see [`crate::caseless_key`].
     pub fn key(&self) -> String {
         Self::key_of(&self.0)
     }
 
-    /// The case-folded key of any text, for case-insensitive lookups of
+    /// The caseless key of any text, for case-insensitive lookups of
     /// names that were typed by a client and not (yet) validated.
     pub fn key_of(text: &str) -> String {
-        text.to_lowercase()
+        crate::caseless_key(text)
     }
 
     /// A fixed-length digest (SHA-256, hex) of the case-folded typed text,
@@ -146,7 +148,43 @@ mod tests {
         assert_eq!(a.key(), b.key());
     }
 
+    #[test]
+    fn the_key_is_unicode_caseless_so_sigma_sharp_s_long_s_and_ligatures_collide() {
+        for (a, b) in [
+            ("ΣΑΣ", "σας"),
+            ("ΣΑΣ", "σασ"),
+            ("ßam", "ssam"),
+            ("ſkim", "skim"),
+            ("ﬁx", "FIX"),
+            ("\u{212a}ate", "kate"),
+        ] {
+            let (x, y) = (Username::parse(a).unwrap(), Username::parse(b).unwrap());
+            assert_eq!(x.key(), y.key(), "{a} / {b}");
+            assert_eq!(Username::typed_key(a), Username::typed_key(b), "{a} / {b}");
+            // The spelling chosen is kept.
+            assert_eq!(x.as_str(), a);
+        }
+    }
+
     proptest! {
+        #[test]
+        fn the_key_of_a_name_is_the_key_of_its_upper_case(s in "[\\p{L}\\p{N}._-]{1,64}") {
+            prop_assert_eq!(Username::key_of(&s.to_uppercase()), Username::key_of(&s));
+            if let Ok(u) = Username::parse(&s) {
+                prop_assert_eq!(u.key(), Username::key_of(&s));
+                prop_assert_eq!(Username::key_of(&u.key()), u.key());
+            }
+        }
+
+        #[test]
+        fn parse_and_key_never_panic_on_any_text(s in any::<String>()) {
+            let _ = Username::key_of(&s);
+            let _ = Username::typed_key(&s);
+            if let Ok(u) = Username::parse(&s) {
+                let _ = u.key();
+            }
+        }
+
         #[test]
         fn parse_never_panics_and_accepts_exactly_the_rule(s in "\\PC{0,80}") {
             let expected = !s.is_empty()

@@ -505,6 +505,16 @@ pub fn apply(db: &TestDb, set: accountd_domain::ChangeSet) {
 }
 
 impl Setup {
+    /// Runs `accountd migrate` on this database and returns how it ended.
+    pub fn migrate(&self) -> std::process::Output {
+        let dir = tempfile::tempdir().expect("a working directory");
+        self.command(dir.path())
+            .arg("migrate")
+            .stdin(Stdio::null())
+            .output()
+            .expect("accountd migrate")
+    }
+
     /// Runs `accountd audit ARGS` on this database and returns how it
     /// ended.
     pub fn audit(&self, args: &[&str]) -> std::process::Output {

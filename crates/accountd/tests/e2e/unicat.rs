@@ -1489,3 +1489,145 @@ fn ping_answers_pong_and_the_version_of_the_binary(db: &TestDb) {
     }
 }
 on_both_backends!(ping_answers_pong_and_the_version_of_the_binary);
+
+// ---- Caseless names and addresses (issue 10, findings 2 and 3) ----
+
+/// Usernames are unique under full Unicode case folding of their NFKC form:
+/// each of these used to be accepted beside the name already taken.
+fn a_name_equal_under_unicode_case_folding_is_unavailable(db: &TestDb) {
+    let smtp = SmtpCapture::start();
+    let setup = Setup::new(db).smtp(smtp.port);
+    for name in ["ssam", "σασ", "skim", "FIX", "kate"] {
+        setup.add_user(name, &[]);
+    }
+    let server = setup.start();
+
+    for taken in [
+        "ßam",
+        "ẞAM",
+        "SSAM",
+        "ΣΑΣ",
+        "σας",
+        "ſkim",
+        "ﬁx",
+        "\u{212a}ate",
+    ] {
+        assert_reply(
+            &signup_request(&server, taken, STRONG, "new.one@example.com"),
+            422,
+            &validation(
+                "username",
+                "username_unavailable",
+                "The username is already taken.",
+                &[],
+            ),
+        );
+        let out = setup.try_add_user(taken, &[]);
+        assert!(!out.status.success(), "user add {taken}: {out:?}");
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(smtp.mails().len(), 0, "no request issued a code");
+}
+on_both_backends!(a_name_equal_under_unicode_case_folding_is_unavailable);
+
+/// The reset code goes to the address as stored on the account, never to
+/// the typed text that only matches it caselessly.
+fn a_reset_by_email_mails_the_address_as_stored_not_as_typed(db: &TestDb) {
+    let smtp = SmtpCapture::start();
+    let setup = Setup::new(db).smtp(smtp.port);
+    setup.add_user("carol", &["carol@example.com"]);
+    setup.add_user("kate", &["kate@kayak.com"]);
+    let server = setup.start();
+
+    for (typed, stored, name) in [
+        ("CAROL@EXAMPLE.COM", "carol@example.com", "carol"),
+        ("\u{212a}ate@kayak.com", "kate@kayak.com", "kate"),
+    ] {
+        let reply = reset_request(&server, typed);
+        let validation_code = validation_code_of(&reply, Some(&[name]));
+        let account = format!("Account: {name}\n");
+        let mail = smtp.wait_for(MAIL_WAIT, |m| m.is_code_mail() && m.text.contains(&account));
+        assert_eq!(mail.recipients, [stored], "typed {typed:?}");
+        assert_eq!(mail.to, [stored], "the header too, as stored");
+        let code = mail.unicat_code();
+        assert_session(
+            &reset(&server, name, NEW_PASSWORD, &validation_code, &code),
+            name,
+            stored,
+            false,
+        );
+    }
+    let all = smtp.mails();
+    assert!(
+        all.iter().all(|m| m
+            .to
+            .iter()
+            .all(|t| t == "carol@example.com" || t == "kate@kayak.com")),
+        "every mail to a stored address: {:?}",
+        all.iter().map(|m| &m.to).collect::<Vec<_>>()
+    );
+}
+on_both_backends!(a_reset_by_email_mails_the_address_as_stored_not_as_typed);
+
+/// Accounts that collided under the caseless rule before it existed (rows
+/// in the old form: keys lower-cased, not folded) are kept, listed by
+/// `accountd migrate`, and both still log in; a new one is refused.
+fn accounts_colliding_before_the_rule_are_listed_by_migrate_and_both_log_in(db: &TestDb) {
+    let smtp = SmtpCapture::start();
+    let setup = Setup::new(db).smtp(smtp.port);
+    let ssam = setup.add_user("ssam", &["ssam@example.com"]);
+    let sam = setup.add_user("placeholder", &["sam@example.com"]);
+    // What the code before the rule would have written for `ßam` (its
+    // lower-cased key differed from `ssam`'s), a minute younger.
+    db.execute(&format!(
+        "UPDATE users SET username = 'ßam', username_key = 'ßam', username_fold = NULL, \
+         keys_folded = FALSE, created_at = created_at + 60000 WHERE id = '{sam}'; \
+         UPDATE users SET username_fold = NULL, keys_folded = FALSE WHERE id = '{ssam}';"
+    ));
+
+    let out = setup.migrate();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        format!(
+            "migrations applied\n\
+             caseless keys recomputed for 2 accounts\n\
+             username collision: {ssam} ssam (active), {sam} ßam (active)\n"
+        )
+    );
+    // Listed again until resolved; nothing left to recompute.
+    let out = setup.migrate();
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        format!(
+            "migrations applied\nusername collision: {ssam} ssam (active), {sam} ßam (active)\n"
+        )
+    );
+
+    let server = setup.start();
+    assert_session(
+        &login(&server, "ssam", PASSWORD),
+        "ssam",
+        "ssam@example.com",
+        true,
+    );
+    assert_session(
+        &login(&server, "ßam", PASSWORD),
+        "ßam",
+        "sam@example.com",
+        true,
+    );
+    for taken in ["SSAM", "ßAM", "ſſam"] {
+        assert_reply(
+            &signup_request(&server, taken, STRONG, "new.one@example.com"),
+            422,
+            &validation(
+                "username",
+                "username_unavailable",
+                "The username is already taken.",
+                &[],
+            ),
+        );
+    }
+}
+on_both_backends!(accounts_colliding_before_the_rule_are_listed_by_migrate_and_both_log_in);

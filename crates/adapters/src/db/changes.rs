@@ -183,6 +183,7 @@ fn apply_one(conn: &mut DbConn, change: &Change, now: i64) -> Result<(), DbError
             let columns = users::ProfileColumns {
                 username: username.as_ref().map(Username::as_str),
                 username_key: username.as_ref().map(Username::key),
+                username_fold: username.as_ref().map(Username::key),
                 name: name.as_deref(),
                 language: language.as_deref(),
                 timezone: timezone.as_deref(),

@@ -274,25 +274,34 @@ pub(crate) fn due_outbox_ids(conn: &mut DbConn, now: i64, limit: i64) -> Result<
     })
 }
 
-/// Runs the embedded migrations of the connection's backend; on PostgreSQL
-/// serialised across instances by an advisory lock.
-pub(crate) fn migrate(conn: &mut DbConn) -> Result<Vec<String>, String> {
+/// Runs the embedded migrations of the connection's backend, then the
+/// caseless key refold (see `fold.rs`); on PostgreSQL both serialised
+/// across instances by an advisory lock.
+pub(crate) fn migrate(conn: &mut DbConn) -> Result<(Vec<String>, super::fold::Refolded), String> {
     use diesel_migrations::MigrationHarness;
+    fn versions(v: Vec<diesel::migration::MigrationVersion<'_>>) -> Vec<String> {
+        v.iter().map(ToString::to_string).collect()
+    }
+    if let DbConn::Pg(c) = conn {
+        c.batch_execute("SELECT pg_advisory_lock(7291530001)")
+            .map_err(|e| e.to_string())?;
+    }
     let applied = match conn {
-        DbConn::Pg(c) => {
-            c.batch_execute("SELECT pg_advisory_lock(7291530001)")
-                .map_err(|e| e.to_string())?;
-            let r = c
-                .run_pending_migrations(super::PG_MIGRATIONS)
-                .map(|v| v.iter().map(ToString::to_string).collect());
-            let _ = c.batch_execute("SELECT pg_advisory_unlock(7291530001)");
-            r
-        }
+        DbConn::Pg(c) => c.run_pending_migrations(super::PG_MIGRATIONS).map(versions),
         DbConn::Sqlite(c) => c
             .run_pending_migrations(super::SQLITE_MIGRATIONS)
-            .map(|v| v.iter().map(ToString::to_string).collect()),
-    };
-    applied.map_err(|e| e.to_string())
+            .map(versions),
+    }
+    .map_err(|e| e.to_string())
+    .and_then(|applied| {
+        super::fold::refold(conn)
+            .map(|refolded| (applied, refolded))
+            .map_err(|e| format!("cannot recompute the caseless keys: {e}"))
+    });
+    if let DbConn::Pg(c) = conn {
+        let _ = c.batch_execute("SELECT pg_advisory_unlock(7291530001)");
+    }
+    applied
 }
 
 #[cfg(test)]

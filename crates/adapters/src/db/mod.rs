@@ -13,6 +13,7 @@ mod changes;
 mod conn;
 mod email_reverts;
 mod gate;
+mod fold;
 mod housekeeping;
 mod limits;
 mod outbox;
@@ -34,6 +35,16 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 pub use audit::{AuditFilter, AuditRecord};
+pub use fold::{CollidingAccount, CollidingAddress, Refolded};
+
+/// What [`Database::migrate`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Migrated {
+    /// The migration versions applied by this run.
+    pub applied: Vec<String>,
+    /// The caseless key refold, and the collisions it lists.
+    pub refolded: Refolded,
+}
 pub use housekeeping::{PurgeBefore, Purged};
 #[cfg(feature = "test-support")]
 pub use rows::OutboxSnapshot;
@@ -347,13 +358,16 @@ impl Database {
         Arc::clone(&self.mail_queued)
     }
 
-    /// Applies pending migrations (serialised across instances on
-    /// PostgreSQL by an advisory lock) and returns the versions applied.
-    pub async fn migrate(&self) -> Result<Vec<String>, ConnectError> {
+    /// Applies pending migrations, then recomputes the caseless keys of
+    /// rows written before them (both serialised across instances on
+    /// PostgreSQL by an advisory lock); returns the versions applied and
+    /// the accounts that collide under the caseless rule.
+    pub async fn migrate(&self) -> Result<Migrated, ConnectError> {
         let pool = self.pool.clone();
-        let run = move || -> Result<Vec<String>, String> {
+        let run = move || -> Result<Migrated, String> {
             let mut c = pool.get().map_err(|e| e.to_string())?;
-            conn::migrate(&mut c)
+            let (applied, refolded) = conn::migrate(&mut c)?;
+            Ok(Migrated { applied, refolded })
         };
         tokio::task::spawn_blocking(run)
             .await

@@ -24,6 +24,11 @@ pub(crate) struct UserRow {
     pub language: String,
     pub timezone: String,
     pub created_at: i64,
+    /// The caseless key of the username ([`Username::key`]); not unique.
+    pub username_fold: Option<String>,
+    /// Whether the keys of this row (and of its addresses) are caseless
+    /// keys; false for rows written before migration 10 (see `fold.rs`).
+    pub keys_folded: bool,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -48,6 +53,8 @@ impl UserRow {
             language: u.language.clone(),
             timezone: u.timezone.clone(),
             created_at: u.created_at.as_millis(),
+            username_fold: u.username.as_ref().map(Username::key),
+            keys_folded: true,
         }
     }
 

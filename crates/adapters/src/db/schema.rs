@@ -13,6 +13,8 @@ diesel::table! {
         language -> Text,
         timezone -> Text,
         created_at -> BigInt,
+        username_fold -> Nullable<Text>,
+        keys_folded -> Bool,
     }
 }
 

@@ -4,7 +4,7 @@ use super::conn::{columns, load, DbConn};
 use super::rows::{email_rows, EmailRow, UserRow};
 use super::schema::{memberships, user_emails, users};
 use super::{Database, DbError};
-use accountd_domain::{Email, User, UserId, UserStatus};
+use accountd_domain::{Email, User, UserId, UserStatus, Username};
 use accountd_ports::{StoreError, UserRepository};
 use async_trait::async_trait;
 use diesel::prelude::*;
@@ -12,8 +12,8 @@ use diesel::prelude::*;
 #[async_trait]
 impl UserRepository for Database {
     async fn find_by_username_ci(&self, username: &str) -> Result<Option<User>, StoreError> {
-        let key = accountd_domain::Username::key_of(username);
-        self.run(move |c| by_username_key(c, &key)).await
+        let typed = username.to_owned();
+        self.run(move |c| by_username(c, &typed)).await
     }
 
     async fn get(&self, id: UserId) -> Result<Option<User>, StoreError> {
@@ -82,14 +82,57 @@ pub(crate) fn by_ids(conn: &mut DbConn, ids: &[String]) -> Result<Vec<User>, DbE
 /// Gids per query of [`by_ids`] (well under SQLite's bound-parameter cap).
 const BATCH: usize = 500;
 
-/// The user whose username key (`Username::key`) is `key`.
-pub(crate) fn by_username_key(conn: &mut DbConn, key: &str) -> Result<Option<User>, DbError> {
-    let row: Option<UserRow> = users::table
-        .filter(users::username_key.eq(key))
+/// The user whose username has the caseless key (`Username::key`) of
+/// `typed`. Accounts that collided under the caseless rule before it was
+/// enforced share a key (see `fold.rs`); of those, the one spelled exactly
+/// as typed, else the one matching it under the old lower-casing, else the
+/// one holding the key's unique slot (the oldest), so every one of them
+/// can still be reached by its own name.
+pub(crate) fn by_username(conn: &mut DbConn, typed: &str) -> Result<Option<User>, DbError> {
+    let key = Username::key_of(typed);
+    let mut rows: Vec<UserRow> = users::table
+        .filter(users::username_fold.eq(&key))
+        .order((users::created_at.asc(), users::id.asc()))
         .select(UserRow::as_select())
-        .load(conn)?
-        .pop();
+        .load(conn)?;
+    let pick = rows
+        .iter()
+        .position(|r| r.username.as_deref() == Some(typed))
+        .or_else(|| {
+            let lower = typed.to_lowercase();
+            rows.iter()
+                .position(|r| r.username.as_deref().map(str::to_lowercase) == Some(lower.clone()))
+        })
+        .or_else(|| {
+            rows.iter()
+                .position(|r| r.username_key.as_deref() == Some(key.as_str()))
+        })
+        .or(if rows.is_empty() { None } else { Some(0) });
+    let row = pick.map(|i| rows.swap_remove(i));
     hydrate(conn, row)
+}
+
+/// Whether a user other than `user_id` has a username whose caseless key
+/// is `key`. Checked before a name is written: the unique slot
+/// (`username_key`) alone would miss the younger accounts of an old
+/// collision, which hold a `legacy:` slot; it still decides races between
+/// new names.
+pub(crate) fn name_key_held(conn: &mut DbConn, key: &str, user_id: &str) -> Result<bool, DbError> {
+    let held: i64 = users::table
+        .filter(users::username_fold.eq(key))
+        .filter(users::id.ne(user_id))
+        .count()
+        .get_result(conn)?;
+    Ok(held > 0)
+}
+
+/// The stored username of the user with this gid.
+fn stored_username(conn: &mut DbConn, user_id: &str) -> Result<Option<String>, DbError> {
+    Ok(
+        load(conn, users::table.find(user_id).select(users::username))?
+            .pop()
+            .flatten(),
+    )
 }
 
 /// Every user with an address whose key is `key`, oldest first.
@@ -114,6 +157,11 @@ pub(crate) fn by_email_key(conn: &mut DbConn, key: &str) -> Result<Vec<User>, Db
 
 /// Inserts the user's row and its addresses (inside the caller's transaction).
 pub(crate) fn insert(conn: &mut DbConn, user: &User) -> Result<(), DbError> {
+    if let Some(name) = &user.username {
+        if name_key_held(conn, &name.key(), &user.id.to_string())? {
+            return Err(DbError::Conflict(accountd_domain::Conflict::UsernameTaken));
+        }
+    }
     diesel::insert_into(users::table)
         .values(&UserRow::from_user(user))
         .execute(conn)?;
@@ -128,14 +176,29 @@ pub(crate) fn update(
     expected_version: i64,
 ) -> Result<bool, DbError> {
     let row = UserRow::from_user(user);
+    // The name's columns are written only when it changes: a younger
+    // account of an old collision keeps its `legacy:` slot.
+    let renamed = stored_username(conn, &row.id)? != row.username;
+    if renamed {
+        if let Some(key) = &row.username_fold {
+            if name_key_held(conn, key, &row.id)? {
+                return Err(DbError::Conflict(accountd_domain::Conflict::UsernameTaken));
+            }
+        }
+        diesel::update(users::table.filter(users::id.eq(&row.id)))
+            .set((
+                users::username.eq(&row.username),
+                users::username_key.eq(&row.username_key),
+                users::username_fold.eq(&row.username_fold),
+            ))
+            .execute(conn)?;
+    }
     let updated = diesel::update(
         users::table
             .filter(users::id.eq(&row.id))
             .filter(users::credential_version.eq(expected_version)),
     )
     .set((
-        users::username.eq(&row.username),
-        users::username_key.eq(&row.username_key),
         users::status.eq(&row.status),
         users::credential_version.eq(row.credential_version),
         users::password_hash.eq(&row.password_hash),
@@ -159,6 +222,7 @@ pub(crate) fn update(
 pub(crate) struct ProfileColumns<'a> {
     pub username: Option<&'a str>,
     pub username_key: Option<String>,
+    pub username_fold: Option<String>,
     pub name: Option<&'a str>,
     pub language: Option<&'a str>,
     pub timezone: Option<&'a str>,
@@ -185,6 +249,26 @@ pub(crate) fn update_profile(
     let target = users::table
         .filter(users::id.eq(user_id))
         .filter(users::credential_version.eq(expected_version));
+    if let Some(name) = columns.username {
+        if stored_username(conn, user_id)?.as_deref() == Some(name) {
+            // Unchanged: a younger account of an old collision keeps its
+            // `legacy:` slot (see `update`).
+            let columns = ProfileColumns {
+                username: None,
+                username_key: None,
+                username_fold: None,
+                name: columns.name,
+                language: columns.language,
+                timezone: columns.timezone,
+            };
+            return update_profile(conn, user_id, expected_version, &columns);
+        }
+        if let Some(key) = &columns.username_fold {
+            if name_key_held(conn, key, user_id)? {
+                return Err(DbError::Conflict(accountd_domain::Conflict::UsernameTaken));
+            }
+        }
+    }
     if columns.is_empty() {
         // Nothing to set: the guard alone.
         let found: i64 = target.count().get_result(conn)?;

@@ -52,6 +52,19 @@ pub enum ResetRequestError {
     Failure(#[from] Failure),
 }
 
+/// The stored address of `users` that compares equal to `typed` under the
+/// caseless rule: the oldest account's spelling.
+fn stored_match(users: &[User], typed: &Email) -> Option<Email> {
+    let key = typed.key();
+    let mut by_age: Vec<&User> = users.iter().collect();
+    by_age.sort_by_key(|u| (u.created_at, u.id));
+    by_age
+        .iter()
+        .flat_map(|u| &u.emails)
+        .find(|address| address.key() == key)
+        .cloned()
+}
+
 /// Why `reset_password` changed nothing.
 #[derive(Debug, thiserror::Error)]
 pub enum ResetError {
@@ -123,11 +136,19 @@ impl PasswordReset {
             if users.is_empty() {
                 return self.not_found(username_or_email, by_email, now).await;
             }
+            // Mail goes only to stored addresses: the address as stored on
+            // the covered accounts, never the typed text that merely
+            // matches it under the caseless rule (`CAROL@EXAMPLE.COM`, a
+            // Kelvin sign for a `k`). One mail per address: the oldest
+            // account's spelling.
+            let Some(stored) = stored_match(&users, &email) else {
+                return self.not_found(username_or_email, by_email, now).await;
+            };
             let subject = Subject::Accounts {
-                email: email.clone(),
+                email: stored.clone(),
                 users: users.iter().map(|u| u.id).collect(),
             };
-            (subject, users, vec![email])
+            (subject, users, vec![stored])
         } else {
             let found = self
                 .ports
