@@ -25,3 +25,7 @@ fmt:
 # Everything CI checks.
 check:
     bash .ci/run
+
+# Every fuzz target for FUZZ_SECONDS (20) each (nightly toolchain, cargo-fuzz).
+fuzz:
+    bash .ci/fuzz.sh

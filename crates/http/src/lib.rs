@@ -24,6 +24,8 @@ mod cause;
 mod client;
 mod failure;
 mod forgot_password;
+#[doc(hidden)]
+pub mod fuzzing;
 mod head;
 mod health;
 pub mod metrics;

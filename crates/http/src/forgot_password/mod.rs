@@ -7,6 +7,7 @@
 
 mod check_code;
 mod error;
+pub(crate) mod fuzzing;
 pub(crate) mod openapi;
 mod reset_password;
 mod send_email;

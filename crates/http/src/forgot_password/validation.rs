@@ -178,18 +178,23 @@ impl<T: FromValid> FromRequest for Validated<T> {
 
     fn from_request(req: &HttpRequest, payload: &mut dev::Payload) -> Self::Future {
         let body = body::take(req, payload);
-        Box::pin(async move {
-            let (body, nul) = match body.await? {
-                Ok(map) => (map, Vec::new()),
-                Err(BodyError::Nul(nul)) => (nul.fields, nul.tainted),
-                Err(BodyError::Malformed) => (Map::new(), Vec::new()),
-                Err(BodyError::TooLarge) => return Err(ForgotPasswordError::PayloadTooLarge),
-                Err(BodyError::TimedOut) => return Err(ForgotPasswordError::RequestTimeout),
-            };
-            let valid = validate(&body, &nul, T::FIELDS).map_err(ForgotPasswordError::Invalid)?;
-            Ok(Self(T::from_valid(valid)))
-        })
+        Box::pin(async move { Ok(Self(from_body(body.await?)?)) })
     }
+}
+
+/// A route's input from its read body, by the rules of [`Validated`].
+pub(crate) fn from_body<T: FromValid>(
+    body: Result<Map<String, Value>, BodyError>,
+) -> Result<T, ForgotPasswordError> {
+    let (body, nul) = match body {
+        Ok(map) => (map, Vec::new()),
+        Err(BodyError::Nul(nul)) => (nul.fields, nul.tainted),
+        Err(BodyError::Malformed) => (Map::new(), Vec::new()),
+        Err(BodyError::TooLarge) => return Err(ForgotPasswordError::PayloadTooLarge),
+        Err(BodyError::TimedOut) => return Err(ForgotPasswordError::RequestTimeout),
+    };
+    let valid = validate(&body, &nul, T::FIELDS).map_err(ForgotPasswordError::Invalid)?;
+    Ok(T::from_valid(valid))
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ mod auth;
 mod decline_invite;
 mod envelope;
 mod error;
+pub(crate) mod fuzzing;
 mod init;
 mod init_invite;
 mod login;
