@@ -626,6 +626,48 @@ async fn issuing_queues_its_mails_in_the_outbox(db: &Database) {
     assert!(claimed.iter().all(|q| q.attempts == 0));
 }
 
+async fn a_decoy_is_stored_findable_and_superseded_and_its_mail_row_is_never_sent(db: &Database) {
+    let decoy = |id: u8, typed: &str, t: i64| {
+        let code = CodeFormat::Digits6.code_from_draws(&[482_901]).unwrap();
+        Challenge::issue(
+            challenge_id(id),
+            Purpose::ForgotPassword,
+            Subject::decoy(typed, false),
+            &code,
+            &key(),
+            ChallengePolicy::forgot_password(900),
+            at(t),
+        )
+    };
+    let first = decoy(1, "Ghost", 0);
+    let row = code_mail("decoy@decoy.invalid", "482901", Some(at(900)));
+    let set = ChangeSet::new()
+        .with(Change::IssueChallenge(first.clone()))
+        .decoy_mail([row]);
+    assert_eq!(db.apply(set, at(0)).await.unwrap(), Applied::Committed);
+    let key = Subject::decoy("ghost", false).key();
+    assert_eq!(latest(db, Purpose::ForgotPassword, &key).await, first);
+    // Its mail row: written, but nothing to send and nothing pending.
+    assert_eq!(db.outbox_pending().await.unwrap(), 0);
+    assert!(db.claim("d1", at(0), at(30), 10).await.unwrap().is_empty());
+    let stored = db.outbox_snapshot(1).await.unwrap().expect("the decoy row");
+    assert_eq!(
+        (
+            stored.state.as_str(),
+            stored.body,
+            stored.recipient.as_str()
+        ),
+        ("decoy", None, "decoy@decoy.invalid")
+    );
+    // Counted like any challenge, superseded by the next one for the text.
+    assert_eq!(db.record_failure(first.id(), at(1)).await.unwrap(), Some(1));
+    let second = decoy(2, "GHOST", 5);
+    let set = ChangeSet::new().with(Change::IssueChallenge(second.clone()));
+    assert_eq!(db.apply(set, at(5)).await.unwrap(), Applied::Committed);
+    assert_eq!(latest(db, Purpose::ForgotPassword, &key).await, second);
+    assert_eq!(db.record_failure(first.id(), at(6)).await.unwrap(), None);
+}
+
 async fn a_failed_issue_stores_nothing_and_supersedes_nothing(db: &Database) {
     let ann = user_id(1);
     let first = forgot(challenge_id(1), ann, at(0));
@@ -2360,6 +2402,7 @@ contracts!(
     of_two_challenges_issued_in_the_same_millisecond_the_second_is_latest,
     of_eight_parallel_issues_for_one_account_exactly_one_stays_open,
     issuing_queues_its_mails_in_the_outbox,
+    a_decoy_is_stored_findable_and_superseded_and_its_mail_row_is_never_sent,
     a_failed_issue_stores_nothing_and_supersedes_nothing,
     record_failure_counts_up_and_refuses_once_the_maximum_is_reached,
     record_failure_refuses_from_the_expiry_instant_on,

@@ -189,6 +189,40 @@ impl ChallengeFlow {
         .await
     }
 
+    /// Counts one issuance under each of `keys` (a reset by email: the
+    /// address and every covered account) against the issuance limits,
+    /// all or nothing: checked and recorded in one transaction, so a
+    /// refused call counts nothing under any key. A refusal is audited
+    /// once, for the account of the first key that names one (`user`).
+    pub(crate) async fn limit_issuance_all(
+        &self,
+        keys: &[String],
+        user: Option<accountd_domain::UserId>,
+        client: Option<&str>,
+        now: Timestamp,
+    ) -> Result<Result<(), RateLimited>, Failure> {
+        let limits = self.settings.issuance_limits().to_vec();
+        let set = keys.iter().fold(ChangeSet::new(), |set, key| {
+            set.with(Change::CountHit {
+                key: key.clone(),
+                limits: limits.clone(),
+            })
+        });
+        match self.ports.apply(set, now).await? {
+            Ok(()) => Ok(Ok(())),
+            Err(Conflict::Limited {
+                retry_after_seconds,
+            }) => {
+                let first = keys.first().map_or("", String::as_str);
+                self.refused(first, now, "codes", user, client).await?;
+                Ok(Err(RateLimited {
+                    retry_after_seconds,
+                }))
+            }
+            Err(conflict) => Err(unexpected_conflict(conflict)),
+        }
+    }
+
     async fn limit(
         &self,
         key: &str,
@@ -203,26 +237,40 @@ impl ChallengeFlow {
             RateDecision::Limited {
                 retry_after_seconds,
             } => {
-                tracing::info!(
-                    limit.key_kind = key.split(':').next().unwrap_or(""),
-                    "rate limit hit"
-                );
-                crate::metrics::rate_limited(metric);
-                // The refused hit was not counted: the event is all that
-                // is written, once per key and window (see `refusals`).
-                if self.refusals.first(key, now) {
-                    let event = AuditEvent::new(AuditEventKind::RateLimited, user)
-                        .outcome(AuditOutcome::Refused)
-                        .client(client)
-                        .purpose(self.purpose)
-                        .word("limit", metric);
-                    self.ports.record([event], now).await?;
-                }
+                self.refused(key, now, metric, user, client).await?;
                 Ok(Err(RateLimited {
                     retry_after_seconds,
                 }))
             }
         }
+    }
+
+    /// What a refused hit under `key` leaves: a log line, the metric, and
+    /// the audit event (the hit itself was not counted).
+    async fn refused(
+        &self,
+        key: &str,
+        now: Timestamp,
+        metric: &'static str,
+        user: Option<accountd_domain::UserId>,
+        client: Option<&str>,
+    ) -> Result<(), Failure> {
+        tracing::info!(
+            limit.key_kind = key.split(':').next().unwrap_or(""),
+            "rate limit hit"
+        );
+        crate::metrics::rate_limited(metric);
+        // The refused hit was not counted: the event is all that is
+        // written, once per key and window (see `refusals`).
+        if self.refusals.first(key, now) {
+            let event = AuditEvent::new(AuditEventKind::RateLimited, user)
+                .outcome(AuditOutcome::Refused)
+                .client(client)
+                .purpose(self.purpose)
+                .word("limit", metric);
+            self.ports.record([event], now).await?;
+        }
+        Ok(())
     }
 
     /// Draws a code in the purpose's format, then the challenge id.
@@ -305,10 +353,16 @@ impl ChallengeFlow {
             set = set.audit(audit_of(kind, &challenge).client(client));
         }
         let event = audit_of(AuditEventKind::CodeIssued, &challenge).client(client);
-        let set = set
-            .with(Change::IssueChallenge(challenge))
-            .mail(mails)
-            .audit(event);
+        // A decoy's mail is rendered and written like a real one, as a
+        // row no dispatcher sends (`ChangeSet::decoy_mail`).
+        let decoy = challenge.subject().is_decoy();
+        let set = set.with(Change::IssueChallenge(challenge));
+        let set = if decoy {
+            set.decoy_mail(mails)
+        } else {
+            set.mail(mails)
+        };
+        let set = set.audit(event);
         self.ports.apply(set, now).await?.map_err(|conflict| {
             Failure::Unexpected(anyhow::anyhow!(
                 "issuing a challenge has no guard, yet it was refused: {conflict:?}"
@@ -401,35 +455,45 @@ impl ChallengeFlow {
     ) -> Result<Result<(), Refused>, Failure> {
         match challenge.attempt(now, &self.mac_key, code) {
             Err(e) => Ok(Err(Refused::Closed(e))),
-            Ok(Attempt::Correct) => Ok(Ok(())),
-            Ok(Attempt::Wrong) => {
-                match self
-                    .ports
-                    .challenges
-                    .record_failure(challenge.id(), now)
-                    .await?
-                {
-                    Some(failures) => {
-                        let attempts_left = challenge.max_failures().saturating_sub(failures);
-                        crate::metrics::code_failure(self.purpose, attempts_left == 0);
-                        // The failure was counted by the conditional update
-                        // above; its events follow it.
-                        let failed = audit_of(AuditEventKind::CodeFailed, challenge)
-                            .outcome(AuditOutcome::Failure)
-                            .count("attempts_left", i64::from(attempts_left));
-                        let exhausted = (attempts_left == 0).then(|| {
-                            audit_of(AuditEventKind::CodeExhausted, challenge)
-                                .outcome(AuditOutcome::Failure)
-                        });
-                        self.ports
-                            .record([failed].into_iter().chain(exhausted), now)
-                            .await?;
-                        Ok(Err(Refused::Wrong { attempts_left }))
-                    }
-                    None => self.refusal_after_lost_race(at, now).await.map(Err),
-                }
-            }
+            // A decoy never accepts a code: its code was never sent, and
+            // should one be hit anyway, it is a wrong code like any other.
+            Ok(Attempt::Correct) if !challenge.subject().is_decoy() => Ok(Ok(())),
+            Ok(Attempt::Correct | Attempt::Wrong) => self.fail(challenge, at, now).await.map(Err),
         }
+    }
+
+    /// Counts one failure on `challenge` (found at `at`) exactly as a
+    /// wrong code does, for a step-2 request whose values do not match
+    /// the challenge: the refusal is [`Refused::Wrong`] with the tries
+    /// left, or the reloaded challenge's after a lost race.
+    pub(crate) async fn fail(
+        &self,
+        challenge: &Challenge,
+        at: &Locator,
+        now: Timestamp,
+    ) -> Result<Refused, Failure> {
+        let Some(failures) = self
+            .ports
+            .challenges
+            .record_failure(challenge.id(), now)
+            .await?
+        else {
+            return self.refusal_after_lost_race(at, now).await;
+        };
+        let attempts_left = challenge.max_failures().saturating_sub(failures);
+        crate::metrics::code_failure(self.purpose, attempts_left == 0);
+        // The failure was counted by the conditional update above; its
+        // events follow it.
+        let failed = audit_of(AuditEventKind::CodeFailed, challenge)
+            .outcome(AuditOutcome::Failure)
+            .count("attempts_left", i64::from(attempts_left));
+        let exhausted = (attempts_left == 0).then(|| {
+            audit_of(AuditEventKind::CodeExhausted, challenge).outcome(AuditOutcome::Failure)
+        });
+        self.ports
+            .record([failed].into_iter().chain(exhausted), now)
+            .await?;
+        Ok(Refused::Wrong { attempts_left })
     }
 
     /// Why the challenge at `at` refused a step after a conditional update
@@ -461,6 +525,7 @@ pub(crate) fn audit_of(kind: AuditEventKind, challenge: &Challenge) -> AuditEven
                 .count("accounts", i64::try_from(many.len()).unwrap_or(i64::MAX)),
         },
         Subject::Signup { .. } => AuditEvent::new(kind, None),
+        Subject::Decoy { .. } => AuditEvent::new(kind, None).word("subject", "decoy"),
     };
     event.purpose(challenge.purpose())
 }

@@ -182,77 +182,90 @@ impl ForgotPassword {
         // come before the issuance limits (429), the per-address one
         // included.
         let user = match self.active_user(username).await? {
-            Some(u) if !u.emails.is_empty() => u,
-            found => {
-                if s.enumeration_protection {
-                    // Do the same kind of database work as a real send, under
-                    // the same limits: otherwise only real accounts would ever
-                    // get a 429, which tells them apart.
-                    let key = format!("decoy:{}", accountd_domain::Username::typed_key(username));
-                    self.flow.limit_client(client, now).await??;
-                    self.flow
-                        .limit_issuance(&key, None, Some(client), now)
-                        .await??;
-                    return Ok(());
-                }
-                return Err(match found {
-                    None => SendEmailError::UnknownUsername,
-                    Some(_) => SendEmailError::NoEmailAddresses,
-                });
-            }
+            Some(u) if !u.emails.is_empty() => Some(u),
+            // A decoy: a real stored challenge that covers no account,
+            // issued under the same limits in the same transaction as a
+            // real one (its mail an outbox row that is never sent), so
+            // neither a 429 nor the time taken tells the two apart.
+            _ if s.enumeration_protection => None,
+            None => return Err(SendEmailError::UnknownUsername),
+            Some(_) => return Err(SendEmailError::NoEmailAddresses),
         };
 
         self.flow.limit_client(client, now).await??;
-        let subject = Subject::Account { user: user.id };
+        // A decoy counts under `challenges:decoy:<typed key>`, the key a
+        // Unicat reset of the same name counts under: one budget for both
+        // families, as a real account has.
+        let subject = match &user {
+            Some(user) => Subject::Account { user: user.id },
+            None => Subject::decoy(username, false),
+        };
+        let key = format!("challenges:{}", subject.key());
         self.flow
-            .limit_issuance(
-                &format!("challenges:{}", subject.key()),
-                Some(user.id),
-                Some(client),
-                now,
-            )
+            .limit_issuance(&key, user.as_ref().map(|u| u.id), Some(client), now)
             .await??;
 
         let drawn = self.flow.draw()?;
         let challenge = self.flow.challenge(&drawn, None, subject, now);
-        let mails = user
-            .emails
-            .iter()
-            .map(|to| {
-                mail::forgot_password_code(
-                    &user,
-                    to,
-                    &drawn.code,
-                    s.code_ttl_seconds,
-                    challenge.expires_at(),
-                )
-            })
-            .collect();
+        let mails = match &user {
+            Some(user) => user
+                .emails
+                .iter()
+                .map(|to| {
+                    mail::forgot_password_code(
+                        user,
+                        to,
+                        &drawn.code,
+                        s.code_ttl_seconds,
+                        challenge.expires_at(),
+                    )
+                })
+                .collect(),
+            None => vec![mail::forgot_password_decoy(
+                username,
+                &drawn.code,
+                s.code_ttl_seconds,
+                challenge.expires_at(),
+            )],
+        };
         self.flow
             .issue(challenge, mails, Some(client), None)
             .await?;
-        info!(user.gid = %user.id, "forgotPassword code issued");
+        match &user {
+            Some(user) => info!(user.gid = %user.id, "forgotPassword code issued"),
+            None => info!("forgotPassword code issued"),
+        }
         Ok(())
     }
 
-    /// Where the user's live code is: the latest forgotPassword challenge
-    /// of the account.
-    fn code_of(user: &User) -> Locator {
-        Locator::Latest(Subject::Account { user: user.id }.key())
+    /// Where the live code for `typed` is: the latest forgotPassword
+    /// challenge of the account; with enumeration protection, for an
+    /// unknown name or an account without an address (`None`), that of
+    /// the decoy `sendEmail` issued for the typed name.
+    fn code_of(&self, user: Option<&User>, typed: &str) -> Option<Locator> {
+        match user {
+            Some(u) if !(u.emails.is_empty() && self.flow.settings().enumeration_protection) => {
+                Some(Locator::Latest(Subject::Account { user: u.id }.key()))
+            }
+            _ if self.flow.settings().enumeration_protection => {
+                Some(Locator::Latest(Subject::decoy(typed, false).key()))
+            }
+            _ => None,
+        }
     }
 
     /// Presents `code` to the user's live code, counting a failure when it
     /// is wrong.
     async fn try_code(
         &self,
-        user: &User,
+        user: Option<&User>,
         at: &Locator,
         challenge: &Challenge,
         code: &str,
         now: Timestamp,
     ) -> Result<Result<(), Refusal>, Failure> {
         let tried = self.flow.try_code(challenge, at, code, now).await?;
-        if let Err(Refused::Wrong { .. }) = tried {
+        if let (Err(Refused::Wrong { .. }), Some(user)) = (tried, user) {
             info!(user.gid = %user.id, "forgotPassword code failure");
         }
         Ok(tried.map_err(Refusal::from))
@@ -263,17 +276,13 @@ impl ForgotPassword {
     #[instrument(skip_all, fields(route = "forgotPassword.checkCode"))]
     pub async fn check_code(&self, input: CheckCodeInput) -> Result<(), CheckCodeError> {
         let now = self.ports.clock.now();
-        let Some(user) = self.active_user(&input.username).await? else {
-            return Err(if self.flow.settings().enumeration_protection {
-                CheckCodeError::NoCode
-            } else {
-                CheckCodeError::UnknownUsername
-            });
+        let user = self.active_user(&input.username).await?;
+        let Some(at) = self.code_of(user.as_ref(), &input.username) else {
+            return Err(CheckCodeError::UnknownUsername);
         };
-        let at = Self::code_of(&user);
         let challenge = self.flow.open(&at, now).await?.map_err(Refusal::from)?;
         Ok(self
-            .try_code(&user, &at, &challenge, input.code.expose(), now)
+            .try_code(user.as_ref(), &at, &challenge, input.code.expose(), now)
             .await??)
     }
 
@@ -290,29 +299,30 @@ impl ForgotPassword {
     ) -> Result<(), ResetPasswordError> {
         let now = self.ports.clock.now();
         let s = self.flow.settings();
-        let Some(user) = self.active_user(&input.username).await? else {
-            return Err(if s.enumeration_protection {
-                ResetPasswordError::NoCode
-            } else {
-                ResetPasswordError::UnknownUsername
-            });
+        let found = self.active_user(&input.username).await?;
+        let Some(at) = self.code_of(found.as_ref(), &input.username) else {
+            return Err(ResetPasswordError::UnknownUsername);
         };
         // Steps 3 and 4 first (no code, tries spent), as the route spec
         // orders them: a policy answer must not tell a real account from an
         // unknown one under enumeration protection.
-        let at = Self::code_of(&user);
         let challenge = self.flow.open(&at, now).await?.map_err(Refusal::from)?;
-        // The policy before the code: a refused password never spends a try.
+        // The policy before the code: a refused password never spends a
+        // try. A decoy is judged for the typed name, as its account would be.
+        let (name, emails) = match &found {
+            Some(u) => (u.username.as_ref().map(|u| u.as_str()), u.emails.as_slice()),
+            None => (Some(input.username.as_str()), &[][..]),
+        };
         let password = s
             .password_policy
-            .check(
-                input.new_password.expose(),
-                user.username.as_ref().map(|u| u.as_str()),
-                &user.emails,
-            )
+            .check(input.new_password.expose(), name, emails)
             .map_err(ResetPasswordError::PasswordRejected)?;
-        self.try_code(&user, &at, &challenge, input.code.expose(), now)
+        // A decoy never accepts a code (`ChallengeFlow::try_code`).
+        self.try_code(found.as_ref(), &at, &challenge, input.code.expose(), now)
             .await??;
+        let Some(user) = found else {
+            return Err(ResetPasswordError::NoCode);
+        };
         let hash = self
             .ports
             .hasher

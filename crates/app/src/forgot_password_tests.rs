@@ -349,38 +349,69 @@ async fn a_user_without_an_email_address_gets_no_email_addresses_and_no_code() {
     assert!(matches!(r, Err(SendEmailError::NoEmailAddresses)), "{r:?}");
 }
 
-#[tokio::test]
-async fn with_enumeration_protection_an_unknown_user_is_told_sent_but_no_code_is_issued() {
-    let m = ip_allowed()
-        .user(None)
-        .hit(
-            format!("decoy:{}", accountd_domain::Username::typed_key("ann")),
-            account_limits(),
-            t(0),
-            RateDecision::Allowed,
-        )
-        .no_challenge_issued();
+fn decoy_key() -> String {
+    format!("decoy:{}", accountd_domain::Username::typed_key("ann"))
+}
 
-    let r = m.service(protected()).send_email("Ann", CLIENT).await;
+/// The decoy `sendEmail` stores for "Ann" under protection: a real
+/// challenge for 482901 covering no account.
+fn decoy() -> Challenge {
+    let code = CodeFormat::Digits6.code_from_draws(&[482_901]).unwrap();
+    Challenge::issue(
+        ChallengeId::from_random_bytes(CHALLENGE_ID_BYTES),
+        Purpose::ForgotPassword,
+        Subject::decoy("Ann", false),
+        &code,
+        &key(),
+        ChallengePolicy::forgot_password(900),
+        t(0),
+    )
+}
 
-    assert!(r.is_ok(), "{r:?}");
+/// The draws and the one issue of a send, captured into `stored`.
+fn drawn_and_issued(mut m: Mocks, stored: Arc<Mutex<Vec<Issued>>>) -> Mocks {
+    m.random
+        .expect_uniform()
+        .withf(|lo, hi| (*lo, *hi) == (100_000, 999_999))
+        .times(1)
+        .return_const(482_901u32);
+    m.random
+        .expect_bytes16()
+        .times(1)
+        .return_const(CHALLENGE_ID_BYTES);
+    m.writes.expect_issue().times(1).returning(move |c, mails| {
+        stored.lock().unwrap().push((c, mails));
+        Ok(())
+    });
+    m
 }
 
 #[tokio::test]
-async fn with_enumeration_protection_a_user_without_addresses_is_told_sent_but_no_code_is_issued() {
-    let m = ip_allowed()
-        .user(Some(ann_with(UserStatus::Active, &[])))
-        .hit(
-            format!("decoy:{}", accountd_domain::Username::typed_key("ann")),
-            account_limits(),
-            t(0),
-            RateDecision::Allowed,
-        )
-        .no_challenge_issued();
+async fn with_enumeration_protection_an_unknown_user_or_one_without_addresses_gets_a_stored_decoy_and_no_mail(
+) {
+    for found in [None, Some(ann_with(UserStatus::Active, &[]))] {
+        let stored: Arc<Mutex<Vec<Issued>>> = Arc::default();
+        let m = drawn_and_issued(
+            ip_allowed().user(found.clone()).hit(
+                format!("challenges:{}", decoy_key()),
+                account_limits(),
+                t(0),
+                RateDecision::Allowed,
+            ),
+            Arc::clone(&stored),
+        );
 
-    let r = m.service(protected()).send_email("Ann", CLIENT).await;
+        let r = m.service(protected()).send_email("Ann", CLIENT).await;
 
-    assert!(r.is_ok(), "{r:?}");
+        assert!(r.is_ok(), "{r:?}");
+        let (challenge, mails) = stored.lock().unwrap().pop().unwrap();
+        assert_eq!(challenge, decoy(), "{found:?}");
+        // Its mail is a decoy row (MockWrites: never a queued mail), to
+        // nobody.
+        let to: Vec<&str> = mails.iter().map(|m| m.to.as_str()).collect();
+        assert_eq!(to, ["decoy@decoy.invalid"]);
+        assert_eq!(mails[0].subject, "Your password reset code");
+    }
 }
 
 #[tokio::test]
@@ -390,7 +421,7 @@ async fn with_enumeration_protection_an_unknown_user_is_rate_limited_like_a_real
     let m = ip_allowed()
         .user(None)
         .hit(
-            format!("decoy:{}", accountd_domain::Username::typed_key("ann")),
+            format!("challenges:{}", decoy_key()),
             account_limits(),
             t(0),
             RateDecision::Limited {
@@ -603,13 +634,20 @@ async fn checking_a_code_for_an_inactive_user_is_unknown_username() {
     assert!(matches!(r, Err(CheckCodeError::UnknownUsername)), "{r:?}");
 }
 
+/// One load of the latest forgotPassword challenge under the decoy key of
+/// "Ann", answering `found`.
+fn latest_decoy(mut m: Mocks, found: Option<Challenge>) -> Mocks {
+    m.challenges
+        .expect_latest()
+        .withf(|purpose, k| *purpose == Purpose::ForgotPassword && k == decoy_key())
+        .times(1)
+        .return_once(move |_, _| Ok(found));
+    m
+}
+
 #[tokio::test]
-async fn with_enumeration_protection_checking_for_an_unknown_user_is_no_code() {
-    let m = Mocks::new()
-        .at(t(60))
-        .user(None)
-        .code_never_loaded()
-        .no_failure_counted();
+async fn with_enumeration_protection_checking_for_an_unknown_user_without_a_decoy_is_no_code() {
+    let m = latest_decoy(Mocks::new().at(t(60)).user(None), None).no_failure_counted();
 
     let r = m
         .service(protected())
@@ -617,6 +655,42 @@ async fn with_enumeration_protection_checking_for_an_unknown_user_is_no_code() {
         .await;
 
     assert!(matches!(r, Err(CheckCodeError::NoCode)), "{r:?}");
+}
+
+#[tokio::test]
+async fn with_enumeration_protection_a_decoy_counts_wrong_codes_like_a_real_code_and_never_accepts_one(
+) {
+    for found in [None, Some(ann_with(UserStatus::Active, &[]))] {
+        for (code, failures) in [(WRONG_CODE, 1), (CODE, 2)] {
+            let mut m = latest_decoy(Mocks::new().at(t(60)).user(found.clone()), Some(decoy()))
+                .nothing_consumed();
+            m.challenges
+                .expect_record_failure()
+                .withf(|id, now| *id == decoy().id() && *now == t(60))
+                .times(1)
+                .returning(move |_, _| Ok(Some(failures)));
+
+            let r = m
+                .service(protected())
+                .check_code(code_input("Ann", code))
+                .await;
+
+            assert!(matches!(r, Err(CheckCodeError::CodeIncorrect)), "{r:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn with_enumeration_protection_a_spent_decoy_is_rate_limit_exceeded_like_a_real_code() {
+    let spent = (0..11).fold(decoy(), |c, _| c.with_failure(t(1)).unwrap());
+    let m = latest_decoy(Mocks::new().at(t(60)).user(None), Some(spent)).no_failure_counted();
+
+    let r = m
+        .service(protected())
+        .check_code(code_input("Ann", CODE))
+        .await;
+
+    assert!(matches!(r, Err(CheckCodeError::RateLimitExceeded)), "{r:?}");
 }
 
 #[tokio::test]
@@ -888,11 +962,8 @@ async fn resetting_for_an_unknown_user_is_unknown_username() {
 }
 
 #[tokio::test]
-async fn with_enumeration_protection_resetting_for_an_unknown_user_is_no_code() {
-    let m = Mocks::new()
-        .at(t(60))
-        .user(None)
-        .code_never_loaded()
+async fn with_enumeration_protection_resetting_for_an_unknown_user_without_a_decoy_is_no_code() {
+    let m = latest_decoy(Mocks::new().at(t(60)).user(None), None)
         .nothing_hashed()
         .nothing_consumed();
 
@@ -902,6 +973,57 @@ async fn with_enumeration_protection_resetting_for_an_unknown_user_is_no_code() 
         .await;
 
     assert!(matches!(r, Err(ResetPasswordError::NoCode)), "{r:?}");
+}
+
+#[tokio::test]
+async fn with_enumeration_protection_a_decoy_refuses_a_weak_password_as_a_real_code_does() {
+    let real = check(Mocks::new())
+        .latest(Some(issued()))
+        .no_failure_counted()
+        .nothing_hashed()
+        .nothing_consumed();
+    let fake = latest_decoy(Mocks::new().at(t(60)).user(None), Some(decoy()))
+        .no_failure_counted()
+        .nothing_hashed()
+        .nothing_consumed();
+
+    let r = real
+        .service(protected())
+        .reset_password(reset_input("Ann", WRONG_CODE, WEAK))
+        .await;
+    let d = fake
+        .service(protected())
+        .reset_password(reset_input("Ann", WRONG_CODE, WEAK))
+        .await;
+
+    match (r, d) {
+        (
+            Err(ResetPasswordError::PasswordRejected(a)),
+            Err(ResetPasswordError::PasswordRejected(b)),
+        ) => assert_eq!(a, b),
+        other => panic!("both refused as weak: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn with_enumeration_protection_resetting_with_a_decoy_counts_the_code_as_wrong_and_changes_nothing(
+) {
+    for code in [WRONG_CODE, CODE] {
+        let mut m = latest_decoy(Mocks::new().at(t(60)).user(None), Some(decoy()))
+            .nothing_hashed()
+            .nothing_consumed();
+        m.challenges
+            .expect_record_failure()
+            .times(1)
+            .returning(|_, _| Ok(Some(1)));
+
+        let r = m
+            .service(protected())
+            .reset_password(reset_input("Ann", code, STRONG))
+            .await;
+
+        assert!(matches!(r, Err(ResetPasswordError::CodeIncorrect)), "{r:?}");
+    }
 }
 
 #[tokio::test]

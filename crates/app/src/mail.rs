@@ -314,6 +314,30 @@ pub fn forgot_password_code(
     outgoing(r, to, Some(expires_at))
 }
 
+/// The outbox row of a forgotPassword decoy (enumeration protection): the
+/// code mail rendered for the typed name in the fallback language, to
+/// [`Email::decoy`]; written as a decoy row, never sent.
+pub fn forgot_password_decoy(
+    username: &str,
+    code: &OneTimeCode,
+    ttl_seconds: i64,
+    expires_at: Timestamp,
+) -> OutgoingMail {
+    let ctx = context! {
+        username => username,
+        code => code.expose(),
+        minutes => minutes(ttl_seconds),
+    };
+    let r = render(
+        FALLBACK_LANGUAGE,
+        "forgot_password_code",
+        &ctx,
+        Some(code.expose()),
+    )
+    .unwrap_or_else(|| code_fallback("Your password reset code", code.expose(), ttl_seconds));
+    outgoing(r, &Email::decoy(), Some(expires_at))
+}
+
 /// The Unicat sign-up code mail, in `language` (see [`accept_language`]).
 pub fn signup_code(
     language: &str,

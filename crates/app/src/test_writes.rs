@@ -103,6 +103,13 @@ mockall::mock! {
             changes: Vec<Change>,
             now: Timestamp,
         ) -> Result<Applied, StoreError>;
+        /// A set of rate hits only (issuance under several keys, all or
+        /// nothing): the keys, in order, each with its limits.
+        pub(crate) fn hits(
+            &self,
+            hits: Vec<(String, Vec<accountd_domain::Limit>)>,
+            now: Timestamp,
+        ) -> Result<Applied, StoreError>;
     }
 }
 
@@ -163,8 +170,30 @@ impl Changes for MockWrites {
             [] if mails.is_empty() && !set.audits().is_empty() => Ok(Applied::Committed),
             [Change::IssueChallenge(c)] => {
                 assert_eq!(now, c.issued_at(), "issued at its own issue time");
+                // A decoy's mail is a decoy row, never a queued mail: the
+                // mock is given the one kind its challenge may have.
+                let mails = if c.subject().is_decoy() {
+                    assert!(mails.is_empty(), "a decoy queues no mail");
+                    set.decoy_mails().to_vec()
+                } else {
+                    assert!(set.decoy_mails().is_empty(), "a real issue has no decoy row");
+                    mails
+                };
                 self.issue(c.clone(), mails)?;
                 Ok(Applied::Committed)
+            }
+            hits if !hits.is_empty()
+                && hits.iter().all(|c| matches!(c, Change::CountHit { .. })) =>
+            {
+                assert!(mails.is_empty() && set.decoy_mails().is_empty());
+                let hits = hits
+                    .iter()
+                    .filter_map(|c| match c {
+                        Change::CountHit { key, limits } => Some((key.clone(), limits.clone())),
+                        _ => None,
+                    })
+                    .collect();
+                self.hits(hits, now)
             }
             [Change::ConsumeChallenge(id), Change::SetPassword {
                 user,

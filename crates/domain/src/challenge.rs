@@ -90,9 +90,53 @@ pub enum Subject {
         /// The address to verify.
         new_email: Email,
     },
+    /// A decoy (enumeration protection): a real stored challenge standing
+    /// in for an account that does not exist. It covers no account, counts
+    /// tries like any other, and never accepts a code (see
+    /// [`Subject::is_decoy`]).
+    Decoy {
+        /// `decoy:<Username::typed_key of the typed text>`: limited,
+        /// superseded and found under it (see [`Subject::decoy`]).
+        key: String,
+        /// A digest of the exact typed username of a decoy by username
+        /// (see [`Subject::decoy_covers`]); `None` for a decoy by email,
+        /// which covers no username. No typed text is stored in clear.
+        name: Option<String>,
+    },
 }
 
 impl Subject {
+    /// The decoy for `typed` (a username, or an address when `by_email`),
+    /// keyed by the case-folded digest of the text, as a name that may not
+    /// exist is everywhere else ([`Username::typed_key`]).
+    pub fn decoy(typed: &str, by_email: bool) -> Self {
+        Self::Decoy {
+            key: Self::decoy_key(typed),
+            name: (!by_email).then(|| exact_digest(typed)),
+        }
+    }
+
+    /// The key of the decoy for `typed`.
+    pub fn decoy_key(typed: &str) -> String {
+        format!("decoy:{}", Username::typed_key(typed))
+    }
+
+    /// Whether this is a decoy: it can never be consumed into an effect.
+    pub fn is_decoy(&self) -> bool {
+        matches!(self, Self::Decoy { .. })
+    }
+
+    /// Whether a decoy by username names exactly `username` (compared as
+    /// exactly as a real account's name is at step 2: case-sensitively).
+    pub fn decoy_covers(&self, username: &str) -> bool {
+        match self {
+            Self::Decoy {
+                name: Some(name), ..
+            } => *name == exact_digest(username),
+            _ => false,
+        }
+    }
+
     /// The key of one account.
     pub fn user_key(user: &UserId) -> String {
         format!("user:{user}")
@@ -109,6 +153,7 @@ impl Subject {
         match self {
             Self::Account { user } | Self::EmailChange { user, .. } => Self::user_key(user),
             Self::Accounts { email, .. } | Self::Signup { email, .. } => Self::email_key(email),
+            Self::Decoy { key, .. } => key.clone(),
         }
     }
 
@@ -123,6 +168,15 @@ impl Subject {
         }
         keys
     }
+}
+
+/// SHA-256 (hex) of the exact text, case kept.
+fn exact_digest(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// The numbers of one kind of challenge.
@@ -656,6 +710,29 @@ mod tests {
             users: vec![u],
         };
         assert_eq!(s.key(), "email:ann@example.com");
+    }
+
+    #[test]
+    fn a_decoy_is_keyed_by_the_case_folded_digest_and_covers_only_the_exact_typed_name() {
+        let d = Subject::decoy("Ghost", false);
+        assert_eq!(d.key(), format!("decoy:{}", Username::typed_key("ghost")));
+        assert_eq!(d.keys(), vec![d.key()]);
+        assert_eq!(Subject::decoy("GHOST", false).key(), d.key());
+        assert!(d.is_decoy());
+        assert!(d.decoy_covers("Ghost"));
+        assert!(!d.decoy_covers("ghost"));
+        let by_email = Subject::decoy("nobody@example.com", true);
+        assert!(!by_email.decoy_covers("nobody@example.com"));
+        assert!(!Subject::Account { user: user() }.is_decoy());
+        assert!(!Subject::Account { user: user() }.decoy_covers("Ghost"));
+        // Stored as JSON like every subject: no typed text in clear.
+        let json = serde_json::to_string(&d).unwrap();
+        assert!(
+            json.starts_with(r#"{"kind":"decoy","key":"decoy:"#),
+            "{json}"
+        );
+        assert!(!json.to_lowercase().contains("ghost"), "{json}");
+        assert_eq!(serde_json::from_str::<Subject>(&json).unwrap(), d);
     }
 
     #[test]

@@ -332,6 +332,7 @@ pub enum Conflict {
 pub struct ChangeSet {
     changes: Vec<Change>,
     mails: Vec<OutgoingMail>,
+    decoy_mails: Vec<OutgoingMail>,
     audits: Vec<AuditEvent>,
 }
 
@@ -383,6 +384,21 @@ impl ChangeSet {
         self
     }
 
+    /// Writes the outbox rows of a decoy (enumeration protection) in the
+    /// same transaction: rows like a queued mail's, stored as `decoy`
+    /// without a body, which no dispatcher claims and no backlog counts.
+    /// The same write as a real issue, and nothing is ever sent.
+    #[must_use]
+    pub fn decoy_mail(mut self, mails: impl IntoIterator<Item = OutgoingMail>) -> Self {
+        self.decoy_mails.extend(mails);
+        self
+    }
+
+    /// The decoy outbox rows to write.
+    pub fn decoy_mails(&self) -> &[OutgoingMail] {
+        &self.decoy_mails
+    }
+
     /// Records `event` in the same transaction (after every change and
     /// the mail): when any guard fails, no event of the set is written.
     #[must_use]
@@ -418,7 +434,10 @@ impl ChangeSet {
 
     /// Whether nothing would change.
     pub fn is_empty(&self) -> bool {
-        self.changes.is_empty() && self.mails.is_empty() && self.audits.is_empty()
+        self.changes.is_empty()
+            && self.mails.is_empty()
+            && self.decoy_mails.is_empty()
+            && self.audits.is_empty()
     }
 }
 

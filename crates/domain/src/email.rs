@@ -45,6 +45,13 @@ impl Email {
         Ok(Self(text.to_owned()))
     }
 
+    /// The stand-in recipient of a decoy mail (enumeration protection):
+    /// an address of the reserved `.invalid` domain (RFC 2606). A decoy
+    /// mail is stored as such and never sent.
+    pub fn decoy() -> Self {
+        Self("decoy@decoy.invalid".to_owned())
+    }
+
     /// The address as typed.
     pub fn as_str(&self) -> &str {
         &self.0

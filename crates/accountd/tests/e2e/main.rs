@@ -9,6 +9,10 @@
 //! - `forgot_password`: the forgotPassword family, the exact bodies
 //!   (insta snapshots in `snapshots/`), health, the command line, signals;
 //! - `unicat`: the Unicat account routes;
+//! - `enumeration`: enumeration protection (decoys answered exactly as
+//!   real challenges at every later step, no decoy mail sent), the
+//!   issuance limits of a reset by email under every covered account, a
+//!   sign-up password mismatch spending a try;
 //! - `mail_language`: the language of the mail (`Accept-Language`);
 //! - `email_change`: the email change, its revert link and page;
 //! - `account`: `account/update`, `users/get` and `username`;
@@ -66,6 +70,7 @@ mod bad_input;
 mod claims;
 mod delete;
 mod email_change;
+mod enumeration;
 mod forgot_password;
 mod hardening;
 mod invitations;

@@ -66,6 +66,7 @@ pub(crate) fn apply(
         apply_one(conn, change, now)?;
     }
     outbox::queue(conn, set.mails(), now, seal)?;
+    outbox::queue_decoys(conn, set.decoy_mails(), now)?;
     audit::insert(conn, set.audits(), now)
 }
 

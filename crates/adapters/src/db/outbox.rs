@@ -100,6 +100,21 @@ pub(crate) fn queue(
     Ok(())
 }
 
+/// Writes the rows of decoy mails (see `NewOutboxRow::decoy`) inside the
+/// caller's transaction: the same insert as a queued mail, never sent.
+pub(crate) fn queue_decoys(
+    conn: &mut DbConn,
+    mails: &[OutgoingMail],
+    now: i64,
+) -> Result<(), DbError> {
+    for mail in mails {
+        diesel::insert_into(outbox::table)
+            .values(&NewOutboxRow::decoy(mail, now))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
 /// Leases up to `limit` due messages to `owner`, each under the row's next
 /// lease id (see [`Lease`]).
 pub(crate) fn claim(

@@ -164,6 +164,7 @@ pub(crate) struct NewOutboxRow {
     pub attempts: i32,
     pub next_attempt_at: i64,
     pub created_at: i64,
+    pub finished_at: Option<i64>,
     pub body_sealed: bool,
 }
 
@@ -180,6 +181,26 @@ impl NewOutboxRow {
             attempts: 0,
             next_attempt_at: now,
             created_at: now,
+            finished_at: None,
+        }
+    }
+
+    /// The row of a decoy mail (enumeration protection): no body, state
+    /// `decoy`, finished at once. No dispatcher claims it (only `pending`
+    /// rows are due), no backlog counts it, and housekeeping purges it
+    /// with the finished mail.
+    pub(crate) fn decoy(mail: &OutgoingMail, now: i64) -> Self {
+        Self {
+            recipient: mail.to.as_str().to_owned(),
+            subject: mail.subject.clone(),
+            body: None,
+            body_sealed: false,
+            not_after: mail.not_after.map(Timestamp::as_millis),
+            state: "decoy".to_owned(),
+            attempts: 0,
+            next_attempt_at: now,
+            created_at: now,
+            finished_at: Some(now),
         }
     }
 }

@@ -5,7 +5,7 @@ use super::{Invalid, Reason, Sessions, UnicatSettings};
 use crate::challenge_flow::{ChallengeFlow, NotConsumed, Refused};
 use crate::ports::unexpected_conflict;
 use crate::{mail, Failure, Ports, RateLimited, Secret};
-use accountd_domain::{Conflict, Email, MacKey, Purpose, Subject, Timestamp, User, Username};
+use accountd_domain::{Conflict, Email, MacKey, Purpose, Subject, User};
 
 /// What `reset_password_request` answers. `Debug` never shows the code.
 #[derive(Clone, PartialEq, Eq)]
@@ -37,6 +37,9 @@ pub struct ResetInput {
     /// What the mail carried.
     pub verification_code: Secret,
 }
+
+/// What step 1 found: the subject, its accounts, the addresses to mail.
+type Found = (Subject, Vec<User>, Vec<Email>);
 
 /// Why `reset_password_request` issued nothing.
 #[derive(Debug, thiserror::Error)]
@@ -119,69 +122,57 @@ impl PasswordReset {
         self.flow.limit_client(client, now).await??;
 
         let by_email = username_or_email.contains('@');
-        let (subject, users, recipients) = if by_email {
-            let Ok(email) = Email::parse(username_or_email) else {
-                return self.not_found(username_or_email, by_email, now).await;
-            };
-            let mut users: Vec<User> = self
-                .ports
-                .users
-                .find_by_email(&email)
-                .await
-                .map_err(Failure::from)?
-                .into_iter()
-                .filter(|u| u.is_active() && u.username.is_some())
-                .collect();
-            users.sort_by(|a, b| a.username_str().cmp(b.username_str()));
-            if users.is_empty() {
-                return self.not_found(username_or_email, by_email, now).await;
-            }
-            // Mail goes only to stored addresses: the address as stored on
-            // the covered accounts, never the typed text that merely
-            // matches it under the caseless rule (`CAROL@EXAMPLE.COM`, a
-            // Kelvin sign for a `k`). One mail per address: the oldest
-            // account's spelling.
-            let Some(stored) = stored_match(&users, &email) else {
-                return self.not_found(username_or_email, by_email, now).await;
-            };
-            let subject = Subject::Accounts {
-                email: stored.clone(),
-                users: users.iter().map(|u| u.id).collect(),
-            };
-            (subject, users, vec![stored])
+        let found = if by_email {
+            self.by_email(username_or_email).await?
         } else {
-            let found = self
-                .ports
-                .users
-                .find_by_username_ci(username_or_email)
-                .await
-                .map_err(Failure::from)?
-                .filter(|u| {
-                    u.is_active() && u.username_str() == username_or_email && !u.emails.is_empty()
-                });
-            let Some(user) = found else {
-                return self.not_found(username_or_email, by_email, now).await;
-            };
-            let recipients = user.emails.clone();
-            (Subject::Account { user: user.id }, vec![user], recipients)
+            self.by_username(username_or_email).await?
+        };
+        // Unknown: 422, or with enumeration protection a decoy, a real
+        // stored challenge that covers no account, issued exactly as a
+        // real one (the same limits, the same transaction, an outbox row
+        // that is never sent).
+        let (subject, users, recipients) = match found {
+            Some(found) => found,
+            None if s.enumeration_protection => (
+                Subject::decoy(username_or_email, by_email),
+                Vec::new(),
+                vec![Email::decoy()],
+            ),
+            None => return Err(ResetRequestError::NotFound),
         };
 
-        self.flow
-            .limit_issuance(
-                &format!("challenges:{}", subject.key()),
-                match &subject {
-                    Subject::Account { user } => Some(*user),
-                    _ => None,
-                },
-                Some(client),
-                now,
-            )
-            .await??;
+        // Every key the challenge counts under: the main one and, for a
+        // reset by email, each covered account's (shared with its resets
+        // by username and forgotPassword), all or nothing.
+        let keys: Vec<String> = subject
+            .keys()
+            .iter()
+            .map(|k| format!("challenges:{k}"))
+            .collect();
+        if by_email {
+            self.flow
+                .limit_issuance_all(&keys, None, Some(client), now)
+                .await??;
+        } else {
+            let user = match &subject {
+                Subject::Account { user } => Some(*user),
+                _ => None,
+            };
+            let key = keys.first().map_or("", String::as_str);
+            self.flow
+                .limit_issuance(key, user, Some(client), now)
+                .await??;
+        }
         let (drawn, validation_code) = self.flow.draw_with_validation_code()?;
         let challenge = self
             .flow
             .challenge(&drawn, Some(&validation_code), subject, now);
-        let names: Vec<String> = users.iter().map(|u| u.username_str().to_owned()).collect();
+        let names: Vec<String> = if users.is_empty() && !by_email {
+            // A decoy by username lists the typed name, as a real mail would.
+            vec![username_or_email.to_owned()]
+        } else {
+            users.iter().map(|u| u.username_str().to_owned()).collect()
+        };
         // Several accounts: the oldest one's language (spec section 6).
         let language = users
             .iter()
@@ -203,7 +194,7 @@ impl PasswordReset {
         self.flow
             .issue(challenge, mails, Some(client), None)
             .await?;
-        tracing::info!(accounts = names.len(), "reset code issued");
+        tracing::info!(accounts = users.len(), "reset code issued");
         let usernames = if s.enumeration_protection {
             // Never reveal names found by email.
             if by_email {
@@ -220,28 +211,50 @@ impl PasswordReset {
         })
     }
 
-    /// Unknown: 422, or with enumeration protection a decoy that looks and
-    /// costs like a real answer.
-    async fn not_found(
-        &self,
-        typed: &str,
-        by_email: bool,
-        now: Timestamp,
-    ) -> Result<ResetRequested, ResetRequestError> {
-        if !self.flow.settings().enumeration_protection {
-            return Err(ResetRequestError::NotFound);
-        }
-        let key = format!("challenges:decoy:{}", Username::typed_key(typed));
-        self.flow.limit_issuance(&key, None, None, now).await??;
-        let (_, validation_code) = self.flow.draw_with_validation_code()?;
-        Ok(ResetRequested {
-            validation_code,
-            usernames: if by_email {
-                Vec::new()
-            } else {
-                vec![typed.to_owned()]
-            },
-        })
+    /// Every active account with the address `typed` (none when it is not
+    /// an address), sorted by username, as one subject with the address
+    /// to mail.
+    async fn by_email(&self, typed: &str) -> Result<Option<Found>, Failure> {
+        let Ok(email) = Email::parse(typed) else {
+            return Ok(None);
+        };
+        let mut users: Vec<User> = self
+            .ports
+            .users
+            .find_by_email(&email)
+            .await?
+            .into_iter()
+            .filter(|u| u.is_active() && u.username.is_some())
+            .collect();
+        users.sort_by(|a, b| a.username_str().cmp(b.username_str()));
+        // Mail goes only to stored addresses: the address as stored on
+        // the covered accounts, never the typed text that merely
+        // matches it under the caseless rule (`CAROL@EXAMPLE.COM`, a
+        // Kelvin sign for a `k`). One mail per address: the oldest
+        // account's spelling.
+        let Some(stored) = stored_match(&users, &email) else {
+            return Ok(None);
+        };
+        let subject = Subject::Accounts {
+            email: stored.clone(),
+            users: users.iter().map(|u| u.id).collect(),
+        };
+        Ok(Some((subject, users, vec![stored])))
+    }
+
+    /// The active account named exactly `typed` that has an address, with
+    /// every address to mail.
+    async fn by_username(&self, typed: &str) -> Result<Option<Found>, Failure> {
+        let found = self
+            .ports
+            .users
+            .find_by_username_ci(typed)
+            .await?
+            .filter(|u| u.is_active() && u.username_str() == typed && !u.emails.is_empty());
+        Ok(found.map(|user| {
+            let recipients = user.emails.clone();
+            (Subject::Account { user: user.id }, vec![user], recipients)
+        }))
     }
 
     /// Step 2: `username` must be one of the step-1 accounts; the new
@@ -256,7 +269,9 @@ impl PasswordReset {
         let covered = match challenge.subject() {
             Subject::Account { user } => vec![*user],
             Subject::Accounts { users, .. } => users.clone(),
-            Subject::Signup { .. } | Subject::EmailChange { .. } => Vec::new(),
+            Subject::Signup { .. } | Subject::EmailChange { .. } | Subject::Decoy { .. } => {
+                Vec::new()
+            }
         };
         let mut user = None;
         for id in covered {
@@ -267,28 +282,41 @@ impl PasswordReset {
                 }
             }
         }
-        let Some(user) = user else {
+        // A decoy by username "covers" exactly the typed name, as a real
+        // reset by username covers its account's.
+        let decoy = challenge.subject().decoy_covers(&input.username);
+        if user.is_none() && !decoy {
+            // Under enumeration protection a username the challenge does
+            // not cover is a wrong code: one try, `code_invalid` (else the
+            // names of an address could be probed without limit).
+            if self.flow.settings().enumeration_protection {
+                return Err(refused(self.flow.fail(&challenge, &at, now).await?));
+            }
             return Err(ResetError::Invalid(Invalid::new(
                 "username",
                 Reason::RequestMismatch,
                 "The username is not one of the accounts of this reset request.",
             )));
+        }
+        let (name, emails) = match &user {
+            Some(u) => (u.username_str(), u.emails.as_slice()),
+            None => (input.username.as_str(), &[][..]),
         };
         let password = self
             .flow
             .settings()
             .password_policy
-            .check(
-                input.new_password.expose(),
-                Some(user.username_str()),
-                &user.emails,
-            )
+            .check(input.new_password.expose(), Some(name), emails)
             .map_err(|r| ResetError::Invalid(Invalid::password("new_password", r)))?;
 
+        // A decoy never accepts a code (`ChallengeFlow::try_code`).
         self.flow
             .try_code(&challenge, &at, input.verification_code.expose(), now)
             .await?
             .map_err(refused)?;
+        let Some(user) = user else {
+            return Err(refused(Refused::Missing));
+        };
 
         let hash = self
             .ports

@@ -4,7 +4,7 @@
 use super::*;
 use crate::test_writes::{ChallengeEffect, ConsumeOutcome};
 use crate::unicat::test_support::*;
-use accountd_domain::{Attempt, Challenge};
+use accountd_domain::{Attempt, Challenge, Conflict, Timestamp};
 use accountd_domain::{
     ChallengeId, ChallengeState, OutgoingMail, PasswordHash, UserId, UserStatus,
 };
@@ -96,6 +96,29 @@ fn by_address(mut m: Mocks, address: &'static str, found: Vec<User>) -> Mocks {
 
 fn account_hit(m: Mocks, key: &str, decision: RateDecision) -> Mocks {
     m.hit(&format!("challenges:{key}"), code_limits(), t(0), decision)
+}
+
+/// One all-or-nothing set of issuance hits under exactly `keys` (each
+/// prefixed `challenges:`) at t(0), answering `applied`.
+fn hits_of(mut m: Mocks, keys: Vec<String>, applied: accountd_ports::Applied) -> Mocks {
+    let want: Vec<(String, Vec<accountd_ports::Limit>)> = keys
+        .into_iter()
+        .map(|k| (format!("challenges:{k}"), code_limits()))
+        .collect();
+    m.writes
+        .expect_hits()
+        .withf(move |hits, now| *hits == want && *now == t(0))
+        .times(1)
+        .return_once(move |_, _| Ok(applied));
+    m
+}
+
+/// The keys a reset by ann@example.com counts under: the address, then
+/// every covered account.
+fn address_keys(users: &[u8]) -> Vec<String> {
+    std::iter::once("email:ann@example.com".to_owned())
+        .chain(users.iter().map(|u| format!("user:{}", user_id(*u))))
+        .collect()
 }
 
 fn nothing_issued(m: Mocks) -> Mocks {
@@ -241,10 +264,10 @@ async fn a_reset_by_email_covers_every_active_account_sorted_in_one_mail_to_the_
 async fn reset_by_email_mails_the_stored_address(typed: &'static str) {
     let stored: Arc<Mutex<Vec<Issued>>> = Arc::default();
     let m = issued_into(
-        account_hit(
+        hits_of(
             by_address(step1(), typed, sharing_the_address()),
-            "email:ann@example.com",
-            RateDecision::Allowed,
+            address_keys(&[1, 2, 3]),
+            accountd_ports::Applied::Committed,
         )
         .draws(),
         Arc::clone(&stored),
@@ -350,13 +373,17 @@ async fn an_account_over_its_code_limit_gets_too_many_requests_and_nothing_is_is
 }
 
 #[tokio::test]
-async fn an_address_over_its_code_limit_gets_too_many_requests_and_nothing_is_issued() {
-    let m = nothing_issued(account_hit(
+async fn an_address_or_a_covered_account_over_its_code_limit_gets_too_many_requests_and_nothing_is_issued(
+) {
+    // The set of hits is refused whole when any key has no room: the
+    // address's, or that of one covered account (shared with its resets
+    // by username and forgotPassword).
+    let m = nothing_issued(hits_of(
         by_address(step1(), "Ann@Example.com", sharing_the_address()),
-        "email:ann@example.com",
-        RateDecision::Limited {
+        address_keys(&[1, 2, 3]),
+        accountd_ports::Applied::Refused(Conflict::Limited {
             retry_after_seconds: 60,
-        },
+        }),
     ));
 
     let r = request(m, settings(), "Ann@Example.com").await;
@@ -373,20 +400,44 @@ async fn an_address_over_its_code_limit_gets_too_many_requests_and_nothing_is_is
 }
 
 #[tokio::test]
-async fn with_enumeration_protection_an_unknown_username_gets_a_decoy_echoing_the_typed_name() {
-    let m = account_hit(
-        by_name(step1(), "Ghost", None),
-        &decoy_key("ghost"),
-        RateDecision::Allowed,
-    )
-    .draws()
-    .no_challenge_issued();
+async fn with_enumeration_protection_an_unknown_username_gets_a_stored_decoy_echoing_the_typed_name(
+) {
+    let stored: Arc<Mutex<Vec<Issued>>> = Arc::default();
+    let m = issued_into(
+        account_hit(
+            by_name(step1(), "Ghost", None),
+            &decoy_key("ghost"),
+            RateDecision::Allowed,
+        )
+        .draws(),
+        Arc::clone(&stored),
+    );
 
     let r = request(m, protected(), "Ghost").await.unwrap();
 
     assert_eq!(r.usernames, vec!["Ghost"]);
     assert_eq!(r.validation_code, drawn_validation_code());
     assert!(is_validation_code(&r.validation_code));
+    // A real challenge, findable by the validation code, covering no
+    // account; its mail a decoy row to nobody (`MockWrites` checks it is
+    // not queued).
+    let (challenge, mails) = stored.lock().unwrap().pop().unwrap();
+    assert_eq!(challenge.subject(), &Subject::decoy("Ghost", false));
+    assert_eq!(challenge.purpose(), Purpose::ResetPassword);
+    assert_eq!(challenge.max_failures(), 5);
+    assert_eq!(challenge.expires_at(), t(900));
+    assert_eq!(
+        challenge.lookup(),
+        Some(&Challenge::lookup_mac(
+            &key(),
+            Purpose::ResetPassword,
+            &r.validation_code
+        ))
+    );
+    let recipients: Vec<&str> = mails.iter().map(|m| m.to.as_str()).collect();
+    assert_eq!(recipients, ["decoy@decoy.invalid"]);
+    assert_eq!(mails[0].subject, "Your password reset code");
+    assert_eq!(account_names(&mails[0].text), ["Ghost"]);
 }
 
 #[tokio::test]
@@ -401,34 +452,50 @@ async fn with_enumeration_protection_an_unmatched_username_of_any_kind_gets_a_de
         ("Ann", Some(user(1, "Ann", UserStatus::Active, &[]))),
     ];
     for (typed, found) in cases {
-        let m = account_hit(
-            by_name(step1(), typed, found),
-            &decoy_key("ann"),
-            RateDecision::Allowed,
-        )
-        .draws()
-        .no_challenge_issued();
+        let stored: Arc<Mutex<Vec<Issued>>> = Arc::default();
+        let m = issued_into(
+            account_hit(
+                by_name(step1(), typed, found),
+                &decoy_key("ann"),
+                RateDecision::Allowed,
+            )
+            .draws(),
+            Arc::clone(&stored),
+        );
 
         let r = request(m, protected(), typed).await.unwrap();
 
         assert_eq!(r.usernames, vec![typed]);
+        let (challenge, _) = stored.lock().unwrap().pop().unwrap();
+        assert_eq!(challenge.subject(), &Subject::decoy(typed, false));
     }
 }
 
 #[tokio::test]
-async fn with_enumeration_protection_an_unknown_email_gets_a_decoy_naming_nobody() {
-    let m = account_hit(
-        by_address(step1(), "nobody@example.com", Vec::new()),
-        &decoy_key("nobody@example.com"),
-        RateDecision::Allowed,
-    )
-    .draws()
-    .no_challenge_issued();
+async fn with_enumeration_protection_an_unknown_email_gets_a_stored_decoy_naming_nobody() {
+    let stored: Arc<Mutex<Vec<Issued>>> = Arc::default();
+    let m = issued_into(
+        hits_of(
+            by_address(step1(), "nobody@example.com", Vec::new()),
+            vec![decoy_key("nobody@example.com")],
+            accountd_ports::Applied::Committed,
+        )
+        .draws(),
+        Arc::clone(&stored),
+    );
 
     let r = request(m, protected(), "Nobody@Example.com").await.unwrap();
 
     assert_eq!(r.usernames, Vec::<String>::new());
     assert!(is_validation_code(&r.validation_code));
+    let (challenge, mails) = stored.lock().unwrap().pop().unwrap();
+    assert_eq!(
+        challenge.subject(),
+        &Subject::decoy("Nobody@Example.com", true)
+    );
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0].to.as_str(), "decoy@decoy.invalid");
+    assert_eq!(account_names(&mails[0].text), Vec::<&str>::new());
 }
 
 #[tokio::test]
@@ -458,10 +525,10 @@ async fn with_enumeration_protection_a_decoy_is_rate_limited_like_a_real_account
 async fn with_enumeration_protection_names_found_by_email_are_mailed_but_never_returned() {
     let stored: Arc<Mutex<Vec<Issued>>> = Arc::default();
     let m = issued_into(
-        account_hit(
+        hits_of(
             by_address(step1(), "ann@example.com", sharing_the_address()),
-            "email:ann@example.com",
-            RateDecision::Allowed,
+            address_keys(&[1, 2, 3]),
+            accountd_ports::Applied::Committed,
         )
         .draws(),
         Arc::clone(&stored),
@@ -596,7 +663,17 @@ async fn complete(
     new_password: &str,
     code: &str,
 ) -> Result<Session, ResetError> {
-    service(m, settings())
+    complete_with(m, settings(), username, new_password, code).await
+}
+
+async fn complete_with(
+    m: Mocks,
+    s: UnicatSettings,
+    username: &str,
+    new_password: &str,
+    code: &str,
+) -> Result<Session, ResetError> {
+    service(m, s)
         .complete(ResetInput {
             username: username.to_owned(),
             new_password: new_password.into(),
@@ -1015,6 +1092,135 @@ fn decoy_key(typed: &str) -> String {
     format!("decoy:{}", accountd_domain::Username::typed_key(typed))
 }
 
+// ------------------------------------------------------- decoys at step 2
+
+/// A stored decoy by username for "Ghost", or by email for an unknown
+/// address.
+fn decoy(by_email: bool) -> Challenge {
+    let typed = if by_email {
+        "nobody@example.com"
+    } else {
+        "Ghost"
+    };
+    challenge(Purpose::ResetPassword, Subject::decoy(typed, by_email))
+}
+
+/// One failure counted on the challenge of [`CHALLENGE_ID_BYTES`] at
+/// t(60), answering `failures` in all.
+fn failure_counted(mut m: Mocks, failures: u32) -> Mocks {
+    m.challenges
+        .expect_record_failure()
+        .withf(|id, now| *id == for_ann().id() && *now == t(60))
+        .times(1)
+        .returning(move |_, _| Ok(Some(failures)));
+    m
+}
+
+#[tokio::test]
+async fn a_decoy_counts_a_wrong_code_exactly_as_a_real_challenge_does() {
+    for (failures, left) in [(0, 4), (1, 3), (2, 2)] {
+        let real = failure_counted(step2(failures), failures + 1)
+            .nothing_consumed()
+            .nothing_hashed()
+            .no_session();
+        let fake = failure_counted(
+            step2_at(t(60), Some(with_failures(decoy(false), failures))),
+            failures + 1,
+        )
+        .nothing_consumed()
+        .nothing_hashed()
+        .no_session();
+
+        let r = refused(complete_with(real, protected(), "Ann", STRONG, WRONG_CODE).await);
+        let d = refused(complete_with(fake, protected(), "Ghost", STRONG, WRONG_CODE).await);
+
+        assert_eq!(
+            (r.field, r.reason, r.attempts_left),
+            ("verification_code", Reason::CodeInvalid, Some(left))
+        );
+        assert_eq!(
+            (d.field, d.reason, d.attempts_left, d.detail),
+            (r.field, r.reason, r.attempts_left, r.detail)
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_decoy_never_accepts_a_code_even_the_right_one_which_counts_as_wrong() {
+    let m = failure_counted(step2_at(t(60), Some(decoy(false))), 1)
+        .nothing_consumed()
+        .nothing_hashed()
+        .no_session();
+
+    let i = refused(complete_with(m, protected(), "Ghost", STRONG, CODE).await);
+
+    assert_eq!((i.reason, i.attempts_left), (Reason::CodeInvalid, Some(4)));
+}
+
+#[tokio::test]
+async fn a_weak_new_password_answers_the_same_for_a_decoy_and_a_real_account_and_spends_no_try() {
+    let real = untouched(step2(0));
+    let fake = untouched(step2_at(t(60), Some(decoy(false))));
+
+    let r = refused(complete_with(real, protected(), "Ann", WEAK, WRONG_CODE).await);
+    let d = refused(complete_with(fake, protected(), "Ghost", WEAK, WRONG_CODE).await);
+
+    assert_eq!((r.field, r.reason), ("new_password", Reason::PasswordWeak));
+    assert_eq!(
+        (d.field, d.reason, d.detail, d.suggestions),
+        (r.field, r.reason, r.detail, r.suggestions)
+    );
+    // The name typed is judged as the account's would be.
+    let fake = untouched(step2_at(t(60), Some(decoy(false))));
+    let i = refused(
+        complete_with(
+            fake,
+            protected(),
+            "Ghost",
+            "my-GHOST-horse-battery-staple",
+            CODE,
+        )
+        .await,
+    );
+    assert_eq!((i.field, i.reason), ("new_password", Reason::PasswordWeak));
+}
+
+#[tokio::test]
+async fn with_enumeration_protection_a_username_the_challenge_does_not_cover_spends_a_try_as_a_wrong_code(
+) {
+    // A real reset by email, named with a name it does not cover; a
+    // decoy by username named in another case; a decoy by email, which
+    // covers no name at all. Each is a wrong code: one try, code_invalid.
+    let real = load(
+        load(
+            step2_at(t(60), Some(for_address())),
+            user_id(1),
+            Some(ann()),
+        ),
+        user_id(2),
+        Some(bob()),
+    );
+    let cases = [
+        (real, "carol"),
+        (step2_at(t(60), Some(decoy(false))), "ghost"),
+        (step2_at(t(60), Some(decoy(true))), "Ghost"),
+    ];
+    for (m, typed) in cases {
+        let m = failure_counted(m, 1)
+            .nothing_consumed()
+            .nothing_hashed()
+            .no_session();
+
+        let i = refused(complete_with(m, protected(), typed, STRONG, CODE).await);
+
+        assert_eq!(
+            (i.field, i.reason, i.attempts_left),
+            ("verification_code", Reason::CodeInvalid, Some(4)),
+            "{typed}"
+        );
+    }
+}
+
 // ------------------------------------------------------------ mail language
 
 /// `u` with `language`, created `days` days ago.
@@ -1034,10 +1240,10 @@ async fn a_reset_by_email_is_mailed_in_the_language_of_the_oldest_account_it_cov
     ];
     let stored: Arc<Mutex<Vec<Issued>>> = Arc::default();
     let m = issued_into(
-        account_hit(
+        hits_of(
             by_address(step1(), typed, accounts),
-            "email:ann@example.com",
-            RateDecision::Allowed,
+            address_keys(&[1, 2, 3]),
+            accountd_ports::Applied::Committed,
         )
         .draws(),
         Arc::clone(&stored),

@@ -209,7 +209,14 @@ impl Signup {
             .await
             .map_err(Failure::from)?
         {
-            return Err(mismatch("password"));
+            // A password that does not verify against step 1 counts one
+            // try like a wrong code (security rules), so a validation code
+            // cannot buy bcrypt work without limit. The answer stays
+            // `request_mismatch` while the challenge takes tries.
+            return Err(match self.flow.fail(&challenge, &at, now).await? {
+                Refused::Wrong { .. } => mismatch("password"),
+                closed => refused(closed),
+            });
         }
         if Email::parse(&input.email).map(|e| e.key()).ok() != Some(want_email.key()) {
             return Err(mismatch("email"));

@@ -623,12 +623,56 @@ async fn a_username_that_differs_even_only_in_case_is_a_request_mismatch() {
 }
 
 #[tokio::test]
-async fn a_password_that_does_not_verify_against_the_step1_hash_is_a_request_mismatch() {
-    let m = untouched(verified(step2(0), "another password", false));
+async fn a_password_that_does_not_verify_against_the_step1_hash_is_a_request_mismatch_and_counts_a_try(
+) {
+    let mut m = verified(step2(2), "another password", false)
+        .nothing_consumed()
+        .no_session();
+    m.challenges
+        .expect_record_failure()
+        .withf(|_, now| *now == t(60))
+        .times(1)
+        .returning(|_, _| Ok(Some(3)));
 
     let i = refused2(complete(m, NAME, "another password", ADDRESS, CODE).await);
 
     assert_eq!((i.field, i.reason), ("password", Reason::RequestMismatch));
+    let events = crate::test_writes::take_audited();
+    let failed: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind == accountd_domain::AuditEventKind::CodeFailed)
+        .collect();
+    assert_eq!(failed.len(), 1, "counted like a wrong code: {events:?}");
+}
+
+#[tokio::test]
+async fn a_password_mismatch_that_loses_the_race_answers_the_reloaded_challenge() {
+    let mut m = verified(Mocks::new().at(t(60)), "another password", false)
+        .nothing_consumed()
+        .no_session();
+    let mut seq = mockall::Sequence::new();
+    m.challenges
+        .expect_find_by_lookup()
+        .times(1)
+        .in_sequence(&mut seq)
+        .return_once(|_, _| Ok(Some(with_failures(pending(), 4))));
+    m.challenges
+        .expect_record_failure()
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_, _| Ok(None));
+    m.challenges
+        .expect_find_by_lookup()
+        .times(1)
+        .in_sequence(&mut seq)
+        .return_once(|_, _| Ok(Some(with_failures(pending(), 5))));
+
+    let i = refused2(complete(m, NAME, "another password", ADDRESS, CODE).await);
+
+    assert_eq!(
+        (i.field, i.reason),
+        ("verification_code", Reason::CodeExhausted)
+    );
 }
 
 #[tokio::test]

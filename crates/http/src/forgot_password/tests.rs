@@ -407,11 +407,27 @@ async fn send_email_with_enumeration_protection_answers_sent_for_an_unknown_user
             w.limiter
                 .expect_hit()
                 .withf(|key, _, _| {
-                    *key == format!("decoy:{}", accountd_domain::Username::typed_key("ann"))
+                    *key == format!(
+                        "challenges:decoy:{}",
+                        accountd_domain::Username::typed_key("ann")
+                    )
                 })
                 .times(1)
                 .returning(|_, _, _| Ok(RateDecision::Allowed));
-            w.changes.expect_apply().never();
+            w.random.expect_uniform().times(1).return_const(482_901u32);
+            w.random.expect_bytes16().times(1).return_const([2u8; 16]);
+            // A decoy: a stored challenge covering no account, its mail a
+            // decoy row, nothing queued to send.
+            w.changes
+                .expect_apply()
+                .withf(|set, _| {
+                    matches!(set.changes(), [Change::IssueChallenge(c)]
+                        if c.subject() == &accountd_domain::Subject::decoy("Ann", false))
+                        && set.mails().is_empty()
+                        && set.decoy_mails().len() == 1
+                })
+                .times(1)
+                .returning(|_, _| Ok(Applied::Committed));
         },
         post(SEND, r#"{"username":"Ann"}"#),
     )

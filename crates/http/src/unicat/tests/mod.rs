@@ -1145,7 +1145,12 @@ async fn signup_with_another_password_than_step_one_answers_1001_request_mismatc
             w.clock()
                 .finds_challenge(Purpose::Signup, Some(signup_challenge(0)))
                 .verifies(OTHER_STRONG, false);
-            w.challenges.expect_record_failure().never();
+            // A password that does not verify counts one try like a wrong
+            // code, and still answers request_mismatch.
+            w.challenges
+                .expect_record_failure()
+                .times(1)
+                .returning(|_, _| Ok(Some(1)));
         },
         post_json(
             SIGNUP,
@@ -1198,7 +1203,29 @@ async fn reset_password_request_by_email_answers_the_validation_code_then_every_
                 .withf(|e| e.key() == "ann@example.com")
                 .times(1)
                 .returning(|_| Ok(vec![annie(), ann()]));
-            w.issuance("challenges:email:ann@example.com", RateDecision::Allowed);
+            // The address and every covered account, in one set.
+            w.changes
+                .expect_apply()
+                .withf(|set, t| {
+                    let keys: Vec<&str> = set
+                        .changes()
+                        .iter()
+                        .filter_map(|c| match c {
+                            Change::CountHit { key, .. } => Some(key.as_str()),
+                            _ => None,
+                        })
+                        .collect();
+                    *t == now()
+                        && keys.len() == set.changes().len()
+                        && keys
+                            == [
+                                "challenges:email:ann@example.com",
+                                "challenges:user:01010101-0101-4101-8101-010101010101",
+                                "challenges:user:09090909-0909-4909-8909-090909090909",
+                            ]
+                })
+                .times(1)
+                .returning(|_, _| Ok(Applied::Committed));
             w.draws();
             w.changes
                 .expect_apply()
