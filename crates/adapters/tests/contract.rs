@@ -2447,3 +2447,8 @@ mod invitations;
 /// filtered and in order, and are purged by age.
 #[path = "contract/audit.rs"]
 mod audit;
+
+/// The EdDSA signing keys: one first key under parallel starts, rotation
+/// keeping and then deleting the old key, sealing under the secret.
+#[path = "contract/jwt_keys.rs"]
+mod jwt_keys;
