@@ -272,6 +272,12 @@ fn a_configured_pem_key_signs_and_hs256_publishes_nothing(db: &TestDb) {
     assert_eq!(header_of(&token)["kid"], PEM_KID);
     verify_outside(&token, PEM_X);
     assert_eq!(init(&server, &token).status, 200);
+    // `--help` names the variable but never shows the key.
+    let help = setup.run(&["--help"]);
+    assert_eq!(help.status.code(), Some(0));
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("ACCOUNTD_JWT_PRIVATE_KEY"), "{help}");
+    assert!(!help.contains("MC4CAQAw"), "{help}");
     // A configured key is not rotated by the command.
     let out = setup.run(&["keys", "rotate"]);
     assert_eq!(out.status.code(), Some(2));
