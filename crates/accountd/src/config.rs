@@ -48,6 +48,16 @@ pub enum Command {
     User(UserCommand),
     /// Print audit events, oldest first.
     Audit(AuditArgs),
+    /// Manage the Ed25519 token signing keys (ACCOUNTD_JWT_ALGORITHM=EdDSA).
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+/// Token signing keys.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Add an Ed25519 signing key: published at once, signing a few seconds later on every instance; older keys stay published until their last token has expired.
+    Rotate,
 }
 
 /// `accountd audit`: which events, and how.
@@ -243,6 +253,24 @@ pub struct Options {
         value_parser = not_empty
     )]
     pub jwt_audience: String,
+    /// Token signature: HS256 (a key derived from the server secret) or EdDSA (Ed25519 keys, public at /.well-known/jwks.json).
+    #[arg(
+        long,
+        env = "ACCOUNTD_JWT_ALGORITHM",
+        default_value = "HS256",
+        global = true,
+        value_parser = jwt_algorithm
+    )]
+    pub jwt_algorithm: JwtAlgorithm,
+    /// With EdDSA: the one Ed25519 signing key, PKCS#8 PEM [default: keys generated and rotated in the database].
+    #[arg(
+        long,
+        env = "ACCOUNTD_JWT_PRIVATE_KEY",
+        global = true,
+        hide_env_values = true,
+        value_parser = jwt_private_key
+    )]
+    pub jwt_private_key: Option<SecretString>,
     /// Shortest password, in characters.
     #[arg(
         long,
@@ -593,6 +621,31 @@ fn database_url(text: &str) -> Result<SecretBox<DatabaseUrl>, String> {
         .map_err(|e| e.to_string())
 }
 
+/// How session tokens are signed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JwtAlgorithm {
+    /// HMAC-SHA-256 under a key derived from the server secret.
+    Hs256,
+    /// Ed25519 under published keys.
+    EdDsa,
+}
+
+fn jwt_algorithm(text: &str) -> Result<JwtAlgorithm, String> {
+    match text.trim() {
+        t if t.eq_ignore_ascii_case("HS256") => Ok(JwtAlgorithm::Hs256),
+        t if t.eq_ignore_ascii_case("EdDSA") => Ok(JwtAlgorithm::EdDsa),
+        _ => Err(format!("must be HS256 or EdDSA, got {text:?}")),
+    }
+}
+
+/// A PKCS#8 PEM Ed25519 key; `\n` stands for a line break (for
+/// environments that cannot hold one). Never repeated in the refusal.
+fn jwt_private_key(text: &str) -> Result<SecretString, String> {
+    let pem = text.replace("\\n", "\n");
+    accountd_adapters::Ed25519Key::from_pem(&pem).map_err(|e| e.to_string())?;
+    Ok(SecretString::from(pem))
+}
+
 fn secret(text: &str) -> Result<SecretString, String> {
     accountd_domain::ServerSecret::new(text.as_bytes().to_vec()).map_err(|e| e.to_string())?;
     Ok(SecretString::from(text))
@@ -754,13 +807,20 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    Cli::try_parse_from(args).map_err(|e| {
+    let cli = Cli::try_parse_from(args).map_err(|e| {
         // Built, as the parser's was, so that each argument shows as in
         // the error's context.
         let mut command = Cli::command();
         command.build();
         refusal(e, &command)
-    })
+    })?;
+    if cli.options.jwt_private_key.is_some() && cli.options.jwt_algorithm != JwtAlgorithm::EdDsa {
+        return Err(Refusal::Value(ConfigError {
+            variable: "ACCOUNTD_JWT_PRIVATE_KEY".to_owned(),
+            message: "is only used with ACCOUNTD_JWT_ALGORITHM=EdDSA".to_owned(),
+        }));
+    }
+    Ok(cli)
 }
 
 /// The one place clap's errors are reworded. A value that a value parser
@@ -810,6 +870,9 @@ pub struct Config {
     pub jwt_ttl_seconds: i64,
     pub jwt_issuer: String,
     pub jwt_audience: String,
+    pub jwt_algorithm: JwtAlgorithm,
+    /// The PEM of `ACCOUNTD_JWT_PRIVATE_KEY` (checked while parsing).
+    pub jwt_private_key: Option<SecretString>,
     pub languages: Vec<(String, String)>,
     pub password_min_length: usize,
     pub password_min_score: u8,
@@ -861,6 +924,8 @@ impl Config {
             jwt_ttl_seconds: o.jwt_ttl_seconds,
             jwt_issuer: o.jwt_issuer,
             jwt_audience: o.jwt_audience,
+            jwt_algorithm: o.jwt_algorithm,
+            jwt_private_key: o.jwt_private_key,
             languages: o.languages.0,
             password_min_length: o.password_min_length,
             password_min_score: o.password_min_score,
@@ -1006,6 +1071,65 @@ mod tests {
         assert_eq!(
             parse(&["--reauth-seconds=-1"]).unwrap_err().variable,
             "ACCOUNTD_REAUTH_SECONDS"
+        );
+    }
+
+    /// RFC 8032 test 1, as PKCS#8 PEM.
+    const PEM: &str = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g\n-----END PRIVATE KEY-----\n";
+
+    #[test]
+    fn the_token_algorithm_and_key_are_checked_while_parsing() {
+        let c = parse(&[]).unwrap();
+        assert_eq!(c.jwt_algorithm, JwtAlgorithm::Hs256);
+        assert!(c.jwt_private_key.is_none());
+        for (text, wanted) in [
+            ("HS256", JwtAlgorithm::Hs256),
+            ("EdDSA", JwtAlgorithm::EdDsa),
+            (" eddsa ", JwtAlgorithm::EdDsa),
+        ] {
+            assert_eq!(
+                parse(&["--jwt-algorithm", text]).unwrap().jwt_algorithm,
+                wanted
+            );
+        }
+        assert_eq!(
+            parse(&["--jwt-algorithm", "RS256"])
+                .unwrap_err()
+                .to_string(),
+            "ACCOUNTD_JWT_ALGORITHM: must be HS256 or EdDSA, got \"RS256\""
+        );
+        // A PEM key, with real line breaks or with `\n` for them.
+        // (`=`: a value starting with `-` is not a flag.)
+        let key = format!("--jwt-private-key={PEM}");
+        let c = parse(&["--jwt-algorithm", "EdDSA", &key]).unwrap();
+        assert_eq!(
+            c.jwt_private_key.as_ref().map(ExposeSecret::expose_secret),
+            Some(PEM)
+        );
+        let escaped = PEM.replace('\n', "\\n");
+        let key = format!("--jwt-private-key={escaped}");
+        let c = parse(&["--jwt-algorithm", "EdDSA", &key]).unwrap();
+        assert_eq!(
+            c.jwt_private_key.as_ref().map(ExposeSecret::expose_secret),
+            Some(PEM)
+        );
+        assert!(!format!("{c:?}").contains("MC4CAQAw"));
+        // A bad key: one line naming the variable, never the value.
+        let bad = PEM.replace("MC4C", "XC4C");
+        let key = format!("--jwt-private-key={bad}");
+        let e = parse(&["--jwt-algorithm", "EdDSA", &key]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "ACCOUNTD_JWT_PRIVATE_KEY: must be an Ed25519 private key in PKCS#8 PEM \
+             (-----BEGIN PRIVATE KEY-----, e.g. from `openssl genpkey -algorithm ed25519`)"
+        );
+        assert!(!e.to_string().contains("XC4C"));
+        // A key without EdDSA is a mistake, not ignored.
+        assert_eq!(
+            parse(&[&format!("--jwt-private-key={PEM}")])
+                .unwrap_err()
+                .to_string(),
+            "ACCOUNTD_JWT_PRIVATE_KEY: is only used with ACCOUNTD_JWT_ALGORITHM=EdDSA"
         );
     }
 

@@ -9,7 +9,7 @@ mod serve;
 mod wiring;
 
 use accountd_app::AddUserInput;
-use config::{Cli, Command, Config, LogFormat, Refusal, UserCommand};
+use config::{Cli, Command, Config, KeysCommand, LogFormat, Refusal, UserCommand};
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
 use wiring::{fail, StartError};
@@ -56,6 +56,20 @@ async fn run(cli: Cli) -> Result<(), StartError> {
             audit::print(&db, &args, &mut out).await?;
             out.flush()
                 .map_err(|e| fail(1, format!("cannot write: {e}")))
+        }
+        Some(Command::Keys(KeysCommand::Rotate)) => {
+            wiring::check_rotation(&config)?;
+            let secret = wiring::server_secret(&config)?;
+            let db = wiring::open_database(&config).await?;
+            let key = wiring::rotate_key(&config, &db, &secret).await?;
+            tracing::info!(
+                kid = key.key.kid(),
+                signs_from_ms = key.signs_from.as_millis(),
+                "added a token signing key"
+            );
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{}", key.key.kid());
+            Ok(())
         }
         Some(Command::User(UserCommand::Add {
             username,

@@ -93,6 +93,41 @@ async fn purge_loop(
     }
 }
 
+/// Reloads the EdDSA keys from the database every `KEY_RELOAD`, so a
+/// rotation by another process (or instance) is seen in bounded time,
+/// until `stop` flips. A failed reload keeps the keys it had.
+async fn key_reload_loop(
+    db: accountd_adapters::Database,
+    seal_key: [u8; 32],
+    tokens: accountd_adapters::JwtTokens,
+    mut stop: watch::Receiver<bool>,
+) {
+    use accountd_ports::Clock;
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(wiring::KEY_RELOAD) => {}
+            _ = stop.changed() => return,
+        }
+        let now = accountd_adapters::SystemClock.now();
+        match db.jwt_signing_keys(&seal_key, now).await {
+            Ok(keys) => {
+                let before = tokens.published_at(now);
+                match tokens.replace_keys(&keys) {
+                    Ok(()) => {
+                        let after = tokens.published_at(now);
+                        if before != after {
+                            let kids: Vec<&str> = after.iter().map(|k| k.kid.as_str()).collect();
+                            tracing::info!(published = ?kids, "token signing keys changed");
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "token signing keys not reloaded"),
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "token signing keys not reloaded"),
+        }
+    }
+}
+
 /// Registers the SIGTERM and SIGINT handlers now, and returns a future
 /// that completes on the first of them. Registering before the server says
 /// it is listening matters: a signal that arrived between that line and a
@@ -139,8 +174,10 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         db.clone(),
         hasher.clone(),
     )?);
+    let (tokens, key_source) = wiring::tokens(&config, &db, &secret).await?;
+    let signing_keys: Arc<dyn accountd_ports::PublishedKeys> = Arc::new(tokens.clone());
     let ports = wiring::ports(&db, hasher);
-    let unicat = wiring::unicat(&config, ports.clone(), &db, &secret);
+    let unicat = wiring::unicat(&config, ports.clone(), &db, &secret, tokens.clone());
     let state = web::Data::new(HttpState {
         forgot_password: wiring::forgot_password(&config, ports, &secret),
         signup: unicat.signup,
@@ -159,6 +196,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         projects: unicat.projects,
         invitations: unicat.invitations,
         members: unicat.members,
+        signing_keys: signing_keys.clone(),
     });
 
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -168,6 +206,14 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         config.audit_retention_days,
         stop_rx.clone(),
     ));
+    let reloader = (key_source == wiring::KeySource::Database).then(|| {
+        tokio::spawn(key_reload_loop(
+            db.clone(),
+            secret.jwt_signing_key_seal(),
+            tokens,
+            stop_rx.clone(),
+        ))
+    });
     let dispatcher = tokio::spawn(dispatch_loop(
         wiring::dispatcher(&db, mailer),
         db.mail_queued(),
@@ -270,6 +316,9 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     let _ = stop_tx.send(true);
     let _ = dispatcher.await;
     let _ = purger.await;
+    if let Some(reloader) = reloader {
+        let _ = reloader.await;
+    }
     tracing::info!("accountd stopped");
     result.map_err(|e| fail(1, format!("server error: {e}")))
 }

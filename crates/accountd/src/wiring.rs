@@ -2,9 +2,10 @@
 //! services and the HTTP state from a [`Config`].
 
 use crate::config::Config;
+use crate::config::JwtAlgorithm;
 use accountd_adapters::{
-    BcryptPool, ConsoleMailer, Database, JwtTokens, Migrated, OsRandom, Refolded, SmtpMailer,
-    SystemClock,
+    BcryptPool, ConsoleMailer, Database, Ed25519Key, JwtTokens, Migrated, OsRandom, Refolded,
+    SigningKeyRecord, SmtpMailer, SystemClock,
 };
 use accountd_app::unicat::{
     AccountDeletion, Accounts, EmailChange, Invitations, MemberSettings, Members, PasswordReset,
@@ -14,8 +15,9 @@ use accountd_app::{
     AddUser, ChallengeSettings, DispatchSettings, ForgotPassword, ForgotPasswordSettings,
     OutboxDispatcher, Ports,
 };
+use accountd_domain::Timestamp;
 use accountd_domain::{ChallengePolicy, PasswordPolicy, ServerSecret};
-use accountd_ports::Mailer;
+use accountd_ports::{Clock, Mailer};
 use secrecy::ExposeSecret;
 use std::sync::Arc;
 use std::time::Duration;
@@ -128,6 +130,107 @@ pub fn server_secret(config: &Config) -> Result<ServerSecret, StartError> {
     ServerSecret::new(bytes).map_err(|e| fail(2, format!("ACCOUNTD_SECRET: {e}")))
 }
 
+/// How often a server reloads the EdDSA keys from the database (to see
+/// another process's rotation).
+pub const KEY_RELOAD: Duration = Duration::from_secs(5);
+
+/// How long after `accountd keys rotate` the new key starts signing: every
+/// instance has reloaded it by then (every [`KEY_RELOAD`]), and a JWKS
+/// fetched before the rotation has gone stale (`max-age=10`), so no token
+/// reaches a verifier that does not know its key yet.
+pub const KEY_ACTIVATION_SECONDS: i64 = 15;
+
+/// Where the session-token keys come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeySource {
+    /// HS256, or EdDSA with `ACCOUNTD_JWT_PRIVATE_KEY`: fixed for the run.
+    Fixed,
+    /// EdDSA keys in the database: reloaded every [`KEY_RELOAD`].
+    Database,
+}
+
+fn key_failure(e: impl std::fmt::Display) -> StartError {
+    fail(1, format!("cannot use the token signing keys: {e}"))
+}
+
+/// The token service of `ACCOUNTD_JWT_ALGORITHM`; with EdDSA and no PEM
+/// key, the keys of the database (the first one is created when there is
+/// none).
+pub async fn tokens(
+    config: &Config,
+    db: &Database,
+    secret: &ServerSecret,
+) -> Result<(JwtTokens, KeySource), StartError> {
+    let (issuer, audience, ttl) = (
+        &config.jwt_issuer,
+        &config.jwt_audience,
+        config.jwt_ttl_seconds,
+    );
+    match (config.jwt_algorithm, &config.jwt_private_key) {
+        (JwtAlgorithm::Hs256, _) => Ok((
+            JwtTokens::new(&secret.jwt_key(), issuer, audience, ttl),
+            KeySource::Fixed,
+        )),
+        (JwtAlgorithm::EdDsa, Some(pem)) => {
+            let key = Ed25519Key::from_pem(pem.expose_secret())
+                .map_err(|e| fail(2, format!("ACCOUNTD_JWT_PRIVATE_KEY: {e}")))?;
+            let record = SigningKeyRecord {
+                key,
+                created_at: Timestamp::from_millis(0),
+                signs_from: Timestamp::from_millis(0),
+            };
+            let tokens = JwtTokens::eddsa(&[record], issuer, audience, ttl).map_err(key_failure)?;
+            Ok((tokens, KeySource::Fixed))
+        }
+        (JwtAlgorithm::EdDsa, None) => {
+            let keys = db
+                .jwt_signing_keys(&secret.jwt_signing_key_seal(), SystemClock.now())
+                .await
+                .map_err(|e| key_failure(format!("{e:#}")))?;
+            let tokens = JwtTokens::eddsa(&keys, issuer, audience, ttl).map_err(key_failure)?;
+            Ok((tokens, KeySource::Database))
+        }
+    }
+}
+
+/// Refuses `accountd keys rotate` when the keys are not the database's.
+pub fn check_rotation(config: &Config) -> Result<(), StartError> {
+    if config.jwt_algorithm != JwtAlgorithm::EdDsa {
+        return Err(fail(
+            2,
+            "keys rotate: ACCOUNTD_JWT_ALGORITHM is HS256; rotation is for EdDSA keys",
+        ));
+    }
+    if config.jwt_private_key.is_some() {
+        return Err(fail(
+            2,
+            "keys rotate: ACCOUNTD_JWT_PRIVATE_KEY is set, so the signing key is configured, not stored; replace that key instead",
+        ));
+    }
+    Ok(())
+}
+
+/// `accountd keys rotate`: adds a key to the database, signing
+/// [`KEY_ACTIVATION_SECONDS`] from now; answers it.
+pub async fn rotate_key(
+    config: &Config,
+    db: &Database,
+    secret: &ServerSecret,
+) -> Result<SigningKeyRecord, StartError> {
+    check_rotation(config)?;
+    let now = SystemClock.now();
+    let (key, _) = db
+        .rotate_jwt_signing_key(
+            &secret.jwt_signing_key_seal(),
+            now,
+            now.plus_seconds(KEY_ACTIVATION_SECONDS),
+            config.jwt_ttl_seconds,
+        )
+        .await
+        .map_err(|e| fail(1, format!("cannot rotate the signing key: {e:#}")))?;
+    Ok(key)
+}
+
 /// The bcrypt pool (computing its dummy hash off the async workers).
 pub async fn hasher(config: &Config) -> Result<BcryptPool, StartError> {
     let (workers, queue, cost) = (config.hash_workers, config.hash_queue, config.bcrypt_cost);
@@ -230,13 +333,14 @@ pub struct Unicat {
     pub members: Members,
 }
 
-pub fn unicat(config: &Config, ports: Ports, db: &Database, secret: &ServerSecret) -> Unicat {
-    let tokens = Arc::new(JwtTokens::new(
-        &secret.jwt_key(),
-        &config.jwt_issuer,
-        &config.jwt_audience,
-        config.jwt_ttl_seconds,
-    ));
+pub fn unicat(
+    config: &Config,
+    ports: Ports,
+    db: &Database,
+    secret: &ServerSecret,
+    tokens: JwtTokens,
+) -> Unicat {
+    let tokens = Arc::new(tokens);
     let sessions = Sessions::new(
         ports.clone(),
         tokens,

@@ -26,7 +26,7 @@ pub use db::{
     DatabaseUrl, Migrated, OutboxBacklog, PurgeBefore, Purged, Refolded,
 };
 pub use hasher::BcryptPool;
-pub use jwt::JwtTokens;
+pub use jwt::{Ed25519Key, JwtTokens, KeyError, SigningKeyRecord};
 pub use lettre::message::Mailbox;
 pub use mail::{parse_from, ConsoleMailer, MailConfigError, SmtpMailer};
 pub use system::{OsRandom, SystemClock};

@@ -2495,3 +2495,8 @@ mod audit;
 /// listed and kept, new ones refused (issue 10, finding 3).
 #[path = "contract/caseless.rs"]
 mod caseless;
+
+/// The EdDSA signing keys: one first key under parallel starts, rotation
+/// keeping and then deleting the old key, sealing under the secret.
+#[path = "contract/jwt_keys.rs"]
+mod jwt_keys;

@@ -55,6 +55,12 @@ impl ServerSecret {
         self.derive(b"accountd/v1/jwt-hs256")
     }
 
+    /// The AEAD key that seals the Ed25519 signing keys stored in the
+    /// database (`ACCOUNTD_JWT_ALGORITHM=EdDSA`).
+    pub fn jwt_signing_key_seal(&self) -> [u8; 32] {
+        self.derive(b"accountd/v1/jwt-signing-key-aead")
+    }
+
     fn derive(&self, label: &[u8]) -> [u8; 32] {
         let hk = Hkdf::<Sha256>::new(None, &self.0);
         let mut out = [0u8; 32];
@@ -125,6 +131,9 @@ mod tests {
         let mb = b.code_mac_key().mac(&[b"x"]);
         assert_ne!(ma, mb);
         assert_ne!(ma.as_bytes(), &a.jwt_key());
+        let keys = [a.jwt_key(), a.outbox_key(), a.jwt_signing_key_seal()];
+        assert!(keys[0] != keys[1] && keys[1] != keys[2] && keys[0] != keys[2]);
+        assert_ne!(a.jwt_signing_key_seal(), b.jwt_signing_key_seal());
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! `Failure`, client-address extraction, request ids and the access log
 //! (`access`: the middleware the binary wraps the app in), the limits on
 //! a request's head (`head`: another such middleware), the health
-//! endpoints, and the few server-rendered HTML pages (`pages/`: the
+//! endpoints, the token keys (`jwks`: `GET /.well-known/jwks.json`), and the few server-rendered HTML pages (`pages/`: the
 //! email-change revert page and the invitation decline page), and the
 //! OpenAPI document of all of them (`openapi`: `GET /api/openapi.json`,
 //! built by utoipa from each handler's `#[utoipa::path]`).
@@ -28,6 +28,7 @@ mod forgot_password;
 pub mod fuzzing;
 mod head;
 mod health;
+mod jwks;
 pub mod metrics;
 pub mod openapi;
 mod pages;
@@ -41,7 +42,7 @@ use accountd_app::unicat::{
     Sessions, Signup,
 };
 use accountd_app::{Failure, ForgotPassword};
-use accountd_ports::HealthCheck;
+use accountd_ports::{HealthCheck, PublishedKeys};
 use actix_web::{web, HttpRequest};
 use std::fmt;
 use std::sync::Arc;
@@ -122,6 +123,8 @@ pub struct HttpState {
     pub invitations: Invitations,
     /// Unicat `p/{project}/members/*` and `members/get`.
     pub members: Members,
+    /// The token keys `GET /.well-known/jwks.json` publishes.
+    pub signing_keys: Arc<dyn PublishedKeys>,
 }
 
 impl fmt::Debug for HttpState {
@@ -155,6 +158,7 @@ pub fn configure(state: web::Data<HttpState>) -> impl Fn(&mut web::ServiceConfig
     move |cfg: &mut web::ServiceConfig| {
         cfg.app_data(state.clone())
             .configure(health::routes)
+            .configure(jwks::routes)
             // Before the Unicat scope, which would take `/api/openapi.json`.
             .configure(openapi::routes)
             .configure(forgot_password::routes)

@@ -45,12 +45,16 @@ pub async fn record(
 /// forgotPassword routes `forgot_password.` and the snake-cased step
 /// (`forgot_password.send_email`), `/health/*` and `/metrics` keep their
 /// segments (`health.ready`, `metrics`), and the pages get `page.`
-/// (`page.invite.decline`). Parameters (`{project}`) are left out; no
-/// pattern at all is [`UNMATCHED`].
+/// (`page.invite.decline`); `/.well-known/jwks.json` is `jwks`.
+/// Parameters (`{project}`) are left out; no pattern at all is
+/// [`UNMATCHED`].
 pub fn route_label(pattern: Option<&str>) -> String {
     let Some(pattern) = pattern else {
         return UNMATCHED.to_owned();
     };
+    if pattern == crate::jwks::PATH {
+        return "jwks".to_owned();
+    }
     let (family, rest) = if let Some(rest) = pattern.strip_prefix("/api/auth/forgotPassword") {
         ("forgot_password", rest)
     } else if let Some(rest) = pattern.strip_prefix("/api") {
@@ -120,6 +124,7 @@ mod tests {
             ),
             (Some("/health/ready"), "health.ready"),
             (Some("/metrics"), "metrics"),
+            (Some("/.well-known/jwks.json"), "jwks"),
             (Some("/account/revert-email"), "page.account.revert_email"),
             (Some("/invite/decline"), "page.invite.decline"),
             (Some("/"), UNMATCHED),

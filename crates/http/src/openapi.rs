@@ -152,7 +152,7 @@ pub(crate) async fn serve() -> HttpResponse {
     }
 }
 
-/// The operational routes: `/health/*`, `/metrics` (registered by the
+/// The operational routes: `/health/*`, `/.well-known/jwks.json`, `/metrics` (registered by the
 /// binary, on the admin listener when `ACCOUNTD_ADMIN_BIND` is set) and
 /// this document.
 #[derive(OpenApi)]
@@ -169,14 +169,14 @@ counts as empty in the forgotPassword family). Unknown paths, and known paths wi
 method, answer 404 in the Unicat error envelope. Every answer carries `X-Request-Id`.",
         license(name = "MIT OR Apache-2.0"),
     ),
-    paths(serve, crate::health::live, crate::health::ready, metrics),
+    paths(serve, crate::health::live, crate::health::ready, metrics, crate::jwks::jwks),
     tags(
         (name = "unicat", description = "The Unicat API."),
         (name = "forgot-password", description = "The forgotPassword API."),
         (name = "pages", description = "Server-rendered HTML pages."),
-        (name = "operations", description = "Health, metrics and this document."),
+        (name = "operations", description = "Health, metrics, the token keys and this document."),
     ),
-    components(schemas(crate::health::HealthStatus)),
+    components(schemas(crate::health::HealthStatus, crate::jwks::KeySet, crate::jwks::OkpKey)),
 )]
 struct Operational;
 

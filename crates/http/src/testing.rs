@@ -197,5 +197,6 @@ pub(crate) fn idle_state() -> crate::HttpState {
         projects: unicat.projects,
         invitations: unicat.invitations,
         members: unicat.members,
+        signing_keys: Arc::new(accountd_ports::NoPublishedKeys),
     }
 }

@@ -377,6 +377,32 @@ pub trait TokenService: Send + Sync {
     fn verify(&self, token: &str, now: Timestamp) -> Result<TokenClaims, TokenError>;
 }
 
+/// A public signing key as published in the JWKS
+/// (`GET /.well-known/jwks.json`): an Ed25519 key as an RFC 8037 OKP JWK.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishedKey {
+    /// The key id that tokens signed with it carry in `kid`.
+    pub kid: String,
+    /// The 32-byte public key, base64url without padding (the JWK's `x`).
+    pub x: String,
+}
+
+/// The public keys other services verify tokens with.
+pub trait PublishedKeys: Send + Sync {
+    /// Every key whose tokens may still be valid now, oldest first.
+    fn published(&self) -> Vec<PublishedKey>;
+}
+
+/// No published keys (HS256 tokens: the key is a secret).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoPublishedKeys;
+
+impl PublishedKeys for NoPublishedKeys {
+    fn published(&self) -> Vec<PublishedKey> {
+        Vec::new()
+    }
+}
+
 /// Whether the service's storage answers (`/health/ready`).
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]

@@ -719,6 +719,8 @@ const SPEC_VARIABLES: &[&str] = &[
     "ACCOUNTD_JWT_TTL_SECONDS",
     "ACCOUNTD_JWT_ISSUER",
     "ACCOUNTD_JWT_AUDIENCE",
+    "ACCOUNTD_JWT_ALGORITHM",
+    "ACCOUNTD_JWT_PRIVATE_KEY",
     "ACCOUNTD_PASSWORD_MIN_LENGTH",
     "ACCOUNTD_PASSWORD_MIN_SCORE",
     "ACCOUNTD_ENUMERATION_PROTECTION",
@@ -789,6 +791,8 @@ fn a_bad_configuration_value_exits_2_with_one_line_naming_the_variable() {
         ("ACCOUNTD_DB_POOL_SIZE", "0"),
         ("ACCOUNTD_HASH_WORKERS", "many"),
         ("ACCOUNTD_LOG", "a=b=c"),
+        ("ACCOUNTD_JWT_ALGORITHM", "RS256"),
+        ("ACCOUNTD_JWT_PRIVATE_KEY", "not a key"),
         // These two are found while starting to serve, not while parsing.
         ("ACCOUNTD_SMTP_URL", "smtp://"),
         ("ACCOUNTD_DATA_DIR", "/dev/null/accountd"),
@@ -837,6 +841,7 @@ fn the_help_names_every_configuration_variable_of_the_operations_spec() {
         &["--help"][..],
         &["serve", "--help"][..],
         &["user", "add", "--help"][..],
+        &["keys", "rotate", "--help"][..],
     ] {
         let out = run_accountd(args, &[]);
         assert_eq!(out.status.code(), Some(0), "{args:?}");

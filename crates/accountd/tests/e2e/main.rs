@@ -45,6 +45,8 @@
 //!   outbox (U+0000 in every text field of both families, doubled
 //!   `Authorization`, stalled bodies, oversized heads, every PostgreSQL
 //!   connection lost, owner-only files and secret, sealed outbox bodies);
+//! - `jwks`: EdDSA tokens, `GET /.well-known/jwks.json` and `accountd keys
+//!   rotate` (the old key kept, the algorithm pinned, a PEM key, HS256);
 //! - `sdk`: the official `unicat` Python SDK against the binary;
 //! - `architecture`: the layering of docs/ARCHITECTURE.md, checked against
 //!   the real dependency graph (`cargo tree`).
@@ -74,6 +76,7 @@ mod enumeration;
 mod forgot_password;
 mod hardening;
 mod invitations;
+mod jwks;
 mod lifecycle;
 mod mail_language;
 mod members;

@@ -51,6 +51,7 @@ fn the_binary_serves_the_document_and_answers_what_it_says() {
     assert_eq!(
         probed,
         [
+            "/.well-known/jwks.json",
             "/api/openapi.json",
             "/api/ping",
             "/health/live",

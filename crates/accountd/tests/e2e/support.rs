@@ -545,3 +545,16 @@ impl Setup {
             .collect()
     }
 }
+
+impl Setup {
+    /// Runs `accountd ARGS` (any command) with this setup's database and
+    /// variables, standard input closed, and returns how it ended.
+    pub fn run(&self, args: &[&str]) -> std::process::Output {
+        let dir = tempfile::tempdir().expect("a working directory");
+        self.command(dir.path())
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("accountd")
+    }
+}

@@ -15,6 +15,7 @@ mod email_reverts;
 mod fold;
 mod gate;
 mod housekeeping;
+mod jwt_keys;
 mod limits;
 mod outbox;
 mod projects;
@@ -400,6 +401,54 @@ impl Database {
         let after = after.map(|r| (r.time.as_millis(), r.id));
         self.run(move |c| audit::page(c, &filter, after, i64::from(limit)))
             .await
+    }
+
+    /// The EdDSA signing keys, opened with `seal_key`
+    /// (`ServerSecret::jwt_signing_key_seal`), by `signs_from`; when there
+    /// are none yet, a new key signing from `now` is created first (once,
+    /// also when several instances start together).
+    pub async fn jwt_signing_keys(
+        &self,
+        seal_key: &[u8; 32],
+        now: Timestamp,
+    ) -> Result<Vec<crate::jwt::SigningKeyRecord>, StoreError> {
+        let seal = seal::SigningKeySeal::new(seal_key);
+        let first = crate::jwt::SigningKeyRecord {
+            key: crate::jwt::Ed25519Key::generate(),
+            created_at: now,
+            signs_from: now,
+        };
+        self.run(move |c| jwt_keys::load_or_create(c, &seal, &first))
+            .await
+    }
+
+    /// Adds a new EdDSA signing key, published from `now` and signing from
+    /// `signs_from`, and deletes the keys retired `ttl_seconds` or more
+    /// before `now`; answers the new key and the keys after the rotation.
+    pub async fn rotate_jwt_signing_key(
+        &self,
+        seal_key: &[u8; 32],
+        now: Timestamp,
+        signs_from: Timestamp,
+        ttl_seconds: i64,
+    ) -> Result<
+        (
+            crate::jwt::SigningKeyRecord,
+            Vec<crate::jwt::SigningKeyRecord>,
+        ),
+        StoreError,
+    > {
+        let seal = seal::SigningKeySeal::new(seal_key);
+        let new = crate::jwt::SigningKeyRecord {
+            key: crate::jwt::Ed25519Key::generate(),
+            created_at: now,
+            signs_from,
+        };
+        let stored = new.clone();
+        let all = self
+            .run(move |c| jwt_keys::rotate(c, &seal, &stored, now, ttl_seconds))
+            .await?;
+        Ok((new, all))
     }
 
     /// Messages waiting in the outbox.

@@ -133,6 +133,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    jwt_keys (kid) {
+        kid -> Text,
+        public_x -> Text,
+        private_key -> Text,
+        created_at -> BigInt,
+        signs_from -> BigInt,
+    }
+}
+
 diesel::joinable!(user_emails -> users (user_id));
 diesel::joinable!(email_reverts -> users (user_id));
 diesel::joinable!(challenge_keys -> challenges (challenge_id));
@@ -147,5 +157,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     projects,
     memberships,
     email_reverts,
-    audit_events
+    audit_events,
+    jwt_keys
 );

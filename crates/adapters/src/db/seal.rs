@@ -109,6 +109,79 @@ impl OutboxSeal {
     }
 }
 
+/// The Ed25519 signing keys stored in `jwt_keys`: each private key (PKCS#8
+/// DER) sealed like an outbox body, under a key of its own
+/// (`ServerSecret::jwt_signing_key_seal`), with the key's `kid` bound in as
+/// associated data, so a sealed key moved to another row does not open.
+#[derive(Clone)]
+pub(crate) struct SigningKeySeal(XChaCha20Poly1305);
+
+impl fmt::Debug for SigningKeySeal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SigningKeySeal(***)")
+    }
+}
+
+fn key_aad(kid: &str) -> Vec<u8> {
+    let mut v = b"accountd/v1/jwt-signing-key\0".to_vec();
+    v.extend_from_slice(kid.as_bytes());
+    v
+}
+
+impl SigningKeySeal {
+    pub(crate) fn new(key: &[u8; 32]) -> Self {
+        Self(XChaCha20Poly1305::new(key.into()))
+    }
+
+    /// `der` sealed for the row of `kid`.
+    pub(crate) fn seal(&self, kid: &str, der: &[u8]) -> Result<String, Unsealable> {
+        use base64::Engine;
+        let nonce: [u8; NONCE_BYTES] = rand::random();
+        let aad = key_aad(kid);
+        let sealed = self
+            .0
+            .encrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: der,
+                    aad: &aad,
+                },
+            )
+            .map_err(|_| Unsealable)?;
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&sealed);
+        Ok(base64::engine::general_purpose::STANDARD_NO_PAD.encode(out))
+    }
+
+    /// The DER bytes [`SigningKeySeal::seal`] sealed for `kid` (zeroized
+    /// when dropped).
+    pub(crate) fn open(
+        &self,
+        kid: &str,
+        stored: &str,
+    ) -> Result<zeroize::Zeroizing<Vec<u8>>, Unopenable> {
+        use base64::Engine;
+        let bytes = base64::engine::general_purpose::STANDARD_NO_PAD
+            .decode(stored)
+            .map_err(|_| Unopenable)?;
+        if bytes.len() < NONCE_BYTES {
+            return Err(Unopenable);
+        }
+        let (nonce, sealed) = bytes.split_at(NONCE_BYTES);
+        let aad = key_aad(kid);
+        self.0
+            .decrypt(
+                XNonce::from_slice(nonce),
+                Payload {
+                    msg: sealed,
+                    aad: &aad,
+                },
+            )
+            .map(zeroize::Zeroizing::new)
+            .map_err(|_| Unopenable)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,6 +223,26 @@ mod tests {
             seal.open("ann@example.com", "Your code", "short"),
             Err(Unopenable)
         );
+    }
+
+    #[test]
+    fn a_sealed_signing_key_opens_only_under_its_key_for_its_kid() {
+        let seal = SigningKeySeal::new(&[7; 32]);
+        let stored = seal.seal("kid-a", b"der bytes").unwrap();
+        assert_eq!(
+            seal.open("kid-a", &stored).unwrap().as_slice(),
+            b"der bytes"
+        );
+        assert_eq!(seal.open("kid-b", &stored), Err(Unopenable));
+        assert_eq!(
+            SigningKeySeal::new(&[8; 32]).open("kid-a", &stored),
+            Err(Unopenable)
+        );
+        // Not interchangeable with an outbox body under the same key.
+        assert!(OutboxSeal::new(&[7; 32])
+            .open("kid-a", "", &stored)
+            .is_err());
+        assert_eq!(format!("{seal:?}"), "SigningKeySeal(***)");
     }
 
     #[test]

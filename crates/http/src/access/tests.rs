@@ -68,6 +68,7 @@ fn state(health: MockHealthCheck, trusted: &str, max_body_bytes: usize) -> HttpS
         projects: unicat.projects,
         invitations: unicat.invitations,
         members: unicat.members,
+        signing_keys: Arc::new(accountd_ports::NoPublishedKeys),
     }
 }
 

@@ -175,6 +175,7 @@ async fn the_document_lists_every_registered_route_and_nothing_else() {
         ("GET", "/invite/decline"),
         ("GET", "/health/ready"),
         ("GET", "/api/openapi.json"),
+        ("GET", "/.well-known/jwks.json"),
     ] {
         assert!(
             registered.contains(&(route.0.to_owned(), route.1.to_owned())),

@@ -446,6 +446,7 @@ impl World {
             projects: unicat.projects,
             invitations: unicat.invitations,
             members: unicat.members,
+            signing_keys: Arc::new(accountd_ports::NoPublishedKeys),
         }
     }
 
