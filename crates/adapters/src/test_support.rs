@@ -172,6 +172,13 @@ impl Drop for TestDb {
     }
 }
 
+/// The advisory-lock id a write takes for `key` (`rate:<key>` for a
+/// rate-limit or login-throttle key), for a test that holds it from a
+/// connection of its own, as another instance would.
+pub fn advisory_lock_id(key: &str) -> i64 {
+    crate::db::lock_id_for_tests(key)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,11 +198,4 @@ mod tests {
             "postgres://h:5432/x"
         );
     }
-}
-
-/// The advisory-lock id a write takes for `key` (`rate:<key>` for a
-/// rate-limit or login-throttle key), for a test that holds it from a
-/// connection of its own, as another instance would.
-pub fn advisory_lock_id(key: &str) -> i64 {
-    crate::db::lock_id_for_tests(key)
 }

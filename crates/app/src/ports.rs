@@ -79,9 +79,17 @@ impl Ports {
             return Ok(());
         }
         let set = crate::request::stamped(set);
-        match self.changes.apply(set, now).await? {
-            Applied::Committed => Ok(()),
-            Applied::Refused(conflict) => Err(unexpected_conflict(conflict)),
+        match self.changes.apply(set, now).await {
+            Ok(Applied::Committed) => Ok(()),
+            Ok(Applied::Refused(conflict)) => Err(unexpected_conflict(conflict)),
+            // What the events record was already written (or refused): a
+            // queue of writers (SQLite's one writer under a flood) must not
+            // turn it into a 429 after the fact. The events are lost.
+            Err(accountd_ports::StoreError::Contended { .. }) => {
+                tracing::warn!("audit events dropped: the database was contended");
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
         }
     }
 }

@@ -116,6 +116,20 @@ impl Subject {
         }
     }
 
+    /// The decoy for a name matched exactly (a Unicat reset by username,
+    /// case-sensitive): superseded only by a request for the very same
+    /// text, as a real account's challenge is by requests for its exact
+    /// name (`Ghost` and `GHOST` are two decoys, as `Bob` and `BOB` are an
+    /// account and a decoy). Its issuance is still limited under
+    /// [`Subject::decoy_key`], the budget shared with forgotPassword.
+    pub fn exact_decoy(typed: &str) -> Self {
+        let name = exact_digest(typed);
+        Self::Decoy {
+            key: format!("decoy:exact:{name}"),
+            name: Some(name),
+        }
+    }
+
     /// The key of the decoy for `typed`.
     pub fn decoy_key(typed: &str) -> String {
         format!("decoy:{}", Username::typed_key(typed))

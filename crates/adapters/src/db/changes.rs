@@ -44,8 +44,9 @@ pub(crate) fn apply(
     now: i64,
     seal: Option<&OutboxSeal>,
 ) -> Result<(), DbError> {
+    let deadline = super::conn::lock_deadline();
     for id in lock_ids(set) {
-        lock_id_now(conn, id)?;
+        lock_id_now(conn, id, deadline)?;
     }
     // Then the rows of the placeholders the set may delete, sorted, before
     // any membership row is touched (see `conn::lock_placeholder_row`).
@@ -278,7 +279,7 @@ fn apply_one(conn: &mut DbConn, change: &Change, now: i64) -> Result<(), DbError
         },
         Change::ClaimInvitations { email, user } => {
             let user = user.to_string();
-            for placeholder in users::placeholders_of(conn, &email.key())? {
+            for placeholder in users::placeholders_of(conn, email)? {
                 if lock_placeholder_row(conn, &placeholder)? {
                     projects::move_invitations(conn, &placeholder, &user, email.as_str(), now)?;
                     users::delete_placeholder(conn, &placeholder)?;

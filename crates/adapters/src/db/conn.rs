@@ -191,7 +191,13 @@ pub(crate) fn lock_id(key: &str) -> i64 {
 
 /// Serialises writers of `key` until the transaction ends.
 pub(crate) fn lock_key(conn: &mut DbConn, key: &str) -> Result<(), DbError> {
-    lock_id_now(conn, lock_id(key))
+    lock_id_now(conn, lock_id(key), lock_deadline())
+}
+
+/// When a transaction that starts taking its locks now must have them all
+/// ([`TRY_LOCK_FOR`] from now: one bound per transaction, not per lock).
+pub(crate) fn lock_deadline() -> std::time::Instant {
+    std::time::Instant::now() + TRY_LOCK_FOR
 }
 
 diesel::define_sql_function! {
@@ -208,15 +214,19 @@ const TRY_LOCK_FOR: std::time::Duration = std::time::Duration::from_secs(1);
 /// Takes the advisory lock `id` until the transaction ends. A caller taking
 /// several takes them in ascending order, so two transactions never wait on
 /// each other's locks. On PostgreSQL the lock is tried, not waited for: a
-/// lock held elsewhere is tried again after 1, 2, 4 … 32 ms, for at most
-/// [`TRY_LOCK_FOR`], then the write is refused as contended.
-pub(crate) fn lock_id_now(conn: &mut DbConn, id: i64) -> Result<(), DbError> {
+/// lock held elsewhere is tried again after 1, 2, 4 … 32 ms until
+/// `deadline` (see [`lock_deadline`]), then the write is refused as
+/// contended.
+pub(crate) fn lock_id_now(
+    conn: &mut DbConn,
+    id: i64,
+    deadline: std::time::Instant,
+) -> Result<(), DbError> {
     match conn {
         DbConn::Pg(c) => {
-            let started = std::time::Instant::now();
             let mut pause = std::time::Duration::from_millis(1);
             while !diesel::select(pg_try_advisory_xact_lock(id)).get_result::<bool>(c)? {
-                if started.elapsed() + pause > TRY_LOCK_FOR {
+                if std::time::Instant::now() + pause > deadline {
                     return Err(DbError::Contended);
                 }
                 std::thread::sleep(pause);

@@ -416,10 +416,14 @@ impl Database {
         let first = crate::jwt::SigningKeyRecord {
             key: crate::jwt::Ed25519Key::generate(),
             created_at: now,
-            signs_from: now,
+            // Signing from the epoch: an instance whose clock is behind the
+            // one that stored it must find it signing already.
+            signs_from: Timestamp::from_millis(0),
         };
-        self.run(move |c| jwt_keys::load_or_create(c, &seal, &first))
-            .await
+        self.write(&[conn::lock_id("jwt_keys")], move |c| {
+            jwt_keys::load_or_create(c, &seal, &first)
+        })
+        .await
     }
 
     /// Adds a new EdDSA signing key, published from `now` and signing from
@@ -446,7 +450,9 @@ impl Database {
         };
         let stored = new.clone();
         let all = self
-            .run(move |c| jwt_keys::rotate(c, &seal, &stored, now, ttl_seconds))
+            .write(&[conn::lock_id("jwt_keys")], move |c| {
+                jwt_keys::rotate(c, &seal, &stored, now, ttl_seconds)
+            })
             .await?;
         Ok((new, all))
     }
@@ -515,9 +521,15 @@ impl Database {
             .enter(ids)
             .await
             .map_err(|_| DbError::Contended)?;
-        let result = self.run_raw(f).await;
-        drop(entered);
-        result
+        // Released by the blocking task when the write is over, not when
+        // this future is: a request cancelled (its client left) while the
+        // write runs keeps the next writer out until it has finished.
+        self.run_raw(move |c| {
+            let result = f(c);
+            drop(entered);
+            result
+        })
+        .await
     }
 
     /// [`Database::run`], keeping the adapter's error for callers that look

@@ -378,19 +378,29 @@ pub(crate) fn address_held(conn: &mut DbConn, email_key: &str) -> Result<bool, D
 
 /// The placeholders holding an address whose key is `email_key`, by gid
 /// (one at most, unless created before the guard existed).
-pub(crate) fn placeholders_of(conn: &mut DbConn, email_key: &str) -> Result<Vec<String>, DbError> {
-    Ok(users::table
-        .filter(
-            users::id.eq_any(
-                user_emails::table
-                    .filter(user_emails::email_key.eq(email_key))
-                    .select(user_emails::user_id),
-            ),
-        )
+pub(crate) fn placeholders_of(
+    conn: &mut DbConn,
+    email: &accountd_domain::Email,
+) -> Result<Vec<String>, DbError> {
+    let candidates: Vec<(String, String)> = users::table
+        .inner_join(user_emails::table.on(user_emails::user_id.eq(users::id)))
+        .filter(user_emails::email_key.eq(email.key()))
         .filter(users::status.eq(UserStatus::Invited.as_str()))
         .order(users::id.asc())
-        .select(users::id)
-        .load(conn)?)
+        .select((users::id, user_emails::email))
+        .load(conn)?;
+    // The placeholders invited at this very mailbox: an address that only
+    // folds equal (`straße@` for `strasse@`, a Kelvin sign) may be
+    // another mailbox, whose invitations the sign-up did not prove. Case
+    // alone does not make another mailbox.
+    let proved = email.as_str().to_lowercase();
+    let mut ids: Vec<String> = candidates
+        .into_iter()
+        .filter(|(_, stored)| stored.to_lowercase() == proved)
+        .map(|(id, _)| id)
+        .collect();
+    ids.dedup();
+    Ok(ids)
 }
 
 /// Deletes the user (with its addresses and every row referencing it) when

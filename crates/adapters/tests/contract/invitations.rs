@@ -471,6 +471,39 @@ async fn a_sign_up_claims_only_the_unexpired_invitations_and_the_placeholder_goe
     assert_eq!(views_for(db, frank.id).await.len(), 1);
 }
 
+/// Review of issue 10: an address that only folds equal (`strasse@` for
+/// `straße@`) may be another mailbox, so a sign-up that verified it claims
+/// nothing; one that verified the invited spelling (case aside) claims.
+async fn a_sign_up_claims_only_placeholders_invited_at_the_mailbox_it_verified(db: &Database) {
+    let ann = create_user(db, 1, "ann").await;
+    let atlas = project(81, "Atlas", ann.id);
+    create_project(db, &atlas, &owner_row(&atlas)).await;
+    let p = placeholder(user_id(44), "straße@example.com");
+    assert_eq!(apply(db, create_placeholder(&p)).await, Applied::Committed);
+    let live = invited(&atlas, p.id, 0, 7 * 86_400);
+    assert_eq!(apply(db, invite(&live)).await, Applied::Committed);
+
+    let other = new_user(user_id(45), "hans", &["strasse@example.com"]).into_user();
+    assert_eq!(
+        apply_at(db, sign_up(&other, "strasse@example.com"), at(HOUR)).await,
+        Applied::Committed
+    );
+    assert_eq!(views_for(db, other.id).await, vec![]);
+    assert!(user(db, p.id).await.is_some(), "the placeholder stays");
+
+    let invitee = new_user(user_id(46), "grete", &["Straße@Example.com"]).into_user();
+    assert_eq!(
+        apply_at(db, sign_up(&invitee, "Straße@Example.com"), at(HOUR)).await,
+        Applied::Committed
+    );
+    assert_eq!(views_for(db, invitee.id).await.len(), 1);
+    assert_eq!(
+        user(db, p.id).await,
+        None,
+        "claimed, the placeholder is gone"
+    );
+}
+
 async fn a_claim_of_an_address_without_a_placeholder_changes_nothing(db: &Database) {
     let ann = create_user(db, 1, "ann").await;
     let atlas = project(79, "Atlas", ann.id);
@@ -898,6 +931,7 @@ contracts!(
     a_hit_in_a_set_whose_later_guard_fails_is_rolled_back,
     a_hit_with_every_limit_at_zero_is_off_and_counts_nothing,
     a_sign_up_claims_only_the_unexpired_invitations_and_the_placeholder_goes,
+    a_sign_up_claims_only_placeholders_invited_at_the_mailbox_it_verified,
     a_claim_of_an_address_without_a_placeholder_changes_nothing,
     of_parallel_sign_ups_of_one_address_exactly_one_claims_the_invitations,
     delete_placeholder_if_unused_keeps_one_with_a_row_and_ignores_active_users,

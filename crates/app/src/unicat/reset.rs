@@ -55,16 +55,18 @@ pub enum ResetRequestError {
     Failure(#[from] Failure),
 }
 
-/// The stored address of `users` that compares equal to `typed` under the
-/// caseless rule: the oldest account's spelling.
+/// The stored address of `users` to mail for `typed`: the oldest covered
+/// account's spelling of the typed address up to case, else the oldest
+/// one that compares equal to it under the caseless rule.
 fn stored_match(users: &[User], typed: &Email) -> Option<Email> {
-    let key = typed.key();
     let mut by_age: Vec<&User> = users.iter().collect();
     by_age.sort_by_key(|u| (u.created_at, u.id));
-    by_age
-        .iter()
-        .flat_map(|u| &u.emails)
-        .find(|address| address.key() == key)
+    let lower = typed.as_str().to_lowercase();
+    let key = typed.key();
+    let stored = || by_age.iter().flat_map(|u| &u.emails);
+    stored()
+        .find(|address| address.as_str().to_lowercase() == lower)
+        .or_else(|| stored().find(|address| address.key() == key))
         .cloned()
 }
 
@@ -134,7 +136,11 @@ impl PasswordReset {
         let (subject, users, recipients) = match found {
             Some(found) => found,
             None if s.enumeration_protection => (
-                Subject::decoy(username_or_email, by_email),
+                if by_email {
+                    Subject::decoy(username_or_email, true)
+                } else {
+                    Subject::exact_decoy(username_or_email)
+                },
                 Vec::new(),
                 vec![Email::decoy()],
             ),
@@ -144,11 +150,20 @@ impl PasswordReset {
         // Every key the challenge counts under: the main one and, for a
         // reset by email, each covered account's (shared with its resets
         // by username and forgotPassword), all or nothing.
-        let keys: Vec<String> = subject
-            .keys()
-            .iter()
-            .map(|k| format!("challenges:{k}"))
-            .collect();
+        let keys: Vec<String> = if subject.is_decoy() && !by_email {
+            // A decoy by username: the budget of the typed name, shared
+            // with forgotPassword (see `Subject::exact_decoy`).
+            vec![format!(
+                "challenges:{}",
+                Subject::decoy_key(username_or_email)
+            )]
+        } else {
+            subject
+                .keys()
+                .iter()
+                .map(|k| format!("challenges:{k}"))
+                .collect()
+        };
         if by_email {
             self.flow
                 .limit_issuance_all(&keys, None, Some(client), now)
@@ -235,6 +250,12 @@ impl PasswordReset {
         let Some(stored) = stored_match(&users, &email) else {
             return Ok(None);
         };
+        // And covers only the accounts that store that spelling (up to
+        // case): an account whose address merely folds equal (`straße@`
+        // beside `strasse@`) may be another mailbox, whose holder must not
+        // get a code for it.
+        let mailed = stored.as_str().to_lowercase();
+        users.retain(|u| u.emails.iter().any(|e| e.as_str().to_lowercase() == mailed));
         let subject = Subject::Accounts {
             email: stored.clone(),
             users: users.iter().map(|u| u.id).collect(),

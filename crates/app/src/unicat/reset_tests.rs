@@ -311,6 +311,44 @@ async fn reset_by_email_mails_the_stored_address(typed: &'static str) {
     );
 }
 
+/// Review of issue 10: `straße@` and `strasse@` fold equal but may be two
+/// mailboxes. A reset by `strasse@example.com` mails that spelling and
+/// covers only the accounts storing it (up to case): the holder of
+/// `strasse@` gets no code for the account at `straße@`, and the reverse.
+#[tokio::test]
+async fn a_reset_by_email_covers_only_the_accounts_at_the_mailed_spelling() {
+    let older = user(1, "Ann", UserStatus::Active, &["straße@example.com"]);
+    let younger = user(2, "bob", UserStatus::Active, &["Strasse@Example.com"]);
+    let stored: Arc<Mutex<Vec<Issued>>> = Arc::default();
+    let m = issued_into(
+        hits_of(
+            by_address(step1(), "strasse@example.com", vec![older, younger]),
+            vec![
+                "email:strasse@example.com".to_owned(),
+                format!("user:{}", user_id(2)),
+            ],
+            accountd_ports::Applied::Committed,
+        )
+        .draws(),
+        Arc::clone(&stored),
+    );
+
+    let r = request(m, settings(), "strasse@example.com").await.unwrap();
+
+    assert_eq!(r.usernames, vec!["bob"]);
+    let (challenge, mails) = stored.lock().unwrap().pop().unwrap();
+    assert_eq!(
+        challenge.subject(),
+        &Subject::Accounts {
+            email: email("Strasse@Example.com"),
+            users: vec![user_id(2)],
+        }
+    );
+    let recipients: Vec<&str> = mails.iter().map(|m| m.to.as_str()).collect();
+    assert_eq!(recipients, ["Strasse@Example.com"]);
+    assert_eq!(account_names(&mails[0].text), ["bob"]);
+}
+
 #[tokio::test]
 async fn an_email_with_only_inactive_accounts_is_not_found() {
     let m = nothing_issued(by_address(
@@ -422,7 +460,7 @@ async fn with_enumeration_protection_an_unknown_username_gets_a_stored_decoy_ech
     // account; its mail a decoy row to nobody (`MockWrites` checks it is
     // not queued).
     let (challenge, mails) = stored.lock().unwrap().pop().unwrap();
-    assert_eq!(challenge.subject(), &Subject::decoy("Ghost", false));
+    assert_eq!(challenge.subject(), &Subject::exact_decoy("Ghost"));
     assert_eq!(challenge.purpose(), Purpose::ResetPassword);
     assert_eq!(challenge.max_failures(), 5);
     assert_eq!(challenge.expires_at(), t(900));
@@ -467,7 +505,7 @@ async fn with_enumeration_protection_an_unmatched_username_of_any_kind_gets_a_de
 
         assert_eq!(r.usernames, vec![typed]);
         let (challenge, _) = stored.lock().unwrap().pop().unwrap();
-        assert_eq!(challenge.subject(), &Subject::decoy(typed, false));
+        assert_eq!(challenge.subject(), &Subject::exact_decoy(typed));
     }
 }
 

@@ -311,7 +311,7 @@ impl Sessions {
             .and_then(|last| accountd_domain::login_locked_until(count, *last))
             .filter(|until| *until > now)
         {
-            self.throttle.forget(attempt).await.map_err(Failure::from)?;
+            settled(self.throttle.forget(attempt).await)?;
             tracing::info!("password refused: soft lock");
             return Err(LoginError::Locked {
                 retry_after_seconds: now.seconds_until_ceil(until),
@@ -322,12 +322,12 @@ impl Sessions {
             Ok(ok) => ok,
             Err(e) => {
                 // Not checked: not a failure.
-                self.throttle.forget(attempt).await.map_err(Failure::from)?;
+                settled(self.throttle.forget(attempt).await)?;
                 return Err(Failure::from(e).into());
             }
         };
         if ok && user.is_some() {
-            self.throttle.clear(&key).await.map_err(Failure::from)?;
+            settled(self.throttle.clear(&key).await)?;
         }
         Ok(ok)
     }
@@ -414,6 +414,20 @@ impl Sessions {
             }
             _ => Err(AuthError::Denied),
         }
+    }
+}
+
+/// The outcome of undoing or clearing login failures once the answer is
+/// decided: a write refused as contended (a flood queued on the name) is
+/// logged, not answered, so a right password never gets a 429 for it; the
+/// failure then stays counted (the soft lock errs on the strict side).
+fn settled(r: Result<(), accountd_ports::StoreError>) -> Result<(), Failure> {
+    match r {
+        Err(accountd_ports::StoreError::Contended { .. }) => {
+            tracing::warn!("login failures not updated: the database was contended");
+            Ok(())
+        }
+        r => r.map_err(Failure::from),
     }
 }
 
