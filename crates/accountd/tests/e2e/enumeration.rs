@@ -210,9 +210,17 @@ fn unicat_decoys_answer_step_2_exactly_as_real_challenges(db: &TestDb) {
         );
     }
 
-    // A newer request supersedes a decoy as it does a real challenge.
+    // Another case of the name is another decoy, as `BOB` is not `Bob`'s
+    // account: it leaves the first open. A newer request for the very name
+    // supersedes a decoy as it does a real challenge.
     let first = validation_code_of(&reset_request(&server, "Ghost"), &["Ghost"]);
     validation_code_of(&reset_request(&server, "GHOST"), &["GHOST"]);
+    assert_reply(
+        &reset(&server, "Ghost", NEW_PASSWORD, &first, MADE_UP),
+        422,
+        &code_invalid(4),
+    );
+    validation_code_of(&reset_request(&server, "Ghost"), &["Ghost"]);
     assert_reply(
         &reset(&server, "Ghost", NEW_PASSWORD, &first, MADE_UP),
         422,
