@@ -47,6 +47,36 @@ fn aad(recipient: &str, subject: &str) -> Vec<u8> {
     v
 }
 
+/// `msg` sealed under `cipher` with `aad`, in the stored form: a fresh
+/// random nonce, then the ciphertext and tag, as base64.
+fn seal_bytes(cipher: &XChaCha20Poly1305, aad: &[u8], msg: &[u8]) -> Result<String, Unsealable> {
+    use base64::Engine;
+    let nonce: [u8; NONCE_BYTES] = rand::random();
+    // Encryption fails only for plaintexts of more than 256 GiB; such a
+    // value fails its transaction rather than be stored unopenable.
+    let sealed = cipher
+        .encrypt(XNonce::from_slice(&nonce), Payload { msg, aad })
+        .map_err(|_| Unsealable)?;
+    let mut out = nonce.to_vec();
+    out.extend_from_slice(&sealed);
+    Ok(base64::engine::general_purpose::STANDARD_NO_PAD.encode(out))
+}
+
+/// What [`seal_bytes`] sealed with `aad`, or [`Unopenable`].
+fn open_bytes(cipher: &XChaCha20Poly1305, aad: &[u8], stored: &str) -> Result<Vec<u8>, Unopenable> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD_NO_PAD
+        .decode(stored)
+        .map_err(|_| Unopenable)?;
+    if bytes.len() < NONCE_BYTES {
+        return Err(Unopenable);
+    }
+    let (nonce, sealed) = bytes.split_at(NONCE_BYTES);
+    cipher
+        .decrypt(XNonce::from_slice(nonce), Payload { msg: sealed, aad })
+        .map_err(|_| Unopenable)
+}
+
 impl OutboxSeal {
     pub(crate) fn new(key: &[u8; 32]) -> Self {
         Self(XChaCha20Poly1305::new(key.into()))
@@ -59,24 +89,7 @@ impl OutboxSeal {
         subject: &str,
         text: &str,
     ) -> Result<String, Unsealable> {
-        use base64::Engine;
-        let nonce: [u8; NONCE_BYTES] = rand::random();
-        let aad = aad(recipient, subject);
-        // Encryption fails only for plaintexts of more than 256 GiB; such
-        // a body fails its transaction rather than be stored unopenable.
-        let sealed = self
-            .0
-            .encrypt(
-                XNonce::from_slice(&nonce),
-                Payload {
-                    msg: text.as_bytes(),
-                    aad: &aad,
-                },
-            )
-            .map_err(|_| Unsealable)?;
-        let mut out = nonce.to_vec();
-        out.extend_from_slice(&sealed);
-        Ok(base64::engine::general_purpose::STANDARD_NO_PAD.encode(out))
+        seal_bytes(&self.0, &aad(recipient, subject), text.as_bytes())
     }
 
     /// The text of a body [`OutboxSeal::seal`] sealed for this row.
@@ -86,25 +99,7 @@ impl OutboxSeal {
         subject: &str,
         stored: &str,
     ) -> Result<String, Unopenable> {
-        use base64::Engine;
-        let bytes = base64::engine::general_purpose::STANDARD_NO_PAD
-            .decode(stored)
-            .map_err(|_| Unopenable)?;
-        if bytes.len() < NONCE_BYTES {
-            return Err(Unopenable);
-        }
-        let (nonce, sealed) = bytes.split_at(NONCE_BYTES);
-        let aad = aad(recipient, subject);
-        let text = self
-            .0
-            .decrypt(
-                XNonce::from_slice(nonce),
-                Payload {
-                    msg: sealed,
-                    aad: &aad,
-                },
-            )
-            .map_err(|_| Unopenable)?;
+        let text = open_bytes(&self.0, &aad(recipient, subject), stored)?;
         String::from_utf8(text).map_err(|_| Unopenable)
     }
 }
@@ -135,22 +130,7 @@ impl SigningKeySeal {
 
     /// `der` sealed for the row of `kid`.
     pub(crate) fn seal(&self, kid: &str, der: &[u8]) -> Result<String, Unsealable> {
-        use base64::Engine;
-        let nonce: [u8; NONCE_BYTES] = rand::random();
-        let aad = key_aad(kid);
-        let sealed = self
-            .0
-            .encrypt(
-                XNonce::from_slice(&nonce),
-                Payload {
-                    msg: der,
-                    aad: &aad,
-                },
-            )
-            .map_err(|_| Unsealable)?;
-        let mut out = nonce.to_vec();
-        out.extend_from_slice(&sealed);
-        Ok(base64::engine::general_purpose::STANDARD_NO_PAD.encode(out))
+        seal_bytes(&self.0, &key_aad(kid), der)
     }
 
     /// The DER bytes [`SigningKeySeal::seal`] sealed for `kid` (zeroized
@@ -160,25 +140,7 @@ impl SigningKeySeal {
         kid: &str,
         stored: &str,
     ) -> Result<zeroize::Zeroizing<Vec<u8>>, Unopenable> {
-        use base64::Engine;
-        let bytes = base64::engine::general_purpose::STANDARD_NO_PAD
-            .decode(stored)
-            .map_err(|_| Unopenable)?;
-        if bytes.len() < NONCE_BYTES {
-            return Err(Unopenable);
-        }
-        let (nonce, sealed) = bytes.split_at(NONCE_BYTES);
-        let aad = key_aad(kid);
-        self.0
-            .decrypt(
-                XNonce::from_slice(nonce),
-                Payload {
-                    msg: sealed,
-                    aad: &aad,
-                },
-            )
-            .map(zeroize::Zeroizing::new)
-            .map_err(|_| Unopenable)
+        open_bytes(&self.0, &key_aad(kid), stored).map(zeroize::Zeroizing::new)
     }
 }
 
