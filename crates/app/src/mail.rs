@@ -299,18 +299,33 @@ pub fn forgot_password_code(
     ttl_seconds: i64,
     expires_at: Timestamp,
 ) -> OutgoingMail {
+    forgot_password_mail(
+        &user.language,
+        user.username_str(),
+        to,
+        code,
+        ttl_seconds,
+        expires_at,
+    )
+}
+
+/// The forgotPassword code mail for `username`, in `language`: the one
+/// rendering of a real mail and of a decoy's row.
+fn forgot_password_mail(
+    language: &str,
+    username: &str,
+    to: &Email,
+    code: &OneTimeCode,
+    ttl_seconds: i64,
+    expires_at: Timestamp,
+) -> OutgoingMail {
     let ctx = context! {
-        username => user.username_str(),
+        username => username,
         code => code.expose(),
         minutes => minutes(ttl_seconds),
     };
-    let r = render(
-        &user.language,
-        "forgot_password_code",
-        &ctx,
-        Some(code.expose()),
-    )
-    .unwrap_or_else(|| code_fallback("Your password reset code", code.expose(), ttl_seconds));
+    let r = render(language, "forgot_password_code", &ctx, Some(code.expose()))
+        .unwrap_or_else(|| code_fallback("Your password reset code", code.expose(), ttl_seconds));
     outgoing(r, to, Some(expires_at))
 }
 
@@ -323,19 +338,14 @@ pub fn forgot_password_decoy(
     ttl_seconds: i64,
     expires_at: Timestamp,
 ) -> OutgoingMail {
-    let ctx = context! {
-        username => username,
-        code => code.expose(),
-        minutes => minutes(ttl_seconds),
-    };
-    let r = render(
+    forgot_password_mail(
         FALLBACK_LANGUAGE,
-        "forgot_password_code",
-        &ctx,
-        Some(code.expose()),
+        username,
+        &Email::decoy(),
+        code,
+        ttl_seconds,
+        expires_at,
     )
-    .unwrap_or_else(|| code_fallback("Your password reset code", code.expose(), ttl_seconds));
-    outgoing(r, &Email::decoy(), Some(expires_at))
 }
 
 /// The Unicat sign-up code mail, in `language` (see [`accept_language`]).

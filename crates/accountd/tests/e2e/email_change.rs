@@ -2,7 +2,7 @@
 //! real binary: `update_email_request` (recent auth), `update_email`, the
 //! notice with the revert link, `revert_email` and the revert page.
 
-use crate::support::{Reply, Server, Setup, TestDb};
+use crate::support::{code_invalid, validation, Reply, Server, Setup, TestDb};
 use accountd_testkit::{in_parallel, Mail, SmtpCapture, MAIL_WAIT, PASSWORD};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -53,31 +53,6 @@ fn email_update(server: &Server, token: &str, email: &str, validation: &str, cod
 
 fn revert(server: &Server, token: &str) -> Reply {
     server.post_json("/api/account/revert_email", &json!({ "token": token }))
-}
-
-fn validation(field: &str, reason: &str, detail: &str, extra: &[(&str, Value)]) -> String {
-    let mut info = serde_json::Map::new();
-    info.insert("field".into(), json!(field));
-    info.insert("reason".into(), json!(reason));
-    info.insert("detail".into(), json!(detail));
-    for (k, v) in extra {
-        info.insert((*k).into(), v.clone());
-    }
-    json!({
-        "success": false,
-        "result": {"code": 1001, "message": "Validation error", "info": info},
-        "data": {},
-    })
-    .to_string()
-}
-
-fn code_invalid(attempts_left: u32) -> String {
-    validation(
-        "verification_code",
-        "code_invalid",
-        "The verification code is not valid.",
-        &[("attempts_left", json!(attempts_left))],
-    )
 }
 
 fn code_exhausted() -> String {

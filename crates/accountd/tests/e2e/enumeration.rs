@@ -5,9 +5,9 @@
 //! issuance limits of a reset by email count under every covered account;
 //! and a sign-up password mismatch spends a try.
 
-use crate::support::{Reply, Server, Setup, TestDb};
+use crate::support::{code_invalid, validation, Reply, Server, Setup, TestDb};
 use accountd_testkit::{Mail, SmtpCapture, MAIL_WAIT, NEW_PASSWORD, PASSWORD, STRONG, WEAK};
-use serde_json::{json, Value};
+use serde_json::json;
 use std::time::Duration;
 
 const SENT: &str = r#"{"msg":"Sent"}"#;
@@ -56,32 +56,6 @@ fn assert_reply(reply: &Reply, status: u16, body: &str) {
         (status, body),
         "unexpected answer"
     );
-}
-
-/// The exact `code_invalid` body.
-fn code_invalid(attempts_left: u32) -> String {
-    validation(
-        "verification_code",
-        "code_invalid",
-        "The verification code is not valid.",
-        &[("attempts_left", json!(attempts_left))],
-    )
-}
-
-fn validation(field: &str, reason: &str, detail: &str, extra: &[(&str, Value)]) -> String {
-    let mut info = serde_json::Map::new();
-    info.insert("field".into(), json!(field));
-    info.insert("reason".into(), json!(reason));
-    info.insert("detail".into(), json!(detail));
-    for (k, v) in extra {
-        info.insert((*k).into(), v.clone());
-    }
-    json!({
-        "success": false,
-        "result": {"code": 1001, "message": "Validation error", "info": info},
-        "data": {},
-    })
-    .to_string()
 }
 
 /// A step-1 answer naming exactly `usernames`; its validation code.

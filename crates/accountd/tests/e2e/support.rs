@@ -21,6 +21,7 @@
 pub use accountd_adapters::test_support::TestDb;
 
 use accountd_testkit::PASSWORD;
+use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -557,4 +558,32 @@ impl Setup {
             .output()
             .expect("accountd")
     }
+}
+
+/// The exact Unicat 1001 body with `info` = `{field, reason, detail}` plus
+/// `extra`, in that order.
+pub fn validation(field: &str, reason: &str, detail: &str, extra: &[(&str, Value)]) -> String {
+    let mut info = serde_json::Map::new();
+    info.insert("field".into(), json!(field));
+    info.insert("reason".into(), json!(reason));
+    info.insert("detail".into(), json!(detail));
+    for (k, v) in extra {
+        info.insert((*k).into(), v.clone());
+    }
+    json!({
+        "success": false,
+        "result": {"code": 1001, "message": "Validation error", "info": info},
+        "data": {},
+    })
+    .to_string()
+}
+
+/// The exact `code_invalid` body with `attempts_left`.
+pub fn code_invalid(attempts_left: u32) -> String {
+    validation(
+        "verification_code",
+        "code_invalid",
+        "The verification code is not valid.",
+        &[("attempts_left", json!(attempts_left))],
+    )
 }

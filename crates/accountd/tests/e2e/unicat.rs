@@ -4,7 +4,7 @@
 //! `TEST_DATABASE_URL` is unset), and a real SMTP server in this process
 //! capturing the mail.
 
-use crate::support::{self, Reply, Server, Setup, TestDb};
+use crate::support::{self, code_invalid, validation, Reply, Server, Setup, TestDb};
 use accountd_testkit::{in_parallel, Mail, SmtpCapture, MAIL_WAIT, NEW_PASSWORD, PASSWORD, STRONG};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -153,32 +153,6 @@ fn bad_request(parameter: &str, reason: &str) -> String {
         "data": {},
     })
     .to_string()
-}
-
-/// The exact 1001 body with `info` = `{field, reason, detail}` plus `extra`.
-fn validation(field: &str, reason: &str, detail: &str, extra: &[(&str, Value)]) -> String {
-    let mut info = serde_json::Map::new();
-    info.insert("field".into(), json!(field));
-    info.insert("reason".into(), json!(reason));
-    info.insert("detail".into(), json!(detail));
-    for (k, v) in extra {
-        info.insert((*k).into(), v.clone());
-    }
-    json!({
-        "success": false,
-        "result": {"code": 1001, "message": "Validation error", "info": info},
-        "data": {},
-    })
-    .to_string()
-}
-
-fn code_invalid(attempts_left: u32) -> String {
-    validation(
-        "verification_code",
-        "code_invalid",
-        "The verification code is not valid.",
-        &[("attempts_left", json!(attempts_left))],
-    )
 }
 
 fn code_exhausted() -> String {
