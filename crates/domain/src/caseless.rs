@@ -88,6 +88,14 @@ mod tests {
 
         #[test]
         fn the_key_ignores_case(s in "\\PC{0,40}") {
+            // Unicode's own caseless match (D146) does not ignore case
+            // when the combining ypogegrammeni (U+0345, in `ῳ` and kin)
+            // meets another combining mark: folding turns it into a
+            // starter `ι`, while upper-casing first moves it before the
+            // other mark (`ῲ\u{591}`): for such text upper and lower case
+            // may keep two keys, as under Unicode's definition.
+            let nfd = DecomposingNormalizer::new_nfd().normalize(&s);
+            prop_assume!(!nfd.contains('\u{345}'));
             prop_assert_eq!(caseless_key(&s.to_uppercase()), caseless_key(&s.to_lowercase()));
             prop_assert_eq!(caseless_key(&s.to_uppercase()), caseless_key(&s));
         }
