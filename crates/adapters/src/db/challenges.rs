@@ -52,20 +52,8 @@ pub(crate) fn issue(conn: &mut DbConn, challenge: &Challenge) -> Result<(), DbEr
     let mut keys = challenge.subject().keys();
     keys.sort();
     keys.dedup();
-    diesel::update(
-        challenges::table
-            .filter(challenges::purpose.eq(&row.purpose))
-            .filter(challenges::state.eq("open"))
-            .filter(
-                challenges::id.eq_any(
-                    challenge_keys::table
-                        .filter(challenge_keys::key.eq_any(&keys))
-                        .select(challenge_keys::challenge_id),
-                ),
-            ),
-    )
-    .set(challenges::state.eq("superseded"))
-    .execute(conn)?;
+    let open = open_ids(conn, &keys, std::slice::from_ref(&row.purpose))?;
+    close(conn, &open, "superseded")?;
     diesel::insert_into(challenges::table)
         .values(&row)
         .execute(conn)?;
@@ -74,9 +62,53 @@ pub(crate) fn issue(conn: &mut DbConn, challenge: &Challenge) -> Result<(), DbEr
             .values((
                 challenge_keys::challenge_id.eq(&row.id),
                 challenge_keys::key.eq(key),
+                challenge_keys::purpose.eq(&row.purpose),
+                challenge_keys::issued_at.eq(row.issued_at),
+                challenge_keys::is_open.eq(true),
             ))
             .execute(conn)?;
     }
+    Ok(())
+}
+
+/// The open challenges of these purposes carrying any of `keys`, found
+/// through the partial index of open key rows (`challenge_keys_open`), so
+/// the cost does not grow with the closed challenges a key has had. The
+/// filter names the column itself, not `= true`: a bound value would keep
+/// SQLite from using the partial index.
+fn open_ids(
+    conn: &mut DbConn,
+    keys: &[String],
+    purposes: &[String],
+) -> Result<Vec<String>, DbError> {
+    let mut ids: Vec<String> = challenge_keys::table
+        .filter(challenge_keys::is_open)
+        .filter(challenge_keys::key.eq_any(keys))
+        .filter(challenge_keys::purpose.eq_any(purposes))
+        .select(challenge_keys::challenge_id)
+        .load(conn)?;
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
+}
+
+/// Moves the open challenges `ids` to `state` and clears the open flag of
+/// every key row of theirs (each state change away from `open` goes
+/// through here or [`consume`], which keep the flag in step).
+fn close(conn: &mut DbConn, ids: &[String], state: &str) -> Result<(), DbError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    diesel::update(
+        challenges::table
+            .filter(challenges::id.eq_any(ids))
+            .filter(challenges::state.eq("open")),
+    )
+    .set(challenges::state.eq(state))
+    .execute(conn)?;
+    diesel::update(challenge_keys::table.filter(challenge_keys::challenge_id.eq_any(ids)))
+        .set(challenge_keys::is_open.eq(false))
+        .execute(conn)?;
     Ok(())
 }
 
@@ -87,27 +119,26 @@ pub(crate) fn latest(
     purpose: &str,
     subject_key: &str,
 ) -> Result<Option<Challenge>, DbError> {
-    let base = challenges::table
-        .filter(challenges::purpose.eq(purpose))
-        .filter(
-            challenges::id.eq_any(
-                challenge_keys::table
-                    .filter(challenge_keys::key.eq(subject_key))
-                    .select(challenge_keys::challenge_id),
-            ),
-        );
     // Issuing supersedes every open challenge of the key, so an open one,
-    // if any, is the latest, even within one millisecond.
-    let open: Option<ChallengeRow> = base
+    // if any, is the latest, even within one millisecond or when another
+    // instance's clock is behind. There is at most one open challenge per
+    // key and purpose: load them, not `first()` (whose bound LIMIT makes
+    // SQLite recompile the statement).
+    let open: Vec<ChallengeRow> = challenge_keys::table
+        .inner_join(challenges::table)
+        .filter(challenge_keys::is_open)
+        .filter(challenge_keys::key.eq(subject_key))
+        .filter(challenge_keys::purpose.eq(purpose))
         .filter(challenges::state.eq("open"))
-        .order(challenges::issued_at.desc())
         .select(ChallengeRow::as_select())
-        .first(conn)
-        .optional()?;
-    let row = match open {
+        .load(conn)?;
+    let row = match open.into_iter().max_by_key(|r| r.issued_at) {
         Some(r) => Some(r),
-        None => base
-            .order(challenges::issued_at.desc())
+        None => challenge_keys::table
+            .inner_join(challenges::table)
+            .filter(challenge_keys::key.eq(subject_key))
+            .filter(challenge_keys::purpose.eq(purpose))
+            .order(challenge_keys::issued_at.desc())
             .select(ChallengeRow::as_select())
             .first(conn)
             .optional()?,
@@ -162,6 +193,11 @@ pub(crate) fn consume(conn: &mut DbConn, id: &str, now: i64) -> Result<bool, DbE
     )
     .set(challenges::state.eq("consumed"))
     .execute(conn)?;
+    if won == 1 {
+        diesel::update(challenge_keys::table.filter(challenge_keys::challenge_id.eq(id)))
+            .set(challenge_keys::is_open.eq(false))
+            .execute(conn)?;
+    }
     Ok(won == 1)
 }
 
@@ -171,20 +207,7 @@ pub(crate) fn consume_open(
     key: &str,
     purposes: &[Purpose],
 ) -> Result<(), DbError> {
-    let purposes: Vec<&str> = purposes.iter().map(|p| p.as_str()).collect();
-    diesel::update(
-        challenges::table
-            .filter(challenges::purpose.eq_any(purposes))
-            .filter(challenges::state.eq("open"))
-            .filter(
-                challenges::id.eq_any(
-                    challenge_keys::table
-                        .filter(challenge_keys::key.eq(key))
-                        .select(challenge_keys::challenge_id),
-                ),
-            ),
-    )
-    .set(challenges::state.eq("consumed"))
-    .execute(conn)?;
-    Ok(())
+    let purposes: Vec<String> = purposes.iter().map(|p| p.as_str().to_owned()).collect();
+    let open = open_ids(conn, &[key.to_owned()], &purposes)?;
+    close(conn, &open, "consumed")
 }

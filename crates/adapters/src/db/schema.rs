@@ -47,6 +47,9 @@ diesel::table! {
     challenge_keys (challenge_id, key) {
         challenge_id -> Text,
         key -> Text,
+        purpose -> Text,
+        issued_at -> BigInt,
+        is_open -> Bool,
     }
 }
 
