@@ -56,8 +56,11 @@ impl BcryptPool {
             let counter = Arc::clone(&computed);
             std::thread::Builder::new()
                 .name(format!("bcrypt-{i}"))
+                // The normal policy and nice value, like the HTTP workers:
+                // the scheduler then shares the cores between hashing and
+                // cheap requests by weight, so neither starves (see
+                // ARCHITECTURE.md, "The bcrypt pool").
                 .spawn(move || {
-                    lower_priority();
                     for job in rx {
                         // A request that was cancelled (its client left) no
                         // longer waits for the answer: skip its hash.
@@ -116,27 +119,6 @@ impl BcryptPool {
 /// left before a thread took it).
 fn jobs(outcome: &'static str) {
     metrics::counter!("accountd_hash_jobs_total", "outcome" => outcome).increment(1);
-}
-
-/// Runs the calling thread under `SCHED_IDLE`: it uses every idle cycle,
-/// but any other work (the HTTP workers) preempts it, so cheap requests stay
-/// fast while the pool is saturated. Best effort: where the policy cannot be
-/// set, the thread keeps the normal one.
-fn lower_priority() {
-    #[cfg(target_os = "linux")]
-    {
-        use thread_priority::unix::{
-            set_thread_priority_and_policy, thread_native_id, NormalThreadSchedulePolicy,
-            ThreadSchedulePolicy,
-        };
-        if let Err(e) = set_thread_priority_and_policy(
-            thread_native_id(),
-            thread_priority::ThreadPriority::Min,
-            ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle),
-        ) {
-            tracing::warn!(error = ?e, "bcrypt threads keep the normal scheduling policy");
-        }
-    }
 }
 
 fn lost() -> HashError {
@@ -284,9 +266,9 @@ mod tests {
     async fn a_full_queue_answers_overloaded_at_once() {
         // One slow worker (cost 14) and a queue of one: once the worker is
         // busy with the first job and the second fills the queue, the third
-        // waits for nothing and is refused. The worker runs under
-        // SCHED_IDLE, so on a busy machine it may take the first job late:
-        // wait until it has, rather than assume it.
+        // waits for nothing and is refused. On a busy machine the worker
+        // may take the first job late: wait until it has, rather than
+        // assume it.
         let pool = BcryptPool::start(1, 1, 14).unwrap();
         let p = pw("x");
         let a = tokio::spawn({
