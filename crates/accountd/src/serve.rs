@@ -176,7 +176,11 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     )?);
     let (tokens, key_source) = wiring::tokens(&config, &db, &secret).await?;
     let signing_keys: Arc<dyn accountd_ports::PublishedKeys> = Arc::new(tokens.clone());
-    let ports = wiring::ports(&db, hasher);
+    let ports = wiring::ports(
+        &db,
+        hasher,
+        Some(config.hash_workers.saturating_add(config.hash_queue)),
+    );
     let unicat = wiring::unicat(&config, ports.clone(), &db, &secret, tokens.clone());
     let state = web::Data::new(HttpState {
         forgot_password: wiring::forgot_password(&config, ports, &secret),

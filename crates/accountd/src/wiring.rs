@@ -240,8 +240,10 @@ pub async fn hasher(config: &Config) -> Result<BcryptPool, StartError> {
         .map_err(|e| fail(1, format!("cannot start the bcrypt pool: {e}")))
 }
 
-/// The request-serving ports.
-pub fn ports(db: &Database, hasher: BcryptPool) -> Ports {
+/// The request-serving ports; logins take one of `hash_places` places
+/// (the pool's workers plus its queue) before they read anything, when
+/// given (see `accountd_app::Admission`).
+pub fn ports(db: &Database, hasher: BcryptPool, hash_places: Option<usize>) -> Ports {
     let db = Arc::new(db.clone());
     Ports {
         users: db.clone(),
@@ -251,6 +253,7 @@ pub fn ports(db: &Database, hasher: BcryptPool) -> Ports {
         hasher: Arc::new(hasher),
         clock: Arc::new(SystemClock),
         random: Arc::new(OsRandom),
+        admission: Arc::new(accountd_app::Admission::new(hash_places)),
     }
 }
 

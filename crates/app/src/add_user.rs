@@ -240,6 +240,7 @@ mod tests {
                     hasher: Arc::new(self.hasher),
                     clock: Arc::new(self.clock),
                     random: Arc::new(self.random),
+                    admission: Default::default(),
                 },
                 policy,
                 TimeZone::parse("Europe/Amsterdam").unwrap(),

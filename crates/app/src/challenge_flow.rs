@@ -593,6 +593,7 @@ mod tests {
                 hasher: Arc::new(MockPasswordHasher::new()),
                 clock: Arc::new(MockClock::new()),
                 random: Arc::new(random),
+                admission: Default::default(),
             },
             MacKey::from_bytes([9; 32]),
             settings(),

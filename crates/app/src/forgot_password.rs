@@ -176,6 +176,7 @@ impl ForgotPassword {
     /// user and address checks, in the route spec's order.
     #[instrument(skip_all, fields(route = "forgotPassword.sendEmail"))]
     pub async fn send_email(&self, username: &str, client: &str) -> Result<(), SendEmailError> {
+        let _admitted = self.ports.admission.enter_typed(username).await?;
         let now = self.ports.clock.now();
         let s = self.flow.settings();
         // The route spec's order: unknown user (404) and no address (400)
@@ -275,6 +276,7 @@ impl ForgotPassword {
     /// stays live and its failure count is unchanged.
     #[instrument(skip_all, fields(route = "forgotPassword.checkCode"))]
     pub async fn check_code(&self, input: CheckCodeInput) -> Result<(), CheckCodeError> {
+        let _admitted = self.ports.admission.enter_typed(&input.username).await?;
         let now = self.ports.clock.now();
         let user = self.active_user(&input.username).await?;
         let Some(at) = self.code_of(user.as_ref(), &input.username) else {
@@ -297,6 +299,7 @@ impl ForgotPassword {
         &self,
         input: ResetPasswordInput,
     ) -> Result<(), ResetPasswordError> {
+        let _admitted = self.ports.admission.enter_typed(&input.username).await?;
         let now = self.ports.clock.now();
         let s = self.flow.settings();
         let found = self.active_user(&input.username).await?;

@@ -250,6 +250,7 @@ impl Mocks {
                 hasher: Arc::new(self.hasher),
                 clock: Arc::new(self.clock),
                 random: Arc::new(self.random),
+                admission: Default::default(),
             },
             key(),
             settings,

@@ -15,6 +15,7 @@
 //! events: [`for_client`]).
 
 mod add_user;
+mod admission;
 mod challenge_flow;
 mod dispatcher;
 mod failure;
@@ -30,6 +31,7 @@ mod test_writes;
 pub mod unicat;
 
 pub use add_user::{AddUser, AddUserError, AddUserInput};
+pub use admission::Admission;
 pub use challenge_flow::{ChallengeSettings, RateLimited};
 pub use dispatcher::{DispatchSettings, OutboxDispatcher, PassReport};
 pub use failure::Failure;

@@ -26,6 +26,9 @@ pub struct Ports {
     pub clock: Arc<dyn Clock>,
     /// Randomness.
     pub random: Arc<dyn Random>,
+    /// How many requests about one account run at once, and the hash
+    /// pool's places for logins (see `admission`).
+    pub admission: Arc<crate::Admission>,
 }
 
 impl fmt::Debug for Ports {

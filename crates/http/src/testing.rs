@@ -167,6 +167,7 @@ pub(crate) fn idle_state() -> crate::HttpState {
         hasher: Arc::new(MockPasswordHasher::new()),
         clock: Arc::new(MockClock::new()),
         random: Arc::new(MockRandom::new()),
+        admission: Default::default(),
     };
     let unicat = unicat_services(
         ports.clone(),

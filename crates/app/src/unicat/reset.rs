@@ -119,6 +119,7 @@ impl PasswordReset {
         username_or_email: &str,
         client: &str,
     ) -> Result<ResetRequested, ResetRequestError> {
+        let _admitted = self.ports.admission.enter_typed(username_or_email).await?;
         let now = self.ports.clock.now();
         let s = self.flow.settings();
         self.flow.limit_client(client, now).await??;

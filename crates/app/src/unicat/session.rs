@@ -210,6 +210,11 @@ impl Sessions {
         client: Option<&str>,
     ) -> Result<Session, LoginError> {
         let LoginInput { username, password } = &input;
+        // Before any read (see `admission`): one account's flood waits or
+        // is refused here, holding nothing, and a login that would find
+        // the hash pool full is answered 503 without touching the database.
+        let _admitted = self.ports.admission.enter_typed(username).await?;
+        let _hash_place = self.ports.admission.hash_place().await?;
         let now = self.ports.clock.now();
         let user = self
             .ports

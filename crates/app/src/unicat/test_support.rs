@@ -363,6 +363,7 @@ impl Mocks {
             hasher: Arc::new(self.hasher),
             clock: Arc::new(self.clock),
             random: Arc::new(self.random),
+            admission: Default::default(),
         };
         let sessions = Sessions::new(
             ports.clone(),

@@ -30,6 +30,7 @@ fn state(health: MockHealthCheck, trusted: &str, max_body_bytes: usize) -> HttpS
         hasher: Arc::new(MockPasswordHasher::new()),
         clock: Arc::new(MockClock::new()),
         random: Arc::new(MockRandom::new()),
+        admission: Default::default(),
     };
     let unicat = crate::testing::unicat_services(
         ports.clone(),

@@ -149,6 +149,7 @@ impl World {
             hasher: Arc::new(self.hasher),
             clock: Arc::new(self.clock),
             random: Arc::new(self.random),
+            admission: Default::default(),
         };
         let unicat = crate::testing::unicat_services(
             ports.clone(),

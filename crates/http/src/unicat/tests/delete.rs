@@ -320,6 +320,7 @@ async fn a_soft_locked_account_is_told_to_wait() {
         hasher: Arc::new(hasher),
         clock: Arc::new(clock),
         random: Arc::new(MockRandom::new()),
+        admission: Default::default(),
     };
     let owned: Arc<dyn accountd_ports::ProjectRepository> = Arc::new(owned);
     let sessions = Sessions::new(
