@@ -89,7 +89,7 @@ async fn run(cli: Cli) -> Result<(), StartError> {
             let password = password.trim_end_matches(['\n', '\r']).to_owned();
             let db = wiring::open_database(&config).await?;
             let hasher = wiring::hasher(&config).await?;
-            let service = wiring::add_user(&config, wiring::ports(&db, hasher));
+            let service = wiring::add_user(&config, wiring::ports(&db, hasher, None));
             let user = service
                 .add(AddUserInput {
                     username,
@@ -120,10 +120,14 @@ fn main() -> ExitCode {
         Err(Refusal::Other(e)) => e.exit(),
     };
     // Diesel calls and the SMTP pool's blocking bits run on the blocking
-    // pool; bounding it keeps memory flat when the database is slow.
+    // pool; bounding it keeps memory flat when the database is slow. A
+    // call beyond the database pool's size (at most 16 by default) only
+    // waits there for a connection, and admission keeps floods out before
+    // they reach it, so 32 threads leave room for the mailer and bursts
+    // without a thread (and a malloc arena) per waiting request.
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .max_blocking_threads(64)
+        .max_blocking_threads(32)
         .build()
     {
         Ok(rt) => rt,
