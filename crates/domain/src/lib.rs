@@ -9,7 +9,8 @@
 //! **change set** ([`ChangeSet`]) in which a use case describes everything
 //! it writes, with the guards that keep parallel requests exact, and the
 //! audit events ([`AuditEvent`]) it records in the same transaction; and
-//! the recovery codes of second factors ([`RecoveryCode`]).
+//! the pure part of second factors: TOTP ([`TotpSecret`]) and recovery
+//! codes ([`RecoveryCode`]).
 //!
 //! What must not: I/O, async, reading a clock or drawing randomness. Time is
 //! passed in as a [`Timestamp`]; random values are passed in by the caller.
@@ -53,8 +54,9 @@ pub use lockout::{login_locked_until, FREE_LOGIN_FAILURES, MAX_LOGIN_DELAY_SECON
 pub use mail::OutgoingMail;
 pub use membership::{Invitation, MemberError};
 pub use mfa::{
-    match_recovery_code, RecoveryCode, RecoveryCodeRejection, RECOVERY_CODES,
-    RECOVERY_CODES_RANDOM_BYTES, RECOVERY_CODE_CHARS,
+    match_recovery_code, RecoveryCode, RecoveryCodeRejection, TotpRejection, TotpSecret, TotpStep,
+    RECOVERY_CODES, RECOVERY_CODES_RANDOM_BYTES, RECOVERY_CODE_CHARS, TOTP_DIGITS,
+    TOTP_DRIFT_STEPS, TOTP_SECRET_BYTES, TOTP_STEP_SECONDS,
 };
 pub use password::{Password, PasswordHash, PasswordPolicy, PasswordRejection, MAX_PASSWORD_BYTES};
 pub use project::{
