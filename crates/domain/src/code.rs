@@ -24,25 +24,7 @@ impl CodeFormat {
                 let t = input.trim();
                 (t.len() == 6 && t.bytes().all(|b| b.is_ascii_digit())).then(|| t.to_owned())
             }
-            Self::Crockford6 => {
-                let mut out = String::with_capacity(6);
-                for c in input.chars() {
-                    let c = match c.to_ascii_uppercase() {
-                        ' ' | '-' => continue,
-                        'O' => '0',
-                        'I' | 'L' => '1',
-                        c => c,
-                    };
-                    if !c.is_ascii() || !CROCKFORD.contains(&(c as u8)) {
-                        return None;
-                    }
-                    out.push(c);
-                    if out.len() > 6 {
-                        return None;
-                    }
-                }
-                (out.len() == 6).then_some(out)
-            }
+            Self::Crockford6 => normalize_crockford(input, 6),
         }
     }
 
@@ -79,6 +61,37 @@ impl CodeFormat {
         };
         Some(OneTimeCode(text))
     }
+}
+
+/// Normalises user input into `len` canonical Crockford base32 characters,
+/// or `None` when it cannot be such a code: upper-cased, spaces and hyphens
+/// dropped, `O` read as `0`, `I` and `L` as `1`; any other character outside
+/// the alphabet (`U`, punctuation, non-ASCII) refuses the input. Shared by
+/// the mailed Crockford codes and the recovery codes of second factors.
+pub(crate) fn normalize_crockford(input: &str, len: usize) -> Option<String> {
+    let mut out = String::with_capacity(len);
+    for c in input.chars() {
+        let c = match c.to_ascii_uppercase() {
+            ' ' | '-' => continue,
+            'O' => '0',
+            'I' | 'L' => '1',
+            c => c,
+        };
+        if !c.is_ascii() || !CROCKFORD.contains(&(c as u8)) {
+            return None;
+        }
+        out.push(c);
+        if out.len() > len {
+            return None;
+        }
+    }
+    (out.len() == len).then_some(out)
+}
+
+/// The Crockford base32 character of the low five bits of `byte` (a uniform
+/// byte gives a uniform character: 256 is a multiple of 32).
+pub(crate) fn crockford_char(byte: u8) -> char {
+    char::from(CROCKFORD[usize::from(byte & 0x1F)])
 }
 
 /// The validation code of a Unicat step-1 answer: 256 random bits drawn by

@@ -8,7 +8,10 @@
 //! an email change ([`EmailRevert`], stored only as a MAC), and the
 //! **change set** ([`ChangeSet`]) in which a use case describes everything
 //! it writes, with the guards that keep parallel requests exact, and the
-//! audit events ([`AuditEvent`]) it records in the same transaction.
+//! audit events ([`AuditEvent`]) it records in the same transaction; and
+//! the pure part of second factors: TOTP ([`TotpSecret`]), recovery codes
+//! ([`RecoveryCode`]), an account's login `methods` ([`AccountFactors`])
+//! and a token's `amr` ([`Amr`]).
 //!
 //! What must not: I/O, async, reading a clock or drawing randomness. Time is
 //! passed in as a [`Timestamp`]; random values are passed in by the caller.
@@ -28,6 +31,7 @@ mod limit;
 mod lockout;
 mod mail;
 pub mod membership;
+mod mfa;
 mod password;
 mod project;
 mod secret;
@@ -50,6 +54,12 @@ pub use limit::Limit;
 pub use lockout::{login_locked_until, FREE_LOGIN_FAILURES, MAX_LOGIN_DELAY_SECONDS};
 pub use mail::OutgoingMail;
 pub use membership::{Invitation, MemberError};
+pub use mfa::{
+    amr_has_second_factor, match_recovery_code, may_add_passkey, AccountFactors, Amr, MfaMethod,
+    RecoveryCode, RecoveryCodeRejection, TotpRejection, TotpSecret, TotpStep, MAX_PASSKEYS,
+    MFA_CEREMONY_SECONDS, MFA_MAX_WRONG_TRIES, RECOVERY_CODES, RECOVERY_CODES_RANDOM_BYTES,
+    RECOVERY_CODE_CHARS, TOTP_DIGITS, TOTP_DRIFT_STEPS, TOTP_SECRET_BYTES, TOTP_STEP_SECONDS,
+};
 pub use password::{Password, PasswordHash, PasswordPolicy, PasswordRejection, MAX_PASSWORD_BYTES};
 pub use project::{
     may_see_notification_email, may_see_row, project_access, transfer, Membership,
