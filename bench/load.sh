@@ -6,7 +6,8 @@
 # SECONDS per measurement (default 15); BACKENDS "sqlite postgres" (default).
 # PostgreSQL: a fresh database on ACCOUNTD_BENCH_PG (default
 # postgres://postgres@127.0.0.1:5432), dropped at the end.
-# ACCOUNTD_BIN=path skips the build and measures that binary.
+# ACCOUNTD_BIN=path measures that binary instead of building the server
+# (the raw bcrypt rate is still built and run with cargo bench).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DUR="${1:-15}"
@@ -23,11 +24,16 @@ fi
 WORK="$(mktemp -d)"
 SERVER=""
 PGDB="accountd_bench_$$"
+BG=""
 cleanup() {
+  set +e
+  [ -n "$BG" ] && kill "$BG" 2>/dev/null
   # The server drains queued logins before it exits: wait for it.
   [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null
   case " $BACKENDS " in *" postgres "*)
-    psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $PGDB WITH (FORCE)" >/dev/null 2>&1 || true ;;
+    # WITH (FORCE): PostgreSQL 13 or later.
+    psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $PGDB WITH (FORCE)" >/dev/null 2>&1 \
+      || echo "could not drop the database $PGDB" >&2 ;;
   esac
   rm -rf "$WORK"
 }
@@ -92,8 +98,9 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; 
 verdict() { awk -v v="$1" -v op="$2" -v t="$3" 'BEGIN {print ((op == ">=" ? v >= t : v <= t) ? "met" : "MISSED") " (" op " " t ")"}'; }
 
 echo "== raw bcrypt rate (all cores, cost 12, ${DUR} s)"
-RAW=$(cargo bench -q -p accountd-adapters --bench bcrypt_rate -- 12 "$DUR" 2>/dev/null \
-      | awk '/bcrypt/ {sub("/s", "", $NF); print $NF}')
+RAW=$(cargo bench -q -p accountd-adapters --bench bcrypt_rate -- 12 "$DUR" 2>"$WORK/bench.err" \
+      | awk '/bcrypt/ {sub("/s", "", $NF); print $NF}') \
+  || { echo "the raw bcrypt rate could not be measured:" >&2; tail -5 "$WORK/bench.err" >&2; exit 1; }
 echo "raw bcrypt: $RAW verifications/s"
 row "both" "raw bcrypt, cost 12, every core" "$RAW/s" "baseline"
 
@@ -127,7 +134,7 @@ for backend in $BACKENDS; do
 
   echo "-- logins while init keeps the cores busy"
   behind mixed_login 4 "$((DUR + 4))" login /api/login
-  init mixed_init 4 "$DUR"; wait "$BG"
+  init mixed_init 4 "$DUR"; wait "$BG"; BG=""
   v=$(field mixed_login 2); r=$(ratio "$v" "$RAW")
   row "$backend" "mixed, 4 login + 4 init conns: logins/s, share" "$v/s = $r" "$(verdict "$r" '>=' 0.5)"
   p=$(field mixed_init 4)
@@ -140,7 +147,7 @@ for backend in $BACKENDS; do
     IFS=: read -r key script path label <<< "$flood"
     echo "-- init under a 128-connection $label"
     behind "flood_$key" 128 "$((DUR + 4))" "$script" "$path"
-    init "under_$key" 16 "$DUR"; wait "$BG"
+    init "under_$key" 16 "$DUR"; wait "$BG"; BG=""
     v=$(field "under_$key" 1); r=$(ratio "$v" "$ALONE"); p=$(field "under_$key" 4)
     row "$backend" "$label: init/s, share of alone" "$v/s = $r" "$(verdict "$r" '>=' 0.25)"
     row "$backend" "$label: init p99 ms" "$p" "$(verdict "$p" '<=' 50)"

@@ -120,14 +120,15 @@ fn main() -> ExitCode {
         Err(Refusal::Other(e)) => e.exit(),
     };
     // Diesel calls and the SMTP pool's blocking bits run on the blocking
-    // pool; bounding it keeps memory flat when the database is slow. A
-    // call beyond the database pool's size (at most 16 by default) only
-    // waits there for a connection, and admission keeps floods out before
-    // they reach it, so 32 threads leave room for the mailer and bursts
-    // without a thread (and a malloc arena) per waiting request.
+    // pool; bounding it keeps memory flat when the database is slow. Each
+    // database call checks out its connection on one of these threads, so
+    // a call beyond the pool's size only waits there: the pool's size plus
+    // 16 (for the mailer and bursts), at least 32, and not a thread (and a
+    // malloc arena) per waiting request.
+    let pool = cli.options.db_pool_size.map_or(16, |n| n as usize);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .max_blocking_threads(32)
+        .max_blocking_threads(pool.saturating_add(16).max(32))
         .build()
     {
         Ok(rt) => rt,

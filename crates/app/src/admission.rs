@@ -158,16 +158,26 @@ impl Admission {
         self.enter(&accountd_domain::caseless_key(typed)).await
     }
 
-    /// A place at the hash pool for a login, or, after [`REFUSAL_DELAY`],
-    /// [`Failure::Overloaded`] when every place is taken.
-    pub(crate) async fn hash_place(&self) -> Result<HashPlace<'_>, Failure> {
+    /// A place at the hash pool for a login already `admitted` at its
+    /// key, kept with it; or, when every place is taken, the key's place
+    /// given back at once and [`Failure::Overloaded`] after
+    /// [`REFUSAL_DELAY`] (so the delay holds only a timer, not a place
+    /// other requests of the key wait for).
+    pub(crate) async fn hash_place<'a>(
+        &'a self,
+        admitted: Admitted<'a>,
+    ) -> Result<(Admitted<'a>, HashPlace<'a>), Failure> {
         match &self.hash {
-            None => Ok(HashPlace { _place: None }),
+            None => Ok((admitted, HashPlace { _place: None })),
             Some(places) => match places.try_acquire() {
-                Ok(place) => Ok(HashPlace {
-                    _place: Some(place),
-                }),
+                Ok(place) => Ok((
+                    admitted,
+                    HashPlace {
+                        _place: Some(place),
+                    },
+                )),
                 Err(_) => {
+                    drop(admitted);
                     metrics::counter!("accountd_hash_jobs_total", "outcome" => "overloaded")
                         .increment(1);
                     tokio::time::sleep(REFUSAL_DELAY).await;
@@ -258,10 +268,17 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn hash_places_run_out_and_come_back() {
         let admission = Admission::new(Some(2));
-        let a = admission.hash_place().await.unwrap();
-        let _b = admission.hash_place().await.unwrap();
+        let place = |key: &'static str| {
+            let admission = &admission;
+            async move {
+                let admitted = admission.enter(key).await.unwrap();
+                admission.hash_place(admitted).await
+            }
+        };
+        let a = place("a").await.unwrap();
+        let _b = place("b").await.unwrap();
         let asked = tokio::time::Instant::now();
-        let refused = admission.hash_place().await;
+        let refused = place("c").await;
         assert!(
             matches!(
                 refused,
@@ -273,13 +290,42 @@ mod tests {
         );
         assert_eq!(asked.elapsed(), REFUSAL_DELAY);
         drop(a);
-        assert!(admission.hash_place().await.is_ok());
+        assert!(place("c").await.is_ok());
         // Unbounded by default.
         let open = Admission::default();
         let mut places = Vec::new();
-        for _ in 0..1000 {
-            places.push(open.hash_place().await.unwrap());
+        for i in 0..1000 {
+            let admitted = open.enter(&format!("k{i}")).await.unwrap();
+            places.push(open.hash_place(admitted).await.unwrap());
         }
         assert_eq!(places.len(), 1000);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_login_refused_for_a_full_pool_gives_its_key_place_back_before_the_delay() {
+        let admission = Arc::new(Admission::new(Some(1)));
+        let _taken = {
+            let admitted = admission.enter("other").await.unwrap();
+            admission.hash_place(admitted).await.unwrap()
+        };
+        // Two refused logins of one key hold its two places only until
+        // refused: a third request of the key finds a place during their
+        // delay.
+        let refused: Vec<_> = (0..2)
+            .map(|_| {
+                let admission = Arc::clone(&admission);
+                tokio::spawn(async move {
+                    let admitted = admission.enter("bench").await.unwrap();
+                    admission.hash_place(admitted).await.map(|_| ())
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let asked = tokio::time::Instant::now();
+        assert!(admission.enter("bench").await.is_ok());
+        assert!(asked.elapsed() < REFUSAL_DELAY);
+        for r in refused {
+            assert!(matches!(r.await.unwrap(), Err(Failure::Overloaded { .. })));
+        }
     }
 }

@@ -213,8 +213,8 @@ impl Sessions {
         // Before any read (see `admission`): one account's flood waits or
         // is refused here, holding nothing, and a login that would find
         // the hash pool full is answered 503 without touching the database.
-        let _admitted = self.ports.admission.enter_typed(username).await?;
-        let _hash_place = self.ports.admission.hash_place().await?;
+        let admitted = self.ports.admission.enter_typed(username).await?;
+        let (_admitted, _hash_place) = self.ports.admission.hash_place(admitted).await?;
         let now = self.ports.clock.now();
         let user = self
             .ports
