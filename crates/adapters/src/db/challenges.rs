@@ -106,6 +106,12 @@ fn close(conn: &mut DbConn, ids: &[String], state: &str) -> Result<(), DbError> 
     )
     .set(challenges::state.eq(state))
     .execute(conn)?;
+    clear_open(conn, ids)
+}
+
+/// Clears the open flag of every key row of the challenges `ids`, in the
+/// transaction that closed them.
+fn clear_open(conn: &mut DbConn, ids: &[String]) -> Result<(), DbError> {
     diesel::update(challenge_keys::table.filter(challenge_keys::challenge_id.eq_any(ids)))
         .set(challenge_keys::is_open.eq(false))
         .execute(conn)?;
@@ -194,9 +200,7 @@ pub(crate) fn consume(conn: &mut DbConn, id: &str, now: i64) -> Result<bool, DbE
     .set(challenges::state.eq("consumed"))
     .execute(conn)?;
     if won == 1 {
-        diesel::update(challenge_keys::table.filter(challenge_keys::challenge_id.eq(id)))
-            .set(challenge_keys::is_open.eq(false))
-            .execute(conn)?;
+        clear_open(conn, &[id.to_owned()])?;
     }
     Ok(won == 1)
 }
